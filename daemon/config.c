@@ -1,0 +1,744 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "wsb-error.h"
+
+typedef enum
+{
+  KEY_BOOL,
+  KEY_UINT,    /* plain whole number */
+  KEY_SIZE,    /* bytes, with optional K/M/G suffix */
+  KEY_STRING,
+  KEY_STRV,
+  KEY_URL,     /* ws:// or wss:// */
+  KEY_HEADERS, /* list of "Name: value"; values never echoed */
+} KeyType;
+
+typedef struct
+{
+  const char *name;
+  KeyType type;
+  const char *default_value; /* parsed like a file value; NULL = unset */
+  guint64 min, max;
+  gsize offset;
+  const char *doc;
+} KeyDef;
+
+#define KIB (G_GUINT64_CONSTANT (1024))
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
+#define S(field) offsetof (WsbSessionConfig, field)
+static const KeyDef session_keys[] = {
+  { "url", KEY_URL, NULL, 0, 0, S (url), "ws:// or wss:// URL (required)" },
+  { "autoconnect", KEY_BOOL, "true", 0, 1, S (autoconnect), "connect at start" },
+  { "headers", KEY_HEADERS, NULL, 0, 0, S (headers), "extra handshake headers, 'Name: value'" },
+  { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list" },
+  { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header" },
+  { "ping_interval", KEY_UINT, "30", 0, 86400, S (ping_interval),
+    "seconds without a pong before a ping; 0 disables keepalive" },
+  { "pong_timeout", KEY_UINT, "10", 1, 3600, S (pong_timeout),
+    "seconds to wait for the pong before dropping the connection" },
+  { "backoff_initial_ms", KEY_UINT, "500", 1, 3600000, S (backoff_initial_ms),
+    "first reconnect delay cap" },
+  { "backoff_max_ms", KEY_UINT, "60000", 1, 86400000, S (backoff_max_ms),
+    "largest reconnect delay cap" },
+  { "backoff_reset_s", KEY_UINT, "30", 0, 86400, S (backoff_reset_s),
+    "a connection open this long starts the backoff over" },
+  { "connect_timeout", KEY_UINT, "15", 1, 300, S (connect_timeout),
+    "seconds for TCP + TLS + upgrade, per address" },
+  { "max_message_bytes", KEY_SIZE, "16M", 1, GIB, S (max_message_bytes),
+    "larger inbound messages close the connection with 1009" },
+  { "queue_max_messages", KEY_UINT, "1000", 1, 1000000, S (queue_max_messages),
+    "send queue limit in messages" },
+  { "queue_max_bytes", KEY_SIZE, "4M", KIB, GIB, S (queue_max_bytes),
+    "send queue limit in bytes" },
+};
+#undef S
+
+#define D(field) offsetof (WsbDaemonConfig, field)
+static const KeyDef daemon_keys[] = {
+  { "max_clients", KEY_UINT, "256", 1, 65536, D (max_clients), "simultaneous API clients" },
+  { "max_frame_bytes", KEY_SIZE, "16M", KIB, 256 * MIB, D (max_frame_bytes),
+    "largest API frame accepted" },
+  { "client_buffer_bytes", KEY_SIZE, "4M", 64 * KIB, GIB, D (client_buffer_bytes),
+    "outbound buffer per API client" },
+};
+#undef D
+
+/* Handshake headers that lws writes itself or that have their own key. */
+static const char *const reserved_headers[] = {
+  "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+  "sec-websocket-extensions", "sec-websocket-protocol", "origin", "content-length",
+};
+
+gboolean
+wsb_session_name_is_valid (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len > WSB_SESSION_NAME_MAX)
+    return FALSE;
+  if (!g_ascii_islower (name[0]) && !g_ascii_isdigit (name[0]))
+    return FALSE;
+  for (gsize i = 1; i < len; i++)
+    {
+      char c = name[i];
+      if (!g_ascii_islower (c) && !g_ascii_isdigit (c) && c != '_' && c != '.' && c != '-')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ values */
+
+typedef struct
+{
+  const char *path;
+  const char *text;
+  gsize len;
+} Source;
+
+/* Line of "key=" inside "[group]", for messages; 0 when not found. */
+static guint
+find_line (const Source *src, const char *group, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (src->text, "\n", -1);
+  gboolean in_group = FALSE;
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = lines[i];
+      while (g_ascii_isspace (*l))
+        l++;
+      if (*l == '[')
+        {
+          const char *end = strchr (l, ']');
+          in_group = end && (gsize) (end - l - 1) == strlen (group)
+                     && strncmp (l + 1, group, end - l - 1) == 0;
+          if (in_group && !key)
+            return i + 1;
+          continue;
+        }
+      if (!in_group || !key)
+        continue;
+      gsize klen = strlen (key);
+      if (strncmp (l, key, klen) == 0)
+        {
+          const char *r = l + klen;
+          while (*r == ' ' || *r == '\t')
+            r++;
+          if (*r == '=')
+            return i + 1;
+        }
+    }
+  return 0;
+}
+
+static char *
+where (const Source *src, const char *group, const char *key)
+{
+  guint line = find_line (src, group, key);
+
+  return line ? g_strdup_printf ("%s:%u", src->path, line) : g_strdup (src->path);
+}
+
+static gboolean G_GNUC_PRINTF (5, 6)
+key_error (const Source *src, const char *group, const char *key, GError **error,
+           const char *fmt, ...)
+{
+  g_autofree char *loc = where (src, group, key);
+  g_autofree char *reason = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  reason = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s: [%s] %s: %s", loc, group, key, reason);
+  return FALSE;
+}
+
+static gboolean
+parse_bool (const char *v, gboolean *out)
+{
+  static const char *const yes[] = { "true", "yes", "on", "1" };
+  static const char *const no[] = { "false", "no", "off", "0" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (yes); i++)
+    {
+      if (g_ascii_strcasecmp (v, yes[i]) == 0)
+        return *out = TRUE, TRUE;
+      if (g_ascii_strcasecmp (v, no[i]) == 0)
+        return *out = FALSE, TRUE;
+    }
+  return FALSE;
+}
+
+/* Whole number with an optional binary size suffix when sizes is set. */
+static gboolean
+parse_number (const char *v, gboolean sizes, guint64 *out)
+{
+  static const struct
+  {
+    const char *suffix;
+    guint64 mult;
+  } units[] = { { "", 1 },     { "k", KIB }, { "kib", KIB }, { "m", MIB },
+                { "mib", MIB }, { "g", GIB }, { "gib", GIB } };
+  char *end = NULL;
+  guint64 n;
+
+  if (!g_ascii_isdigit (*v))
+    return FALSE;
+  errno = 0;
+  n = g_ascii_strtoull (v, &end, 10);
+  if (errno)
+    return FALSE;
+  while (*end == ' ')
+    end++;
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    {
+      if (g_ascii_strcasecmp (end, units[i].suffix) != 0)
+        continue;
+      if (i > 0 && !sizes)
+        return FALSE;
+      if (n > G_MAXUINT64 / units[i].mult)
+        return FALSE;
+      *out = n * units[i].mult;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+header_name_char (char c)
+{
+  return g_ascii_isalnum (c) || strchr ("!#$%&'*+-.^_`|~", c);
+}
+
+/* Checks one "Name: value" entry without ever putting the value in a message. */
+static gboolean
+check_header (const char *h, guint index, GString *why)
+{
+  const char *colon = strchr (h, ':');
+
+  if (!colon || colon == h)
+    {
+      g_string_printf (why, "entry %u is not of the form 'Name: value'", index);
+      return FALSE;
+    }
+  for (const char *p = h; p < colon; p++)
+    if (!header_name_char (*p))
+      {
+        g_string_printf (why, "entry %u has an invalid character in its name", index);
+        return FALSE;
+      }
+  if (strpbrk (colon, "\r\n") != NULL)
+    {
+      g_string_printf (why, "entry %u has a line break in its value", index);
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (reserved_headers); i++)
+    if ((gsize) (colon - h) == strlen (reserved_headers[i])
+        && g_ascii_strncasecmp (h, reserved_headers[i], colon - h) == 0)
+      {
+        g_string_printf (why, "entry %u: header '%.*s' is set by wsbridge itself%s", index,
+                         (int) (colon - h), h,
+                         g_ascii_strcasecmp (reserved_headers[i], "origin") == 0
+                             ? " (use the origin key)"
+                             : (g_ascii_strcasecmp (reserved_headers[i],
+                                                    "sec-websocket-protocol") == 0
+                                    ? " (use the subprotocols key)"
+                                    : ""));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+check_url (const char *v, GString *why)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GUri) uri = g_uri_parse (v, G_URI_FLAGS_NONE, &err);
+  const char *scheme;
+
+  if (!uri)
+    {
+      g_string_printf (why, "not a valid URL: %s", err->message);
+      return FALSE;
+    }
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "ws") != 0 && g_ascii_strcasecmp (scheme, "wss") != 0)
+    {
+      g_string_printf (why, "scheme must be ws:// or wss://, not %s://", scheme);
+      return FALSE;
+    }
+  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri))
+    {
+      g_string_assign (why, "the URL has no host");
+      return FALSE;
+    }
+  if (g_uri_get_userinfo (uri))
+    {
+      g_string_assign (why, "credentials in the URL are not supported (use headers)");
+      return FALSE;
+    }
+  if (g_uri_get_fragment (uri))
+    {
+      g_string_assign (why, "a WebSocket URL cannot have a #fragment");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+free_field (const KeyDef *k, gpointer base)
+{
+  gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
+
+  switch (k->type)
+    {
+    case KEY_STRING:
+    case KEY_URL:
+      g_clear_pointer ((char **) field, g_free);
+      break;
+    case KEY_STRV:
+    case KEY_HEADERS:
+      g_clear_pointer ((char ***) field, g_strfreev);
+      break;
+    default:
+      break;
+    }
+}
+
+/* Sets one field from its raw text. why gets the reason on failure. */
+static gboolean
+set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, const char *raw,
+           GString *why)
+{
+  gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
+  g_autoptr (GError) err = NULL;
+  guint64 n = 0;
+
+  switch (k->type)
+    {
+    case KEY_BOOL:
+      if (!parse_bool (raw, (gboolean *) field))
+        {
+          g_string_printf (why, "expected true or false, got '%s'", raw);
+          return FALSE;
+        }
+      return TRUE;
+    case KEY_UINT:
+    case KEY_SIZE:
+      if (!parse_number (raw, k->type == KEY_SIZE, &n))
+        {
+          g_string_printf (why, "expected %s, got '%s'",
+                           k->type == KEY_SIZE ? "a size (e.g. 65536, 64K, 16MiB)"
+                                               : "a whole number",
+                           raw);
+          return FALSE;
+        }
+      if (n < k->min || n > k->max)
+        {
+          g_string_printf (why, "%" G_GUINT64_FORMAT " is out of range (%" G_GUINT64_FORMAT
+                                "..%" G_GUINT64_FORMAT ")",
+                           n, k->min, k->max);
+          return FALSE;
+        }
+      *(guint64 *) field = n;
+      return TRUE;
+    case KEY_STRING:
+    case KEY_URL:
+      {
+        g_autofree char *s = kf ? g_key_file_get_string (kf, group, k->name, &err)
+                                : g_strdup (raw);
+        if (!s)
+          {
+            g_string_printf (why, "%s", err->message);
+            return FALSE;
+          }
+        if (k->type == KEY_URL && !check_url (s, why))
+          return FALSE;
+        free_field (k, base);
+        *(char **) field = g_steal_pointer (&s);
+        return TRUE;
+      }
+    case KEY_STRV:
+    case KEY_HEADERS:
+      {
+        g_auto (GStrv) list = kf ? g_key_file_get_string_list (kf, group, k->name, NULL, &err)
+                                 : g_strsplit (raw, ";", -1);
+        if (!list)
+          {
+            g_string_assign (why, "not a valid list");
+            return FALSE;
+          }
+        for (guint i = 0; list[i]; i++)
+          {
+            g_strstrip (list[i]);
+            if (k->type == KEY_HEADERS && !check_header (list[i], i + 1, why))
+              return FALSE;
+            if (k->type == KEY_STRV && (!*list[i] || strpbrk (list[i], ", \t\r\n")))
+              {
+                g_string_printf (why, "entry %u must be a non-empty token", i + 1);
+                return FALSE;
+              }
+          }
+        free_field (k, base);
+        *(char ***) field = g_steal_pointer (&list);
+        return TRUE;
+      }
+    }
+  g_assert_not_reached ();
+}
+
+static void
+set_defaults (const KeyDef *keys, gsize n, gpointer base)
+{
+  g_autoptr (GString) why = g_string_new (NULL);
+
+  for (gsize i = 0; i < n; i++)
+    if (keys[i].default_value)
+      {
+        gboolean ok = set_field (&keys[i], base, NULL, NULL, keys[i].default_value, why);
+        g_assert (ok);
+      }
+}
+
+/* ---------------------------------------------------------------- structs */
+
+WsbSessionConfig *
+wsb_session_config_new_default (const char *name)
+{
+  WsbSessionConfig *sc = g_new0 (WsbSessionConfig, 1);
+
+  sc->name = g_strdup (name);
+  set_defaults (session_keys, G_N_ELEMENTS (session_keys), sc);
+  return sc;
+}
+
+void
+wsb_session_config_free (WsbSessionConfig *sc)
+{
+  if (!sc)
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
+    free_field (&session_keys[i], sc);
+  g_free (sc->name);
+  g_free (sc->source);
+  g_free (sc);
+}
+
+WsbSessionConfig *
+wsb_session_config_copy (const WsbSessionConfig *src)
+{
+  WsbSessionConfig *sc = g_memdup2 (src, sizeof *src);
+
+  sc->name = g_strdup (src->name);
+  sc->source = g_strdup (src->source);
+  for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
+    {
+      gpointer field = G_STRUCT_MEMBER_P (sc, session_keys[i].offset);
+      switch (session_keys[i].type)
+        {
+        case KEY_STRING:
+        case KEY_URL:
+          *(char **) field = g_strdup (*(char **) field);
+          break;
+        case KEY_STRV:
+        case KEY_HEADERS:
+          *(char ***) field = g_strdupv (*(char ***) field);
+          break;
+        default:
+          break;
+        }
+    }
+  return sc;
+}
+
+static gboolean
+strv_equal0 (char **a, char **b)
+{
+  if (!a || !b)
+    return (!a || !*a) && (!b || !*b);
+  return g_strv_equal ((const char *const *) a, (const char *const *) b);
+}
+
+gboolean
+wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
+{
+  if (g_strcmp0 (a->name, b->name) != 0)
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
+    {
+      gconstpointer fa = G_STRUCT_MEMBER_P (a, session_keys[i].offset);
+      gconstpointer fb = G_STRUCT_MEMBER_P (b, session_keys[i].offset);
+      gboolean same = TRUE;
+      switch (session_keys[i].type)
+        {
+        case KEY_BOOL:
+          same = *(const gboolean *) fa == *(const gboolean *) fb;
+          break;
+        case KEY_UINT:
+        case KEY_SIZE:
+          same = *(const guint64 *) fa == *(const guint64 *) fb;
+          break;
+        case KEY_STRING:
+        case KEY_URL:
+          same = g_strcmp0 (*(char *const *) fa, *(char *const *) fb) == 0;
+          break;
+        case KEY_STRV:
+        case KEY_HEADERS:
+          same = strv_equal0 (*(char **const *) fa, *(char **const *) fb);
+          break;
+        }
+      if (!same)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+WsbConfig *
+wsb_config_new (void)
+{
+  WsbConfig *cfg = g_new0 (WsbConfig, 1);
+
+  set_defaults (daemon_keys, G_N_ELEMENTS (daemon_keys), &cfg->daemon);
+  cfg->sessions = g_ptr_array_new_with_free_func ((GDestroyNotify) wsb_session_config_free);
+  cfg->warnings = g_ptr_array_new_with_free_func (g_free);
+  return cfg;
+}
+
+void
+wsb_config_free (WsbConfig *cfg)
+{
+  if (!cfg)
+    return;
+  g_ptr_array_unref (cfg->sessions);
+  g_ptr_array_unref (cfg->warnings);
+  g_free (cfg);
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static const KeyDef *
+lookup_key (const KeyDef *keys, gsize n, const char *name)
+{
+  for (gsize i = 0; i < n; i++)
+    if (strcmp (keys[i].name, name) == 0)
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+apply_group (const Source *src, GKeyFile *kf, const char *group, const KeyDef *keys, gsize n,
+             gpointer base, WsbConfig *cfg, GError **error)
+{
+  g_auto (GStrv) names = g_key_file_get_keys (kf, group, NULL, NULL);
+  g_autoptr (GString) why = g_string_new (NULL);
+
+  for (guint i = 0; names && names[i]; i++)
+    {
+      const KeyDef *k = lookup_key (keys, n, names[i]);
+      g_autofree char *raw = g_key_file_get_value (kf, group, names[i], NULL);
+      if (!k)
+        {
+          g_autofree char *loc = where (src, group, names[i]);
+          g_ptr_array_add (cfg->warnings,
+                           g_strdup_printf ("%s: unknown key '%s' in [%s] ignored", loc,
+                                            names[i], group));
+          continue;
+        }
+      if (!set_field (k, base, kf, group, raw, why))
+        return key_error (src, group, names[i], error, "%s", why->str);
+    }
+  return TRUE;
+}
+
+static gboolean
+check_session (const Source *src, const char *group, WsbSessionConfig *sc, GError **error)
+{
+  if (!sc->url)
+    return key_error (src, group, "url", error, "missing (every session needs a url)");
+  if (sc->backoff_max_ms < sc->backoff_initial_ms)
+    return key_error (src, group, "backoff_max_ms", error,
+                      "%" G_GUINT64_FORMAT " is smaller than backoff_initial_ms (%" G_GUINT64_FORMAT
+                      ")",
+                      sc->backoff_max_ms, sc->backoff_initial_ms);
+  return TRUE;
+}
+
+static gboolean
+add_session (WsbConfig *cfg, const Source *src, GKeyFile *kf, const char *group,
+             const char *name, GError **error)
+{
+  g_autoptr (WsbSessionConfig) sc = NULL;
+
+  if (!wsb_session_name_is_valid (name))
+    {
+      g_autofree char *loc = where (src, group, NULL);
+      g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
+                   "%s: [%s]: invalid session name '%s' (use 1-64 of a-z 0-9 _ . -, "
+                   "starting with a letter or digit)",
+                   loc, group, name);
+      return FALSE;
+    }
+  for (guint i = 0; i < cfg->sessions->len; i++)
+    {
+      WsbSessionConfig *other = g_ptr_array_index (cfg->sessions, i);
+      if (strcmp (other->name, name) == 0)
+        {
+          g_autofree char *loc = where (src, group, NULL);
+          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
+                       "%s: [%s]: session '%s' is already defined in %s", loc, group, name,
+                       other->source);
+          return FALSE;
+        }
+    }
+  sc = wsb_session_config_new_default (name);
+  sc->source = g_strdup (src->path);
+  if (!apply_group (src, kf, group, session_keys, G_N_ELEMENTS (session_keys), sc, cfg, error)
+      || !check_session (src, group, sc, error))
+    return FALSE;
+  g_ptr_array_add (cfg->sessions, g_steal_pointer (&sc));
+  return TRUE;
+}
+
+/* GKeyFile's own parse errors quote the offending line, which may hold a
+ * secret header; report the line number instead. */
+static void
+syntax_error (const Source *src, GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (src->text, "\n", -1);
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = g_strstrip (lines[i]);
+      if (*l && *l != '#' && *l != '[' && !strchr (l, '='))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
+                       "%s:%u: not a key=value pair, [group] or comment", src->path, i + 1);
+          return;
+        }
+    }
+  g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
+               "%s: syntax error (unbalanced group header or invalid UTF-8)", src->path);
+}
+
+gboolean
+wsb_config_parse_text (WsbConfig *cfg, const char *path, const char *text, gsize len,
+                       const char *default_session, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_auto (GStrv) groups = NULL;
+  g_autofree char *copy = g_strndup (text, len);
+  Source src = { path, copy, len };
+
+  if (memchr (text, '\0', len) || !g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, NULL))
+    {
+      syntax_error (&src, error);
+      return FALSE;
+    }
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint i = 0; groups[i]; i++)
+    {
+      const char *g = groups[i];
+      if (strcmp (g, "daemon") == 0 && !default_session)
+        {
+          if (!apply_group (&src, kf, g, daemon_keys, G_N_ELEMENTS (daemon_keys), &cfg->daemon,
+                            cfg, error))
+            return FALSE;
+        }
+      else if (g_str_has_prefix (g, "session ") && g[8])
+        {
+          if (!add_session (cfg, &src, kf, g, g + 8, error))
+            return FALSE;
+        }
+      else if (strcmp (g, "session") == 0 && default_session)
+        {
+          if (!add_session (cfg, &src, kf, g, default_session, error))
+            return FALSE;
+        }
+      else
+        {
+          g_autofree char *loc = where (&src, g, NULL);
+          g_ptr_array_add (cfg->warnings,
+                           g_strdup_printf ("%s: unknown group [%s] ignored%s", loc, g,
+                                            strcmp (g, "session") == 0
+                                                ? " (a bare [session] group belongs in "
+                                                  "sessions.d/NAME.conf)"
+                                                : ""));
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_file (WsbConfig *cfg, const char *path, const char *default_session, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  g_autoptr (GError) err = NULL;
+
+  if (!g_file_get_contents (path, &text, &len, &err))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s", err->message);
+      return FALSE;
+    }
+  return wsb_config_parse_text (cfg, path, text, len, default_session, error);
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  const WsbSessionConfig *sa = *(WsbSessionConfig *const *) a;
+  const WsbSessionConfig *sb = *(WsbSessionConfig *const *) b;
+
+  return strcmp (sa->name, sb->name);
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+WsbConfig *
+wsb_config_load_dir (const char *dir, GError **error)
+{
+  g_autoptr (WsbConfig) cfg = wsb_config_new ();
+  g_autofree char *main_file = g_build_filename (dir, "wsbridge.conf", NULL);
+  g_autofree char *sessions_dir = g_build_filename (dir, "sessions.d", NULL);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) d = NULL;
+  const char *entry;
+
+  if (g_file_test (main_file, G_FILE_TEST_EXISTS) && !parse_file (cfg, main_file, NULL, error))
+    return NULL;
+
+  d = g_dir_open (sessions_dir, 0, NULL);
+  while (d && (entry = g_dir_read_name (d)))
+    if (g_str_has_suffix (entry, ".conf") && entry[0] != '.')
+      g_ptr_array_add (files, g_strdup (entry));
+  g_ptr_array_sort (files, compare_strings);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *fname = g_ptr_array_index (files, i);
+      g_autofree char *path = g_build_filename (sessions_dir, fname, NULL);
+      g_autofree char *base = g_strndup (fname, strlen (fname) - strlen (".conf"));
+      if (!wsb_session_name_is_valid (base))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
+                       "%s: the file name must be a valid session name followed by .conf", path);
+          return NULL;
+        }
+      if (!parse_file (cfg, path, base, error))
+        return NULL;
+    }
+  g_ptr_array_sort (cfg->sessions, compare_names);
+  return g_steal_pointer (&cfg);
+}

@@ -1,0 +1,63 @@
+/* Configuration: GKeyFile files validated against one table of typed keys.
+ * No I/O besides reading the files named; no side effects. */
+#pragma once
+
+#include <glib.h>
+
+#define WSB_SESSION_NAME_MAX 64
+
+typedef struct
+{
+  char *name;
+  char *source; /* file that defined it, for messages */
+  char *url;
+  gboolean autoconnect;
+  char **headers;      /* "Name: value" entries; values are secret */
+  char **subprotocols;
+  char *origin;
+  guint64 ping_interval;
+  guint64 pong_timeout;
+  guint64 backoff_initial_ms;
+  guint64 backoff_max_ms;
+  guint64 backoff_reset_s;
+  guint64 connect_timeout;
+  guint64 max_message_bytes;
+  guint64 queue_max_messages;
+  guint64 queue_max_bytes;
+} WsbSessionConfig;
+
+typedef struct
+{
+  guint64 max_clients;
+  guint64 max_frame_bytes;
+  guint64 client_buffer_bytes;
+} WsbDaemonConfig;
+
+typedef struct
+{
+  WsbDaemonConfig daemon;
+  GPtrArray *sessions; /* WsbSessionConfig*, sorted by name */
+  GPtrArray *warnings; /* char*: unknown keys and groups, with file and line */
+} WsbConfig;
+
+gboolean wsb_session_name_is_valid (const char *name);
+
+/* Loads DIR/wsbridge.conf and DIR/sessions.d/ *.conf; missing files are fine.
+ * Errors name the file, line, key and reason (WSB_ERROR_CONFIG). */
+WsbConfig *wsb_config_load_dir (const char *dir, GError **error);
+
+/* Parses one file's text; exposed for the tests and the config fuzzer.
+ * default_session is the session name for a bare [session] group (NULL if
+ * the file may not have one). Sessions and warnings are appended to cfg. */
+gboolean wsb_config_parse_text (WsbConfig *cfg, const char *path, const char *text, gsize len,
+                                const char *default_session, GError **error);
+
+WsbConfig *wsb_config_new (void);
+void wsb_config_free (WsbConfig *cfg);
+WsbSessionConfig *wsb_session_config_new_default (const char *name);
+WsbSessionConfig *wsb_session_config_copy (const WsbSessionConfig *src);
+void wsb_session_config_free (WsbSessionConfig *sc);
+gboolean wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbConfig, wsb_config_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbSessionConfig, wsb_session_config_free)

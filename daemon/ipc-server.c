@@ -1,0 +1,876 @@
+#define _GNU_SOURCE
+#include "ipc-server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "framing.h"
+#include "status.h"
+#include "wsb-error.h"
+#include "wsb-version.h"
+#include "wsbridge.pb-c.h"
+
+#define READ_CHUNK (64 * 1024)
+#define MAX_IOV 128
+/* Per-client bound on subscriptions, so one client cannot exhaust memory. */
+#define MAX_SUBSCRIPTIONS_PER_CLIENT 4096
+
+typedef struct _Client Client;
+
+/* One frame (or the tail of one) waiting to be written: a small header
+ * followed by a body that is owned, shared (a message) or a GBytes. */
+typedef struct
+{
+  guint8 hdr[WSB_EVENT_HEADER_MAX];
+  gsize hdr_len;
+  const guint8 *body;
+  gsize body_len;
+  WsbMessage *msg;
+  GBytes *bytes;
+  guint8 *owned;
+} OutChunk;
+
+typedef struct
+{
+  Client *client;
+  guint64 id;
+  WsbSubscription *sub;
+} ClientSub;
+
+struct _Client
+{
+  WsbIpcServer *srv;
+  int fd;
+  GSource *source;
+  gpointer fd_tag;
+  struct ucred cred;
+  gboolean hello_done;
+  gboolean in_dispatch;
+  gboolean dead;
+  GByteArray *in;
+  GQueue out; /* OutChunk* */
+  gsize out_bytes;
+  gsize out_offset; /* bytes of the head chunk already written */
+  GHashTable *subs; /* id → ClientSub* */
+  guint64 next_sub_id;
+  char *name;
+};
+
+struct _WsbIpcServer
+{
+  WsbHub *hub;
+  WsbDaemonConfig cfg;
+  int listen_fd;
+  guint listen_id;
+  char *path; /* unlinked on free when we bound it */
+  GList *clients;
+  guint n_clients;
+};
+
+typedef struct
+{
+  GSource base;
+  Client *client;
+} ClientSource;
+
+static void client_close (Client *c);
+
+/* ----------------------------------------------------------------- output */
+
+static void
+chunk_free (OutChunk *ch)
+{
+  if (ch->msg)
+    wsb_message_unref (ch->msg);
+  if (ch->bytes)
+    g_bytes_unref (ch->bytes);
+  g_free (ch->owned);
+  g_free (ch);
+}
+
+static void
+want_write (Client *c, gboolean on)
+{
+  g_source_modify_unix_fd (c->source, c->fd_tag, on ? (G_IO_IN | G_IO_OUT) : G_IO_IN);
+}
+
+static void
+enqueue (Client *c, OutChunk *ch)
+{
+  if (c->dead)
+    {
+      chunk_free (ch);
+      return;
+    }
+  if (g_queue_is_empty (&c->out))
+    want_write (c, TRUE);
+  g_queue_push_tail (&c->out, ch);
+  c->out_bytes += ch->hdr_len + ch->body_len;
+}
+
+/* Queues a whole ServerFrame packed by protobuf-c. */
+static void
+enqueue_frame (Client *c, const Wsbridge__V1__ServerFrame *frame)
+{
+  OutChunk *ch = g_new0 (OutChunk, 1);
+  gsize len = wsbridge__v1__server_frame__get_packed_size (frame);
+
+  ch->hdr_len = wsb_varint_encode (len, ch->hdr);
+  ch->owned = g_malloc (len ? len : 1);
+  wsbridge__v1__server_frame__pack (frame, ch->owned);
+  ch->body = ch->owned;
+  ch->body_len = len;
+  enqueue (c, ch);
+}
+
+/* Writes as much as the socket takes. Returns FALSE when the client is gone. */
+static gboolean
+flush (Client *c)
+{
+  while (!g_queue_is_empty (&c->out))
+    {
+      struct iovec iov[MAX_IOV];
+      int n = 0;
+      gsize skip = c->out_offset;
+      ssize_t w;
+
+      for (GList *l = c->out.head; l && n + 2 <= MAX_IOV; l = l->next)
+        {
+          OutChunk *ch = l->data;
+          if (skip < ch->hdr_len)
+            iov[n++] = (struct iovec){ ch->hdr + skip, ch->hdr_len - skip };
+          gsize bskip = skip > ch->hdr_len ? skip - ch->hdr_len : 0;
+          if (ch->body_len > bskip)
+            iov[n++] = (struct iovec){ (void *) (ch->body + bskip), ch->body_len - bskip };
+          skip = 0;
+        }
+      do
+        w = writev (c->fd, iov, n);
+      while (w < 0 && errno == EINTR);
+      if (w < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return TRUE;
+          g_debug ("client %s: write failed: %s", c->name, g_strerror (errno));
+          return FALSE;
+        }
+      c->out_bytes -= (gsize) w;
+      gsize done = (gsize) w + c->out_offset;
+      while (!g_queue_is_empty (&c->out))
+        {
+          OutChunk *ch = g_queue_peek_head (&c->out);
+          gsize total = ch->hdr_len + ch->body_len;
+          if (done < total)
+            break;
+          done -= total;
+          chunk_free (g_queue_pop_head (&c->out));
+        }
+      c->out_offset = done;
+    }
+  want_write (c, FALSE);
+  return TRUE;
+}
+
+static Wsbridge__V1__ErrorCode
+error_code (const GError *error)
+{
+  if (error->domain != WSB_ERROR)
+    return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INTERNAL;
+  switch ((WsbError) error->code)
+    {
+    case WSB_ERROR_INVALID_ARGUMENT:
+    case WSB_ERROR_CONFIG:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT;
+    case WSB_ERROR_NOT_FOUND:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND;
+    case WSB_ERROR_ACCESS_DENIED:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ACCESS_DENIED;
+    case WSB_ERROR_QUEUE_FULL:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_QUEUE_FULL;
+    case WSB_ERROR_LIMIT_EXCEEDED:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED;
+    case WSB_ERROR_FAILED:
+      break;
+    }
+  return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INTERNAL;
+}
+
+/* Sends a connection-level error and closes the connection. */
+static void G_GNUC_PRINTF (3, 4)
+fail_connection (Client *c, Wsbridge__V1__ErrorCode code, const char *fmt, ...)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
+  g_autofree char *text = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  text = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_message ("client %s: %s; closing the connection", c->name, text);
+  err.code = code;
+  err.message = text;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_ERROR;
+  frame.error = &err;
+  enqueue_frame (c, &frame);
+  /* Best effort: a client that does not read may miss it. */
+  flush (c);
+  client_close (c);
+}
+
+static void
+reply (Client *c, Wsbridge__V1__Reply *r)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_REPLY;
+  frame.reply = r;
+  enqueue_frame (c, &frame);
+}
+
+static void
+reply_error (Client *c, guint64 id, Wsbridge__V1__ErrorCode code, const char *message)
+{
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
+
+  err.code = code;
+  err.message = (char *) message;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_ERROR;
+  r.error = &err;
+  reply (c, &r);
+}
+
+static void
+reply_gerror (Client *c, guint64 id, const GError *error)
+{
+  reply_error (c, id, error_code (error), error->message);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static gboolean
+over_budget (Client *c)
+{
+  if (c->out_bytes <= c->srv->cfg.client_buffer_bytes)
+    return FALSE;
+  g_warning ("client %s is not reading (over client_buffer_bytes = %" G_GUINT64_FORMAT
+             "); disconnecting it",
+             c->name, c->srv->cfg.client_buffer_bytes);
+  client_close (c);
+  return TRUE;
+}
+
+static void
+enqueue_event (Client *c, guint64 sub_id, unsigned field, const guint8 *body, gsize len,
+               WsbMessage *msg, GBytes *bytes, guint8 *owned)
+{
+  OutChunk *ch = g_new0 (OutChunk, 1);
+
+  ch->hdr_len = wsb_event_header_encode (ch->hdr, sub_id, field, len);
+  ch->body = body;
+  ch->body_len = len;
+  ch->msg = msg;
+  ch->bytes = bytes;
+  ch->owned = owned;
+  enqueue (c, ch);
+}
+
+static void
+on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
+{
+  ClientSub *cs = data;
+
+  if (cs->client->dead)
+    return;
+  enqueue_event (cs->client, cs->id, WSB_EVENT_MESSAGE, m->enc, m->enc_len,
+                 wsb_message_ref (m), NULL, NULL);
+  over_budget (cs->client);
+}
+
+static void
+on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer data)
+{
+  ClientSub *cs = data;
+  Wsbridge__V1__Gap gap = WSBRIDGE__V1__GAP__INIT;
+  WsbSessionStatus st = { 0 };
+  gsize len;
+  guint8 *buf;
+
+  if (cs->client->dead)
+    return;
+  wsb_subscription_get_status (sub, &st);
+  gap.session = st.name;
+  gap.channel = (char *) wsb_subscription_get_channel (sub);
+  gap.from_seq = from_seq;
+  gap.to_seq = to_seq;
+  gap.epoch = st.epoch;
+  len = wsbridge__v1__gap__get_packed_size (&gap);
+  buf = g_malloc (len ? len : 1);
+  wsbridge__v1__gap__pack (&gap, buf);
+  wsb_session_status_clear (&st);
+  enqueue_event (cs->client, cs->id, WSB_EVENT_GAP, buf, len, NULL, NULL, buf);
+  over_budget (cs->client);
+}
+
+static void
+on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
+{
+  ClientSub *cs = data;
+  gsize len;
+  const guint8 *body;
+
+  if (cs->client->dead)
+    return;
+  body = g_bytes_get_data (ev->body, &len);
+  enqueue_event (cs->client, cs->id, WSB_EVENT_STATE, body, len, NULL, g_bytes_ref (ev->body),
+                 NULL);
+  over_budget (cs->client);
+}
+
+static const WsbSubscriberFuncs sub_funcs = {
+  .message = on_sub_message,
+  .gap = on_sub_gap,
+  .state = on_sub_state,
+};
+
+static void
+client_sub_free (ClientSub *cs)
+{
+  wsb_hub_unsubscribe (cs->sub);
+  g_free (cs);
+}
+
+/* -------------------------------------------------------------- requests */
+
+static void
+handle_list (Client *c, guint64 id)
+{
+  g_autoptr (GPtrArray) list = wsb_hub_list_status (c->srv->hub);
+  g_autofree Wsbridge__V1__SessionStatus *pbs = g_new0 (Wsbridge__V1__SessionStatus, list->len);
+  g_autofree Wsbridge__V1__SessionStatus **ptrs = g_new0 (Wsbridge__V1__SessionStatus *,
+                                                          list->len + 1);
+  Wsbridge__V1__ListSessionsReply lr = WSBRIDGE__V1__LIST_SESSIONS_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      wsb_status_to_pb (g_ptr_array_index (list, i), &pbs[i]);
+      ptrs[i] = &pbs[i];
+    }
+  lr.n_sessions = list->len;
+  lr.sessions = ptrs;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_LIST_SESSIONS;
+  r.list_sessions = &lr;
+  reply (c, &r);
+}
+
+static void
+handle_subscribe (Client *c, guint64 id, const Wsbridge__V1__SubscribeRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  const char *channel = req->channel && *req->channel ? req->channel : "*";
+  Wsbridge__V1__SubscribeReply sr = WSBRIDGE__V1__SUBSCRIBE_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__SessionStatus pb_status;
+  WsbSessionStatus st = { 0 };
+  ClientSub *cs;
+
+  if (g_hash_table_size (c->subs) >= MAX_SUBSCRIPTIONS_PER_CLIENT)
+    {
+      reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
+                   "too many subscriptions on this connection");
+      return;
+    }
+  cs = g_new0 (ClientSub, 1);
+  cs->client = c;
+  cs->id = ++c->next_sub_id;
+  cs->sub = wsb_hub_subscribe (c->srv->hub, req->session ? req->session : "", channel,
+                               &sub_funcs, cs, &error);
+  if (!cs->sub)
+    {
+      g_free (cs);
+      reply_gerror (c, id, error);
+      return;
+    }
+  g_hash_table_insert (c->subs, &cs->id, cs);
+
+  wsb_subscription_get_status (cs->sub, &st);
+  wsb_status_to_pb (&st, &pb_status);
+  sr.subscription_id = cs->id;
+  sr.status = &pb_status;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_SUBSCRIBE;
+  r.subscribe = &sr;
+  reply (c, &r);
+  wsb_session_status_clear (&st);
+  wsb_hub_catch_up (cs->sub, req->since_seq, req->epoch);
+}
+
+static void
+handle_unsubscribe (Client *c, guint64 id, const Wsbridge__V1__UnsubscribeRequest *req)
+{
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Empty empty = WSBRIDGE__V1__EMPTY__INIT;
+
+  if (!g_hash_table_remove (c->subs, &req->subscription_id))
+    {
+      reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND,
+                   "no such subscription on this connection");
+      return;
+    }
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_OK;
+  r.ok = &empty;
+  reply (c, &r);
+}
+
+static void
+handle_send (Client *c, guint64 id, const Wsbridge__V1__SendRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  Wsbridge__V1__SendReply sr = WSBRIDGE__V1__SEND_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  guint64 send_id = 0;
+
+  if (!wsb_hub_send (c->srv->hub, req->session ? req->session : "", req->data.data,
+                     req->data.len, req->binary, &send_id, &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  sr.send_id = send_id;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_SEND;
+  r.send = &sr;
+  reply (c, &r);
+}
+
+static void
+handle_request (Client *c, const Wsbridge__V1__Request *req)
+{
+  switch (req->op_case)
+    {
+    case WSBRIDGE__V1__REQUEST__OP_LIST_SESSIONS:
+      handle_list (c, req->id);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE:
+      handle_subscribe (c, req->id, req->subscribe);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_UNSUBSCRIBE:
+      handle_unsubscribe (c, req->id, req->unsubscribe);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_SEND:
+      handle_send (c, req->id, req->send);
+      break;
+    default:
+      reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                   "unknown or empty request (is the daemon older than the client?)");
+      break;
+    }
+}
+
+static void
+handle_hello (Client *c, const Wsbridge__V1__Hello *hello)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__HelloReply hr = WSBRIDGE__V1__HELLO_REPLY__INIT;
+
+  if (c->hello_done)
+    {
+      fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, "hello sent twice");
+      return;
+    }
+  if (hello->api_major != WSB_API_MAJOR)
+    {
+      fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_VERSION_MISMATCH,
+                       "unsupported API major version %u (this daemon speaks %d)",
+                       hello->api_major, WSB_API_MAJOR);
+      return;
+    }
+  if (hello->client_name && *hello->client_name)
+    {
+      g_autofree char *shown = g_utf8_make_valid (hello->client_name,
+                                                  MIN (strlen (hello->client_name), 64));
+      char *old = c->name;
+      c->name = g_strdup_printf ("%s[%s]", old, shown);
+      g_free (old);
+    }
+  c->hello_done = TRUE;
+  hr.api_major = WSB_API_MAJOR;
+  hr.api_minor = WSB_API_MINOR;
+  hr.daemon_version = (char *) WSB_VERSION;
+  hr.uid = c->cred.uid;
+  hr.gid = c->cred.gid;
+  hr.pid = c->cred.pid;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_HELLO;
+  frame.hello = &hr;
+  enqueue_frame (c, &frame);
+  g_debug ("client %s: hello, API %u.%u", c->name, hello->api_major, hello->api_minor);
+}
+
+static void
+handle_frame (Client *c, const guint8 *data, gsize len)
+{
+  Wsbridge__V1__ClientFrame *f = wsbridge__v1__client_frame__unpack (NULL, len, data);
+
+  if (!f)
+    {
+      fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME,
+                       "undecodable protobuf frame (%" G_GSIZE_FORMAT " bytes)", len);
+      return;
+    }
+  switch (f->frame_case)
+    {
+    case WSBRIDGE__V1__CLIENT_FRAME__FRAME_HELLO:
+      handle_hello (c, f->hello);
+      break;
+    case WSBRIDGE__V1__CLIENT_FRAME__FRAME_REQUEST:
+      if (!c->hello_done)
+        fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                         "the first frame must be a hello");
+      else
+        handle_request (c, f->request);
+      break;
+    default:
+      fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                       "frame of an unknown kind");
+      break;
+    }
+  wsbridge__v1__client_frame__free_unpacked (f, NULL);
+}
+
+/* Handles every whole frame in the input buffer. */
+static void
+process_input (Client *c)
+{
+  gsize pos = 0;
+
+  while (!c->dead)
+    {
+      size_t prefix, body;
+      WsbFrameStatus st = wsb_frame_peek (c->in->data + pos, c->in->len - pos,
+                                          c->srv->cfg.max_frame_bytes, &prefix, &body);
+      if (st == WSB_FRAME_NEED_MORE)
+        break;
+      if (st == WSB_FRAME_BAD_VARINT)
+        {
+          fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME,
+                           "bad frame length prefix (invalid varint)");
+          return;
+        }
+      if (st == WSB_FRAME_TOO_LARGE)
+        {
+          uint64_t announced = 0;
+          size_t used;
+          wsb_varint_decode (c->in->data + pos, c->in->len - pos, &announced, &used);
+          fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE,
+                           "frame of %" G_GUINT64_FORMAT " bytes is over max_frame_bytes (%"
+                           G_GUINT64_FORMAT ")",
+                           (guint64) announced, c->srv->cfg.max_frame_bytes);
+          return;
+        }
+      handle_frame (c, c->in->data + pos + prefix, body);
+      pos += prefix + body;
+    }
+  if (!c->dead && pos)
+    g_byte_array_remove_range (c->in, 0, (guint) pos);
+}
+
+/* Returns FALSE when the peer is gone. */
+static gboolean
+read_input (Client *c)
+{
+  for (int rounds = 0; rounds < 16 && !c->dead; rounds++)
+    {
+      guint old = c->in->len;
+      ssize_t n;
+
+      g_byte_array_set_size (c->in, old + READ_CHUNK);
+      do
+        n = read (c->fd, c->in->data + old, READ_CHUNK);
+      while (n < 0 && errno == EINTR);
+      g_byte_array_set_size (c->in, old + (n > 0 ? (guint) n : 0));
+      if (n == 0)
+        return FALSE;
+      if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+      process_input (c);
+      if (n < READ_CHUNK)
+        break;
+    }
+  return TRUE;
+}
+
+static gboolean
+client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
+{
+  Client *c = ((ClientSource *) source)->client;
+  GIOCondition rev = g_source_query_unix_fd (source, c->fd_tag);
+  gboolean alive = TRUE;
+
+  c->in_dispatch = TRUE;
+  if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    alive = read_input (c);
+  if (alive && !c->dead && !g_queue_is_empty (&c->out))
+    alive = flush (c);
+  c->in_dispatch = FALSE;
+  if (!alive || c->dead)
+    {
+      c->dead = FALSE; /* let client_close run for real */
+      client_close (c);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs client_source_funcs = { NULL, NULL, client_dispatch, NULL, NULL, NULL };
+
+static void
+client_close (Client *c)
+{
+  WsbIpcServer *srv = c->srv;
+
+  if (c->in_dispatch)
+    {
+      c->dead = TRUE;
+      return;
+    }
+  g_debug ("client %s: disconnected", c->name);
+  /* Subscriptions first: the hub may not call into a freed client. */
+  g_hash_table_unref (c->subs);
+  g_source_destroy (c->source);
+  g_source_unref (c->source);
+  close (c->fd);
+  g_queue_clear_full (&c->out, (GDestroyNotify) chunk_free);
+  g_byte_array_unref (c->in);
+  srv->clients = g_list_remove (srv->clients, c);
+  srv->n_clients--;
+  g_free (c->name);
+  g_free (c);
+}
+
+static void
+reject_client (int fd, Wsbridge__V1__ErrorCode code, const char *text)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
+  guint8 buf[512];
+  gsize len, n;
+
+  err.code = code;
+  err.message = (char *) text;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_ERROR;
+  frame.error = &err;
+  len = wsbridge__v1__server_frame__get_packed_size (&frame);
+  if (len + WSB_VARINT_MAX <= sizeof buf)
+    {
+      n = wsb_varint_encode (len, buf);
+      wsbridge__v1__server_frame__pack (&frame, buf + n);
+      if (send (fd, buf, n + len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        g_debug ("could not tell a rejected client why: %s", g_strerror (errno));
+    }
+  close (fd);
+}
+
+static gboolean
+on_accept (int lfd, GIOCondition cond, gpointer data)
+{
+  WsbIpcServer *srv = data;
+
+  for (;;)
+    {
+      int fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      socklen_t clen;
+      Client *c;
+      ClientSource *cs;
+
+      if (fd < 0)
+        {
+          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            g_warning ("accept on the API socket failed: %s", g_strerror (errno));
+          return G_SOURCE_CONTINUE;
+        }
+      c = g_new0 (Client, 1);
+      clen = sizeof c->cred;
+      if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &clen) < 0)
+        {
+          g_warning ("SO_PEERCRED failed: %s", g_strerror (errno));
+          close (fd);
+          g_free (c);
+          continue;
+        }
+      if (c->cred.uid != getuid () && c->cred.uid != 0)
+        {
+          g_message ("refused API client pid %d: uid %u is not this instance's user", c->cred.pid,
+                     c->cred.uid);
+          reject_client (fd, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ACCESS_DENIED,
+                         "this wsbridged instance serves only its own user");
+          g_free (c);
+          continue;
+        }
+      if (srv->n_clients >= srv->cfg.max_clients)
+        {
+          g_warning ("refused API client pid %d: max_clients (%" G_GUINT64_FORMAT ") reached",
+                     c->cred.pid, srv->cfg.max_clients);
+          reject_client (fd, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
+                         "too many clients (max_clients reached)");
+          g_free (c);
+          continue;
+        }
+      c->srv = srv;
+      c->fd = fd;
+      c->name = g_strdup_printf ("pid %d", c->cred.pid);
+      c->in = g_byte_array_new ();
+      g_queue_init (&c->out);
+      c->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                       (GDestroyNotify) client_sub_free);
+      c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
+      cs = (ClientSource *) c->source;
+      cs->client = c;
+      c->fd_tag = g_source_add_unix_fd (c->source, fd, G_IO_IN);
+      g_source_attach (c->source, NULL);
+      srv->clients = g_list_prepend (srv->clients, c);
+      srv->n_clients++;
+      g_debug ("client %s (uid %u) connected", c->name, c->cred.uid);
+    }
+}
+
+WsbIpcServer *
+wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
+{
+  WsbIpcServer *srv = g_new0 (WsbIpcServer, 1);
+
+  srv->hub = hub;
+  srv->cfg = *cfg;
+  srv->listen_fd = -1;
+  return srv;
+}
+
+gboolean
+wsb_ipc_server_adopt (WsbIpcServer *srv, int fd, GError **error)
+{
+  int flags = fcntl (fd, F_GETFL);
+
+  if (flags < 0 || fcntl (fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot use the API socket: %s",
+                   g_strerror (errno));
+      return FALSE;
+    }
+  srv->listen_fd = fd;
+  srv->listen_id = g_unix_fd_add (fd, G_IO_IN, on_accept, srv);
+  return TRUE;
+}
+
+/* TRUE when something accepts connections on path. */
+static gboolean
+someone_listens (const struct sockaddr_un *addr)
+{
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  gboolean yes;
+
+  if (fd < 0)
+    return FALSE;
+  yes = connect (fd, (const struct sockaddr *) addr, sizeof *addr) == 0;
+  close (fd);
+  return yes;
+}
+
+static gboolean
+prepare_dir (const char *path, gboolean private_dir, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot create %s: %s", dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  if (private_dir && g_chmod (dir, 0700) < 0)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot make %s private: %s", dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir, GError **error)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd, saved_errno;
+  mode_t old_umask;
+
+  if (strlen (path) >= sizeof addr.sun_path)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED,
+                   "socket path is too long (%zu bytes, at most %zu): %s", strlen (path),
+                   sizeof addr.sun_path - 1, path);
+      return FALSE;
+    }
+  strcpy (addr.sun_path, path);
+  if (!prepare_dir (path, private_dir, error))
+    return FALSE;
+  if (someone_listens (&addr))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED,
+                   "another wsbridged is already listening on %s", path);
+      return FALSE;
+    }
+  if (g_unlink (path) < 0 && errno != ENOENT)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot remove stale socket %s: %s",
+                   path, g_strerror (errno));
+      return FALSE;
+    }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "socket: %s", g_strerror (errno));
+      return FALSE;
+    }
+  old_umask = umask (0177);
+  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0 || listen (fd, 128) < 0)
+    {
+      saved_errno = errno;
+      umask (old_umask);
+      close (fd);
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot listen on %s: %s", path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  umask (old_umask);
+  srv->path = g_strdup (path);
+  srv->listen_fd = fd;
+  srv->listen_id = g_unix_fd_add (fd, G_IO_IN, on_accept, srv);
+  return TRUE;
+}
+
+void
+wsb_ipc_server_free (WsbIpcServer *srv)
+{
+  if (!srv)
+    return;
+  while (srv->clients)
+    client_close (srv->clients->data);
+  if (srv->listen_id)
+    g_source_remove (srv->listen_id);
+  if (srv->listen_fd >= 0)
+    close (srv->listen_fd);
+  if (srv->path)
+    g_unlink (srv->path);
+  g_free (srv->path);
+  g_free (srv);
+}

@@ -1,0 +1,22 @@
+/* The Unix-socket protobuf frontend (wsbridge.v1, varint-delimited frames). */
+#pragma once
+
+#include "config.h"
+#include "hub.h"
+
+typedef struct _WsbIpcServer WsbIpcServer;
+
+WsbIpcServer *wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg);
+void wsb_ipc_server_free (WsbIpcServer *srv);
+
+/* Binds and listens on path (socket mode 0600). A missing parent directory
+ * is created with mode 0700; with private_dir the existing parent is also
+ * forced to 0700 (the daemon's own runtime directory). Fails when another
+ * daemon already answers on path. */
+gboolean wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir,
+                                GError **error);
+
+/* Serves an already listening socket (systemd socket activation). */
+gboolean wsb_ipc_server_adopt (WsbIpcServer *srv, int fd, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbIpcServer, wsb_ipc_server_free)

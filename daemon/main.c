@@ -1,0 +1,173 @@
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "hub.h"
+#include "ipc-server.h"
+#include "paths.h"
+#include "upstream.h"
+#include "wsb-version.h"
+
+enum
+{
+  EXIT_USAGE = 2,
+};
+
+typedef struct
+{
+  GMainLoop *loop;
+  WsbHub *hub;
+  gboolean stopping;
+  guint watchdog_id;
+} Daemon;
+
+static gboolean
+on_shutdown_done (gpointer data)
+{
+  Daemon *d = data;
+
+  g_main_loop_quit (d->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_terminate (gpointer data)
+{
+  Daemon *d = data;
+
+  if (d->stopping)
+    return G_SOURCE_CONTINUE;
+  d->stopping = TRUE;
+  g_message ("shutting down: closing every session with 1001");
+  sd_notify (0, "STOPPING=1");
+  wsb_hub_shutdown (d->hub, on_shutdown_done, d);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_hangup (gpointer data)
+{
+  g_warning ("SIGHUP: reloading the configuration is not supported by this version; "
+             "restart wsbridged to apply changes");
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_watchdog (gpointer data)
+{
+  sd_notify (0, "WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_watchdog (Daemon *d)
+{
+  uint64_t usec = 0;
+
+  if (sd_watchdog_enabled (0, &usec) > 0 && usec > 0)
+    d->watchdog_id = g_timeout_add ((guint) MAX (usec / 2000, 1), on_watchdog, d);
+}
+
+/* The API socket: handed over by systemd, or made at path. */
+static gboolean
+open_socket (WsbIpcServer *ipc, const WsbPaths *paths, GError **error)
+{
+  int n = sd_listen_fds (TRUE);
+
+  if (n == 1 && sd_is_socket_unix (SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0)
+    {
+      g_message ("using the API socket passed by systemd");
+      return wsb_ipc_server_adopt (ipc, SD_LISTEN_FDS_START, error);
+    }
+  if (n > 1)
+    g_warning ("systemd passed %d sockets; expected one, making our own", n);
+  return wsb_ipc_server_listen (ipc, paths->socket, paths->socket_dir_private, error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbPaths) paths = NULL;
+  g_autoptr (WsbConfig) cfg = NULL;
+  g_autoptr (WsbUpstream) up = NULL;
+  g_autoptr (WsbIpcServer) ipc = NULL;
+  Daemon d = { 0 };
+  g_auto (WsbPathOptions) opts = { 0 };
+
+  setlocale (LC_ALL, "");
+  signal (SIGPIPE, SIG_IGN);
+
+  if (!wsb_paths_parse_args (&argc, &argv, &opts, &error))
+    {
+      g_printerr ("wsbridged: %s\nTry 'wsbridged --help'.\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (opts.version)
+    {
+      g_print ("wsbridged %s (socket API %d.%d)\n", WSB_VERSION, WSB_API_MAJOR, WSB_API_MINOR);
+      return EXIT_SUCCESS;
+    }
+  if (opts.verbose)
+    g_log_set_debug_enabled (TRUE);
+
+  paths = wsb_paths_resolve (&opts);
+  cfg = wsb_config_load_dir (paths->config_dir, &error);
+  if (!cfg)
+    {
+      g_printerr ("wsbridged: configuration error: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  for (guint i = 0; i < cfg->warnings->len; i++)
+    g_warning ("%s", (const char *) g_ptr_array_index (cfg->warnings, i));
+  g_message ("wsbridged %s starting (%s instance, config %s, %u session%s)", WSB_VERSION,
+             opts.system ? "system" : "user", paths->config_dir, cfg->sessions->len,
+             cfg->sessions->len == 1 ? "" : "s");
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  up = wsb_upstream_new (d.loop, opts.verbose, &error);
+  if (!up)
+    {
+      g_printerr ("wsbridged: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  d.hub = wsb_hub_new (up);
+  for (guint i = 0; i < cfg->sessions->len; i++)
+    if (!wsb_hub_add_session (d.hub, g_ptr_array_index (cfg->sessions, i), &error))
+      {
+        g_printerr ("wsbridged: %s\n", error->message);
+        return EXIT_FAILURE;
+      }
+
+  ipc = wsb_ipc_server_new (d.hub, &cfg->daemon);
+  if (!open_socket (ipc, paths, &error))
+    {
+      g_printerr ("wsbridged: %s\n", error->message);
+      wsb_hub_free (d.hub);
+      return EXIT_FAILURE;
+    }
+
+  g_unix_signal_add (SIGTERM, on_terminate, &d);
+  g_unix_signal_add (SIGINT, on_terminate, &d);
+  g_unix_signal_add (SIGHUP, on_hangup, &d);
+  wsb_hub_start (d.hub);
+  g_message ("listening on %s", paths->socket);
+  sd_notifyf (0, "READY=1\nSTATUS=serving %u session%s", cfg->sessions->len,
+              cfg->sessions->len == 1 ? "" : "s");
+  start_watchdog (&d);
+
+  g_main_loop_run (d.loop);
+
+  /* Frontends first, so nothing holds a subscription when sessions go. */
+  g_clear_pointer (&ipc, wsb_ipc_server_free);
+  wsb_hub_free (d.hub);
+  g_clear_pointer (&up, wsb_upstream_free);
+  if (d.watchdog_id)
+    g_source_remove (d.watchdog_id);
+  g_main_loop_unref (d.loop);
+  g_message ("stopped");
+  return EXIT_SUCCESS;
+}

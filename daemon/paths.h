@@ -1,0 +1,36 @@
+/* Command-line options of wsbridged and the directories and socket they
+ * imply for the user or system instance (DESIGN §5). */
+#pragma once
+
+#include <glib.h>
+
+typedef struct
+{
+  gboolean user;
+  gboolean system;
+  char *config_dir; /* --config */
+  char *socket;     /* --socket */
+  char *bus;        /* --bus */
+  gboolean verbose;
+  gboolean version;
+} WsbPathOptions;
+
+typedef struct
+{
+  char *config_dir;
+  char *state_dir;
+  char *socket;
+  gboolean socket_dir_private; /* the socket's directory is ours: keep it 0700 */
+} WsbPaths;
+
+/* Parses and validates argv. */
+gboolean wsb_paths_parse_args (int *argc, char ***argv, WsbPathOptions *opts, GError **error);
+void wsb_path_options_clear (WsbPathOptions *opts);
+
+/* The paths for these options, with systemd's *_DIRECTORY variables winning
+ * over the defaults on the system instance. */
+WsbPaths *wsb_paths_resolve (const WsbPathOptions *opts);
+void wsb_paths_free (WsbPaths *p);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPaths, wsb_paths_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (WsbPathOptions, wsb_path_options_clear)

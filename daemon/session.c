@@ -1,0 +1,728 @@
+#include "session.h"
+
+#include <string.h>
+
+#include "backoff.h"
+#include "send-queue.h"
+#include "wsb-error.h"
+
+/* Messages above this size do not keep their reassembly buffer afterwards. */
+#define RX_KEEP_BYTES (64 * 1024)
+/* How long a clean close may take before the connection is dropped. */
+#define CLOSE_GRACE_S 3
+
+struct _WsbSession
+{
+  WsbUpstream *up;
+  WsbSessionConfig *cfg;
+  const WsbSessionEvents *events;
+  gpointer user_data;
+
+  /* From the URL. */
+  char *host;        /* for DNS, without brackets */
+  char *host_header; /* Host: value, with the port when not the default */
+  char *path;        /* path and query, at least "/" */
+  guint16 port;
+  gboolean tls;
+  char *subprotocols; /* comma-separated, or NULL */
+
+  WsbState state;
+  char *reason;
+  gboolean wanted; /* connect (or stay connected) when possible */
+
+  /* The current connection: a connect attempt, or open once `opened`. */
+  struct lws *wsi;
+  gboolean opened;
+  gboolean ever_opened;
+  gint64 opened_at;  /* monotonic µs */
+  gint64 last_valid; /* monotonic µs of the last pong (or of the open) */
+  char *drop_reason; /* why we are dropping it ourselves */
+  char *peer_close;  /* the server's close frame, described */
+  guint16 close_code; /* a clean close to send at the next WRITEABLE */
+  char *close_text;
+
+  GCancellable *resolving;
+  GList *addresses; /* GInetAddress*, from the last lookup */
+  GList *next_address;
+  char *address;    /* "ip:port" being tried or connected */
+  char *last_failure;
+
+  guint retry_source;
+  guint connect_timeout_source;
+
+  WsbBackoff backoff;
+  lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
+
+  WsbSendQueue queue;
+  GByteArray *rx; /* reassembly of a fragmented message */
+  gboolean rx_active;
+  gboolean rx_binary;
+
+  WsbSessionStats stats;
+};
+
+static void try_next_address (WsbSession *s);
+static void begin_attempt (WsbSession *s);
+
+const char *
+wsb_state_to_string (WsbState state)
+{
+  static const char *const names[] = { "disconnected", "connecting", "open", "backoff", "closing" };
+
+  return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+}
+
+#define session_log(s, level, ...)                                                                \
+  g_log_structured (G_LOG_DOMAIN, level, "WSB_SESSION", (s)->cfg->name, "MESSAGE", __VA_ARGS__)
+
+static void G_GNUC_PRINTF (3, 4)
+set_state (WsbSession *s, WsbState state, const char *fmt, ...)
+{
+  g_autofree char *reason = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  reason = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (s->state == state && g_strcmp0 (s->reason, reason) == 0)
+    return;
+  session_log (s, state == WSB_STATE_CONNECTING ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+               "%s: %s (%s)", s->cfg->name, wsb_state_to_string (state), reason);
+  s->state = state;
+  g_free (s->reason);
+  s->reason = g_steal_pointer (&reason);
+  if (state != WSB_STATE_BACKOFF)
+    s->stats.next_retry_us = 0;
+  s->events->state_changed (s, s->user_data);
+}
+
+static void
+clear_source (guint *id)
+{
+  if (*id)
+    g_source_remove (*id);
+  *id = 0;
+}
+
+static void
+replace_str (char **field, char *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
+static void
+rx_reset (WsbSession *s)
+{
+  s->rx_active = FALSE;
+  if (s->rx && s->rx->len > RX_KEEP_BYTES)
+    g_clear_pointer (&s->rx, g_byte_array_unref);
+  else if (s->rx)
+    g_byte_array_set_size (s->rx, 0);
+}
+
+/* Forget the connection: later lws callbacks for it are ignored. */
+static void
+detach (WsbSession *s, struct lws *wsi, gboolean kill)
+{
+  if (wsi)
+    {
+      lws_set_opaque_user_data (wsi, NULL);
+      if (kill)
+        lws_set_timeout (wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+  if (wsi == s->wsi || !wsi)
+    s->wsi = NULL;
+  clear_source (&s->connect_timeout_source);
+  rx_reset (s);
+}
+
+static void
+free_addresses (WsbSession *s)
+{
+  g_resolver_free_addresses (s->addresses);
+  s->addresses = NULL;
+  s->next_address = NULL;
+}
+
+static gboolean
+on_retry_timer (gpointer data)
+{
+  WsbSession *s = data;
+
+  s->retry_source = 0;
+  begin_attempt (s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (WsbSession *s, const char *reason)
+{
+  guint delay = wsb_backoff_next_ms (&s->backoff, g_random_double ());
+
+  free_addresses (s);
+  clear_source (&s->retry_source);
+  s->retry_source = g_timeout_add (delay, on_retry_timer, s);
+  s->stats.next_retry_us = g_get_real_time () + (gint64) delay * 1000;
+  set_state (s, WSB_STATE_BACKOFF, "%s", reason);
+  session_log (s, G_LOG_LEVEL_DEBUG, "%s: next try in %u ms", s->cfg->name, delay);
+}
+
+static gboolean
+on_next_address (gpointer data)
+{
+  WsbSession *s = data;
+
+  s->retry_source = 0;
+  try_next_address (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* The attempt to reach s->address did not open. */
+static void
+attempt_failed (WsbSession *s, struct lws *wsi, gboolean kill, const char *reason)
+{
+  detach (s, wsi, kill);
+  replace_str (&s->last_failure, g_strdup_printf ("%s: %s", s->address, reason));
+  if (!s->wanted)
+    {
+      set_state (s, WSB_STATE_DISCONNECTED, "%s", s->close_text ? s->close_text : "disconnected");
+      return;
+    }
+  if (s->next_address)
+    {
+      session_log (s, G_LOG_LEVEL_DEBUG, "%s: %s; trying the next address", s->cfg->name,
+                   s->last_failure);
+      /* Never reconnect from inside an lws callback: come back from the loop. */
+      s->retry_source = g_idle_add (on_next_address, s);
+      return;
+    }
+  schedule_retry (s, s->last_failure);
+}
+
+/* The open connection ended. */
+static void
+connection_lost (WsbSession *s, struct lws *wsi, const char *reason)
+{
+  gint64 open_ms = (g_get_monotonic_time () - s->opened_at) / 1000;
+
+  detach (s, wsi, FALSE);
+  s->opened = FALSE;
+  wsb_backoff_connection_ended (&s->backoff, (guint64) MAX (open_ms, 0));
+  if (!s->wanted)
+    {
+      set_state (s, WSB_STATE_DISCONNECTED, "%s", s->close_text ? s->close_text : reason);
+      return;
+    }
+  schedule_retry (s, reason);
+}
+
+static gboolean
+on_connect_timeout (gpointer data)
+{
+  WsbSession *s = data;
+  g_autofree char *why = g_strdup_printf ("no WebSocket connection within connect_timeout (%"
+                                          G_GUINT64_FORMAT " s)",
+                                          s->cfg->connect_timeout);
+
+  s->connect_timeout_source = 0;
+  attempt_failed (s, s->wsi, TRUE, why);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+try_next_address (WsbSession *s)
+{
+  struct lws_client_connect_info ci;
+  GInetAddress *addr;
+  g_autofree char *ip = NULL;
+  struct lws *wsi;
+
+  if (!s->next_address)
+    {
+      schedule_retry (s, s->last_failure ? s->last_failure : "no address to connect to");
+      return;
+    }
+  addr = s->next_address->data;
+  s->next_address = s->next_address->next;
+  ip = g_inet_address_to_string (addr);
+  replace_str (&s->address,
+               g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6
+                   ? g_strdup_printf ("[%s]:%u", ip, s->port)
+                   : g_strdup_printf ("%s:%u", ip, s->port));
+
+  memset (&ci, 0, sizeof ci);
+  ci.context = wsb_upstream_get_context (s->up);
+  ci.address = ip;
+  ci.port = s->port;
+  ci.path = s->path;
+  ci.host = s->host_header;
+  ci.origin = s->cfg->origin;
+  ci.protocol = s->subprotocols;
+  ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+  ci.local_protocol_name = "wsbridge";
+  ci.retry_and_idle_policy = &s->keepalive;
+  ci.opaque_user_data = s;
+
+  s->opened = FALSE;
+  g_clear_pointer (&s->drop_reason, g_free);
+  g_clear_pointer (&s->peer_close, g_free);
+  set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
+  s->connect_timeout_source
+      = g_timeout_add_seconds ((guint) s->cfg->connect_timeout, on_connect_timeout, s);
+
+  /* lws may already report the failure through the callback before returning NULL. */
+  s->wsi = NULL;
+  wsi = lws_client_connect_via_info (&ci);
+  if (wsi && s->connect_timeout_source)
+    s->wsi = wsi;
+  else if (!wsi && s->connect_timeout_source)
+    attempt_failed (s, NULL, FALSE, "cannot start a connection (see the lws log with -v)");
+}
+
+static void
+on_resolved (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
+  WsbSession *s = data;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* s may be gone */
+  g_clear_object (&s->resolving);
+  if (!addrs)
+    {
+      g_autofree char *why = g_strdup_printf ("DNS: cannot resolve %s: %s", s->host,
+                                              error->message);
+      schedule_retry (s, why);
+      return;
+    }
+  free_addresses (s);
+  s->addresses = addrs;
+  s->next_address = addrs;
+  g_clear_pointer (&s->last_failure, g_free);
+  try_next_address (s);
+}
+
+static void
+begin_attempt (WsbSession *s)
+{
+  g_autoptr (GResolver) resolver = g_resolver_get_default ();
+
+  clear_source (&s->retry_source);
+  g_clear_pointer (&s->close_text, g_free);
+  s->close_code = 0;
+  s->resolving = g_cancellable_new ();
+  set_state (s, WSB_STATE_CONNECTING, "resolving %s", s->host);
+  g_resolver_lookup_by_name_async (resolver, s->host, s->resolving, on_resolved, s);
+}
+
+/* Stop whatever is in progress short of an open connection. */
+static void
+cancel_pending (WsbSession *s)
+{
+  clear_source (&s->retry_source);
+  if (s->resolving)
+    {
+      g_cancellable_cancel (s->resolving);
+      g_clear_object (&s->resolving);
+    }
+  free_addresses (s);
+}
+
+void
+wsb_session_connect (WsbSession *s)
+{
+  s->wanted = TRUE;
+  if (s->state == WSB_STATE_CONNECTING || s->state == WSB_STATE_OPEN)
+    return;
+  if (s->state == WSB_STATE_CLOSING)
+    {
+      /* The close completes first; connection_lost then schedules the retry. */
+      g_clear_pointer (&s->close_text, g_free);
+      return;
+    }
+  wsb_backoff_init (&s->backoff, (guint) s->cfg->backoff_initial_ms,
+                    (guint) s->cfg->backoff_max_ms, (guint) s->cfg->backoff_reset_s * 1000);
+  begin_attempt (s);
+}
+
+void
+wsb_session_close (WsbSession *s, guint16 close_code, const char *reason)
+{
+  s->wanted = FALSE;
+  replace_str (&s->close_text, g_strdup (reason));
+  cancel_pending (s);
+  if (s->wsi && s->opened)
+    {
+      s->close_code = close_code;
+      set_state (s, WSB_STATE_CLOSING, "%s", reason);
+      lws_set_timeout (s->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+      lws_callback_on_writable (s->wsi);
+      return;
+    }
+  detach (s, s->wsi, TRUE);
+  set_state (s, WSB_STATE_DISCONNECTED, "%s", reason);
+}
+
+gboolean
+wsb_session_has_connection (WsbSession *s)
+{
+  return s->wsi != NULL;
+}
+
+gboolean
+wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary, guint64 *id,
+                  GError **error)
+{
+  if (!binary && !g_utf8_validate_len ((const char *) data, len, NULL))
+    {
+      g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                           "a text message must be valid UTF-8 (send it as binary instead)");
+      return FALSE;
+    }
+  if (!wsb_send_queue_push (&s->queue, data, len, binary, id, error))
+    return FALSE;
+  if (s->wsi && s->opened && s->state == WSB_STATE_OPEN)
+    lws_callback_on_writable (s->wsi);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------ lws callback */
+
+static void
+deliver (WsbSession *s, const guint8 *data, gsize len, gboolean binary)
+{
+  s->stats.rx_messages++;
+  s->events->message (s, data, len, binary, s->user_data);
+}
+
+/* Returns -1 to make lws close the connection (message too large). */
+static int
+on_receive (WsbSession *s, struct lws *wsi, const guint8 *in, gsize len)
+{
+  gboolean final = lws_is_final_fragment (wsi) && lws_remaining_packet_payload (wsi) == 0;
+  gsize have = s->rx_active && s->rx ? s->rx->len : 0;
+
+  if (!s->rx_active)
+    {
+      s->rx_active = TRUE;
+      s->rx_binary = lws_frame_is_binary (wsi);
+    }
+  if (have + len > s->cfg->max_message_bytes)
+    {
+      static const char why[] = "message too large";
+      replace_str (&s->drop_reason,
+                   g_strdup_printf ("inbound message larger than max_message_bytes (%"
+                                    G_GUINT64_FORMAT "); closed with 1009",
+                                    s->cfg->max_message_bytes));
+      lws_close_reason (wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *) why,
+                        sizeof why - 1);
+      return -1;
+    }
+  if (final && have == 0)
+    {
+      deliver (s, in, len, s->rx_binary);
+      s->rx_active = FALSE;
+      return 0;
+    }
+  if (!s->rx)
+    s->rx = g_byte_array_sized_new ((guint) MIN (have + len, RX_KEEP_BYTES));
+  g_byte_array_append (s->rx, in, (guint) len);
+  if (final)
+    {
+      deliver (s, s->rx->data, s->rx->len, s->rx_binary);
+      rx_reset (s);
+    }
+  return 0;
+}
+
+static int
+on_writeable (WsbSession *s, struct lws *wsi)
+{
+  WsbOutMsg *m;
+  int n;
+
+  if (s->close_code)
+    {
+      gsize tlen = MIN (strlen (s->close_text ? s->close_text : ""), 120);
+      lws_close_reason (wsi, (enum lws_close_status) s->close_code,
+                        (unsigned char *) (s->close_text ? s->close_text : ""), tlen);
+      return -1;
+    }
+  if (s->state != WSB_STATE_OPEN || !(m = wsb_send_queue_peek (&s->queue)))
+    return 0;
+  n = lws_write (wsi, wsb_out_msg_payload (&s->queue, m), m->len,
+                 m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+  if (n < (int) m->len)
+    {
+      replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
+      return -1;
+    }
+  wsb_send_queue_drop_head (&s->queue);
+  s->stats.tx_messages++;
+  if (wsb_send_queue_peek (&s->queue))
+    lws_callback_on_writable (wsi);
+  return 0;
+}
+
+static void
+on_established (WsbSession *s, struct lws *wsi)
+{
+  clear_source (&s->connect_timeout_source);
+  s->wsi = wsi;
+  s->opened = TRUE;
+  s->opened_at = g_get_monotonic_time ();
+  s->last_valid = s->opened_at;
+  if (s->ever_opened)
+    s->stats.reconnects++;
+  s->ever_opened = TRUE;
+  free_addresses (s);
+  set_state (s, WSB_STATE_OPEN, "connected to %s", s->address);
+  if (wsb_send_queue_peek (&s->queue))
+    lws_callback_on_writable (wsi);
+}
+
+static char *
+describe_peer_close (const guint8 *in, gsize len)
+{
+  guint code;
+  g_autofree char *text = NULL;
+
+  if (len < 2)
+    return g_strdup ("server closed the connection (no close code)");
+  code = (guint) in[0] << 8 | in[1];
+  text = g_utf8_make_valid ((const char *) in + 2, (gssize) len - 2);
+  for (char *p = text; *p; p++)
+    if ((guchar) *p < 0x20)
+      *p = ' ';
+  return *text ? g_strdup_printf ("server closed the connection with %u: %s", code, text)
+               : g_strdup_printf ("server closed the connection with %u", code);
+}
+
+static char *
+describe_connection_error (WsbSession *s, struct lws *wsi, const char *in)
+{
+  unsigned int status = lws_http_client_http_response (wsi);
+
+  if (status && status != 101)
+    return g_strdup_printf ("HTTP %u during the WebSocket upgrade", status);
+  return g_strdup (in && *in ? in : "connection failed");
+}
+
+/* The reason an open connection ended, most specific first. */
+static char *
+describe_loss (WsbSession *s)
+{
+  if (s->drop_reason)
+    return g_strdup (s->drop_reason);
+  if (s->peer_close)
+    return g_strdup (s->peer_close);
+  /* lws hangs up silently when its validity policy expires. */
+  if (s->keepalive.secs_since_valid_hangup)
+    {
+      gint64 silent_ms = (g_get_monotonic_time () - s->last_valid) / 1000;
+      if (silent_ms >= (gint64) s->keepalive.secs_since_valid_hangup * 1000 - 1000)
+        return g_strdup_printf ("no pong for %u s (keepalive)",
+                                s->keepalive.secs_since_valid_hangup);
+    }
+  return g_strdup ("connection lost");
+}
+
+int
+wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len)
+{
+  WsbSession *s = wsi ? lws_get_opaque_user_data (wsi) : NULL;
+  g_autofree char *why = NULL;
+
+  if (!s)
+    return 0;
+
+  switch (reason)
+    {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+      {
+        unsigned char **p = in, *end = *p + len;
+        for (guint i = 0; s->cfg->headers && s->cfg->headers[i]; i++)
+          {
+            const char *h = s->cfg->headers[i], *colon = strchr (h, ':');
+            g_autofree char *name = g_strndup (h, colon - h + 1);
+            const char *value = colon + 1;
+            while (*value == ' ' || *value == '\t')
+              value++;
+            if (lws_add_http_header_by_name (wsi, (const unsigned char *) name,
+                                             (const unsigned char *) value, (int) strlen (value),
+                                             p, end))
+              {
+                replace_str (&s->drop_reason, g_strdup ("handshake headers too large"));
+                return -1;
+              }
+          }
+        return 0;
+      }
+
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+      on_established (s, wsi);
+      return 0;
+
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+      return on_receive (s, wsi, in, len);
+
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+      s->last_valid = g_get_monotonic_time ();
+      if (len == 8)
+        {
+          guint64 sent;
+          memcpy (&sent, in, 8);
+          guint64 now = lws_now_usecs ();
+          if (now >= sent && now - sent < G_GUINT64_CONSTANT (3600000000))
+            s->stats.rtt_us = now - sent;
+        }
+      return 0;
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+      return on_writeable (s, wsi);
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+      replace_str (&s->peer_close, describe_peer_close (in, len));
+      return 0;
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+      why = describe_connection_error (s, wsi, in);
+      if (s->opened)
+        connection_lost (s, wsi, why);
+      else
+        attempt_failed (s, wsi, FALSE, why);
+      return 0;
+
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+      if (s->opened)
+        {
+          why = describe_loss (s);
+          connection_lost (s, wsi, why);
+        }
+      else
+        attempt_failed (s, wsi, FALSE,
+                        s->drop_reason ? s->drop_reason
+                                       : "connection closed before the WebSocket upgrade completed");
+      return 0;
+
+    default:
+      return 0;
+    }
+}
+
+/* ---------------------------------------------------------- construction */
+
+static gboolean
+parse_url (WsbSession *s)
+{
+  g_autoptr (GUri) uri = g_uri_parse (s->cfg->url, G_URI_FLAGS_NONE, NULL);
+  const char *query;
+  int port;
+  guint16 default_port;
+
+  if (!uri)
+    return FALSE;
+  s->tls = g_ascii_strcasecmp (g_uri_get_scheme (uri), "wss") == 0;
+  default_port = s->tls ? 443 : 80;
+  port = g_uri_get_port (uri);
+  s->port = port > 0 ? (guint16) port : default_port;
+  s->host = g_strdup (g_uri_get_host (uri));
+  {
+    g_autofree char *bracketed
+        = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host) : g_strdup (s->host);
+    s->host_header = s->port == default_port
+                         ? g_steal_pointer (&bracketed)
+                         : g_strdup_printf ("%s:%u", bracketed, s->port);
+  }
+  query = g_uri_get_query (uri);
+  s->path = g_strdup_printf ("%s%s%s", *g_uri_get_path (uri) ? g_uri_get_path (uri) : "/",
+                             query ? "?" : "", query ? query : "");
+  return TRUE;
+}
+
+WsbSession *
+wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionEvents *events,
+                 gpointer user_data)
+{
+  WsbSession *s = g_new0 (WsbSession, 1);
+
+  s->up = up;
+  s->cfg = wsb_session_config_copy (cfg);
+  s->events = events;
+  s->user_data = user_data;
+  if (!parse_url (s))
+    g_error ("session %s: URL passed validation but does not parse", cfg->name);
+  if (cfg->subprotocols && cfg->subprotocols[0])
+    s->subprotocols = g_strjoinv (", ", cfg->subprotocols);
+  if (cfg->ping_interval)
+    {
+      s->keepalive.secs_since_valid_ping = (uint16_t) MIN (cfg->ping_interval, 60000);
+      s->keepalive.secs_since_valid_hangup
+          = (uint16_t) MIN (cfg->ping_interval + cfg->pong_timeout, 65000);
+    }
+  wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
+                    (guint) cfg->backoff_reset_s * 1000);
+  wsb_send_queue_init (&s->queue, cfg->queue_max_messages, cfg->queue_max_bytes, LWS_PRE);
+  s->state = WSB_STATE_DISCONNECTED;
+  s->reason = g_strdup (cfg->autoconnect ? "starting" : "autoconnect is off");
+  return s;
+}
+
+void
+wsb_session_free (WsbSession *s)
+{
+  if (!s)
+    return;
+  cancel_pending (s);
+  detach (s, s->wsi, TRUE);
+  wsb_send_queue_clear (&s->queue);
+  g_clear_pointer (&s->rx, g_byte_array_unref);
+  g_free (s->host);
+  g_free (s->host_header);
+  g_free (s->path);
+  g_free (s->subprotocols);
+  g_free (s->reason);
+  g_free (s->drop_reason);
+  g_free (s->peer_close);
+  g_free (s->close_text);
+  g_free (s->address);
+  g_free (s->last_failure);
+  wsb_session_config_free (s->cfg);
+  g_free (s);
+}
+
+const char *
+wsb_session_get_name (WsbSession *s)
+{
+  return s->cfg->name;
+}
+
+const WsbSessionConfig *
+wsb_session_get_config (WsbSession *s)
+{
+  return s->cfg;
+}
+
+WsbState
+wsb_session_get_state (WsbSession *s)
+{
+  return s->state;
+}
+
+const char *
+wsb_session_get_reason (WsbSession *s)
+{
+  return s->reason;
+}
+
+void
+wsb_session_get_stats (WsbSession *s, WsbSessionStats *out)
+{
+  *out = s->stats;
+  out->queued_messages = wsb_send_queue_length (&s->queue);
+}

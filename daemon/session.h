@@ -1,0 +1,70 @@
+/* One upstream WebSocket connection kept alive: resolve, connect (each
+ * address in turn), keepalive, reassemble, send queue, backoff. Knows nothing
+ * of subscribers or frontends; it reports to its owner through WsbSessionEvents. */
+#pragma once
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "upstream.h"
+
+typedef enum
+{
+  WSB_STATE_DISCONNECTED,
+  WSB_STATE_CONNECTING,
+  WSB_STATE_OPEN,
+  WSB_STATE_BACKOFF,
+  WSB_STATE_CLOSING,
+} WsbState;
+
+typedef struct _WsbSession WsbSession;
+
+typedef struct
+{
+  void (*state_changed) (WsbSession *s, gpointer user_data);
+  /* A whole inbound message; data is only valid during the call. */
+  void (*message) (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
+                   gpointer user_data);
+} WsbSessionEvents;
+
+typedef struct
+{
+  guint64 reconnects;
+  guint64 rx_messages;
+  guint64 tx_messages;
+  guint64 queued_messages;
+  guint64 rtt_us;
+  gint64 next_retry_us; /* wall clock, 0 unless in backoff */
+} WsbSessionStats;
+
+const char *wsb_state_to_string (WsbState state);
+
+WsbSession *wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg,
+                             const WsbSessionEvents *events, gpointer user_data);
+/* Drops the connection at once (no close frame); use wsb_session_close first
+ * for a clean close. */
+void wsb_session_free (WsbSession *s);
+
+const char *wsb_session_get_name (WsbSession *s);
+const WsbSessionConfig *wsb_session_get_config (WsbSession *s);
+WsbState wsb_session_get_state (WsbSession *s);
+const char *wsb_session_get_reason (WsbSession *s);
+void wsb_session_get_stats (WsbSession *s, WsbSessionStats *out);
+
+/* Wants the session connected: connects now unless already connected or connecting. */
+void wsb_session_connect (WsbSession *s);
+
+/* Wants it disconnected: an open connection is closed with close_code (1000
+ * or 1001) and the session ends in `disconnected`. */
+void wsb_session_close (WsbSession *s, guint16 close_code, const char *reason);
+
+/* TRUE while an lws connection still exists (closing takes a round trip). */
+gboolean wsb_session_has_connection (WsbSession *s);
+
+/* Queues one message; it goes out in order once the session is open. */
+gboolean wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
+                           guint64 *id, GError **error);
+
+/* The lws protocol callback (registered by upstream.c). */
+int wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                              void *in, size_t len);

@@ -1,0 +1,11 @@
+/* wsbridge.v1.SessionStatus from the hub's view of a session. */
+#pragma once
+
+#include "hub.h"
+#include "wsbridge.pb-c.h"
+
+/* Fills pb with pointers into st (no copies): st must outlive pb's use. */
+void wsb_status_to_pb (const WsbSessionStatus *st, Wsbridge__V1__SessionStatus *pb);
+
+/* The encoded wsbridge.v1.StateChange for st. */
+GBytes *wsb_status_encode_state_change (const WsbSessionStatus *st);
