@@ -628,6 +628,32 @@ syntax_error (const Source *src, GError **error)
                "%s: syntax error (unbalanced group header or invalid UTF-8)", src->path);
 }
 
+/* GKeyFile silently merges a group that appears twice; refuse it instead. */
+static gboolean
+check_duplicate_groups (const Source *src, GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (src->text, "\n", -1);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = g_strstrip (lines[i]);
+      const char *end = strchr (l, ']');
+      if (*l != '[' || !end)
+        continue;
+      char *group = g_strndup (l + 1, end - l - 1);
+      if (g_hash_table_contains (seen, group))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
+                       "%s:%u: [%s] appears twice in this file", src->path, i + 1, group);
+          g_free (group);
+          return FALSE;
+        }
+      g_hash_table_add (seen, group);
+    }
+  return TRUE;
+}
+
 gboolean
 wsb_config_parse_text (WsbConfig *cfg, const char *path, const char *text, gsize len,
                        const char *default_session, GError **error)
@@ -642,6 +668,8 @@ wsb_config_parse_text (WsbConfig *cfg, const char *path, const char *text, gsize
       syntax_error (&src, error);
       return FALSE;
     }
+  if (!check_duplicate_groups (&src, error))
+    return FALSE;
   groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i]; i++)
     {
