@@ -395,9 +395,10 @@ wsb_hub_unsubscribe (WsbSubscription *sub)
       hs->has_dead = TRUE;
       return;
     }
-  g_ptr_array_remove_fast (subs, sub);
-  if (subs->len == 0)
-    g_hash_table_remove (hs->channels, sub->channel);
+  if (subs->len == 1)
+    g_hash_table_remove (hs->channels, sub->channel); /* frees subs, and sub with it */
+  else
+    g_ptr_array_remove_fast (subs, sub);
 }
 
 const char *

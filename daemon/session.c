@@ -46,6 +46,7 @@ struct _WsbSession
   GList *next_address;
   char *address;    /* "ip:port" being tried or connected */
   char *last_failure;
+  char *logged_backoff; /* last backoff reason logged at message level */
 
   guint retry_source;
   guint connect_timeout_source;
@@ -72,8 +73,33 @@ wsb_state_to_string (WsbState state)
   return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
+static void
+replace_str (char **field, char *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
 #define session_log(s, level, ...)                                                                \
   g_log_structured (G_LOG_DOMAIN, level, "WSB_SESSION", (s)->cfg->name, "MESSAGE", __VA_ARGS__)
+
+/* A server that stays down would log every retry; say each distinct
+ * failure once and keep the repeats for -v. */
+static GLogLevelFlags
+state_log_level (WsbSession *s, WsbState state, const char *reason)
+{
+  if (state == WSB_STATE_CONNECTING)
+    return G_LOG_LEVEL_DEBUG;
+  if (state != WSB_STATE_BACKOFF)
+    {
+      g_clear_pointer (&s->logged_backoff, g_free);
+      return G_LOG_LEVEL_MESSAGE;
+    }
+  if (g_strcmp0 (s->logged_backoff, reason) == 0)
+    return G_LOG_LEVEL_DEBUG;
+  replace_str (&s->logged_backoff, g_strdup (reason));
+  return G_LOG_LEVEL_MESSAGE;
+}
 
 static void G_GNUC_PRINTF (3, 4)
 set_state (WsbSession *s, WsbState state, const char *fmt, ...)
@@ -86,8 +112,8 @@ set_state (WsbSession *s, WsbState state, const char *fmt, ...)
   va_end (ap);
   if (s->state == state && g_strcmp0 (s->reason, reason) == 0)
     return;
-  session_log (s, state == WSB_STATE_CONNECTING ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
-               "%s: %s (%s)", s->cfg->name, wsb_state_to_string (state), reason);
+  session_log (s, state_log_level (s, state, reason), "%s: %s (%s)", s->cfg->name,
+               wsb_state_to_string (state), reason);
   s->state = state;
   g_free (s->reason);
   s->reason = g_steal_pointer (&reason);
@@ -102,13 +128,6 @@ clear_source (guint *id)
   if (*id)
     g_source_remove (*id);
   *id = 0;
-}
-
-static void
-replace_str (char **field, char *value)
-{
-  g_free (*field);
-  *field = value;
 }
 
 static void
@@ -269,7 +288,7 @@ try_next_address (WsbSession *s)
   g_clear_pointer (&s->peer_close, g_free);
   set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
   s->connect_timeout_source
-      = g_timeout_add_seconds ((guint) s->cfg->connect_timeout, on_connect_timeout, s);
+      = g_timeout_add ((guint) s->cfg->connect_timeout * 1000, on_connect_timeout, s);
 
   /* lws may already report the failure through the callback before returning NULL. */
   s->wsi = NULL;
@@ -692,6 +711,7 @@ wsb_session_free (WsbSession *s)
   g_free (s->close_text);
   g_free (s->address);
   g_free (s->last_failure);
+  g_free (s->logged_backoff);
   wsb_session_config_free (s->cfg);
   g_free (s);
 }
