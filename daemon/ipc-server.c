@@ -53,8 +53,8 @@ struct _Client
   gpointer fd_tag;
   struct ucred cred;
   gboolean hello_done;
-  gboolean in_dispatch;
   gboolean dead;
+  guint free_id;
   GByteArray *in;
   GQueue out; /* OutChunk* */
   gsize out_bytes;
@@ -82,6 +82,7 @@ typedef struct
 } ClientSource;
 
 static void client_close (Client *c);
+static gboolean client_free_idle (gpointer data);
 
 /* ----------------------------------------------------------------- output */
 
@@ -114,6 +115,13 @@ enqueue (Client *c, OutChunk *ch)
     want_write (c, TRUE);
   g_queue_push_tail (&c->out, ch);
   c->out_bytes += ch->hdr_len + ch->body_len;
+  if (c->out_bytes > c->srv->cfg.client_buffer_bytes)
+    {
+      g_warning ("client %s is not reading (over client_buffer_bytes = %" G_GUINT64_FORMAT
+                 "); disconnecting it",
+                 c->name, c->srv->cfg.client_buffer_bytes);
+      client_close (c);
+    }
 }
 
 /* Queues a whole ServerFrame packed by protobuf-c. */
@@ -135,6 +143,8 @@ enqueue_frame (Client *c, const Wsbridge__V1__ServerFrame *frame)
 static gboolean
 flush (Client *c)
 {
+  if (c->dead)
+    return FALSE;
   while (!g_queue_is_empty (&c->out))
     {
       struct iovec iov[MAX_IOV];
@@ -258,18 +268,6 @@ reply_gerror (Client *c, guint64 id, const GError *error)
 
 /* ---------------------------------------------------------------- events */
 
-static gboolean
-over_budget (Client *c)
-{
-  if (c->out_bytes <= c->srv->cfg.client_buffer_bytes)
-    return FALSE;
-  g_warning ("client %s is not reading (over client_buffer_bytes = %" G_GUINT64_FORMAT
-             "); disconnecting it",
-             c->name, c->srv->cfg.client_buffer_bytes);
-  client_close (c);
-  return TRUE;
-}
-
 static void
 enqueue_event (Client *c, guint64 sub_id, unsigned field, const guint8 *body, gsize len,
                WsbMessage *msg, GBytes *bytes, guint8 *owned)
@@ -294,7 +292,6 @@ on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
     return;
   enqueue_event (cs->client, cs->id, WSB_EVENT_MESSAGE, m->enc, m->enc_len,
                  wsb_message_ref (m), NULL, NULL);
-  over_budget (cs->client);
 }
 
 static void
@@ -319,7 +316,6 @@ on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer dat
   wsbridge__v1__gap__pack (&gap, buf);
   wsb_session_status_clear (&st);
   enqueue_event (cs->client, cs->id, WSB_EVENT_GAP, buf, len, NULL, NULL, buf);
-  over_budget (cs->client);
 }
 
 static void
@@ -334,7 +330,6 @@ on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
   body = g_bytes_get_data (ev->body, &len);
   enqueue_event (cs->client, cs->id, WSB_EVENT_STATE, body, len, NULL, g_bytes_ref (ev->body),
                  NULL);
-  over_budget (cs->client);
 }
 
 static const WsbSubscriberFuncs sub_funcs = {
@@ -619,44 +614,53 @@ client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
   GIOCondition rev = g_source_query_unix_fd (source, c->fd_tag);
   gboolean alive = TRUE;
 
-  c->in_dispatch = TRUE;
   if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     alive = read_input (c);
   if (alive && !c->dead && !g_queue_is_empty (&c->out))
     alive = flush (c);
-  c->in_dispatch = FALSE;
-  if (!alive || c->dead)
-    {
-      c->dead = FALSE; /* let client_close run for real */
-      client_close (c);
-    }
+  if (!alive)
+    client_close (c);
   return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs client_source_funcs = { NULL, NULL, client_dispatch, NULL, NULL, NULL };
 
+/* Ends the connection now; the memory goes from an idle callback, so no
+ * caller up the stack (a dispatch, a hub delivery) is left holding a freed
+ * client. */
 static void
 client_close (Client *c)
 {
-  WsbIpcServer *srv = c->srv;
-
-  if (c->in_dispatch)
-    {
-      c->dead = TRUE;
-      return;
-    }
+  if (c->dead)
+    return;
+  c->dead = TRUE;
   g_debug ("client %s: disconnected", c->name);
-  /* Subscriptions first: the hub may not call into a freed client. */
-  g_hash_table_unref (c->subs);
+  g_hash_table_remove_all (c->subs);
   g_source_destroy (c->source);
-  g_source_unref (c->source);
   close (c->fd);
+  c->fd = -1;
   g_queue_clear_full (&c->out, (GDestroyNotify) chunk_free);
+  c->out_bytes = 0;
+  c->srv->n_clients--;
+  c->free_id = g_idle_add (client_free_idle, c);
+}
+
+static void
+client_free (Client *c)
+{
+  c->srv->clients = g_list_remove (c->srv->clients, c);
+  g_hash_table_unref (c->subs);
+  g_source_unref (c->source);
   g_byte_array_unref (c->in);
-  srv->clients = g_list_remove (srv->clients, c);
-  srv->n_clients--;
   g_free (c->name);
   g_free (c);
+}
+
+static gboolean
+client_free_idle (gpointer data)
+{
+  client_free (data);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -864,7 +868,12 @@ wsb_ipc_server_free (WsbIpcServer *srv)
   if (!srv)
     return;
   while (srv->clients)
-    client_close (srv->clients->data);
+    {
+      Client *c = srv->clients->data;
+      client_close (c);
+      g_source_remove (c->free_id);
+      client_free (c);
+    }
   if (srv->listen_id)
     g_source_remove (srv->listen_id);
   if (srv->listen_fd >= 0)
