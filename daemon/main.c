@@ -99,6 +99,8 @@ main (int argc, char **argv)
   g_auto (WsbPathOptions) opts = { 0 };
 
   setlocale (LC_ALL, "");
+  /* Debug and info would go to stdout by default; a daemon logs to stderr. */
+  g_log_writer_default_set_use_stderr (TRUE);
   signal (SIGPIPE, SIG_IGN);
 
   if (!wsb_paths_parse_args (&argc, &argv, &opts, &error))

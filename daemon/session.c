@@ -50,6 +50,8 @@ struct _WsbSession
 
   guint retry_source;
   guint connect_timeout_source;
+  guint ping_source;
+  gboolean ping_due;
 
   WsbBackoff backoff;
   lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
@@ -58,6 +60,7 @@ struct _WsbSession
   GByteArray *rx; /* reassembly of a fragmented message */
   gboolean rx_active;
   gboolean rx_binary;
+  gboolean rx_discard; /* an oversized message is being refused */
 
   WsbSessionStats stats;
 };
@@ -153,6 +156,9 @@ detach (WsbSession *s, struct lws *wsi, gboolean kill)
   if (wsi == s->wsi || !wsi)
     s->wsi = NULL;
   clear_source (&s->connect_timeout_source);
+  clear_source (&s->ping_source);
+  s->ping_due = FALSE;
+  s->rx_discard = FALSE;
   rx_reset (s);
 }
 
@@ -416,13 +422,14 @@ deliver (WsbSession *s, const guint8 *data, gsize len, gboolean binary)
   s->events->message (s, data, len, binary, s->user_data);
 }
 
-/* Returns -1 to make lws close the connection (message too large). */
 static int
 on_receive (WsbSession *s, struct lws *wsi, const guint8 *in, gsize len)
 {
   gboolean final = lws_is_final_fragment (wsi) && lws_remaining_packet_payload (wsi) == 0;
   gsize have = s->rx_active && s->rx ? s->rx->len : 0;
 
+  if (s->rx_discard)
+    return 0;
   if (!s->rx_active)
     {
       s->rx_active = TRUE;
@@ -430,14 +437,18 @@ on_receive (WsbSession *s, struct lws *wsi, const guint8 *in, gsize len)
     }
   if (have + len > s->cfg->max_message_bytes)
     {
-      static const char why[] = "message too large";
       replace_str (&s->drop_reason,
                    g_strdup_printf ("inbound message larger than max_message_bytes (%"
                                     G_GUINT64_FORMAT "); closed with 1009",
                                     s->cfg->max_message_bytes));
-      lws_close_reason (wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *) why,
-                        sizeof why - 1);
-      return -1;
+      /* Close from WRITEABLE: returning -1 here makes lws 4.1.6 write past its
+       * rx buffer while sending the close frame. */
+      s->rx_discard = TRUE;
+      s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+      replace_str (&s->close_text, g_strdup ("message too large"));
+      rx_reset (s);
+      lws_callback_on_writable (wsi);
+      return 0;
     }
   if (final && have == 0)
     {
@@ -456,6 +467,36 @@ on_receive (WsbSession *s, struct lws *wsi, const guint8 *in, gsize len)
   return 0;
 }
 
+/* Our own pings carry their send time, so the pong gives the round trip
+ * (lws' keepalive pings are empty); lws' validity policy still hangs up. */
+static int
+send_ping (WsbSession *s, struct lws *wsi)
+{
+  guint8 buf[LWS_PRE + 8];
+  guint64 now = lws_now_usecs ();
+
+  s->ping_due = FALSE;
+  memcpy (buf + LWS_PRE, &now, 8);
+  if (lws_write (wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+    {
+      replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
+      return -1;
+    }
+  if (wsb_send_queue_peek (&s->queue))
+    lws_callback_on_writable (wsi);
+  return 0;
+}
+
+static gboolean
+on_ping_timer (gpointer data)
+{
+  WsbSession *s = data;
+
+  s->ping_due = TRUE;
+  lws_callback_on_writable (s->wsi);
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 on_writeable (WsbSession *s, struct lws *wsi)
 {
@@ -469,6 +510,8 @@ on_writeable (WsbSession *s, struct lws *wsi)
                         (unsigned char *) (s->close_text ? s->close_text : ""), tlen);
       return -1;
     }
+  if (s->ping_due)
+    return send_ping (s, wsi);
   if (s->state != WSB_STATE_OPEN || !(m = wsb_send_queue_peek (&s->queue)))
     return 0;
   n = lws_write (wsi, wsb_out_msg_payload (&s->queue, m), m->len,
@@ -497,6 +540,8 @@ on_established (WsbSession *s, struct lws *wsi)
     s->stats.reconnects++;
   s->ever_opened = TRUE;
   free_addresses (s);
+  if (s->cfg->ping_interval)
+    s->ping_source = g_timeout_add_seconds ((guint) s->cfg->ping_interval, on_ping_timer, s);
   set_state (s, WSB_STATE_OPEN, "connected to %s", s->address);
   if (wsb_send_queue_peek (&s->queue))
     lws_callback_on_writable (wsi);
@@ -680,9 +725,12 @@ wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionE
     s->subprotocols = g_strjoinv (", ", cfg->subprotocols);
   if (cfg->ping_interval)
     {
-      s->keepalive.secs_since_valid_ping = (uint16_t) MIN (cfg->ping_interval, 60000);
-      s->keepalive.secs_since_valid_hangup
-          = (uint16_t) MIN (cfg->ping_interval + cfg->pong_timeout, 65000);
+      /* lws pings only when ours went unanswered; it hangs up after
+       * ping_interval + pong_timeout without a pong. */
+      guint hangup = (guint) MIN (cfg->ping_interval + cfg->pong_timeout, 65000);
+      guint ping = (guint) MIN (cfg->ping_interval + 1, 60000);
+      s->keepalive.secs_since_valid_ping = (uint16_t) (ping < hangup ? ping : hangup - 1);
+      s->keepalive.secs_since_valid_hangup = (uint16_t) hangup;
     }
   wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
                     (guint) cfg->backoff_reset_s * 1000);

@@ -49,7 +49,7 @@ wsb_upstream_new (GMainLoop *loop, gboolean verbose, GError **error)
 
   memset (&info, 0, sizeof info);
   info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT
-                 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+                 | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols;
   info.foreign_loops = foreign_loops;
