@@ -1,0 +1,50 @@
+# Thin wrapper over Meson. The two commands to know: "make run" and "make check".
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+MESON ?= meson
+NINJA ?= ninja
+# Extra arguments for wsbridged under "make run", e.g. make run ARGS=-v
+ARGS ?=
+
+# CI builds treat warnings as errors (STYLE.md).
+SETUP_ARGS := $(if $(filter true 1,$(CI)),-Dwerror=true)
+
+ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:print_summary=1
+
+.PHONY: all build run check test check-asan check-valgrind deps clean
+# Prerequisites run in the order listed (deps before build); ninja does the parallel work.
+.NOTPARALLEL:
+
+all: build
+
+deps:
+	@tools/install-deps
+
+# "meson setup" only when the build dir is not configured yet; once it is,
+# ninja re-runs Meson by itself whenever a meson.build file changes.
+build:
+	@test -f $(BUILD_DIR)/build.ninja || $(MESON) setup $(SETUP_ARGS) $(BUILD_DIR)
+	$(NINJA) -C $(BUILD_DIR)
+
+run: deps build
+	@tools/run-demo $(ARGS)
+
+test: build
+	$(MESON) test -C $(BUILD_DIR) --print-errorlogs
+
+check: deps test
+
+check-asan: deps
+	@test -f $(ASAN_DIR)/build.ninja || $(MESON) setup $(SETUP_ARGS) \
+		-Db_sanitize=address,undefined -Db_lundef=false $(ASAN_DIR)
+	$(NINJA) -C $(ASAN_DIR)
+	$(ASAN_ENV) $(MESON) test -C $(ASAN_DIR) --print-errorlogs
+
+# The same suite with every unit test and every daemon under valgrind.
+check-valgrind: deps build
+	$(MESON) test -C $(BUILD_DIR) --setup=valgrind --print-errorlogs
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
