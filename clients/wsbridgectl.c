@@ -1,0 +1,349 @@
+/* wsbridgectl: command-line client of wsbridged, built on libwsbridge.
+ * This file holds the command table, global options, socket-path rule and
+ * the helpers every command uses; each command lives in wsbridgectl-<name>.c. */
+#include "wsbridgectl.h"
+
+#include "wsb-version.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CALL_TIMEOUT_MS 30000
+
+static const WsbctlCommand commands[] = {
+  { "status", "", "List sessions and their state",
+    "Prints one line per session; --json prints a JSON array of objects with the keys\n"
+    "name, url, state, reason, epoch, last_seq, reconnects, rx_messages, tx_messages,\n"
+    "queued and rtt_us.",
+    wsbctl_cmd_status },
+  { "watch", "NAME[/CHANNEL]…", "Print the messages of sessions' channels",
+    "NAME alone means every message of the session (channel \"*\"); NAME/CHANNEL splits at\n"
+    "the first '/'. Runs until interrupted, or until --count messages were printed.\n"
+    "--json prints one object per line with the keys session, channel, seq, epoch,\n"
+    "time_us, type (text, binary, gap, state) and data, data_b64, from/to or state/reason.",
+    wsbctl_cmd_watch },
+  { "send", "NAME [TEXT|-]", "Send a message upstream",
+    "Sends TEXT, or all of standard input when TEXT is '-' or missing, to session NAME.\n"
+    "Text messages must be valid UTF-8; --binary sends the bytes as a binary message.",
+    wsbctl_cmd_send },
+};
+
+static const WsbctlCommand *
+find_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, name))
+      return &commands[i];
+  return NULL;
+}
+
+static void
+add_global_entries (GOptionContext *octx, WsbctlContext *ctx, gboolean *help)
+{
+  const GOptionEntry entries[] = {
+    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &ctx->socket_option,
+      "Socket of wsbridged (default: $WSBRIDGE_SOCKET, else the user instance's)", "PATH" },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &ctx->system,
+      "Talk to the system instance (/run/wsbridge/wsbridge.sock)", NULL },
+    { "help", 'h', 0, G_OPTION_ARG_NONE, help, "Show help", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_add_main_entries (octx, entries, NULL);
+}
+
+int
+wsbctl_usage_error (WsbctlContext *ctx, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_printerr ("wsbridgectl: %s\n", msg);
+  if (ctx && ctx->command)
+    g_printerr ("Try 'wsbridgectl %s --help' for more information.\n", ctx->command->name);
+  else
+    g_printerr ("Try 'wsbridgectl --help' for more information.\n");
+  return WSBCTL_EXIT_USAGE;
+}
+
+/* A global option given again after the command overrides the first one. */
+static void
+merge_socket_option (WsbctlContext *ctx, char *before)
+{
+  if (ctx->socket_option)
+    g_free (before);
+  else
+    ctx->socket_option = before;
+}
+
+/* GOption leaves the "--" that ends the options (as in `send NAME -- -5`)
+ * among the positional arguments; drop it. */
+static void
+drop_separator (int *argc, char **argv)
+{
+  for (int i = 1; i < *argc; i++)
+    if (g_str_equal (argv[i], "--"))
+      {
+        memmove (argv + i, argv + i + 1, sizeof *argv * (size_t) (*argc - i));
+        (*argc)--;
+        return;
+      }
+}
+
+int
+wsbctl_parse_options (WsbctlContext *ctx, const GOptionEntry *entries, int *argc, char ***argv)
+{
+  const WsbctlCommand *cmd = ctx->command;
+  g_autofree char *params = g_strdup_printf ("%s", cmd->parameters);
+  g_autofree char *prgname = g_strdup_printf ("wsbridgectl %s", cmd->name);
+  g_autoptr (GOptionContext) octx = g_option_context_new (params);
+  g_autoptr (GError) error = NULL;
+  char *socket_before = g_steal_pointer (&ctx->socket_option);
+  gboolean help = FALSE;
+
+  g_set_prgname (prgname);
+  g_option_context_set_help_enabled (octx, FALSE);
+  g_option_context_set_summary (octx, cmd->summary);
+  if (cmd->description)
+    g_option_context_set_description (octx, cmd->description);
+  if (entries)
+    g_option_context_add_main_entries (octx, entries, NULL);
+  add_global_entries (octx, ctx, &help);
+
+  if (!g_option_context_parse (octx, argc, argv, &error))
+    {
+      merge_socket_option (ctx, socket_before);
+      return wsbctl_usage_error (ctx, "%s", error->message);
+    }
+  merge_socket_option (ctx, socket_before);
+  if (help)
+    {
+      g_autofree char *text = g_option_context_get_help (octx, TRUE, NULL);
+      fputs (text, stdout);
+      return WSBCTL_EXIT_OK;
+    }
+  drop_separator (argc, *argv);
+  return WSBCTL_CONTINUE;
+}
+
+gboolean
+wsbctl_parse_uint (WsbctlContext *ctx, const char *option, const char *text, guint64 min,
+                   guint64 *value)
+{
+  if (!g_ascii_string_to_unsigned (text, 10, min, G_MAXUINT64, value, NULL))
+    {
+      wsbctl_usage_error (ctx, "invalid value '%s' for %s: expected %s", text, option,
+                          min > 0 ? "a positive integer" : "a non-negative integer");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --socket, else $WSBRIDGE_SOCKET, else --system's path, else the user
+ * instance's; the daemon applies the same rule. */
+static char *
+choose_socket_path (const WsbctlContext *ctx)
+{
+  const char *env = g_getenv ("WSBRIDGE_SOCKET");
+
+  if (ctx->socket_option && *ctx->socket_option)
+    return g_strdup (ctx->socket_option);
+  if (env && *env)
+    return g_strdup (env);
+  if (ctx->system)
+    return g_strdup ("/run/wsbridge/wsbridge.sock");
+  return g_build_filename (g_get_user_runtime_dir (), "wsbridge", "wsbridge.sock", NULL);
+}
+
+int
+wsbctl_connect (WsbctlContext *ctx)
+{
+  g_autofree char *name = g_strdup_printf ("wsbridgectl %s", ctx->command->name);
+  WsbClientStatus st;
+
+  g_free (ctx->socket_path);
+  ctx->socket_path = choose_socket_path (ctx);
+  ctx->client = wsb_client_new ();
+  if (!ctx->client)
+    g_error ("out of memory");
+  wsb_client_set_timeout (ctx->client, CALL_TIMEOUT_MS);
+  st = wsb_client_connect (ctx->client, ctx->socket_path, name);
+  if (st)
+    return wsbctl_fail (ctx, st);
+  return WSBCTL_CONTINUE;
+}
+
+int
+wsbctl_fail (WsbctlContext *ctx, WsbClientStatus status)
+{
+  const char *msg = wsb_client_error (ctx->client);
+
+  if (status == WSB_CLIENT_ERR_UNREACHABLE)
+    {
+      g_printerr ("wsbridgectl: cannot reach wsbridged at %s: %s\n", ctx->socket_path, msg);
+      return WSBCTL_EXIT_UNREACHABLE;
+    }
+  g_printerr ("wsbridgectl: %s\n", msg);
+  return WSBCTL_EXIT_DAEMON;
+}
+
+char *
+wsbctl_printable (const void *data, gssize len)
+{
+  g_autofree char *valid = g_utf8_make_valid (data, len);
+  GString *out = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p; p++)
+    {
+      guchar ch = (guchar) *p;
+
+      if (ch == '\n')
+        g_string_append (out, "\\n");
+      else if (ch == '\r')
+        g_string_append (out, "\\r");
+      else if (ch == '\t')
+        g_string_append (out, "\\t");
+      else if (ch < 0x20 || ch == 0x7f)
+        g_string_append_printf (out, "\\x%02x", ch);
+      else
+        g_string_append_c (out, (char) ch);
+    }
+  return g_string_free (out, FALSE);
+}
+
+void
+wsbctl_json_add_string (JsonBuilder *builder, const char *member, const char *value)
+{
+  g_autofree char *valid = g_utf8_make_valid (value ? value : "", -1);
+
+  json_builder_set_member_name (builder, member);
+  json_builder_add_string_value (builder, valid);
+}
+
+void
+wsbctl_json_add_int (JsonBuilder *builder, const char *member, gint64 value)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_add_int_value (builder, value);
+}
+
+void
+wsbctl_json_print (JsonBuilder *builder, gboolean pretty)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, pretty);
+  text = json_generator_to_data (gen, NULL);
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static char *
+commands_help (void)
+{
+  GString *s = g_string_new ("Commands:\n");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (s, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  g_string_append (s, "\nRun 'wsbridgectl COMMAND --help' for a command's options.\n"
+                      "Exit status: 0 ok, 1 error reported by wsbridged, 2 usage error,\n"
+                      "3 wsbridged not reachable.");
+  return g_string_free (s, FALSE);
+}
+
+/* Parses the options before the command; the command name stops parsing.
+ * Returns WSBCTL_CONTINUE with the command at (*argv)[1], or an exit status. */
+static int
+parse_global_options (WsbctlContext *ctx, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) octx = g_option_context_new ("COMMAND [ARGS…]");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *description = commands_help ();
+  gboolean help = FALSE;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_set_help_enabled (octx, FALSE);
+  g_option_context_set_strict_posix (octx, TRUE);
+  g_option_context_set_summary (octx, "Control wsbridged, the shared WebSocket session daemon.");
+  g_option_context_set_description (octx, description);
+  g_option_context_add_main_entries (octx, entries, NULL);
+  add_global_entries (octx, ctx, &help);
+
+  if (!g_option_context_parse (octx, argc, argv, &error))
+    return wsbctl_usage_error (ctx, "%s", error->message);
+  if (help)
+    {
+      g_autofree char *text = g_option_context_get_help (octx, TRUE, NULL);
+      fputs (text, stdout);
+      return WSBCTL_EXIT_OK;
+    }
+  if (version)
+    {
+      printf ("wsbridgectl %s\n", WSB_VERSION);
+      return WSBCTL_EXIT_OK;
+    }
+  if (*argc < 2)
+    return wsbctl_usage_error (ctx, "no command given");
+  return WSBCTL_CONTINUE;
+}
+
+/* `wsbridgectl help [COMMAND]` is `wsbridgectl [COMMAND] --help`. */
+static int
+run_help (WsbctlContext *ctx, int argc, char **argv)
+{
+  char *help_argv[] = { (char *) "wsbridgectl", (char *) "--help", NULL };
+  int help_argc = 2;
+  char **args = help_argv;
+
+  if (argc > 2)
+    return wsbctl_usage_error (ctx, "'help' takes at most one command name");
+  if (argc < 2)
+    return parse_global_options (ctx, &help_argc, &args);
+  ctx->command = find_command (argv[1]);
+  if (!ctx->command)
+    return wsbctl_usage_error (ctx, "unknown command '%s'", argv[1]);
+  help_argv[0] = argv[1];
+  return ctx->command->run (ctx, help_argc, args);
+}
+
+int
+main (int argc, char **argv)
+{
+  WsbctlContext ctx = { 0 };
+  int status;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("wsbridgectl");
+
+  status = parse_global_options (&ctx, &argc, &argv);
+  if (status == WSBCTL_CONTINUE)
+    {
+      /* The command name becomes argv[0] of the command's own parse. */
+      int cmd_argc = argc - 1;
+      char **cmd_argv = argv + 1;
+
+      if (g_str_equal (cmd_argv[0], "help"))
+        status = run_help (&ctx, cmd_argc, cmd_argv);
+      else if (!(ctx.command = find_command (cmd_argv[0])))
+        status = wsbctl_usage_error (&ctx, "unknown command '%s'", cmd_argv[0]);
+      else
+        status = ctx.command->run (&ctx, cmd_argc, cmd_argv);
+    }
+
+  wsb_client_free (ctx.client);
+  g_free (ctx.socket_option);
+  g_free (ctx.socket_path);
+  return status;
+}
