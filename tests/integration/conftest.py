@@ -1,0 +1,46 @@
+"""pytest glue: the `wsb` fixture, logs on failure, skips count as failures."""
+
+import pytest
+
+import wsbtest
+
+
+@pytest.fixture
+def wsb(request, tmp_path):
+    """A Harness; at teardown every daemon must exit 0 on SIGTERM with a clean log."""
+    harness = wsbtest.Harness(tmp_path)
+    request.node.wsb_harness = harness
+    yield harness
+    problems = harness.close()
+    assert not problems, "teardown found problems:\n  " + "\n  ".join(problems)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+    if report.when != "teardown":
+        return
+    # Teardown has stopped every process, so the logs are complete now. The
+    # failure summary is printed at the end of the session, so attaching the
+    # logs to the failed report here still shows them under that failure.
+    harness = getattr(item, "wsb_harness", None)
+    failed = [r for r in (getattr(item, f"rep_{w}", None) for w in ("setup", "call", "teardown"))
+              if r is not None and r.failed]
+    if harness and failed:
+        failed[0].sections.extend(harness.log_sections())
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        SKIPPED.append(f"{report.nodeid}: {report.longrepr}")
+
+
+SKIPPED = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if SKIPPED:
+        print("\nskipped tests count as failures here:\n  " + "\n  ".join(SKIPPED))
+        session.exitstatus = 1

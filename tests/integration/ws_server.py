@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""A WebSocket server for the wsbridge integration tests.
+
+It runs as its own process so that tests can SIGKILL, SIGSTOP and restart
+it. After binding it prints "PORT <n>" on stdout. Every event (start,
+connection, message received, message sent, ping received, close code
+received from the client) is appended to the --record file as one JSON line.
+
+Modes (applied to the first --mode-connections connections, 0 = all; later
+connections behave as "normal"):
+  normal      accept the upgrade; every --send-interval s send "msg <n>"
+  no-upgrade  accept TCP, read the request, never answer it
+  fragment    every --send-interval s send one --message-size message in
+              --fragment-size fragments
+  oversize    right after the upgrade send one --message-size message of
+              random bytes (binary, incompressible)
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import itertools
+import json
+import logging
+import os
+import sys
+
+import websockets
+from websockets.frames import Opcode
+
+ARGS = None
+RECORD = None
+CONN_IDS = itertools.count(1)
+CONNS = {}  # websocket -> connection id, for PingRecorder
+
+
+class PingRecorder(logging.Handler):
+    """Records pings from the client; websockets logs each frame it reads at DEBUG."""
+
+    def emit(self, rec):
+        frame = rec.args[0] if rec.msg == "< %s" and rec.args else None
+        if getattr(frame, "opcode", None) == Opcode.PING:
+            record("ping", conn=CONNS.get(getattr(rec, "websocket", None)), len=len(frame.data))
+
+
+def record(event, **fields):
+    fields = {"event": event, "pid": os.getpid(), **fields}
+    RECORD.write(json.dumps(fields) + "\n")
+    RECORD.flush()
+
+
+def mode_for(conn_number):
+    limit = ARGS.mode_connections
+    if limit and conn_number > limit:
+        return "normal"
+    return ARGS.mode
+
+
+def pattern_message(n, size):
+    """A recognizable, reproducible payload: "[nnnn:kkkkkkkk]" blocks."""
+    text = "".join(f"[{n:04d}:{k:08d}]" for k in range(size // 15 + 1))
+    return text[:size]
+
+
+async def send_loop(ws, conn, mode):
+    try:
+        await send_messages(ws, conn, mode)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def send_messages(ws, conn, mode):
+    for n in itertools.count(1):
+        if ARGS.send_count and n > ARGS.send_count:
+            return
+        await asyncio.sleep(ARGS.send_interval)
+        if mode == "fragment":
+            text = pattern_message(n, ARGS.message_size)
+            payload = text.encode() if ARGS.binary else text
+            step = ARGS.fragment_size
+            fragments = [payload[i:i + step] for i in range(0, len(payload), step)]
+            await ws.send(iter(fragments))
+            record("sent", conn=conn, n=n, len=len(payload), fragments=len(fragments),
+                   sha256=hashlib.sha256(text.encode()).hexdigest())
+        else:
+            await ws.send(f"msg {n}")
+            record("sent", conn=conn, n=n, data=f"msg {n}")
+
+
+async def ws_handler(ws):
+    number = next(CONN_IDS)
+    conn = f"{os.getpid()}-{number}"
+    mode = mode_for(number)
+    CONNS[ws] = conn
+    record("connect", conn=conn, mode=mode, path=ws.path, subprotocol=ws.subprotocol,
+           headers={k.lower(): v for k, v in ws.request_headers.raw_items()})
+    sender = None
+    try:
+        if mode == "oversize":
+            data = os.urandom(ARGS.message_size)
+            await ws.send(data)
+            record("sent", conn=conn, n=0, len=len(data),
+                   sha256=hashlib.sha256(data).hexdigest())
+        elif ARGS.send_interval > 0:
+            sender = asyncio.create_task(send_loop(ws, conn, mode))
+        async for msg in ws:
+            if isinstance(msg, str):
+                record("message", conn=conn, type="text", data=msg)
+            else:
+                record("message", conn=conn, type="binary",
+                       data_b64=base64.b64encode(msg).decode())
+    except websockets.ConnectionClosed:
+        pass
+    finally:
+        if sender:
+            sender.cancel()
+        await ws.wait_closed()
+        record("close", conn=conn, code=ws.close_code, reason=ws.close_reason)
+        CONNS.pop(ws, None)
+
+
+async def raw_handler(reader, writer):
+    conn = f"{os.getpid()}-{next(CONN_IDS)}"
+    record("tcp_connect", conn=conn)
+    try:
+        request_line = await reader.readline()
+        record("request", conn=conn, line=request_line.decode(errors="replace").strip())
+        while await reader.read(65536):
+            pass
+    except ConnectionError:
+        pass
+    record("tcp_close", conn=conn)
+    writer.close()
+
+
+async def main():
+    if ARGS.mode == "no-upgrade":
+        server = await asyncio.start_server(raw_handler, ARGS.host, ARGS.port)
+    else:
+        logger = logging.getLogger("websockets.server")
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(PingRecorder())
+        errors = logging.StreamHandler()
+        errors.setLevel(logging.WARNING)
+        logger.addHandler(errors)
+        logger.propagate = False
+        server = await websockets.serve(
+            ws_handler, ARGS.host, ARGS.port,
+            subprotocols=ARGS.subprotocol or None,
+            max_size=None, ping_interval=None,
+        )
+    port = server.sockets[0].getsockname()[1]
+    record("listen", host=ARGS.host, port=port, mode=ARGS.mode)
+    print(f"PORT {port}", flush=True)
+    await asyncio.Future()
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--mode", choices=["normal", "no-upgrade", "fragment", "oversize"],
+                   default="normal")
+    p.add_argument("--mode-connections", type=int, default=0)
+    p.add_argument("--send-interval", type=float, default=0,
+                   help="seconds between messages sent on each connection, 0 = none")
+    p.add_argument("--send-count", type=int, default=0, help="per connection, 0 = unlimited")
+    p.add_argument("--message-size", type=int, default=1 << 20)
+    p.add_argument("--fragment-size", type=int, default=64 << 10)
+    p.add_argument("--binary", action="store_true", help="fragment mode: send binary")
+    p.add_argument("--subprotocol", action="append", help="accept this subprotocol")
+    p.add_argument("--record", required=True, help="append events here as JSON lines")
+    return p.parse_args()
+
+
+if __name__ == "__main__":
+    ARGS = parse_args()
+    RECORD = open(ARGS.record, "a", encoding="utf-8")
+    record("start", argv=sys.argv[1:])
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,514 @@
+"""Helpers for the wsbridge integration tests.
+
+A Harness (the `wsb` fixture) starts real processes and cleans them up:
+  Daemon  wsbridged from the build tree with its own config dir and socket
+  Server  ws_server.py, a real WebSocket server in its own process
+  Watch   a running `wsbridgectl watch` subprocess
+ApiClient speaks the socket protocol directly (for tests about framing).
+"""
+
+import base64
+import json
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+if "WSB_BUILD_ROOT" not in os.environ:
+    raise RuntimeError("set WSB_BUILD_ROOT to the Meson build directory (meson test does)")
+BUILD_ROOT = pathlib.Path(os.environ["WSB_BUILD_ROOT"])
+if str(BUILD_ROOT / "proto") not in sys.path:
+    sys.path.append(str(BUILD_ROOT / "proto"))
+import wsbridge_pb2 as pb  # noqa: E402  (generated into the build tree)
+
+PYTHON = "/usr/bin/python3"
+DAEMON = BUILD_ROOT / "daemon" / "wsbridged"
+CTL = BUILD_ROOT / "clients" / "wsbridgectl"
+WS_SERVER = pathlib.Path(__file__).with_name("ws_server.py")
+
+WRAPPER = shlex.split(os.environ.get("WSB_DAEMON_WRAPPER", ""))
+# Deadlines for things the contract does not time (startup, "eventually"
+# conditions) stretch under a slow wrapper such as valgrind.
+SLOW = 5.0 if WRAPPER else 1.0
+START_TIMEOUT = 10.0 * SLOW
+EXIT_TIMEOUT = 60.0 if WRAPPER else 10.0
+
+# Fast reconnects so the suite stays short.
+FAST = {"backoff_initial_ms": 100, "backoff_max_ms": 1000}
+
+BAD_LOG_LINE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer"
+                          r"|runtime error:|CRITICAL|g_critical")
+
+
+def wait_for(predicate, timeout, what, interval=0.02):
+    """Poll predicate() until it returns something truthy; return that value.
+
+    WHAT describes the condition; it may be a callable, evaluated on timeout
+    so that the message can show the state reached.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            what = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def session_conf(name, url, **keys):
+    """A [session NAME] group with the FAST backoff unless overridden."""
+    lines = [f"[session {name}]", f"url={url}"]
+    lines += [f"{k}={v}" for k, v in {**FAST, **keys}.items()]
+    return "\n".join(lines) + "\n"
+
+
+def read_jsonl(path):
+    """Parse a JSON-lines file; a torn last line (writer killed) is ignored."""
+    try:
+        text = pathlib.Path(path).read_text()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return out
+
+
+def tail(path, max_lines=300):
+    try:
+        lines = pathlib.Path(path).read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return "(no file)"
+    skipped = len(lines) - max_lines
+    head = [f"... {skipped} earlier lines in {path} ..."] if skipped > 0 else []
+    return "\n".join(head + lines[-max_lines:])
+
+
+# ---------------------------------------------------------------- servers
+
+class Server:
+    """ws_server.py in its own process; restartable on the same port."""
+
+    def __init__(self, workdir, name, args, host):
+        self.name, self.args, self.host = name, list(args), host
+        self.record = workdir / f"{name}.jsonl"
+        self.log = workdir / f"{name}.stderr"
+        self.port = 0
+        self.proc = None
+
+    @property
+    def url(self):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}/"
+
+    def start(self):
+        cmd = [PYTHON, str(WS_SERVER), "--host", self.host, "--port", str(self.port),
+               "--record", str(self.record), *self.args]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log)
+        line = self._read_port_line(10.0 * SLOW)
+        self.port = int(line.split()[1])
+        return self
+
+    def _read_port_line(self, timeout):
+        result = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(timeout)
+        line = result[0].decode() if result else ""
+        assert line.startswith("PORT "), (
+            f"server {self.name} printed no port line within {timeout} s "
+            f"(got {line!r}, exit {self.proc.poll()}):\n{tail(self.log)}")
+        return line
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def cont(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def restart(self):
+        """Start again on the same port (after kill())."""
+        assert self.proc.poll() is not None, "restart() needs a dead server"
+        return self.start()
+
+    def events(self, kind=None):
+        events = read_jsonl(self.record)
+        return [e for e in events if kind is None or e["event"] == kind]
+
+    def received(self):
+        """Messages received from the daemon, as text or bytes, in order."""
+        return [e["data"] if e["type"] == "text" else base64.b64decode(e["data_b64"])
+                for e in self.events("message")]
+
+    def close_codes(self):
+        return [e["code"] for e in self.events("close")]
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---------------------------------------------------------------- daemon
+
+class Daemon:
+    def __init__(self, workdir, rundir):
+        self.config_dir = workdir / "config"
+        self.config_dir.mkdir(parents=True)
+        rundir.mkdir(mode=0o700, exist_ok=True)
+        self.socket = rundir / "wsbridge.sock"
+        self.stderr_path = workdir / "daemon.stderr"
+        self.stdout_path = workdir / "daemon.stdout"
+        self.proc = None
+        self.returncode = None
+        self.prefix = []
+        self.env = dict(os.environ)
+        for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY",
+                    "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NOTIFY_SOCKET", "LISTEN_FDS",
+                    "LISTEN_PID", "JOURNAL_STREAM", "DBUS_SESSION_BUS_ADDRESS"):
+            self.env.pop(var, None)
+        for var, sub in (("XDG_CONFIG_HOME", "xdg-config"), ("XDG_STATE_HOME", "xdg-state"),
+                         ("HOME", "home")):
+            (workdir / sub).mkdir()
+            self.env[var] = str(workdir / sub)
+        self.env["XDG_RUNTIME_DIR"] = str(rundir)
+        self.env["GSETTINGS_BACKEND"] = "memory"
+
+    def write_config(self, text="", sessions_d=None):
+        (self.config_dir / "wsbridge.conf").write_text(text)
+        for name, body in (sessions_d or {}).items():
+            (self.config_dir / "sessions.d").mkdir(exist_ok=True)
+            (self.config_dir / "sessions.d" / f"{name}.conf").write_text(body)
+
+    def command(self):
+        return [*self.prefix, *WRAPPER, str(DAEMON), "--config", str(self.config_dir),
+                "--socket", str(self.socket), "--bus", "none", "-v"]
+
+    def start(self, config="", sessions_d=None, wait=True):
+        self.write_config(config, sessions_d)
+        with open(self.stderr_path, "ab") as err, open(self.stdout_path, "ab") as out:
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, env=self.env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"wsbridged exited with {self.proc.returncode} during "
+                                     f"startup:\n{self.log()}")
+            if not self.socket.exists():
+                return False
+            r = self.ctl("status", "--json")
+            return r.returncode == 0 and isinstance(json.loads(r.stdout), list)
+        wait_for(ready, timeout, f"wsbridged to answer on {self.socket}", interval=0.05)
+
+    def log(self):
+        return tail(self.stderr_path)
+
+    def ctl(self, *args, input=None, timeout=10.0 * SLOW):
+        cmd = [str(CTL), "--socket", str(self.socket), *map(str, args)]
+        try:
+            return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout,
+                                  text=not isinstance(input, bytes))
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError(f"{shlex.join(cmd)} did not finish within {timeout} s") from e
+
+    def ctl_ok(self, *args, input=None):
+        r = self.ctl(*args, input=input)
+        assert r.returncode == 0, (f"wsbridgectl {' '.join(map(str, args))} exited "
+                                   f"{r.returncode}: stdout={r.stdout!r} stderr={r.stderr!r}")
+        return r
+
+    def status(self):
+        """Session status from `status --json`, by name."""
+        r = self.ctl_ok("status", "--json")
+        return {s["name"]: s for s in json.loads(r.stdout)}
+
+    def wait_state(self, name, states, timeout=5.0 * SLOW, check=None):
+        """Poll until session NAME is in one of STATES (and check(status) holds)."""
+        states = (states,) if isinstance(states, str) else tuple(states)
+        seen = []
+
+        def reached():
+            s = self.status().get(name)
+            if s and (not seen or seen[-1] != (s["state"], s["reason"])):
+                seen.append((s["state"], s["reason"]))
+            return s if s and s["state"] in states and (check is None or check(s)) else None
+        try:
+            return wait_for(reached, timeout, f"session {name} to be in {states}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; states seen (state, reason): {seen}") from None
+
+    def wait_exit(self, timeout=EXIT_TIMEOUT):
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"wsbridged did not exit within {timeout} s") from None
+        return self.returncode
+
+    def stop(self, timeout=EXIT_TIMEOUT):
+        """SIGTERM; return the exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit(timeout)
+
+    def bad_log_lines(self):
+        """Sanitizer reports and criticals (GLib sends debug output to stdout)."""
+        lines = []
+        for path in (self.stderr_path, self.stdout_path):
+            if path.exists():
+                lines += path.read_text(errors="replace").splitlines()
+        return [line for line in lines if BAD_LOG_LINE.search(line)]
+
+
+# ---------------------------------------------------------------- watch
+
+class Watch:
+    """`wsbridgectl watch ... --json` running in the background."""
+
+    def __init__(self, daemon, stderr_path, target, count, extra=()):
+        self.stderr_path = stderr_path
+        cmd = [str(CTL), "--socket", str(daemon.socket), "watch", target, "--count", str(count),
+               "--json", *extra]
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=err)
+        self.lines = []  # (monotonic time, parsed line)
+        self.unparsed = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            try:
+                self.lines.append((time.monotonic(), json.loads(raw)))
+            except ValueError:
+                self.unparsed.append(raw)
+
+    def messages(self, after=None):
+        return [line for t, line in list(self.lines)
+                if line.get("type") in ("text", "binary") and (after is None or t > after)]
+
+    def wait_messages(self, n, timeout=5.0 * SLOW):
+        return wait_for(lambda: len(self.messages()) >= n and self.messages(), timeout,
+                        f"{n} messages from watch (stderr: {self.stderr_path})")
+
+    def wait(self, timeout=10.0 * SLOW):
+        """Wait for exit; return (status, message lines)."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"watch did not exit within {timeout} s; got {len(self.messages())} messages; "
+                f"stderr: {tail(self.stderr_path, 20)}") from None
+        self._reader.join(5)
+        assert not self.unparsed, f"watch printed lines that are not JSON: {self.unparsed[:3]}"
+        return rc, self.messages()
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---------------------------------------------------------------- socket API
+
+def encode_varint(n):
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+class ApiClient:
+    """A raw client of the protobuf socket API."""
+
+    def __init__(self, path, timeout=5.0 * SLOW):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(path))
+        self.next_id = 1
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send_frame(self, frame):
+        body = frame.SerializeToString()
+        self.send_raw(encode_varint(len(body)) + body)
+
+    def _read_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def recv_frame(self):
+        """The next ServerFrame, or None at EOF (a reset counts as EOF)."""
+        try:
+            length, shift = 0, 0
+            while True:
+                byte = self._read_exact(1)
+                if byte is None:
+                    return None
+                length |= (byte[0] & 0x7F) << shift
+                shift += 7
+                if not byte[0] & 0x80:
+                    break
+            body = self._read_exact(length)
+        except ConnectionResetError:
+            return None
+        assert body is not None, "EOF inside a frame from the daemon"
+        frame = pb.ServerFrame()
+        frame.ParseFromString(body)
+        return frame
+
+    def hello(self):
+        self.send_frame(pb.ClientFrame(hello=pb.Hello(api_major=1, api_minor=0,
+                                                      client_name="integration-test")))
+        frame = self.recv_frame()
+        assert frame is not None and frame.WhichOneof("frame") == "hello", f"hello got {frame}"
+        return frame.hello
+
+    def request(self, **op):
+        req_id, self.next_id = self.next_id, self.next_id + 1
+        self.send_frame(pb.ClientFrame(request=pb.Request(id=req_id, **op)))
+        while True:
+            frame = self.recv_frame()
+            assert frame is not None, "EOF while waiting for a reply"
+            if frame.WhichOneof("frame") == "reply" and frame.reply.id == req_id:
+                return frame.reply
+            assert frame.WhichOneof("frame") == "event", f"unexpected frame {frame}"
+
+    def list_sessions(self):
+        reply = self.request(list_sessions=pb.ListSessionsRequest())
+        assert reply.WhichOneof("result") == "list_sessions", f"list_sessions got {reply}"
+        return {s.name: s for s in reply.list_sessions.sessions}
+
+
+def state_name(value):
+    """SESSION_STATE_BACKOFF -> "backoff"."""
+    return pb.SessionState.Name(value).removeprefix("SESSION_STATE_").lower()
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- harness
+
+class Harness:
+    """Starts what a test needs and tears it all down afterwards."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        # Unix socket paths are limited to 108 bytes; tmp_path can be longer.
+        self.rundir = pathlib.Path(tempfile.mkdtemp(prefix="wsb-"))
+        self.daemons, self.servers, self.watches = [], [], []
+
+    def server(self, *args, host="127.0.0.1", name=None):
+        name = name or f"server{len(self.servers) + 1}"
+        server = Server(self.tmp, name, args, host)
+        self.servers.append(server)
+        return server.start()
+
+    def daemon(self, config="", sessions_d=None, start=True, wait=True, hosts=None):
+        """A wsbridged; with hosts, it runs in a mount namespace seeing that /etc/hosts."""
+        n = len(self.daemons) + 1
+        daemon = Daemon(self.tmp / f"daemon{n}", self.rundir / f"d{n}")
+        if hosts is not None:
+            daemon.prefix = private_hosts_prefix(self.tmp / f"hosts{n}", hosts)
+        self.daemons.append(daemon)
+        if start:
+            daemon.start(config, sessions_d, wait=wait)
+        return daemon
+
+    def watch(self, daemon, target, count, extra=()):
+        watch = Watch(daemon, self.tmp / f"watch{len(self.watches) + 1}.stderr", target, count,
+                      extra)
+        self.watches.append(watch)
+        return watch
+
+    def log_sections(self):
+        sections = []
+        for i, d in enumerate(self.daemons, 1):
+            sections.append((f"wsbridged #{i} stderr ({d.stderr_path})", tail(d.stderr_path)))
+            if d.stdout_path.exists() and d.stdout_path.stat().st_size:
+                sections.append((f"wsbridged #{i} stdout", tail(d.stdout_path)))
+        for s in self.servers:
+            sections.append((f"{s.name} record ({s.record})", tail(s.record, 100)))
+            sections.append((f"{s.name} stderr", tail(s.log, 50)))
+        for w in self.watches:
+            sections.append((f"watch stderr ({w.stderr_path})", tail(w.stderr_path, 50)))
+        return sections
+
+    def close(self):
+        """Stop everything; return a list of problems found (daemon exit, log)."""
+        problems = []
+        for w in self.watches:
+            w.cleanup()
+        for s in self.servers:  # a stopped server would stall the 1001 close
+            if s.proc and s.proc.poll() is None:
+                s.cont()
+        for i, d in enumerate(self.daemons, 1):
+            if d.proc is None:
+                continue
+            if d.proc.poll() is None:
+                try:
+                    rc = d.stop()
+                except AssertionError as e:
+                    d.proc.kill()
+                    d.proc.wait()
+                    problems.append(f"wsbridged #{i}: {e} after SIGTERM")
+                else:
+                    if rc != 0:
+                        problems.append(f"wsbridged #{i} exited with {rc} after SIGTERM")
+            elif d.returncode is None:
+                problems.append(f"wsbridged #{i} died unexpectedly with {d.proc.returncode}")
+            for line in d.bad_log_lines():
+                problems.append(f"wsbridged #{i} log: {line}")
+        for s in self.servers:
+            s.cleanup()
+        shutil.rmtree(self.rundir, ignore_errors=True)
+        return problems
+
+
+def private_hosts_prefix(path, hosts):
+    """Run a command in a private mount namespace with HOSTS as /etc/hosts."""
+    path.write_text(hosts)
+    userns = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return ["unshare", *userns, "--mount", "sh", "-c",
+            'mount --bind "$0" /etc/hosts && exec "$@"', str(path)]
