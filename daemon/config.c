@@ -15,6 +15,10 @@ typedef enum
   KEY_STRV,
   KEY_URL,     /* ws:// or wss:// */
   KEY_HEADERS, /* list of "Name: value"; values never echoed */
+  KEY_PATH,    /* absolute file name */
+  KEY_COMMAND, /* a command line, split like a shell would (no shell runs it) */
+  KEY_PINS,    /* list of base64 SHA-256 digests */
+  KEY_PROXY,   /* http://[user:pw@]host:port or none */
 } KeyType;
 
 typedef struct
@@ -38,6 +42,21 @@ static const KeyDef session_keys[] = {
   { "headers", KEY_HEADERS, NULL, 0, 0, S (headers), "extra handshake headers, 'Name: value'" },
   { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list" },
   { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header" },
+  { "token_file", KEY_PATH, NULL, 0, 0, S (token_file),
+    "file whose content is sent as Authorization: Bearer, re-read before every connect" },
+  { "auth_command", KEY_COMMAND, NULL, 0, 0, S (auth_command),
+    "command run before every connect; its 'Name: value' output lines are headers" },
+  { "tls_ca_file", KEY_PATH, NULL, 0, 0, S (tls_ca_file), "PEM CA bundle to trust instead of "
+                                                          "the system store" },
+  { "tls_cert_file", KEY_PATH, NULL, 0, 0, S (tls_cert_file), "PEM client certificate" },
+  { "tls_key_file", KEY_PATH, NULL, 0, 0, S (tls_key_file), "PEM key of the client certificate" },
+  { "tls_pin_sha256", KEY_PINS, NULL, 0, 0, S (tls_pin_sha256),
+    "base64 SHA-256 SPKI pins; the server key must match one" },
+  { "tls_insecure", KEY_BOOL, "false", 0, 1, S (tls_insecure),
+    "skip certificate verification (tests only)" },
+  { "proxy", KEY_PROXY, NULL, 0, 0, S (proxy),
+    "http://[user:pw@]host:port CONNECT proxy, or none; default from the environment" },
+  { "compression", KEY_BOOL, "true", 0, 1, S (compression), "permessage-deflate" },
   { "ping_interval", KEY_UINT, "30", 0, 86400, S (ping_interval),
     "seconds without a pong before a ping; 0 disables keepalive" },
   { "pong_timeout", KEY_UINT, "10", 1, 3600, S (pong_timeout),
@@ -218,43 +237,54 @@ header_name_char (char c)
   return g_ascii_isalnum (c) || strchr ("!#$%&'*+-.^_`|~", c);
 }
 
-/* Checks one "Name: value" entry without ever putting the value in a message. */
-static gboolean
-check_header (const char *h, guint index, GString *why)
+WsbHeaderProblem
+wsb_header_check (const char *h)
 {
   const char *colon = strchr (h, ':');
 
   if (!colon || colon == h)
-    {
-      g_string_printf (why, "entry %u is not of the form 'Name: value'", index);
-      return FALSE;
-    }
+    return WSB_HEADER_MALFORMED;
   for (const char *p = h; p < colon; p++)
     if (!header_name_char (*p))
-      {
-        g_string_printf (why, "entry %u has an invalid character in its name", index);
-        return FALSE;
-      }
+      return WSB_HEADER_BAD_NAME;
   if (strpbrk (colon, "\r\n") != NULL)
-    {
-      g_string_printf (why, "entry %u has a line break in its value", index);
-      return FALSE;
-    }
+    return WSB_HEADER_LINE_BREAK;
   for (guint i = 0; i < G_N_ELEMENTS (reserved_headers); i++)
     if ((gsize) (colon - h) == strlen (reserved_headers[i])
         && g_ascii_strncasecmp (h, reserved_headers[i], colon - h) == 0)
-      {
-        g_string_printf (why, "entry %u: header '%.*s' is set by wsbridge itself%s", index,
-                         (int) (colon - h), h,
-                         g_ascii_strcasecmp (reserved_headers[i], "origin") == 0
-                             ? " (use the origin key)"
-                             : (g_ascii_strcasecmp (reserved_headers[i],
-                                                    "sec-websocket-protocol") == 0
-                                    ? " (use the subprotocols key)"
-                                    : ""));
-        return FALSE;
-      }
-  return TRUE;
+      return WSB_HEADER_RESERVED;
+  return WSB_HEADER_OK;
+}
+
+/* Checks one "Name: value" entry without ever putting the value in a message. */
+static gboolean
+check_header (const char *h, guint index, GString *why)
+{
+  int name_len = (int) (strchr (h, ':') ? strchr (h, ':') - h : 0);
+
+  switch (wsb_header_check (h))
+    {
+    case WSB_HEADER_OK:
+      return TRUE;
+    case WSB_HEADER_MALFORMED:
+      g_string_printf (why, "entry %u is not of the form 'Name: value'", index);
+      break;
+    case WSB_HEADER_BAD_NAME:
+      g_string_printf (why, "entry %u has an invalid character in its name", index);
+      break;
+    case WSB_HEADER_LINE_BREAK:
+      g_string_printf (why, "entry %u has a line break in its value", index);
+      break;
+    case WSB_HEADER_RESERVED:
+      g_string_printf (why, "entry %u: header '%.*s' is set by wsbridge itself%s", index, name_len,
+                       h,
+                       g_ascii_strncasecmp (h, "origin", 6) == 0 ? " (use the origin key)"
+                       : g_ascii_strncasecmp (h, "sec-websocket-protocol", 22) == 0
+                           ? " (use the subprotocols key)"
+                           : "");
+      break;
+    }
+  return FALSE;
 }
 
 static gboolean
@@ -293,6 +323,65 @@ check_url (const char *v, GString *why)
   return TRUE;
 }
 
+static gboolean
+check_value (KeyType type, const char *v, GString *why)
+{
+  switch (type)
+    {
+    case KEY_URL:
+      return check_url (v, why);
+    case KEY_PATH:
+      if (g_path_is_absolute (v))
+        return TRUE;
+      g_string_assign (why, "must be an absolute file name");
+      return FALSE;
+    case KEY_COMMAND:
+      {
+        g_auto (GStrv) argv = NULL;
+        if (g_shell_parse_argv (v, NULL, &argv, NULL))
+          return TRUE;
+        g_string_assign (why, "not a valid command line (check the quoting)");
+        return FALSE;
+      }
+    case KEY_PROXY:
+      {
+        g_autoptr (GUri) uri = NULL;
+        if (g_ascii_strcasecmp (v, "none") == 0)
+          return TRUE;
+        uri = g_uri_parse (v, G_URI_FLAGS_HAS_PASSWORD, NULL);
+        if (uri && g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") == 0 && g_uri_get_host (uri)
+            && *g_uri_get_host (uri) && g_uri_get_port (uri) > 0
+            && (!*g_uri_get_path (uri) || strcmp (g_uri_get_path (uri), "/") == 0))
+          return TRUE;
+        /* The value may carry a password: say what is wrong without it. */
+        g_string_assign (why, "must be http://[user:password@]host:port or none");
+        return FALSE;
+      }
+    default:
+      return TRUE;
+    }
+}
+
+static gboolean
+check_pin (const char *pin, guint index, GString *why)
+{
+  gsize len = 0;
+  g_autofree guchar *raw = NULL;
+
+  if (strlen (pin) != 44)
+    {
+      g_string_printf (why, "entry %u is not a base64 SHA-256 digest (44 characters)", index);
+      return FALSE;
+    }
+  raw = g_base64_decode (pin, &len);
+  if (len != 32)
+    {
+      g_string_printf (why, "entry %u does not decode to 32 bytes", index);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 free_field (const KeyDef *k, gpointer base)
 {
@@ -302,10 +391,14 @@ free_field (const KeyDef *k, gpointer base)
     {
     case KEY_STRING:
     case KEY_URL:
+    case KEY_PATH:
+    case KEY_COMMAND:
+    case KEY_PROXY:
       g_clear_pointer ((char **) field, g_free);
       break;
     case KEY_STRV:
     case KEY_HEADERS:
+    case KEY_PINS:
       g_clear_pointer ((char ***) field, g_strfreev);
       break;
     default:
@@ -352,6 +445,9 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
       return TRUE;
     case KEY_STRING:
     case KEY_URL:
+    case KEY_PATH:
+    case KEY_COMMAND:
+    case KEY_PROXY:
       {
         g_autofree char *s = kf ? g_key_file_get_string (kf, group, k->name, &err)
                                 : g_strdup (raw);
@@ -360,7 +456,7 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
             g_string_printf (why, "%s", err->message);
             return FALSE;
           }
-        if (k->type == KEY_URL && !check_url (s, why))
+        if (!check_value (k->type, s, why))
           return FALSE;
         free_field (k, base);
         *(char **) field = g_steal_pointer (&s);
@@ -368,6 +464,7 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
       }
     case KEY_STRV:
     case KEY_HEADERS:
+    case KEY_PINS:
       {
         g_auto (GStrv) list = kf ? g_key_file_get_string_list (kf, group, k->name, NULL, &err)
                                  : g_strsplit (raw, ";", -1);
@@ -380,6 +477,8 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
           {
             g_strstrip (list[i]);
             if (k->type == KEY_HEADERS && !check_header (list[i], i + 1, why))
+              return FALSE;
+            if (k->type == KEY_PINS && !check_pin (list[i], i + 1, why))
               return FALSE;
             if (k->type == KEY_STRV && (!*list[i] || strpbrk (list[i], ", \t\r\n")))
               {
@@ -446,10 +545,14 @@ wsb_session_config_copy (const WsbSessionConfig *src)
         {
         case KEY_STRING:
         case KEY_URL:
+        case KEY_PATH:
+        case KEY_COMMAND:
+        case KEY_PROXY:
           *(char **) field = g_strdup (*(char **) field);
           break;
         case KEY_STRV:
         case KEY_HEADERS:
+        case KEY_PINS:
           *(char ***) field = g_strdupv (*(char ***) field);
           break;
         default:
@@ -488,10 +591,14 @@ wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
           break;
         case KEY_STRING:
         case KEY_URL:
+        case KEY_PATH:
+        case KEY_COMMAND:
+        case KEY_PROXY:
           same = g_strcmp0 (*(char *const *) fa, *(char *const *) fb) == 0;
           break;
         case KEY_STRV:
         case KEY_HEADERS:
+        case KEY_PINS:
           same = strv_equal0 (*(char **const *) fa, *(char **const *) fb);
           break;
         }
@@ -563,6 +670,9 @@ check_session (const Source *src, const char *group, WsbSessionConfig *sc, GErro
 {
   if (!sc->url)
     return key_error (src, group, "url", error, "missing (every session needs a url)");
+  if (!sc->tls_cert_file != !sc->tls_key_file)
+    return key_error (src, group, sc->tls_cert_file ? "tls_key_file" : "tls_cert_file", error,
+                      "missing (tls_cert_file and tls_key_file go together)");
   if (sc->backoff_max_ms < sc->backoff_initial_ms)
     return key_error (src, group, "backoff_max_ms", error,
                       "%" G_GUINT64_FORMAT " is smaller than backoff_initial_ms (%" G_GUINT64_FORMAT

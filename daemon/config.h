@@ -15,6 +15,15 @@ typedef struct
   char **headers;      /* "Name: value" entries; values are secret */
   char **subprotocols;
   char *origin;
+  char *token_file;   /* absolute path; content becomes Authorization: Bearer */
+  char *auth_command; /* run before every connect; stdout lines are headers */
+  char *tls_ca_file;
+  char *tls_cert_file;
+  char *tls_key_file;
+  char **tls_pin_sha256; /* base64 SHA-256 of the SubjectPublicKeyInfo */
+  gboolean tls_insecure;
+  char *proxy;           /* http://[user:pw@]host:port, "none", or NULL (environment) */
+  gboolean compression;
   guint64 ping_interval;
   guint64 pong_timeout;
   guint64 backoff_initial_ms;
@@ -41,6 +50,19 @@ typedef struct
 } WsbConfig;
 
 gboolean wsb_session_name_is_valid (const char *name);
+
+typedef enum
+{
+  WSB_HEADER_OK,
+  WSB_HEADER_MALFORMED,   /* not "Name: value" */
+  WSB_HEADER_BAD_NAME,    /* a character that is not allowed in a header name */
+  WSB_HEADER_LINE_BREAK,  /* CR or LF in the value */
+  WSB_HEADER_RESERVED,    /* a header wsbridge writes itself */
+} WsbHeaderProblem;
+
+/* Checks one "Name: value" handshake header (config headers= and
+ * auth_command output share these rules). */
+WsbHeaderProblem wsb_header_check (const char *header);
 
 /* Loads DIR/wsbridge.conf and DIR/sessions.d/ *.conf; missing files are fine.
  * Errors name the file, line, key and reason (WSB_ERROR_CONFIG). */

@@ -20,12 +20,15 @@ typedef struct
   GHashTable *channels; /* channel name → GPtrArray of WsbSubscription* */
   guint delivering;     /* > 0 while fanning out: unsubscribes are deferred */
   gboolean has_dead;
+  gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
+  guint free_id;
 } HubSession;
 
 struct _WsbHub
 {
   WsbUpstream *up;
   GHashTable *sessions; /* name → HubSession* */
+  GList *removed;       /* HubSession* closing before they are freed */
   GSourceFunc shutdown_done;
   gpointer shutdown_data;
   gint64 shutdown_deadline;
@@ -160,12 +163,37 @@ deliver_state (gpointer key, gpointer value, gpointer data)
     }
 }
 
+static void hub_session_free (HubSession *hs);
+
+static gboolean
+free_removed (gpointer data)
+{
+  HubSession *hs = data;
+
+  hs->hub->removed = g_list_remove (hs->hub->removed, hs);
+  hub_session_free (hs);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+maybe_free_removed (HubSession *hs)
+{
+  if (!hs->free_id && wsb_session_get_state (hs->session) == WSB_STATE_DISCONNECTED
+      && !wsb_session_has_connection (hs->session))
+    hs->free_id = g_idle_add (free_removed, hs);
+}
+
 static void
 on_session_state (WsbSession *s, gpointer user_data)
 {
   HubSession *hs = user_data;
   WsbStateEvent *ev;
 
+  if (hs->removed)
+    {
+      maybe_free_removed (hs);
+      return;
+    }
   if (g_hash_table_size (hs->channels) == 0)
     return;
   ev = g_new0 (WsbStateEvent, 1);
@@ -207,8 +235,95 @@ wsb_hub_free (WsbHub *hub)
 {
   if (!hub)
     return;
+  for (GList *l = hub->removed; l; l = l->next)
+    {
+      HubSession *hs = l->data;
+      if (hs->free_id)
+        g_source_remove (hs->free_id);
+      hub_session_free (hs);
+    }
+  g_list_free (hub->removed);
   g_hash_table_unref (hub->sessions);
   g_free (hub);
+}
+
+/* Tells every subscriber of hs that it is over, then drops the subscriptions. */
+static void
+end_subscriptions (HubSession *hs)
+{
+  GHashTableIter it;
+  GPtrArray *subs;
+
+  g_hash_table_iter_init (&it, hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &subs))
+    for (guint i = 0; i < subs->len; i++)
+      {
+        WsbSubscription *sub = g_ptr_array_index (subs, i);
+        if (sub->funcs)
+          sub->funcs->ended (sub, sub->data);
+      }
+  g_hash_table_remove_all (hs->channels);
+}
+
+static void
+remove_session (WsbHub *hub, HubSession *hs)
+{
+  g_message ("%s: removed from the configuration", wsb_session_get_name (hs->session));
+  /* Subscribers see the session close, then their subscription end. */
+  wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "session removed");
+  g_hash_table_steal (hub->sessions, wsb_session_get_name (hs->session));
+  end_subscriptions (hs);
+  hs->removed = TRUE;
+  hub->removed = g_list_prepend (hub->removed, hs);
+  maybe_free_removed (hs);
+}
+
+void
+wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
+{
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) gone = g_ptr_array_new ();
+  GHashTableIter it;
+  HubSession *hs;
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      WsbSessionConfig *cfg = g_ptr_array_index (sessions, i);
+      g_hash_table_insert (wanted, cfg->name, cfg);
+    }
+  g_hash_table_iter_init (&it, hub->sessions);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
+    if (!g_hash_table_contains (wanted, wsb_session_get_name (hs->session)))
+      g_ptr_array_add (gone, hs);
+  for (guint i = 0; i < gone->len; i++)
+    remove_session (hub, g_ptr_array_index (gone, i));
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      WsbSessionConfig *cfg = g_ptr_array_index (sessions, i);
+      hs = g_hash_table_lookup (hub->sessions, cfg->name);
+      if (!hs)
+        {
+          g_message ("%s: added by the configuration", cfg->name);
+          wsb_hub_add_session (hub, cfg, NULL);
+          if (cfg->autoconnect)
+            wsb_session_connect (((HubSession *) g_hash_table_lookup (hub->sessions, cfg->name))
+                                     ->session);
+        }
+      else if (!wsb_session_config_equal (wsb_session_get_config (hs->session), cfg))
+        wsb_session_reconfigure (hs->session, cfg);
+    }
+}
+
+void
+wsb_hub_wake (WsbHub *hub, const char *why)
+{
+  GHashTableIter it;
+  HubSession *hs;
+
+  g_hash_table_iter_init (&it, hub->sessions);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
+    wsb_session_wake (hs->session);
 }
 
 gboolean

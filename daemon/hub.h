@@ -37,6 +37,9 @@ typedef struct
   void (*message) (WsbSubscription *sub, WsbMessage *m, gpointer data);
   void (*gap) (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer data);
   void (*state) (WsbSubscription *sub, WsbStateEvent *ev, gpointer data);
+  /* The session is gone (removed from the configuration): the subscription
+   * is over and freed by the hub; do not unsubscribe it. */
+  void (*ended) (WsbSubscription *sub, gpointer data);
 } WsbSubscriberFuncs;
 
 WsbHub *wsb_hub_new (WsbUpstream *up);
@@ -48,6 +51,14 @@ void wsb_hub_start (WsbHub *hub);
 /* Closes every session with 1001, then calls done once all connections are
  * gone (or after a grace period). */
 void wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data);
+
+/* Makes the sessions match sessions (WsbSessionConfig*): unchanged ones are
+ * not touched, changed ones reconnect with the new settings, removed ones
+ * close with 1001, new ones start. */
+void wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions);
+
+/* Network up or resume: every session retries or re-checks at once. */
+void wsb_hub_wake (WsbHub *hub, const char *why);
 
 /* Status of every session sorted by name; free with g_ptr_array_unref. */
 GPtrArray *wsb_hub_list_status (WsbHub *hub);

@@ -332,10 +332,21 @@ on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
                  NULL);
 }
 
+static void
+on_sub_ended (WsbSubscription *sub, gpointer data)
+{
+  ClientSub *cs = data;
+
+  /* The hub frees the subscription itself. */
+  g_hash_table_steal (cs->client->subs, &cs->id);
+  g_free (cs);
+}
+
 static const WsbSubscriberFuncs sub_funcs = {
   .message = on_sub_message,
   .gap = on_sub_gap,
   .state = on_sub_state,
+  .ended = on_sub_ended,
 };
 
 static void

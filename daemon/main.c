@@ -2,11 +2,13 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "hub.h"
 #include "ipc-server.h"
+#include "netmon.h"
 #include "paths.h"
 #include "upstream.h"
 #include "wsb-version.h"
@@ -20,6 +22,8 @@ typedef struct
 {
   GMainLoop *loop;
   WsbHub *hub;
+  const char *config_dir;
+  WsbDaemonConfig daemon_cfg; /* in force; [daemon] changes need a restart */
   gboolean stopping;
   guint watchdog_id;
 } Daemon;
@@ -50,9 +54,34 @@ on_terminate (gpointer data)
 static gboolean
 on_hangup (gpointer data)
 {
-  g_warning ("SIGHUP: reloading the configuration is not supported by this version; "
-             "restart wsbridged to apply changes");
+  Daemon *d = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbConfig) cfg = NULL;
+
+  if (d->stopping)
+    return G_SOURCE_CONTINUE;
+  g_message ("SIGHUP: reloading the configuration from %s", d->config_dir);
+  cfg = wsb_config_load_dir (d->config_dir, &error);
+  if (!cfg)
+    {
+      g_warning ("configuration error, keeping the old configuration: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  for (guint i = 0; i < cfg->warnings->len; i++)
+    g_warning ("%s", (const char *) g_ptr_array_index (cfg->warnings, i));
+  if (memcmp (&cfg->daemon, &d->daemon_cfg, sizeof cfg->daemon) != 0)
+    g_warning ("[daemon] settings changed; they take effect when wsbridged restarts");
+  wsb_hub_apply_config (d->hub, cfg->sessions);
   return G_SOURCE_CONTINUE;
+}
+
+static void
+on_wake (const char *why, gpointer data)
+{
+  Daemon *d = data;
+
+  if (!d->stopping)
+    wsb_hub_wake (d->hub, why);
 }
 
 static gboolean
@@ -95,6 +124,7 @@ main (int argc, char **argv)
   g_autoptr (WsbConfig) cfg = NULL;
   g_autoptr (WsbUpstream) up = NULL;
   g_autoptr (WsbIpcServer) ipc = NULL;
+  WsbNetmon *netmon = NULL;
   Daemon d = { 0 };
   g_auto (WsbPathOptions) opts = { 0 };
 
@@ -129,8 +159,10 @@ main (int argc, char **argv)
              opts.system ? "system" : "user", paths->config_dir, cfg->sessions->len,
              cfg->sessions->len == 1 ? "" : "s");
 
+  d.config_dir = paths->config_dir;
+  d.daemon_cfg = cfg->daemon;
   d.loop = g_main_loop_new (NULL, FALSE);
-  up = wsb_upstream_new (d.loop, opts.verbose, &error);
+  up = wsb_upstream_new (d.loop, opts.verbose, opts.system, &error);
   if (!up)
     {
       g_printerr ("wsbridged: %s\n", error->message);
@@ -156,6 +188,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_terminate, &d);
   g_unix_signal_add (SIGHUP, on_hangup, &d);
   wsb_hub_start (d.hub);
+  netmon = wsb_netmon_new (on_wake, &d);
   g_message ("listening on %s", paths->socket);
   sd_notifyf (0, "READY=1\nSTATUS=serving %u session%s", cfg->sessions->len,
               cfg->sessions->len == 1 ? "" : "s");
@@ -163,6 +196,7 @@ main (int argc, char **argv)
 
   g_main_loop_run (d.loop);
 
+  wsb_netmon_free (netmon);
   /* Frontends first, so nothing holds a subscription when sessions go. */
   g_clear_pointer (&ipc, wsb_ipc_server_free);
   wsb_hub_free (d.hub);

@@ -1,7 +1,10 @@
 #include "session.h"
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <string.h>
 
+#include "auth.h"
 #include "backoff.h"
 #include "send-queue.h"
 #include "wsb-error.h"
@@ -41,7 +44,16 @@ struct _WsbSession
   guint16 close_code; /* a clean close to send at the next WRITEABLE */
   char *close_text;
 
-  GCancellable *resolving;
+  GCancellable *resolving; /* proxy lookup and DNS of the current attempt */
+  WsbAuth *auth;
+  char **auth_headers; /* from token_file / auth_command; secret */
+  gboolean via_proxy;
+  char *proxy_host;
+  guint16 proxy_port;
+  char *proxy_userinfo; /* secret */
+  char *tls_failure;    /* the certificate check's verdict for this connection */
+  gboolean pin_matched;
+  guint probe_source;   /* a wake-up probe waiting for its pong */
   GList *addresses; /* GInetAddress*, from the last lookup */
   GList *next_address;
   char *address;    /* "ip:port" being tried or connected */
@@ -52,6 +64,7 @@ struct _WsbSession
   guint connect_timeout_source;
   guint ping_source;
   gboolean ping_due;
+  gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
 
   WsbBackoff backoff;
   lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
@@ -157,7 +170,9 @@ detach (WsbSession *s, struct lws *wsi, gboolean kill)
     s->wsi = NULL;
   clear_source (&s->connect_timeout_source);
   clear_source (&s->ping_source);
+  clear_source (&s->probe_source);
   s->ping_due = FALSE;
+  s->ping_sent_at = 0;
   s->rx_discard = FALSE;
   rx_reset (s);
 }
@@ -208,7 +223,7 @@ static void
 attempt_failed (WsbSession *s, struct lws *wsi, gboolean kill, const char *reason)
 {
   detach (s, wsi, kill);
-  replace_str (&s->last_failure, g_strdup_printf ("%s: %s", s->address, reason));
+  replace_str (&s->last_failure, g_strdup_printf ("%s (%s)", reason, s->address));
   if (!s->wanted)
     {
       set_state (s, WSB_STATE_DISCONNECTED, "%s", s->close_text ? s->close_text : "disconnected");
@@ -261,6 +276,11 @@ try_next_address (WsbSession *s)
   struct lws_client_connect_info ci;
   GInetAddress *addr;
   g_autofree char *ip = NULL;
+  g_autofree char *bracketed = NULL;
+  g_autofree char *proxy = NULL;
+  g_autoptr (GError) error = NULL;
+  WsbVhostSpec spec;
+  struct lws_vhost *vhost;
   struct lws *wsi;
 
   if (!s->next_address)
@@ -271,25 +291,60 @@ try_next_address (WsbSession *s)
   addr = s->next_address->data;
   s->next_address = s->next_address->next;
   ip = g_inet_address_to_string (addr);
-  replace_str (&s->address,
-               g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6
-                   ? g_strdup_printf ("[%s]:%u", ip, s->port)
-                   : g_strdup_printf ("%s:%u", ip, s->port));
+  bracketed = g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6
+                  ? g_strdup_printf ("[%s]", ip)
+                  : g_strdup (ip);
+  if (s->via_proxy)
+    {
+      replace_str (&s->address, g_strdup_printf ("%s:%u via proxy %s:%u", s->host, s->port,
+                                                 bracketed, s->proxy_port));
+      proxy = g_strdup_printf ("%s%s%s:%u", s->proxy_userinfo ? s->proxy_userinfo : "",
+                               s->proxy_userinfo ? "@" : "", bracketed, s->proxy_port);
+    }
+  else
+    replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->port));
+
+  spec.ca_file = s->cfg->tls_ca_file;
+  spec.cert_file = s->cfg->tls_cert_file;
+  spec.key_file = s->cfg->tls_key_file;
+  spec.proxy = proxy;
+  spec.compression = s->cfg->compression;
+  vhost = wsb_upstream_get_vhost (s->up, &spec, &error);
+  if (!vhost)
+    {
+      /* Not an address problem: the next address would fail the same way. */
+      free_addresses (s);
+      schedule_retry (s, error->message);
+      return;
+    }
 
   memset (&ci, 0, sizeof ci);
   ci.context = wsb_upstream_get_context (s->up);
-  ci.address = ip;
+  ci.vhost = vhost;
+  /* Through a proxy lws connects to the vhost's proxy and names the target
+   * in its CONNECT line; the proxy resolves it. */
+  ci.address = s->via_proxy ? s->host : ip;
   ci.port = s->port;
   ci.path = s->path;
   ci.host = s->host_header;
   ci.origin = s->cfg->origin;
   ci.protocol = s->subprotocols;
   ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+  if (s->tls && s->cfg->tls_insecure)
+    {
+      ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
+                           | LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+      session_log (s, G_LOG_LEVEL_WARNING,
+                   "%s: tls_insecure=true: the server's certificate is not verified",
+                   s->cfg->name);
+    }
   ci.local_protocol_name = "wsbridge";
   ci.retry_and_idle_policy = &s->keepalive;
   ci.opaque_user_data = s;
 
   s->opened = FALSE;
+  s->pin_matched = FALSE;
+  g_clear_pointer (&s->tls_failure, g_free);
   g_clear_pointer (&s->drop_reason, g_free);
   g_clear_pointer (&s->peer_close, g_free);
   set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
@@ -317,7 +372,9 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
   g_clear_object (&s->resolving);
   if (!addrs)
     {
-      g_autofree char *why = g_strdup_printf ("DNS: cannot resolve %s: %s", s->host,
+      g_autofree char *why = g_strdup_printf ("DNS: cannot resolve %s%s: %s",
+                                              s->via_proxy ? "proxy " : "",
+                                              s->via_proxy ? s->proxy_host : s->host,
                                               error->message);
       schedule_retry (s, why);
       return;
@@ -330,16 +387,114 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
 }
 
 static void
-begin_attempt (WsbSession *s)
+resolve (WsbSession *s, const char *name)
 {
   g_autoptr (GResolver) resolver = g_resolver_get_default ();
 
+  set_state (s, WSB_STATE_CONNECTING, "resolving %s", name);
+  g_resolver_lookup_by_name_async (resolver, name, s->resolving, on_resolved, s);
+}
+
+/* proxy_uri: http://[user:pw@]host:port (validated by the config or the
+ * proxy resolver's answer). */
+static void
+use_proxy (WsbSession *s, const char *proxy_uri)
+{
+  g_autoptr (GUri) uri = g_uri_parse (proxy_uri, G_URI_FLAGS_NONE, NULL);
+  const char *userinfo;
+
+  if (!uri || g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") != 0 || !g_uri_get_host (uri))
+    {
+      g_autofree char *why = g_strdup_printf (
+          "proxy: only http:// CONNECT proxies are supported (got a %s proxy)",
+          uri ? g_uri_get_scheme (uri) : "malformed");
+      schedule_retry (s, why);
+      return;
+    }
+  s->via_proxy = TRUE;
+  replace_str (&s->proxy_host, g_strdup (g_uri_get_host (uri)));
+  s->proxy_port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 3128;
+  userinfo = g_uri_get_userinfo (uri);
+  replace_str (&s->proxy_userinfo, userinfo ? g_uri_unescape_string (userinfo, NULL) : NULL);
+  resolve (s, s->proxy_host);
+}
+
+static void
+on_proxy_lookup (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source), res, &error);
+  WsbSession *s = data;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* s may be gone */
+  if (!proxies || !proxies[0] || g_str_has_prefix (proxies[0], "direct://"))
+    {
+      if (error)
+        session_log (s, G_LOG_LEVEL_DEBUG, "%s: proxy lookup failed, going direct: %s",
+                     s->cfg->name, error->message);
+      resolve (s, s->host);
+      return;
+    }
+  use_proxy (s, proxies[0]);
+}
+
+/* Direct, the configured proxy, or whatever the environment and desktop
+ * settings say (GIO's proxy resolver, asked with the http(s) equivalent of
+ * the URL, which is what proxy settings are written for). */
+static void
+find_route (WsbSession *s)
+{
+  g_autoptr (GProxyResolver) resolver = NULL;
+  g_autofree char *url = NULL;
+
+  s->via_proxy = FALSE;
+  if (s->cfg->proxy && g_ascii_strcasecmp (s->cfg->proxy, "none") == 0)
+    {
+      resolve (s, s->host);
+      return;
+    }
+  if (s->cfg->proxy)
+    {
+      use_proxy (s, s->cfg->proxy);
+      return;
+    }
+  resolver = g_object_ref (g_proxy_resolver_get_default ());
+  url = g_strdup_printf ("%s://%s/", s->tls ? "https" : "http", s->host_header);
+  g_proxy_resolver_lookup_async (resolver, url, s->resolving, on_proxy_lookup, s);
+}
+
+static void
+on_auth_done (char **headers, const char *error, gpointer data)
+{
+  WsbSession *s = data;
+
+  s->auth = NULL;
+  if (!headers)
+    {
+      schedule_retry (s, error);
+      return;
+    }
+  g_strfreev (s->auth_headers);
+  s->auth_headers = headers;
+  find_route (s);
+}
+
+static void
+begin_attempt (WsbSession *s)
+{
   clear_source (&s->retry_source);
   g_clear_pointer (&s->close_text, g_free);
   s->close_code = 0;
+  g_clear_object (&s->resolving);
   s->resolving = g_cancellable_new ();
-  set_state (s, WSB_STATE_CONNECTING, "resolving %s", s->host);
-  g_resolver_lookup_by_name_async (resolver, s->host, s->resolving, on_resolved, s);
+  if (wsb_auth_needed (s->cfg))
+    {
+      set_state (s, WSB_STATE_CONNECTING, "fetching credentials");
+      s->auth = wsb_auth_fetch (s->cfg, wsb_upstream_is_system (s->up), on_auth_done, s);
+      return;
+    }
+  find_route (s);
 }
 
 /* Stop whatever is in progress short of an open connection. */
@@ -352,6 +507,7 @@ cancel_pending (WsbSession *s)
       g_cancellable_cancel (s->resolving);
       g_clear_object (&s->resolving);
     }
+  g_clear_pointer (&s->auth, wsb_auth_cancel);
   free_addresses (s);
 }
 
@@ -467,21 +623,22 @@ on_receive (WsbSession *s, struct lws *wsi, const guint8 *in, gsize len)
   return 0;
 }
 
-/* Our own pings carry their send time, so the pong gives the round trip
- * (lws' keepalive pings are empty); lws' validity policy still hangs up. */
+/* Our own pings give the round trip (lws' keepalive pings are invisible to
+ * us); lws' validity policy still hangs up a silent peer. The send time
+ * stays here, not in the payload: lws 4.1.6 spins when a ping with a payload
+ * goes through permessage-deflate. */
 static int
 send_ping (WsbSession *s, struct lws *wsi)
 {
-  guint8 buf[LWS_PRE + 8];
-  guint64 now = lws_now_usecs ();
+  guint8 buf[LWS_PRE + 1];
 
   s->ping_due = FALSE;
-  memcpy (buf + LWS_PRE, &now, 8);
-  if (lws_write (wsi, buf + LWS_PRE, 8, LWS_WRITE_PING) < 8)
+  if (lws_write (wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
     {
       replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
       return -1;
     }
+  s->ping_sent_at = g_get_monotonic_time ();
   if (wsb_send_queue_peek (&s->queue))
     lws_callback_on_writable (wsi);
   return 0;
@@ -568,9 +725,17 @@ static char *
 describe_connection_error (WsbSession *s, struct lws *wsi, const char *in)
 {
   unsigned int status = lws_http_client_http_response (wsi);
+  g_autofree char *lws_error = wsb_upstream_take_error (s->up);
 
+  if (s->tls_failure)
+    return g_strdup (s->tls_failure);
+  if (status == 401 || status == 403)
+    return g_strdup_printf ("unauthorized (HTTP %u during the WebSocket upgrade)", status);
   if (status && status != 101)
     return g_strdup_printf ("HTTP %u during the WebSocket upgrade", status);
+  /* lws' callback text is generic ("tls: ..."); its log line has the cause. */
+  if (s->tls && lws_error && (strstr (lws_error, "SSL") || strstr (lws_error, "ssl")))
+    return g_strdup_printf ("TLS: handshake failed: %s", lws_error);
   return g_strdup (in && *in ? in : "connection failed");
 }
 
@@ -593,6 +758,81 @@ describe_loss (WsbSession *s)
   return g_strdup ("connection lost");
 }
 
+/* Appends "Name: value" entries as handshake headers. */
+static gboolean
+append_headers (WsbSession *s, struct lws *wsi, char **headers, unsigned char **p,
+                unsigned char *end)
+{
+  for (guint i = 0; headers && headers[i]; i++)
+    {
+      const char *h = headers[i], *colon = strchr (h, ':');
+      g_autofree char *name = g_strndup (h, colon - h + 1);
+      const char *value = colon + 1;
+      while (*value == ' ' || *value == '\t')
+        value++;
+      if (lws_add_http_header_by_name (wsi, (const unsigned char *) name,
+                                       (const unsigned char *) value, (int) strlen (value), p,
+                                       end))
+        {
+          replace_str (&s->drop_reason, g_strdup ("handshake headers too large"));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+pin_matches (WsbSession *s, X509 *cert)
+{
+  unsigned char *der = NULL;
+  int len = i2d_X509_PUBKEY (X509_get_X509_PUBKEY (cert), &der);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  g_autofree char *b64 = NULL;
+  gboolean ok;
+
+  if (len <= 0)
+    return FALSE;
+  ok = EVP_Digest (der, (size_t) len, digest, &dlen, EVP_sha256 (), NULL);
+  OPENSSL_free (der);
+  if (!ok)
+    return FALSE;
+  b64 = g_base64_encode (digest, dlen);
+  return g_strv_contains ((const char *const *) s->cfg->tls_pin_sha256, b64);
+}
+
+/* OpenSSL's verify step, once per certificate of the chain, leaf last.
+ * Returns 0 to accept, 1 to fail; records why for the state reason, since
+ * lws only reports a generic error. */
+static int
+verify_certificate (WsbSession *s, X509_STORE_CTX *ctx, int preverify_ok)
+{
+  int err = X509_STORE_CTX_get_error (ctx);
+  X509 *cert = X509_STORE_CTX_get_current_cert (ctx);
+
+  if (!preverify_ok && err != X509_V_OK)
+    {
+      if (!s->cfg->tls_insecure)
+        {
+          if (!s->tls_failure)
+            s->tls_failure = g_strdup_printf ("TLS: %s", X509_verify_cert_error_string (err));
+          return 1;
+        }
+      X509_STORE_CTX_set_error (ctx, X509_V_OK);
+    }
+  if (!s->cfg->tls_pin_sha256 || !s->cfg->tls_pin_sha256[0])
+    return 0;
+  if (cert && pin_matches (s, cert))
+    s->pin_matched = TRUE;
+  if (X509_STORE_CTX_get_error_depth (ctx) == 0 && !s->pin_matched)
+    {
+      replace_str (&s->tls_failure, g_strdup ("TLS: certificate pin mismatch"));
+      X509_STORE_CTX_set_error (ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+      return 1;
+    }
+  return 0;
+}
+
 int
 wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len)
@@ -608,23 +848,14 @@ wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
       {
         unsigned char **p = in, *end = *p + len;
-        for (guint i = 0; s->cfg->headers && s->cfg->headers[i]; i++)
-          {
-            const char *h = s->cfg->headers[i], *colon = strchr (h, ':');
-            g_autofree char *name = g_strndup (h, colon - h + 1);
-            const char *value = colon + 1;
-            while (*value == ' ' || *value == '\t')
-              value++;
-            if (lws_add_http_header_by_name (wsi, (const unsigned char *) name,
-                                             (const unsigned char *) value, (int) strlen (value),
-                                             p, end))
-              {
-                replace_str (&s->drop_reason, g_strdup ("handshake headers too large"));
-                return -1;
-              }
-          }
+        if (!append_headers (s, wsi, s->cfg->headers, p, end)
+            || !append_headers (s, wsi, s->auth_headers, p, end))
+          return -1;
         return 0;
       }
+
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+      return verify_certificate (s, user, (int) len);
 
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
       on_established (s, wsi);
@@ -635,14 +866,10 @@ wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, voi
 
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
       s->last_valid = g_get_monotonic_time ();
-      if (len == 8)
-        {
-          guint64 sent;
-          memcpy (&sent, in, 8);
-          guint64 now = lws_now_usecs ();
-          if (now >= sent && now - sent < G_GUINT64_CONSTANT (3600000000))
-            s->stats.rtt_us = now - sent;
-        }
+      clear_source (&s->probe_source);
+      if (s->ping_sent_at)
+        s->stats.rtt_us = (guint64) (s->last_valid - s->ping_sent_at);
+      s->ping_sent_at = 0;
       return 0;
 
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -709,20 +936,23 @@ parse_url (WsbSession *s)
   return TRUE;
 }
 
-WsbSession *
-wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionEvents *events,
-                 gpointer user_data)
+/* Derives everything that comes from the config (on creation and reload). */
+static void
+apply_config (WsbSession *s, const WsbSessionConfig *cfg)
 {
-  WsbSession *s = g_new0 (WsbSession, 1);
+  WsbSessionConfig *old = s->cfg;
 
-  s->up = up;
   s->cfg = wsb_session_config_copy (cfg);
-  s->events = events;
-  s->user_data = user_data;
+  wsb_session_config_free (old);
+  g_clear_pointer (&s->host, g_free);
+  g_clear_pointer (&s->host_header, g_free);
+  g_clear_pointer (&s->path, g_free);
+  g_clear_pointer (&s->subprotocols, g_free);
   if (!parse_url (s))
     g_error ("session %s: URL passed validation but does not parse", cfg->name);
   if (cfg->subprotocols && cfg->subprotocols[0])
     s->subprotocols = g_strjoinv (", ", cfg->subprotocols);
+  memset (&s->keepalive, 0, sizeof s->keepalive);
   if (cfg->ping_interval)
     {
       /* lws pings only when ours went unanswered; it hangs up after
@@ -734,10 +964,82 @@ wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionE
     }
   wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
                     (guint) cfg->backoff_reset_s * 1000);
+  s->queue.max_messages = cfg->queue_max_messages;
+  s->queue.max_bytes = cfg->queue_max_bytes;
+}
+
+WsbSession *
+wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionEvents *events,
+                 gpointer user_data)
+{
+  WsbSession *s = g_new0 (WsbSession, 1);
+
+  s->up = up;
+  s->events = events;
+  s->user_data = user_data;
   wsb_send_queue_init (&s->queue, cfg->queue_max_messages, cfg->queue_max_bytes, LWS_PRE);
+  apply_config (s, cfg);
   s->state = WSB_STATE_DISCONNECTED;
   s->reason = g_strdup (cfg->autoconnect ? "starting" : "autoconnect is off");
   return s;
+}
+
+void
+wsb_session_reconfigure (WsbSession *s, const WsbSessionConfig *cfg)
+{
+  gboolean want = cfg->autoconnect || s->wanted;
+
+  session_log (s, G_LOG_LEVEL_MESSAGE, "%s: configuration changed; reconnecting", cfg->name);
+  if (s->wsi && s->opened)
+    {
+      /* Closes cleanly; connection_lost then retries with the new settings. */
+      wsb_session_close (s, LWS_CLOSE_STATUS_GOINGAWAY, "configuration changed");
+      s->wanted = want;
+      g_clear_pointer (&s->close_text, g_free);
+      apply_config (s, cfg);
+      return;
+    }
+  wsb_session_close (s, LWS_CLOSE_STATUS_GOINGAWAY, "configuration changed");
+  apply_config (s, cfg);
+  if (want)
+    wsb_session_connect (s);
+}
+
+static gboolean
+on_probe_timeout (gpointer data)
+{
+  WsbSession *s = data;
+
+  s->probe_source = 0;
+  replace_str (&s->drop_reason, g_strdup_printf ("no pong within pong_timeout (%" G_GUINT64_FORMAT
+                                                 " s) after a wake-up",
+                                                 s->cfg->pong_timeout));
+  /* The close callbacks report it like any other loss. */
+  lws_set_timeout (s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  return G_SOURCE_REMOVE;
+}
+
+void
+wsb_session_wake (WsbSession *s)
+{
+  if (!s->wanted)
+    return;
+  if (s->state == WSB_STATE_BACKOFF)
+    {
+      /* The reason for the failures may be gone: start over. */
+      wsb_backoff_init (&s->backoff, (guint) s->cfg->backoff_initial_ms,
+                        (guint) s->cfg->backoff_max_ms, (guint) s->cfg->backoff_reset_s * 1000);
+      begin_attempt (s);
+      return;
+    }
+  if (s->state == WSB_STATE_OPEN && s->wsi && !s->probe_source)
+    {
+      /* The connection may have died while the network or the machine was away. */
+      s->ping_due = TRUE;
+      lws_callback_on_writable (s->wsi);
+      s->probe_source
+          = g_timeout_add ((guint) s->cfg->pong_timeout * 1000, on_probe_timeout, s);
+    }
 }
 
 void
@@ -760,6 +1062,10 @@ wsb_session_free (WsbSession *s)
   g_free (s->address);
   g_free (s->last_failure);
   g_free (s->logged_backoff);
+  g_strfreev (s->auth_headers);
+  g_free (s->proxy_host);
+  g_free (s->proxy_userinfo);
+  g_free (s->tls_failure);
   wsb_session_config_free (s->cfg);
   g_free (s);
 }

@@ -58,6 +58,15 @@ void wsb_session_connect (WsbSession *s);
  * or 1001) and the session ends in `disconnected`. */
 void wsb_session_close (WsbSession *s, guint16 close_code, const char *reason);
 
+/* Applies a changed configuration: the connection is closed (1001) and made
+ * again with the new settings; queue, seq and subscriptions are kept. */
+void wsb_session_reconfigure (WsbSession *s, const WsbSessionConfig *cfg);
+
+/* The network came up or the machine resumed: a session in backoff retries
+ * now; an open one is pinged and replaced if no pong comes within
+ * pong_timeout. */
+void wsb_session_wake (WsbSession *s);
+
 /* TRUE while an lws connection still exists (closing takes a round trip). */
 gboolean wsb_session_has_connection (WsbSession *s);
 
