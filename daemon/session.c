@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "auth.h"
 #include "backoff.h"
@@ -65,6 +66,8 @@ struct _WsbSession
   guint ping_source;
   gboolean ping_due;
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
+  gboolean tx_draining;  /* permessage-deflate is still reading the queue head */
+  gboolean head_in_flight; /* the queue head was written; drop it once drained */
 
   WsbBackoff backoff;
   lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
@@ -173,6 +176,8 @@ detach (WsbSession *s, struct lws *wsi, gboolean kill)
   clear_source (&s->probe_source);
   s->ping_due = FALSE;
   s->ping_sent_at = 0;
+  s->tx_draining = FALSE;
+  s->head_in_flight = FALSE;
   s->rx_discard = FALSE;
   rx_reset (s);
 }
@@ -654,6 +659,14 @@ on_ping_timer (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+finish_head (WsbSession *s)
+{
+  s->head_in_flight = FALSE;
+  wsb_send_queue_drop_head (&s->queue);
+  s->stats.tx_messages++;
+}
+
 static int
 on_writeable (WsbSession *s, struct lws *wsi)
 {
@@ -667,9 +680,12 @@ on_writeable (WsbSession *s, struct lws *wsi)
                         (unsigned char *) (s->close_text ? s->close_text : ""), tlen);
       return -1;
     }
+  /* lws holds WRITEABLE back while it drains the deflate extension. */
+  if (s->head_in_flight && !s->tx_draining)
+    finish_head (s);
   if (s->ping_due)
     return send_ping (s, wsi);
-  if (s->state != WSB_STATE_OPEN || !(m = wsb_send_queue_peek (&s->queue)))
+  if (s->head_in_flight || s->state != WSB_STATE_OPEN || !(m = wsb_send_queue_peek (&s->queue)))
     return 0;
   n = lws_write (wsi, wsb_out_msg_payload (&s->queue, m), m->len,
                  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
@@ -678,11 +694,38 @@ on_writeable (WsbSession *s, struct lws *wsi)
       replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
       return -1;
     }
-  wsb_send_queue_drop_head (&s->queue);
-  s->stats.tx_messages++;
+  if (s->tx_draining)
+    {
+      /* The compressor keeps reading this message's bytes from the queue. */
+      s->head_in_flight = TRUE;
+      return 0;
+    }
+  finish_head (s);
   if (wsb_send_queue_peek (&s->queue))
     lws_callback_on_writable (wsi);
   return 0;
+}
+
+/* lws 4.1.6's private enum pmd_return: the compressor has more output than
+ * its buffer held and will go on reading the caller's data. */
+#define LWS_PMDR_HAS_PENDING 2
+
+int
+wsb_session_deflate_callback (struct lws_context *context, const struct lws_extension *ext,
+                              struct lws *wsi, enum lws_extension_callback_reasons reason,
+                              void *user, void *in, size_t len)
+{
+  int n = lws_extension_callback_pm_deflate (context, ext, wsi, reason, user, in, len);
+  WsbSession *s = wsi ? lws_get_opaque_user_data (wsi) : NULL;
+
+  if (s && reason == LWS_EXT_CB_PAYLOAD_TX)
+    {
+      gboolean was = s->tx_draining;
+      s->tx_draining = n == LWS_PMDR_HAS_PENDING;
+      if (was && !s->tx_draining)
+        lws_callback_on_writable (wsi);
+    }
+  return n;
 }
 
 static void
@@ -1014,8 +1057,11 @@ on_probe_timeout (gpointer data)
   replace_str (&s->drop_reason, g_strdup_printf ("no pong within pong_timeout (%" G_GUINT64_FORMAT
                                                  " s) after a wake-up",
                                                  s->cfg->pong_timeout));
-  /* The close callbacks report it like any other loss. */
-  lws_set_timeout (s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  /* The peer is dead: a kill through lws would first try a close handshake
+   * with it and wait. Shutting the socket down makes lws see the hang-up at
+   * once, and its close callbacks report it like any other loss. */
+  if (shutdown (lws_get_socket_fd (s->wsi), SHUT_RDWR) < 0)
+    lws_set_timeout (s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
   return G_SOURCE_REMOVE;
 }
 

@@ -74,6 +74,12 @@ gboolean wsb_session_has_connection (WsbSession *s);
 gboolean wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
                            guint64 *id, GError **error);
 
+/* permessage-deflate, watched for when it still reads the caller's data
+ * (registered by upstream.c). */
+int wsb_session_deflate_callback (struct lws_context *context, const struct lws_extension *ext,
+                                  struct lws *wsi, enum lws_extension_callback_reasons reason,
+                                  void *user, void *in, size_t len);
+
 /* The lws protocol callback (registered by upstream.c). */
 int wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
                               void *in, size_t len);

@@ -18,7 +18,7 @@ struct _WsbUpstream
 };
 
 static const struct lws_extension deflate_extensions[] = {
-  { "permessage-deflate", lws_extension_callback_pm_deflate,
+  { "permessage-deflate", wsb_session_deflate_callback,
     "permessage-deflate; client_max_window_bits" },
   { NULL, NULL, NULL },
 };
