@@ -1,4 +1,4 @@
-"""pytest glue: the `wsb` fixture, logs on failure, skips count as failures."""
+"""pytest glue: the `wsb` and `certs` fixtures, logs on failure, skips count as failures."""
 
 import pytest
 
@@ -13,6 +13,18 @@ def wsb(request, tmp_path):
     yield harness
     problems = harness.close()
     assert not problems, "teardown found problems:\n  " + "\n  ".join(problems)
+
+
+@pytest.fixture
+def certs(tmp_path):
+    """A fresh test PKI (wsbtest.Certs) in this test's temp dir."""
+    return wsbtest.Certs(tmp_path / "pki")
+
+
+@pytest.fixture
+def system_bus(wsb):
+    """A private system bus; the harness stops it after the daemons."""
+    return wsb.system_bus()
 
 
 @pytest.hookimpl(hookwrapper=True)

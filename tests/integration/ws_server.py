@@ -3,8 +3,19 @@
 
 It runs as its own process so that tests can SIGKILL, SIGSTOP and restart
 it. After binding it prints "PORT <n>" on stdout. Every event (start,
-connection, message received, message sent, ping received, close code
-received from the client) is appended to the --record file as one JSON line.
+connection, message received (with its length and SHA-256), message sent,
+ping received, close code received from the client) is appended to the
+--record file as one JSON line.
+
+With --tls-cert/--tls-key it speaks TLS (wss://); --tls-client-ca makes it
+require a client certificate signed by that CA. Every TLS ClientHello is
+recorded as "tls_hello" (with the SNI name), so failed handshakes show too.
+
+Every upgrade request is recorded as "handshake" with its headers and the
+HTTP status answered: 401 (or --reject-status) for the first --reject-first
+requests, and for any request whose Authorization is not "Bearer <content of
+--auth-token-file>" (read at each request); 101 otherwise. The "connect"
+event names the extensions negotiated (permessage-deflate).
 
 Modes (applied to the first --mode-connections connections, 0 = all; later
 connections behave as "normal"):
@@ -14,6 +25,8 @@ connections behave as "normal"):
               --fragment-size fragments
   oversize    right after the upgrade send one --message-size message of
               random bytes (binary, incompressible)
+  big-json    right after the upgrade send one --message-size text message
+              of JSON (valid, very compressible), then behave as "normal"
 """
 
 import argparse
@@ -24,7 +37,9 @@ import itertools
 import json
 import logging
 import os
+import ssl
 import sys
+from http import HTTPStatus
 
 import websockets
 from websockets.frames import Opcode
@@ -33,6 +48,7 @@ ARGS = None
 RECORD = None
 CONN_IDS = itertools.count(1)
 CONNS = {}  # websocket -> connection id, for PingRecorder
+HANDSHAKES = itertools.count(1)
 
 
 class PingRecorder(logging.Handler):
@@ -61,6 +77,57 @@ def pattern_message(n, size):
     """A recognizable, reproducible payload: "[nnnn:kkkkkkkk]" blocks."""
     text = "".join(f"[{n:04d}:{k:08d}]" for k in range(size // 15 + 1))
     return text[:size]
+
+
+def json_message(size):
+    """A valid, very compressible JSON document of exactly SIZE bytes (>= 256)."""
+    items, used = [], 0
+    while used < size - 200:
+        n = len(items)
+        item = json.dumps({"id": n, "name": f"item {n}", "tags": ["alpha", "beta"],
+                           "price": n * 7 % 1000, "ok": True}, separators=(",", ":"))
+        items.append(item)
+        used += len(item) + 1
+    body = '{"items":[' + ",".join(items) + '],"pad":"'
+    return body + " " * (size - len(body) - 2) + '"}'
+
+
+def process_request(path, request_headers):
+    """Answers 401/403 where the options say so; records every request."""
+    number = next(HANDSHAKES)
+    headers = {k.lower(): v for k, v in request_headers.raw_items()}
+    status = 101
+    if number <= ARGS.reject_first:
+        status = ARGS.reject_status
+    elif ARGS.auth_token_file:
+        with open(ARGS.auth_token_file, encoding="utf-8") as f:
+            want = "Bearer " + f.read().strip()
+        if headers.get("authorization") != want:
+            status = ARGS.reject_status
+    record("handshake", n=number, path=path, headers=headers, status=status)
+    if status != 101:
+        return HTTPStatus(status), [("Content-Length", "0")], b""
+    return None
+
+
+def server_ssl_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+    if ARGS.tls_client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(ARGS.tls_client_ca)
+
+    def hello(_sslobj, server_name, _ctx):
+        record("tls_hello", sni=server_name)
+    ctx.sni_callback = hello
+    return ctx
+
+
+def peer_certificate(ws):
+    cert = ws.transport.get_extra_info("peercert") if ws.transport else None
+    if not cert:
+        return None
+    return {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
 
 
 async def send_loop(ws, conn, mode):
@@ -94,9 +161,18 @@ async def ws_handler(ws):
     mode = mode_for(number)
     CONNS[ws] = conn
     record("connect", conn=conn, mode=mode, path=ws.path, subprotocol=ws.subprotocol,
-           headers={k.lower(): v for k, v in ws.request_headers.raw_items()})
+           headers={k.lower(): v for k, v in ws.request_headers.raw_items()},
+           extensions=[ext.name for ext in ws.extensions],
+           response_extensions=ws.response_headers.get("Sec-WebSocket-Extensions"),
+           client_cert=peer_certificate(ws))
     sender = None
     try:
+        if mode == "big-json":
+            text = json_message(ARGS.message_size)
+            await ws.send(text)
+            record("sent", conn=conn, n=0, len=len(text),
+                   sha256=hashlib.sha256(text.encode()).hexdigest())
+            mode = "normal"
         if mode == "oversize":
             data = os.urandom(ARGS.message_size)
             await ws.send(data)
@@ -105,10 +181,12 @@ async def ws_handler(ws):
         elif ARGS.send_interval > 0:
             sender = asyncio.create_task(send_loop(ws, conn, mode))
         async for msg in ws:
+            raw = msg.encode() if isinstance(msg, str) else msg
+            digest = hashlib.sha256(raw).hexdigest()
             if isinstance(msg, str):
-                record("message", conn=conn, type="text", data=msg)
+                record("message", conn=conn, type="text", data=msg, len=len(raw), sha256=digest)
             else:
-                record("message", conn=conn, type="binary",
+                record("message", conn=conn, type="binary", len=len(raw), sha256=digest,
                        data_b64=base64.b64encode(msg).decode())
     except websockets.ConnectionClosed:
         pass
@@ -149,6 +227,8 @@ async def main():
             ws_handler, ARGS.host, ARGS.port,
             subprotocols=ARGS.subprotocol or None,
             max_size=None, ping_interval=None,
+            process_request=process_request,
+            ssl=server_ssl_context() if ARGS.tls_cert else None,
         )
     port = server.sockets[0].getsockname()[1]
     record("listen", host=ARGS.host, port=port, mode=ARGS.mode)
@@ -161,7 +241,8 @@ def parse_args():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--mode", choices=["normal", "no-upgrade", "fragment", "oversize"],
+    p.add_argument("--mode", choices=["normal", "no-upgrade", "fragment", "oversize",
+                                      "big-json"],
                    default="normal")
     p.add_argument("--mode-connections", type=int, default=0)
     p.add_argument("--send-interval", type=float, default=0,
@@ -171,8 +252,19 @@ def parse_args():
     p.add_argument("--fragment-size", type=int, default=64 << 10)
     p.add_argument("--binary", action="store_true", help="fragment mode: send binary")
     p.add_argument("--subprotocol", action="append", help="accept this subprotocol")
+    p.add_argument("--tls-cert", help="PEM certificate: serve wss://")
+    p.add_argument("--tls-key", help="PEM key of --tls-cert")
+    p.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
+    p.add_argument("--reject-first", type=int, default=0,
+                   help="answer the first N upgrade requests with --reject-status")
+    p.add_argument("--reject-status", type=int, choices=[401, 403], default=401)
+    p.add_argument("--auth-token-file",
+                   help="accept only Authorization: Bearer <this file's content>")
     p.add_argument("--record", required=True, help="append events here as JSON lines")
-    return p.parse_args()
+    args = p.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    return args
 
 
 if __name__ == "__main__":

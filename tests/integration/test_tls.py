@@ -1,0 +1,137 @@
+"""wss:// sessions check the server as configured and say exactly why they refuse it."""
+
+from wsbtest import Certs, SLOW, session_conf, wait_for
+
+
+def _failing_reason(daemon, name):
+    """The reason of the first backoff, which must name the TLS failure."""
+    status = daemon.wait_state(name, "backoff", check=lambda s: s["reason"])
+    return status["reason"]
+
+
+def _assert_refused(wsb, daemon, server, name, want):
+    reason = _failing_reason(daemon, name)
+    assert reason.startswith("TLS: ") and want in reason, (
+        f"reason {reason!r}, want it to start with 'TLS: ' and contain {want!r}")
+    # The handshake reached the server and was refused, on every try.
+    wait_for(lambda: len(server.events("tls_hello")) >= 2, 5 * SLOW,
+             lambda: f"the daemon to try again; TLS hellos: {server.events('tls_hello')}")
+    assert not server.connects(), f"a refused server got a WebSocket: {server.connects()}"
+    assert daemon.status()[name]["state"] != "open"
+
+
+def test_tls_ca_file_trusts_server_by_name(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.server), "--send-interval", "0.05")
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca))
+
+    daemon.wait_state("s", "open")
+
+    rc, msgs = wsb.watch(daemon, "s", 2).wait()
+    assert rc == 0 and len(msgs) == 2, msgs
+    hellos = server.events("tls_hello")
+    assert hellos and hellos[-1]["sni"] == "localhost", f"SNI sent: {hellos}"
+
+
+def test_tls_ca_file_trusts_server_by_ip(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.server))
+    daemon = wsb.daemon(session_conf("s", server.url_for("127.0.0.1"), tls_ca_file=certs.ca))
+
+    daemon.wait_state("s", "open")
+
+    wait_for(server.connects, 5 * SLOW, "the server to see the WebSocket")
+
+
+def test_tls_unknown_ca_is_refused(wsb, certs):
+    """Without tls_ca_file the system store is used, and it does not know the test CA."""
+    server = wsb.server(*Certs.server_args(certs.server))
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost")))
+
+    _assert_refused(wsb, daemon, server, "s", "unable to get local issuer certificate")
+
+
+def test_tls_self_signed_is_refused(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.self_signed))
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca))
+
+    _assert_refused(wsb, daemon, server, "s", "self-signed certificate")
+
+
+def test_tls_hostname_mismatch_is_refused(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.other_host))
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca))
+
+    _assert_refused(wsb, daemon, server, "s", "hostname mismatch")
+
+
+def test_tls_expired_certificate_is_refused(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.expired))
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca))
+
+    _assert_refused(wsb, daemon, server, "s", "certificate has expired")
+
+
+def test_tls_pin_any_of_list_matches(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.server))
+    pins = f"{Certs.pin(certs.other_host)};{Certs.pin(certs.server)}"
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca,
+                                     tls_pin_sha256=pins))
+
+    daemon.wait_state("s", "open")
+
+    wait_for(server.connects, 5 * SLOW, "the server to see the WebSocket")
+
+
+def test_tls_pin_mismatch_is_refused(wsb, certs):
+    """A valid chain is not enough when the server's key is not pinned."""
+    server = wsb.server(*Certs.server_args(certs.server))
+    pins = f"{Certs.pin(certs.other_host)};{Certs.pin(certs.client)}"
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca,
+                                     tls_pin_sha256=pins))
+
+    _assert_refused(wsb, daemon, server, "s", "TLS: certificate pin mismatch")
+
+
+def test_tls_insecure_accepts_anything_and_warns_every_connect(wsb, certs):
+    # Neither server's CA is trusted; one certificate is expired, the other
+    # is for another host.
+    expired = wsb.server(*Certs.server_args(certs.expired))
+    other = wsb.server(*Certs.server_args(certs.other_host))
+    daemon = wsb.daemon(session_conf("s", expired.url_for("localhost"), tls_insecure="true") +
+                        session_conf("h", other.url_for("localhost"), tls_insecure="true"))
+
+    daemon.wait_state("h", "open")
+    daemon.wait_state("s", "open")
+    first = daemon.wait_log(r"tls_insecure")
+    expired.kill()
+    daemon.wait_state("s", ("backoff", "connecting"))
+    expired.restart()
+    daemon.wait_state("s", "open", check=lambda s: s["reconnects"] >= 1)
+
+    lines = daemon.wait_log(r"tls_insecure", count=len(first) + 1)
+    assert all("warn" in line.lower() for line in lines), (
+        f"tls_insecure must be logged as a warning: {lines}")
+
+
+def test_tls_required_client_certificate_missing_fails(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.server, client_ca=certs.ca))
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca))
+
+    reason = _failing_reason(daemon, "s")
+
+    assert reason, "backoff without a reason"
+    wait_for(lambda: len(server.events("tls_hello")) >= 3, 5 * SLOW,
+             lambda: f"the daemon to keep retrying; TLS hellos: {server.events('tls_hello')}")
+    assert not server.connects(), server.connects()
+    assert daemon.status()["s"]["state"] != "open"
+
+
+def test_tls_client_certificate_is_presented(wsb, certs):
+    server = wsb.server(*Certs.server_args(certs.server, client_ca=certs.ca))
+    daemon = wsb.daemon(session_conf("s", server.url_for("localhost"), tls_ca_file=certs.ca,
+                                     tls_cert_file=certs.client.cert,
+                                     tls_key_file=certs.client.key))
+
+    daemon.wait_state("s", "open")
+
+    connect = wait_for(server.connects, 5 * SLOW, "the server to see the WebSocket")[0]
+    assert connect["client_cert"] == {"commonName": "wsbridge test client"}, connect
