@@ -280,7 +280,7 @@ parse_output (WsbAuth *auth, GError **error)
 {
   g_auto (GStrv) lines = NULL;
 
-  if (memchr (auth->out->data, '\0', auth->out->len))
+  if (auth->out->len && memchr (auth->out->data, '\0', auth->out->len))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "auth_command output contains a NUL byte");

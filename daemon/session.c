@@ -779,6 +779,11 @@ describe_connection_error (WsbSession *s, struct lws *wsi, const char *in)
   /* lws' callback text is generic ("tls: ..."); its log line has the cause. */
   if (s->tls && lws_error && (strstr (lws_error, "SSL") || strstr (lws_error, "ssl")))
     return g_strdup_printf ("TLS: handshake failed: %s", lws_error);
+  /* With TLS 1.3 a server's "certificate required" alert only shows up as a
+   * failed read of the upgrade reply. */
+  if (s->tls && !s->cfg->tls_cert_file && g_strcmp0 (in, "read failed") == 0)
+    return g_strdup ("TLS: the server closed the connection before the upgrade reply "
+                     "(does it require a client certificate? see tls_cert_file)");
   return g_strdup (in && *in ? in : "connection failed");
 }
 

@@ -85,7 +85,8 @@ def test_token_rejected_401_names_status_then_reread_token_opens(wsb, tmp_path):
     token_file.write_text("good-token\n")
 
     daemon.wait_state("s", "open")
-    assert server.connects()[0]["headers"]["authorization"] == "Bearer good-token"
+    connects = wait_for(server.connects, 5 * SLOW, "the server to record the connection")
+    assert connects[0]["headers"]["authorization"] == "Bearer good-token"
 
 
 def test_http_403_reason_names_unauthorized(wsb):
