@@ -128,3 +128,25 @@ def test_localhost_tries_each_address(wsb, capsys):
     for name in ("v4", "v6"):
         rc, msgs = wsb.watch(both, name, 2).wait()
         assert rc == 0 and len(msgs) == 2, (name, msgs)
+
+
+
+def _server_close_is_reported_and_reconnects(wsb, code):
+    """A clean close from the server is a drop like any other: the reason
+    names the code and the session comes back after backoff."""
+    server = wsb.server("--close-after", "0.3", "--close-code", str(code))
+    daemon = wsb.daemon(session_conf("s", server.url, backoff_initial_ms=100,
+                                     backoff_max_ms=1000))
+    daemon.wait_state("s", "open")
+    status = daemon.wait_state("s", ("backoff", "connecting"),
+                               check=lambda s: f"with {code}" in s["reason"])
+    assert "server says bye" in status["reason"], status
+    daemon.wait_state("s", "open", check=lambda s: s["reconnects"] >= 1)
+
+
+def test_server_close_1000_is_reported_and_reconnects(wsb):
+    _server_close_is_reported_and_reconnects(wsb, 1000)
+
+
+def test_server_close_1001_is_reported_and_reconnects(wsb):
+    _server_close_is_reported_and_reconnects(wsb, 1001)

@@ -180,6 +180,9 @@ async def ws_handler(ws):
                    sha256=hashlib.sha256(data).hexdigest())
         elif ARGS.send_interval > 0:
             sender = asyncio.create_task(send_loop(ws, conn, mode))
+        if ARGS.close_after is not None:
+            await asyncio.sleep(ARGS.close_after)
+            await ws.close(ARGS.close_code, "server says bye")
         async for msg in ws:
             raw = msg.encode() if isinstance(msg, str) else msg
             digest = hashlib.sha256(raw).hexdigest()
@@ -260,6 +263,9 @@ def parse_args():
     p.add_argument("--reject-status", type=int, choices=[401, 403], default=401)
     p.add_argument("--auth-token-file",
                    help="accept only Authorization: Bearer <this file's content>")
+    p.add_argument("--close-after", type=float,
+                   help="close each connection this many seconds after the upgrade")
+    p.add_argument("--close-code", type=int, default=1000, help="close code for --close-after")
     p.add_argument("--record", required=True, help="append events here as JSON lines")
     args = p.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
