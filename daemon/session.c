@@ -1,13 +1,12 @@
 #include "session.h"
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "auth.h"
 #include "backoff.h"
 #include "send-queue.h"
+#include "tls-verify.h"
 #include "wsb-error.h"
 
 /* Messages above this size do not keep their reassembly buffer afterwards. */
@@ -52,8 +51,7 @@ struct _WsbSession
   char *proxy_host;
   guint16 proxy_port;
   char *proxy_userinfo; /* secret */
-  char *tls_failure;    /* the certificate check's verdict for this connection */
-  gboolean pin_matched;
+  WsbTlsCheck tls_check; /* of the current connection */
   guint probe_source;   /* a wake-up probe waiting for its pong */
   GList *addresses; /* GInetAddress*, from the last lookup */
   GList *next_address;
@@ -348,8 +346,7 @@ try_next_address (WsbSession *s)
   ci.opaque_user_data = s;
 
   s->opened = FALSE;
-  s->pin_matched = FALSE;
-  g_clear_pointer (&s->tls_failure, g_free);
+  wsb_tls_check_reset (&s->tls_check, s->cfg->tls_insecure, s->cfg->tls_pin_sha256);
   g_clear_pointer (&s->drop_reason, g_free);
   g_clear_pointer (&s->peer_close, g_free);
   set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
@@ -770,8 +767,8 @@ describe_connection_error (WsbSession *s, struct lws *wsi, const char *in)
   unsigned int status = lws_http_client_http_response (wsi);
   g_autofree char *lws_error = wsb_upstream_take_error (s->up);
 
-  if (s->tls_failure)
-    return g_strdup (s->tls_failure);
+  if (s->tls_check.failure)
+    return g_strdup (s->tls_check.failure);
   if (status == 401 || status == 403)
     return g_strdup_printf ("unauthorized (HTTP %u during the WebSocket upgrade)", status);
   if (status && status != 101)
@@ -829,58 +826,6 @@ append_headers (WsbSession *s, struct lws *wsi, char **headers, unsigned char **
   return TRUE;
 }
 
-static gboolean
-pin_matches (WsbSession *s, X509 *cert)
-{
-  unsigned char *der = NULL;
-  int len = i2d_X509_PUBKEY (X509_get_X509_PUBKEY (cert), &der);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int dlen = 0;
-  g_autofree char *b64 = NULL;
-  gboolean ok;
-
-  if (len <= 0)
-    return FALSE;
-  ok = EVP_Digest (der, (size_t) len, digest, &dlen, EVP_sha256 (), NULL);
-  OPENSSL_free (der);
-  if (!ok)
-    return FALSE;
-  b64 = g_base64_encode (digest, dlen);
-  return g_strv_contains ((const char *const *) s->cfg->tls_pin_sha256, b64);
-}
-
-/* OpenSSL's verify step, once per certificate of the chain, leaf last.
- * Returns 0 to accept, 1 to fail; records why for the state reason, since
- * lws only reports a generic error. */
-static int
-verify_certificate (WsbSession *s, X509_STORE_CTX *ctx, int preverify_ok)
-{
-  int err = X509_STORE_CTX_get_error (ctx);
-  X509 *cert = X509_STORE_CTX_get_current_cert (ctx);
-
-  if (!preverify_ok && err != X509_V_OK)
-    {
-      if (!s->cfg->tls_insecure)
-        {
-          if (!s->tls_failure)
-            s->tls_failure = g_strdup_printf ("TLS: %s", X509_verify_cert_error_string (err));
-          return 1;
-        }
-      X509_STORE_CTX_set_error (ctx, X509_V_OK);
-    }
-  if (!s->cfg->tls_pin_sha256 || !s->cfg->tls_pin_sha256[0])
-    return 0;
-  if (cert && pin_matches (s, cert))
-    s->pin_matched = TRUE;
-  if (X509_STORE_CTX_get_error_depth (ctx) == 0 && !s->pin_matched)
-    {
-      replace_str (&s->tls_failure, g_strdup ("TLS: certificate pin mismatch"));
-      X509_STORE_CTX_set_error (ctx, X509_V_ERR_APPLICATION_VERIFICATION);
-      return 1;
-    }
-  return 0;
-}
-
 int
 wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len)
@@ -903,7 +848,7 @@ wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, voi
       }
 
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-      return verify_certificate (s, user, (int) len);
+      return wsb_tls_check_certificate (&s->tls_check, user, (int) len);
 
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
       on_established (s, wsi);
@@ -1116,7 +1061,7 @@ wsb_session_free (WsbSession *s)
   g_strfreev (s->auth_headers);
   g_free (s->proxy_host);
   g_free (s->proxy_userinfo);
-  g_free (s->tls_failure);
+  wsb_tls_check_clear (&s->tls_check);
   wsb_session_config_free (s->cfg);
   g_free (s);
 }
