@@ -56,7 +56,10 @@ struct _Client
   gboolean dead;
   guint free_id;
   GByteArray *in;
-  GQueue out; /* OutChunk* */
+  /* Frames waiting to be written: OutChunk values from out_head on, kept
+   * inline so queuing an event allocates nothing once the array has grown. */
+  GArray *out;
+  guint out_head;
   gsize out_bytes;
   gsize out_offset; /* bytes of the head chunk already written */
   GHashTable *subs; /* id → ClientSub* */
@@ -87,14 +90,52 @@ static gboolean client_free_idle (gpointer data);
 /* ----------------------------------------------------------------- output */
 
 static void
-chunk_free (OutChunk *ch)
+chunk_clear (OutChunk *ch)
 {
   if (ch->msg)
     wsb_message_unref (ch->msg);
   if (ch->bytes)
     g_bytes_unref (ch->bytes);
   g_free (ch->owned);
-  g_free (ch);
+}
+
+static guint
+out_count (Client *c)
+{
+  return c->out->len - c->out_head;
+}
+
+static OutChunk *
+out_at (Client *c, guint i)
+{
+  return &g_array_index (c->out, OutChunk, c->out_head + i);
+}
+
+static void
+out_pop (Client *c)
+{
+  chunk_clear (out_at (c, 0));
+  c->out_head++;
+  if (c->out_head == c->out->len)
+    {
+      g_array_set_size (c->out, 0);
+      c->out_head = 0;
+    }
+  else if (c->out_head >= 64 && c->out_head * 2 >= c->out->len)
+    {
+      /* A reader that never quite catches up: reclaim the written front. */
+      g_array_remove_range (c->out, 0, c->out_head);
+      c->out_head = 0;
+    }
+}
+
+static void
+out_clear (Client *c)
+{
+  while (out_count (c))
+    out_pop (c);
+  c->out_bytes = 0;
+  c->out_offset = 0;
 }
 
 static void
@@ -103,17 +144,18 @@ want_write (Client *c, gboolean on)
   g_source_modify_unix_fd (c->source, c->fd_tag, on ? (G_IO_IN | G_IO_OUT) : G_IO_IN);
 }
 
+/* Takes over ch's references. */
 static void
 enqueue (Client *c, OutChunk *ch)
 {
   if (c->dead)
     {
-      chunk_free (ch);
+      chunk_clear (ch);
       return;
     }
-  if (g_queue_is_empty (&c->out))
+  if (!out_count (c))
     want_write (c, TRUE);
-  g_queue_push_tail (&c->out, ch);
+  g_array_append_vals (c->out, ch, 1);
   c->out_bytes += ch->hdr_len + ch->body_len;
   if (c->out_bytes > c->srv->cfg.client_buffer_bytes)
     {
@@ -128,15 +170,15 @@ enqueue (Client *c, OutChunk *ch)
 static void
 enqueue_frame (Client *c, const Wsbridge__V1__ServerFrame *frame)
 {
-  OutChunk *ch = g_new0 (OutChunk, 1);
+  OutChunk ch = { 0 };
   gsize len = wsbridge__v1__server_frame__get_packed_size (frame);
 
-  ch->hdr_len = wsb_varint_encode (len, ch->hdr);
-  ch->owned = g_malloc (len ? len : 1);
-  wsbridge__v1__server_frame__pack (frame, ch->owned);
-  ch->body = ch->owned;
-  ch->body_len = len;
-  enqueue (c, ch);
+  ch.hdr_len = wsb_varint_encode (len, ch.hdr);
+  ch.owned = g_malloc (len ? len : 1);
+  wsbridge__v1__server_frame__pack (frame, ch.owned);
+  ch.body = ch.owned;
+  ch.body_len = len;
+  enqueue (c, &ch);
 }
 
 /* Writes as much as the socket takes. Returns FALSE when the client is gone. */
@@ -145,16 +187,16 @@ flush (Client *c)
 {
   if (c->dead)
     return FALSE;
-  while (!g_queue_is_empty (&c->out))
+  while (out_count (c))
     {
       struct iovec iov[MAX_IOV];
       int n = 0;
       gsize skip = c->out_offset;
       ssize_t w;
 
-      for (GList *l = c->out.head; l && n + 2 <= MAX_IOV; l = l->next)
+      for (guint i = 0; i < out_count (c) && n + 2 <= MAX_IOV; i++)
         {
-          OutChunk *ch = l->data;
+          OutChunk *ch = out_at (c, i);
           if (skip < ch->hdr_len)
             iov[n++] = (struct iovec){ ch->hdr + skip, ch->hdr_len - skip };
           gsize bskip = skip > ch->hdr_len ? skip - ch->hdr_len : 0;
@@ -174,14 +216,14 @@ flush (Client *c)
         }
       c->out_bytes -= (gsize) w;
       gsize done = (gsize) w + c->out_offset;
-      while (!g_queue_is_empty (&c->out))
+      while (out_count (c))
         {
-          OutChunk *ch = g_queue_peek_head (&c->out);
+          OutChunk *ch = out_at (c, 0);
           gsize total = ch->hdr_len + ch->body_len;
           if (done < total)
             break;
           done -= total;
-          chunk_free (g_queue_pop_head (&c->out));
+          out_pop (c);
         }
       c->out_offset = done;
     }
@@ -272,15 +314,10 @@ static void
 enqueue_event (Client *c, guint64 sub_id, unsigned field, const guint8 *body, gsize len,
                WsbMessage *msg, GBytes *bytes, guint8 *owned)
 {
-  OutChunk *ch = g_new0 (OutChunk, 1);
+  OutChunk ch = { .body = body, .body_len = len, .msg = msg, .bytes = bytes, .owned = owned };
 
-  ch->hdr_len = wsb_event_header_encode (ch->hdr, sub_id, field, len);
-  ch->body = body;
-  ch->body_len = len;
-  ch->msg = msg;
-  ch->bytes = bytes;
-  ch->owned = owned;
-  enqueue (c, ch);
+  ch.hdr_len = wsb_event_header_encode (ch.hdr, sub_id, field, len);
+  enqueue (c, &ch);
 }
 
 static void
@@ -627,7 +664,7 @@ client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
 
   if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     alive = read_input (c);
-  if (alive && !c->dead && !g_queue_is_empty (&c->out))
+  if (alive && !c->dead && out_count (c))
     alive = flush (c);
   if (!alive)
     client_close (c);
@@ -650,8 +687,7 @@ client_close (Client *c)
   g_source_destroy (c->source);
   close (c->fd);
   c->fd = -1;
-  g_queue_clear_full (&c->out, (GDestroyNotify) chunk_free);
-  c->out_bytes = 0;
+  out_clear (c);
   c->srv->n_clients--;
   c->free_id = g_idle_add (client_free_idle, c);
 }
@@ -663,6 +699,7 @@ client_free (Client *c)
   g_hash_table_unref (c->subs);
   g_source_unref (c->source);
   g_byte_array_unref (c->in);
+  g_array_unref (c->out);
   g_free (c->name);
   g_free (c);
 }
@@ -746,7 +783,7 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
       c->fd = fd;
       c->name = g_strdup_printf ("pid %d", c->cred.pid);
       c->in = g_byte_array_new ();
-      g_queue_init (&c->out);
+      c->out = g_array_new (FALSE, FALSE, sizeof (OutChunk));
       c->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                        (GDestroyNotify) client_sub_free);
       c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
