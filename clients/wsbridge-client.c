@@ -1131,21 +1131,31 @@ send_request (WsbClient *c, Wsbridge__V1__Request *request, Pending *p, int64_t 
   return st;
 }
 
-WsbClientStatus
-wsb_client_request (WsbClient *c, Wsbridge__V1__Request *request, WsbClientReplyFunc func,
-                    void *user_data, uint64_t *id)
+/* The checks every request starts with, and its pending entry. */
+static WsbClientStatus
+new_pending (WsbClient *c, const Wsbridge__V1__Request *request, Pending **out)
 {
   WsbClientStatus st = check_ready (c);
-  bool answered;
-  Pending *p;
 
+  *out = NULL;
   if (st)
     return st;
   if (!request)
     return set_error (c, WSB_CLIENT_ERR_USAGE, 0, "no request");
-  p = calloc (1, sizeof *p);
-  if (!p)
-    return nomem (c);
+  *out = calloc (1, sizeof **out);
+  return *out ? WSB_CLIENT_OK : nomem (c);
+}
+
+WsbClientStatus
+wsb_client_request (WsbClient *c, Wsbridge__V1__Request *request, WsbClientReplyFunc func,
+                    void *user_data, uint64_t *id)
+{
+  bool answered;
+  Pending *p;
+  WsbClientStatus st = new_pending (c, request, &p);
+
+  if (st)
+    return st;
   p->kind = PENDING_ASYNC;
   p->func = func;
   p->user_data = user_data;
@@ -1165,22 +1175,18 @@ WsbClientStatus
 wsb_client_call (WsbClient *c, Wsbridge__V1__Request *request, Wsbridge__V1__Reply **reply)
 {
   int64_t deadline = deadline_after (c->timeout_ms);
-  WsbClientStatus st = check_ready (c);
   bool answered;
   Pending *p;
   Wsbridge__V1__Reply *r;
+  WsbClientStatus st;
 
   if (reply)
     *reply = NULL;
-  if (st)
-    return st;
-  if (!request)
-    return set_error (c, WSB_CLIENT_ERR_USAGE, 0, "no request");
   /* On the heap: if the wait times out, the entry stays behind to swallow
    * the late reply. */
-  p = calloc (1, sizeof *p);
-  if (!p)
-    return nomem (c);
+  st = new_pending (c, request, &p);
+  if (st)
+    return st;
   p->kind = PENDING_BLOCKING;
   st = send_request (c, request, p, deadline, &answered);
   if (!st)

@@ -278,6 +278,33 @@ remove_session (WsbHub *hub, HubSession *hs)
   maybe_free_removed (hs);
 }
 
+static HubSession *
+add_session (WsbHub *hub, const WsbSessionConfig *cfg)
+{
+  HubSession *hs = g_new0 (HubSession, 1);
+
+  hs->hub = hub;
+  hs->epoch = new_epoch ();
+  hs->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_ptr_array_unref);
+  hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
+  g_hash_table_insert (hub->sessions, (gpointer) wsb_session_get_name (hs->session), hs);
+  return hs;
+}
+
+gboolean
+wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error)
+{
+  if (g_hash_table_contains (hub->sessions, cfg->name))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                   "a session named '%s' already exists", cfg->name);
+      return FALSE;
+    }
+  add_session (hub, cfg);
+  return TRUE;
+}
+
 void
 wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
 {
@@ -305,10 +332,9 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
       if (!hs)
         {
           g_message ("%s: added by the configuration", cfg->name);
-          wsb_hub_add_session (hub, cfg, NULL);
+          hs = add_session (hub, cfg);
           if (cfg->autoconnect)
-            wsb_session_connect (((HubSession *) g_hash_table_lookup (hub->sessions, cfg->name))
-                                     ->session);
+            wsb_session_connect (hs->session);
         }
       else if (!wsb_session_config_equal (wsb_session_get_config (hs->session), cfg))
         wsb_session_reconfigure (hs->session, cfg);
@@ -316,7 +342,7 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
 }
 
 void
-wsb_hub_wake (WsbHub *hub, const char *why)
+wsb_hub_wake (WsbHub *hub)
 {
   GHashTableIter it;
   HubSession *hs;
@@ -324,27 +350,6 @@ wsb_hub_wake (WsbHub *hub, const char *why)
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     wsb_session_wake (hs->session);
-}
-
-gboolean
-wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error)
-{
-  HubSession *hs;
-
-  if (g_hash_table_contains (hub->sessions, cfg->name))
-    {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                   "a session named '%s' already exists", cfg->name);
-      return FALSE;
-    }
-  hs = g_new0 (HubSession, 1);
-  hs->hub = hub;
-  hs->epoch = new_epoch ();
-  hs->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_ptr_array_unref);
-  hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
-  g_hash_table_insert (hub->sessions, (gpointer) wsb_session_get_name (hs->session), hs);
-  return TRUE;
 }
 
 void

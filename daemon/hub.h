@@ -58,7 +58,7 @@ void wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data);
 void wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions);
 
 /* Network up or resume: every session retries or re-checks at once. */
-void wsb_hub_wake (WsbHub *hub, const char *why);
+void wsb_hub_wake (WsbHub *hub);
 
 /* Status of every session sorted by name; free with g_ptr_array_unref. */
 GPtrArray *wsb_hub_list_status (WsbHub *hub);

@@ -81,7 +81,7 @@ on_wake (const char *why, gpointer data)
   Daemon *d = data;
 
   if (!d->stopping)
-    wsb_hub_wake (d->hub, why);
+    wsb_hub_wake (d->hub);
 }
 
 static gboolean
