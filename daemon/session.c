@@ -520,11 +520,7 @@ wsb_session_connect (WsbSession *s)
   if (s->state == WSB_STATE_CONNECTING || s->state == WSB_STATE_OPEN)
     return;
   if (s->state == WSB_STATE_CLOSING)
-    {
-      /* The close completes first; connection_lost then schedules the retry. */
-      g_clear_pointer (&s->close_text, g_free);
-      return;
-    }
+    return; /* the close completes first; connection_lost then schedules the retry */
   wsb_backoff_init (&s->backoff, (guint) s->cfg->backoff_initial_ms,
                     (guint) s->cfg->backoff_max_ms, (guint) s->cfg->backoff_reset_s * 1000);
   begin_attempt (s);
@@ -983,15 +979,7 @@ wsb_session_reconfigure (WsbSession *s, const WsbSessionConfig *cfg)
   gboolean want = cfg->autoconnect || s->wanted;
 
   session_log (s, G_LOG_LEVEL_MESSAGE, "%s: configuration changed; reconnecting", cfg->name);
-  if (s->wsi && s->opened)
-    {
-      /* Closes cleanly; connection_lost then retries with the new settings. */
-      wsb_session_close (s, LWS_CLOSE_STATUS_GOINGAWAY, "configuration changed");
-      s->wanted = want;
-      g_clear_pointer (&s->close_text, g_free);
-      apply_config (s, cfg);
-      return;
-    }
+  /* An open connection closes cleanly and the retry uses the new settings. */
   wsb_session_close (s, LWS_CLOSE_STATUS_GOINGAWAY, "configuration changed");
   apply_config (s, cfg);
   if (want)
