@@ -13,7 +13,7 @@ SETUP_ARGS := $(if $(filter true 1,$(CI)),-Dwerror=true)
 ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:print_summary=1
 
-.PHONY: all build run check test check-asan check-valgrind deps clean
+.PHONY: all build run check test check-asan check-valgrind bench deps clean
 # Prerequisites run in the order listed (deps before build); ninja does the parallel work.
 .NOTPARALLEL:
 
@@ -45,6 +45,11 @@ check-asan: deps
 # The same suite with every unit test and every daemon under valgrind.
 check-valgrind: deps build
 	$(MESON) test -C $(BUILD_DIR) --setup=valgrind --print-errorlogs
+
+# Benchmarks (BENCHMARKS.md): wall clock, then callgrind instruction counts.
+# Not part of "make check"; never gates CI.
+bench: build
+	tests/bench/run-bench $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

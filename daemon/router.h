@@ -1,0 +1,54 @@
+/* Channel routing (pure logic, no I/O): the channel of an inbound text
+ * message is the string or number at the session's channel_key, an RFC 6901
+ * JSON pointer. Parsing is jansson's (BENCHMARKS.md says why jansson). */
+#pragma once
+
+#include <glib.h>
+
+/* The longest channel name, in bytes. */
+#define WSB_CHANNEL_MAX_BYTES 255
+
+/* Checks an RFC 6901 pointer for channel_key: non-empty, starts with '/',
+ * '~' only as "~0" or "~1", valid UTF-8. The error (WSB_ERROR_INVALID_ARGUMENT)
+ * names the problem. */
+gboolean wsb_json_pointer_check (const char *pointer, GError **error);
+
+typedef struct _WsbRouter WsbRouter;
+
+/* Compiles the pointer once (NULL and the error of wsb_json_pointer_check
+ * when it is not valid). */
+WsbRouter *wsb_router_new (const char *pointer, GError **error);
+void wsb_router_free (WsbRouter *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbRouter, wsb_router_free)
+
+/* The channel of one inbound text message (data need not be NUL-terminated),
+ * newly allocated, or NULL when the message is not a JSON object or array,
+ * the pointer does not resolve, the value is not a string or a number, or
+ * the result is not a valid channel name.
+ *
+ * - Object members are found by exact key (of duplicate keys the last one
+ *   counts); array tokens are decimal indexes without leading zeros ("0",
+ *   "12", never "01"); "-" never resolves.
+ * - Strings are taken as decoded ("a\u00e9" gives "aé").
+ * - Integers become their decimal text: 42 gives "42", -7 "-7", -0 "0".
+ * - Other numbers become the fewest significant digits (1 to 17) that read
+ *   back as the same double, printed by jansson: plain decimal for decimal
+ *   exponents -4..15 (as Python's repr() does), otherwise as C's %g prints
+ *   those digits; always with a '.' or an 'e', the exponent without '+' or
+ *   leading zeros: 1.5 → "1.5", 0.1 → "0.1", 100.0 → "100.0", 1e15 →
+ *   "1000000000000000.0", 1e16 → "1e16", 1e-5 → "1e-5", -0.0 → "-0.0".
+ * - A message holding a raw NUL byte is not JSON and never routes. "\u0000"
+ *   inside a string is valid JSON: the message is parsed, but a channel value
+ *   holding it is not a valid channel name. A "\u0000" in an object key makes
+ *   jansson reject the whole message.
+ * - jansson rejects integers outside the int64 range; such a message is parsed
+ *   a second time with every number as a double, and then a number at the
+ *   pointer routes only when it is integral with magnitude below 2^53 (as
+ *   an integer: "42"), or not integral (as above). */
+char *wsb_router_route (const WsbRouter *r, const char *data, gsize len);
+
+/* Channel names: 1-255 bytes of valid UTF-8 without control characters
+ * (below 0x20, and 0x7f); len bytes of name are checked, so an embedded NUL
+ * is a control character. The error (WSB_ERROR_INVALID_ARGUMENT) starts with
+ * "invalid channel name: ". */
+gboolean wsb_channel_name_check (const char *name, gsize len, GError **error);
