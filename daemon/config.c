@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "router.h"
+#include "template.h"
 #include "wsb-error.h"
 
 typedef enum
@@ -19,6 +21,10 @@ typedef enum
   KEY_COMMAND, /* a command line, split like a shell would (no shell runs it) */
   KEY_PINS,    /* list of base64 SHA-256 digests */
   KEY_PROXY,   /* http://[user:pw@]host:port or none */
+  KEY_POINTER, /* RFC 6901 JSON pointer */
+  KEY_TEMPLATE, /* text frame with {channel} */
+  KEY_CHANNELS, /* list of channel names */
+  KEY_FRAMES,   /* list of text frames */
 } KeyType;
 
 typedef struct
@@ -75,6 +81,24 @@ static const KeyDef session_keys[] = {
     "send queue limit in messages" },
   { "queue_max_bytes", KEY_SIZE, "4M", KIB, GIB, S (queue_max_bytes),
     "send queue limit in bytes" },
+  { "queue_ttl_ms", KEY_UINT, "0", 0, 30 * G_GUINT64_CONSTANT (86400000), S (queue_ttl_ms),
+    "queued messages older than this expire; 0: never" },
+  { "queue_persist", KEY_BOOL, "false", 0, 1, S (queue_persist),
+    "journal the send queue under the state directory so it survives a restart" },
+  { "channel_key", KEY_POINTER, NULL, 0, 0, S (channel_key),
+    "RFC 6901 pointer to the channel in inbound JSON text messages" },
+  { "subscribe_template", KEY_TEMPLATE, NULL, 0, 0, S (subscribe_template),
+    "frame sent when a channel gets its first local subscriber; {channel} is filled in" },
+  { "unsubscribe_template", KEY_TEMPLATE, NULL, 0, 0, S (unsubscribe_template),
+    "frame sent when a channel loses its last local subscriber" },
+  { "on_connect", KEY_FRAMES, NULL, 0, 0, S (on_connect),
+    "text frames sent first after every connect (e.g. a login)" },
+  { "channels", KEY_CHANNELS, NULL, 0, 0, S (channels),
+    "channels subscribed upstream after every connect, with or without local subscribers" },
+  { "history_messages", KEY_UINT, "64", 0, 1000000, S (history_messages),
+    "messages kept per channel for late joiners and resuming subscribers" },
+  { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes),
+    "bytes kept per channel" },
 };
 #undef S
 
@@ -357,6 +381,15 @@ check_value (KeyType type, const char *v, GString *why)
         g_string_assign (why, "must be http://[user:password@]host:port or none");
         return FALSE;
       }
+    case KEY_POINTER:
+    case KEY_TEMPLATE:
+      {
+        g_autoptr (GError) err = NULL;
+        if (type == KEY_POINTER ? wsb_json_pointer_check (v, &err) : wsb_template_check (v, &err))
+          return TRUE;
+        g_string_assign (why, err->message);
+        return FALSE;
+      }
     default:
       return TRUE;
     }
@@ -382,6 +415,37 @@ check_pin (const char *pin, guint index, GString *why)
   return TRUE;
 }
 
+static gboolean
+check_list_entry (KeyType type, const char *v, guint index, GString *why)
+{
+  g_autoptr (GError) err = NULL;
+
+  switch (type)
+    {
+    case KEY_STRV:
+      if (*v && !strpbrk (v, ", \t\r\n"))
+        return TRUE;
+      g_string_printf (why, "entry %u must be a non-empty token", index);
+      return FALSE;
+    case KEY_CHANNELS:
+      if (wsb_channel_name_check (v, strlen (v), &err))
+        return TRUE;
+      g_string_printf (why, "entry %u: %s", index, err->message);
+      return FALSE;
+    case KEY_FRAMES:
+      if (*v && g_utf8_validate (v, -1, NULL))
+        return TRUE;
+      g_string_printf (why, "entry %u must be a non-empty UTF-8 text frame", index);
+      return FALSE;
+    case KEY_HEADERS:
+      return check_header (v, index, why);
+    case KEY_PINS:
+      return check_pin (v, index, why);
+    default:
+      return TRUE;
+    }
+}
+
 static void
 free_field (const KeyDef *k, gpointer base)
 {
@@ -394,11 +458,15 @@ free_field (const KeyDef *k, gpointer base)
     case KEY_PATH:
     case KEY_COMMAND:
     case KEY_PROXY:
+    case KEY_POINTER:
+    case KEY_TEMPLATE:
       g_clear_pointer ((char **) field, g_free);
       break;
     case KEY_STRV:
     case KEY_HEADERS:
     case KEY_PINS:
+    case KEY_CHANNELS:
+    case KEY_FRAMES:
       g_clear_pointer ((char ***) field, g_strfreev);
       break;
     default:
@@ -448,6 +516,8 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
     case KEY_PATH:
     case KEY_COMMAND:
     case KEY_PROXY:
+    case KEY_POINTER:
+    case KEY_TEMPLATE:
       {
         g_autofree char *s = kf ? g_key_file_get_string (kf, group, k->name, &err)
                                 : g_strdup (raw);
@@ -465,6 +535,8 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
     case KEY_STRV:
     case KEY_HEADERS:
     case KEY_PINS:
+    case KEY_CHANNELS:
+    case KEY_FRAMES:
       {
         g_auto (GStrv) list = kf ? g_key_file_get_string_list (kf, group, k->name, NULL, &err)
                                  : g_strsplit (raw, ";", -1);
@@ -475,16 +547,11 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
           }
         for (guint i = 0; list[i]; i++)
           {
-            g_strstrip (list[i]);
-            if (k->type == KEY_HEADERS && !check_header (list[i], i + 1, why))
+            /* Frames are taken as written. */
+            if (k->type != KEY_FRAMES)
+              g_strstrip (list[i]);
+            if (!check_list_entry (k->type, list[i], i + 1, why))
               return FALSE;
-            if (k->type == KEY_PINS && !check_pin (list[i], i + 1, why))
-              return FALSE;
-            if (k->type == KEY_STRV && (!*list[i] || strpbrk (list[i], ", \t\r\n")))
-              {
-                g_string_printf (why, "entry %u must be a non-empty token", i + 1);
-                return FALSE;
-              }
           }
         free_field (k, base);
         *(char ***) field = g_steal_pointer (&list);
@@ -548,11 +615,15 @@ wsb_session_config_copy (const WsbSessionConfig *src)
         case KEY_PATH:
         case KEY_COMMAND:
         case KEY_PROXY:
+        case KEY_POINTER:
+        case KEY_TEMPLATE:
           *(char **) field = g_strdup (*(char **) field);
           break;
         case KEY_STRV:
         case KEY_HEADERS:
         case KEY_PINS:
+        case KEY_CHANNELS:
+        case KEY_FRAMES:
           *(char ***) field = g_strdupv (*(char ***) field);
           break;
         default:
@@ -594,11 +665,15 @@ wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
         case KEY_PATH:
         case KEY_COMMAND:
         case KEY_PROXY:
+        case KEY_POINTER:
+        case KEY_TEMPLATE:
           same = g_strcmp0 (*(char *const *) fa, *(char *const *) fb) == 0;
           break;
         case KEY_STRV:
         case KEY_HEADERS:
         case KEY_PINS:
+        case KEY_CHANNELS:
+        case KEY_FRAMES:
           same = strv_equal0 (*(char **const *) fa, *(char **const *) fb);
           break;
         }

@@ -33,6 +33,15 @@ typedef struct
   guint64 max_message_bytes;
   guint64 queue_max_messages;
   guint64 queue_max_bytes;
+  guint64 queue_ttl_ms;   /* 0: never expire */
+  gboolean queue_persist;
+  char *channel_key;      /* RFC 6901 pointer, or NULL: everything goes to "*" only */
+  char *subscribe_template;
+  char *unsubscribe_template;
+  char **on_connect;      /* text frames */
+  char **channels;        /* always subscribed upstream */
+  guint64 history_messages;
+  guint64 history_bytes;
 } WsbSessionConfig;
 
 typedef struct

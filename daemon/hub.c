@@ -2,14 +2,30 @@
 
 #include <string.h>
 
+#include "history.h"
+#include "router.h"
 #include "status.h"
+#include "template.h"
 #include "wsb-error.h"
 
-#define CHANNEL_MAX_BYTES 255
 #define SHUTDOWN_GRACE_MS 3500
 #define SHUTDOWN_POLL_MS 20
+/* Channels of one session that keep a history; the least recently active
+ * one loses its history when a new channel needs one. */
+#define HISTORY_CHANNELS_MAX 1024
 /* Epochs stay below 2^53 so that every JSON consumer reads them exactly. */
 #define EPOCH_MASK ((G_GUINT64_CONSTANT (1) << 53) - 1)
+
+/* One channel of a session: its subscribers and its history. It exists
+ * while it has either. */
+typedef struct
+{
+  char *name;
+  GPtrArray *subs;     /* WsbSubscription*; unsubscribed ones linger during delivery */
+  guint live;          /* subscriptions not unsubscribed */
+  WsbHistory *history; /* NULL until a message arrives on it */
+  GList lru;           /* link in HubSession.lru while it has a history (not for "*") */
+} HubChannel;
 
 typedef struct
 {
@@ -17,16 +33,31 @@ typedef struct
   WsbSession *session;
   guint64 epoch;
   guint64 last_seq;
-  GHashTable *channels; /* channel name → GPtrArray of WsbSubscription* */
+  WsbRouter *router;    /* NULL without channel_key */
+  HubChannel *all;      /* "*" */
+  GHashTable *channels; /* name → HubChannel*, "*" included */
+  GQueue lru;           /* HubChannels with a history, least recently active first */
+  /* Histories made now vouch only for messages from here on: before it, an
+   * evicted history may have held messages of their channel. */
+  guint64 history_floor;
+  gboolean subscribed_upstream; /* subscribe frames went out on this connection */
   guint delivering;     /* > 0 while fanning out: unsubscribes are deferred */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
   guint free_id;
 } HubSession;
 
+typedef struct
+{
+  WsbHubOutcomeFunc func;
+  gpointer data;
+} OutcomeListener;
+
 struct _WsbHub
 {
   WsbUpstream *up;
+  char *state_dir;
+  GArray *outcome_listeners; /* OutcomeListener */
   GHashTable *sessions; /* name → HubSession* */
   GList *removed;       /* HubSession* closing before they are freed */
   GSourceFunc shutdown_done;
@@ -37,10 +68,13 @@ struct _WsbHub
 struct _WsbSubscription
 {
   HubSession *hs;
-  char *channel;
+  HubChannel *ch;
   const WsbSubscriberFuncs *funcs; /* NULL once unsubscribed during delivery */
   gpointer data;
+  guint64 since_seq; /* what catch-up replays after */
+  guint64 since_epoch;
 };
+
 
 static guint64
 new_epoch (void)
@@ -53,11 +87,10 @@ new_epoch (void)
   return e;
 }
 
-static void
-subscription_free (WsbSubscription *sub)
+static const char *
+hs_name (HubSession *hs)
 {
-  g_free (sub->channel);
-  g_free (sub);
+  return wsb_session_get_name (hs->session);
 }
 
 static void
@@ -100,19 +133,91 @@ wsb_state_event_unref (WsbStateEvent *ev)
   g_free (ev);
 }
 
-/* Removes subscriptions that were unsubscribed during a delivery. */
-static gboolean
-purge_dead (gpointer key, gpointer value, gpointer data)
-{
-  GPtrArray *subs = value;
+/* ---------------------------------------------------------------- channels */
 
-  for (guint i = subs->len; i-- > 0;)
+static void
+channel_free (HubChannel *ch)
+{
+  g_ptr_array_unref (ch->subs);
+  g_clear_pointer (&ch->history, wsb_history_free);
+  g_free (ch->name);
+  g_free (ch);
+}
+
+static HubChannel *
+get_channel (HubSession *hs, const char *name)
+{
+  HubChannel *ch = g_hash_table_lookup (hs->channels, name);
+
+  if (ch)
+    return ch;
+  ch = g_new0 (HubChannel, 1);
+  ch->name = g_strdup (name);
+  ch->subs = g_ptr_array_new_with_free_func (g_free);
+  ch->lru.data = ch;
+  g_hash_table_insert (hs->channels, ch->name, ch);
+  return ch;
+}
+
+/* Frees ch once it has neither subscribers nor history ("*" stays). */
+static void
+maybe_drop_channel (HubSession *hs, HubChannel *ch)
+{
+  if (ch != hs->all && ch->subs->len == 0 && !ch->history)
+    g_hash_table_remove (hs->channels, ch->name);
+}
+
+static void
+drop_history (HubSession *hs, HubChannel *ch)
+{
+  hs->history_floor = MAX (hs->history_floor, wsb_history_last_seq (ch->history) + 1);
+  g_queue_unlink (&hs->lru, &ch->lru);
+  g_clear_pointer (&ch->history, wsb_history_free);
+  maybe_drop_channel (hs, ch);
+}
+
+static void
+history_push (HubSession *hs, HubChannel *ch, WsbMessage *m)
+{
+  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+
+  if (!ch->history)
     {
-      WsbSubscription *sub = g_ptr_array_index (subs, i);
-      if (!sub->funcs)
-        g_ptr_array_remove_index_fast (subs, i);
+      if (ch != hs->all && hs->lru.length >= HISTORY_CHANNELS_MAX)
+        drop_history (hs, hs->lru.head->data);
+      ch->history = wsb_history_new (cfg->history_messages, cfg->history_bytes,
+                                     ch == hs->all ? 1 : hs->history_floor);
     }
-  return subs->len == 0;
+  if (ch != hs->all)
+    {
+      if (ch->lru.prev || hs->lru.head == &ch->lru)
+        g_queue_unlink (&hs->lru, &ch->lru);
+      g_queue_push_tail_link (&hs->lru, &ch->lru);
+    }
+  wsb_history_push (ch->history, m);
+}
+
+/* --------------------------------------------------------------- delivery */
+
+/* Removes subscriptions that were unsubscribed during a delivery. */
+static void
+purge_dead (HubSession *hs)
+{
+  GHashTableIter it;
+  HubChannel *ch;
+  g_autoptr (GPtrArray) empty = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&it, hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
+    {
+      for (guint i = ch->subs->len; i-- > 0;)
+        if (!((WsbSubscription *) g_ptr_array_index (ch->subs, i))->funcs)
+          g_ptr_array_remove_index_fast (ch->subs, i);
+      if (ch->subs->len == 0)
+        g_ptr_array_add (empty, ch);
+    }
+  for (guint i = 0; i < empty->len; i++)
+    maybe_drop_channel (hs, g_ptr_array_index (empty, i));
 }
 
 static void
@@ -121,7 +226,18 @@ end_delivery (HubSession *hs)
   if (--hs->delivering == 0 && hs->has_dead)
     {
       hs->has_dead = FALSE;
-      g_hash_table_foreach_remove (hs->channels, purge_dead, NULL);
+      purge_dead (hs);
+    }
+}
+
+static void
+deliver (HubChannel *ch, WsbMessage *m)
+{
+  for (guint i = 0; i < ch->subs->len; i++)
+    {
+      WsbSubscription *sub = g_ptr_array_index (ch->subs, i);
+      if (sub->funcs)
+        sub->funcs->message (sub, m, sub->data);
     }
 }
 
@@ -130,37 +246,104 @@ on_session_message (WsbSession *s, const guint8 *data, gsize len, gboolean binar
                     gpointer user_data)
 {
   HubSession *hs = user_data;
-  GPtrArray *subs = g_hash_table_lookup (hs->channels, "*");
+  g_autofree char *routed = NULL;
+  HubChannel *ch = NULL;
   WsbMessage *m;
 
   hs->last_seq++;
-  if (!subs)
-    return;
-  m = wsb_message_new (wsb_session_get_name (s), "*", hs->last_seq, hs->epoch,
+  /* No parse at all without channel_key. */
+  if (hs->router && !binary)
+    routed = wsb_router_route (hs->router, (const char *) data, len);
+  if (routed && !g_str_equal (routed, "*"))
+    ch = get_channel (hs, routed);
+  m = wsb_message_new (hs_name (hs), ch ? ch->name : "*", hs->last_seq, hs->epoch,
                        g_get_real_time (), binary, data, len);
+  history_push (hs, hs->all, m);
+  if (ch)
+    history_push (hs, ch, m);
   hs->delivering++;
-  for (guint i = 0; i < subs->len; i++)
-    {
-      WsbSubscription *sub = g_ptr_array_index (subs, i);
-      if (sub->funcs)
-        sub->funcs->message (sub, m, sub->data);
-    }
+  deliver (hs->all, m);
+  if (ch)
+    deliver (ch, m);
   end_delivery (hs);
   wsb_message_unref (m);
 }
 
-static void
-deliver_state (gpointer key, gpointer value, gpointer data)
-{
-  GPtrArray *subs = value;
-  WsbStateEvent *ev = data;
+/* ------------------------------------------------------ upstream channels */
 
-  for (guint i = 0; i < subs->len; i++)
-    {
-      WsbSubscription *sub = g_ptr_array_index (subs, i);
-      if (sub->funcs)
-        sub->funcs->state (sub, ev, sub->data);
-    }
+static gboolean
+is_configured_channel (HubSession *hs, const char *name)
+{
+  char **list = wsb_session_get_config (hs->session)->channels;
+
+  return list && g_strv_contains ((const char *const *) list, name);
+}
+
+static void
+send_channel_frame (HubSession *hs, const char *tmpl, const char *channel)
+{
+  g_autofree char *frame = NULL;
+
+  if (!tmpl || g_str_equal (channel, "*"))
+    return;
+  frame = wsb_template_fill (tmpl, channel);
+  if (wsb_session_send_control (hs->session, frame))
+    g_debug ("%s: upstream %s for channel %s", hs_name (hs),
+             tmpl == wsb_session_get_config (hs->session)->subscribe_template ? "subscribe"
+                                                                             : "unsubscribe",
+             channel);
+}
+
+/* After every (re)connect: subscribe frames for every channel that is
+ * configured or has local subscribers (the session sent on_connect first). */
+static void
+subscribe_upstream (HubSession *hs)
+{
+  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  g_autoptr (GHashTable) done = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  HubChannel *ch;
+
+  hs->subscribed_upstream = TRUE;
+  if (!cfg->subscribe_template)
+    return;
+  for (guint i = 0; cfg->channels && cfg->channels[i]; i++)
+    if (g_hash_table_add (done, cfg->channels[i]))
+      send_channel_frame (hs, cfg->subscribe_template, cfg->channels[i]);
+  g_hash_table_iter_init (&it, hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
+    if (ch->live && g_hash_table_add (done, ch->name))
+      send_channel_frame (hs, cfg->subscribe_template, ch->name);
+}
+
+/* A channel's local subscriber count went 0→1 (or 1→0). */
+static void
+channel_interest_changed (HubSession *hs, HubChannel *ch, gboolean wanted)
+{
+  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+
+  if (!hs->subscribed_upstream || is_configured_channel (hs, ch->name))
+    return;
+  send_channel_frame (hs, wanted ? cfg->subscribe_template : cfg->unsubscribe_template,
+                      ch->name);
+}
+
+/* ------------------------------------------------------------------ state */
+
+static void
+deliver_state (HubSession *hs, WsbStateEvent *ev)
+{
+  GHashTableIter it;
+  HubChannel *ch;
+
+  g_hash_table_iter_init (&it, hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
+    for (guint i = 0; i < ch->subs->len; i++)
+      {
+        WsbSubscription *sub = g_ptr_array_index (ch->subs, i);
+        if (sub->funcs)
+          sub->funcs->state (sub, ev, sub->data);
+      }
 }
 
 static void hub_session_free (HubSession *hs);
@@ -183,10 +366,24 @@ maybe_free_removed (HubSession *hs)
     hs->free_id = g_idle_add (free_removed, hs);
 }
 
+static gboolean
+has_subscribers (HubSession *hs)
+{
+  GHashTableIter it;
+  HubChannel *ch;
+
+  g_hash_table_iter_init (&it, hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
+    if (ch->subs->len)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 on_session_state (WsbSession *s, gpointer user_data)
 {
   HubSession *hs = user_data;
+  WsbState state = wsb_session_get_state (s);
   WsbStateEvent *ev;
 
   if (hs->removed)
@@ -194,37 +391,102 @@ on_session_state (WsbSession *s, gpointer user_data)
       maybe_free_removed (hs);
       return;
     }
-  if (g_hash_table_size (hs->channels) == 0)
+  if (state != WSB_STATE_OPEN)
+    hs->subscribed_upstream = FALSE;
+  else if (!hs->subscribed_upstream)
+    subscribe_upstream (hs);
+  if (!has_subscribers (hs))
     return;
   ev = g_new0 (WsbStateEvent, 1);
   ev->ref = 1;
   fill_status (hs, &ev->status);
   ev->body = wsb_status_encode_state_change (&ev->status);
   hs->delivering++;
-  g_hash_table_foreach (hs->channels, deliver_state, ev);
+  deliver_state (hs, ev);
   end_delivery (hs);
   wsb_state_event_unref (ev);
+}
+
+static void
+on_send_done (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
+              gpointer user_data)
+{
+  HubSession *hs = user_data;
+  GArray *listeners = hs->hub->outcome_listeners;
+
+  for (guint i = 0; i < listeners->len; i++)
+    {
+      OutcomeListener *l = &g_array_index (listeners, OutcomeListener, i);
+      l->func (hs_name (hs), id, result, reason, l->data);
+    }
 }
 
 static const WsbSessionEvents session_events = {
   .state_changed = on_session_state,
   .message = on_session_message,
+  .send_done = on_send_done,
 };
+
+/* --------------------------------------------------------------- sessions */
+
+static char *
+journal_path (WsbHub *hub, const char *name)
+{
+  g_autofree char *file = g_strconcat (name, ".journal", NULL);
+
+  return g_build_filename (hub->state_dir, "queues", file, NULL);
+}
+
+/* Routing, history limits and the journal follow the configuration. */
+static void
+configure (HubSession *hs, const WsbSessionConfig *cfg)
+{
+  g_autofree char *path = journal_path (hs->hub, cfg->name);
+  g_autoptr (GError) error = NULL;
+  GHashTableIter it;
+  HubChannel *ch;
+
+  g_clear_pointer (&hs->router, wsb_router_free);
+  if (cfg->channel_key)
+    hs->router = wsb_router_new (cfg->channel_key, NULL);
+  g_hash_table_iter_init (&it, hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
+    if (ch->history)
+      wsb_history_set_limits (ch->history, cfg->history_messages, cfg->history_bytes);
+  if (cfg->queue_persist)
+    {
+      if (!wsb_session_set_journal (hs->session, path, &error))
+        g_warning ("%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
+                   error->message);
+    }
+  else
+    {
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        g_warning ("%s: %s holds queued messages of an earlier run, but queue_persist is off: "
+                   "they are not sent",
+                   cfg->name, path);
+      wsb_session_set_journal (hs->session, NULL, NULL);
+    }
+}
 
 static void
 hub_session_free (HubSession *hs)
 {
   wsb_session_free (hs->session);
+  /* The LRU links live inside the channels, which go with the table. */
   g_hash_table_unref (hs->channels);
+  g_clear_pointer (&hs->router, wsb_router_free);
   g_free (hs);
 }
 
 WsbHub *
-wsb_hub_new (WsbUpstream *up)
+wsb_hub_new (WsbUpstream *up, const char *state_dir)
 {
   WsbHub *hub = g_new0 (WsbHub, 1);
 
   hub->up = up;
+  hub->state_dir = g_strdup (state_dir);
+  hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
   hub->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          (GDestroyNotify) hub_session_free);
   return hub;
@@ -244,7 +506,31 @@ wsb_hub_free (WsbHub *hub)
     }
   g_list_free (hub->removed);
   g_hash_table_unref (hub->sessions);
+  g_array_unref (hub->outcome_listeners);
+  g_free (hub->state_dir);
   g_free (hub);
+}
+
+void
+wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data)
+{
+  OutcomeListener l = { func, data };
+
+  g_array_append_val (hub->outcome_listeners, l);
+}
+
+void
+wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data)
+{
+  for (guint i = 0; i < hub->outcome_listeners->len; i++)
+    {
+      OutcomeListener *l = &g_array_index (hub->outcome_listeners, OutcomeListener, i);
+      if (l->func == func && l->data == data)
+        {
+          g_array_remove_index (hub->outcome_listeners, i);
+          return;
+        }
+    }
 }
 
 /* Tells every subscriber of hs that it is over, then drops the subscriptions. */
@@ -252,26 +538,31 @@ static void
 end_subscriptions (HubSession *hs)
 {
   GHashTableIter it;
-  GPtrArray *subs;
+  HubChannel *ch;
 
   g_hash_table_iter_init (&it, hs->channels);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &subs))
-    for (guint i = 0; i < subs->len; i++)
-      {
-        WsbSubscription *sub = g_ptr_array_index (subs, i);
-        if (sub->funcs)
-          sub->funcs->ended (sub, sub->data);
-      }
-  g_hash_table_remove_all (hs->channels);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
+    {
+      for (guint i = 0; i < ch->subs->len; i++)
+        {
+          WsbSubscription *sub = g_ptr_array_index (ch->subs, i);
+          if (sub->funcs)
+            sub->funcs->ended (sub, sub->data);
+        }
+      g_ptr_array_set_size (ch->subs, 0);
+      ch->live = 0;
+    }
 }
 
 static void
 remove_session (WsbHub *hub, HubSession *hs)
 {
-  g_message ("%s: removed from the configuration", wsb_session_get_name (hs->session));
+  g_message ("%s: removed from the configuration", hs_name (hs));
   /* Subscribers see the session close, then their subscription end. */
   wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "session removed");
-  g_hash_table_steal (hub->sessions, wsb_session_get_name (hs->session));
+  wsb_session_cancel_queue (hs->session, "session removed");
+  wsb_session_set_journal (hs->session, NULL, NULL);
+  g_hash_table_steal (hub->sessions, hs_name (hs));
   end_subscriptions (hs);
   hs->removed = TRUE;
   hub->removed = g_list_prepend (hub->removed, hs);
@@ -285,10 +576,14 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
 
   hs->hub = hub;
   hs->epoch = new_epoch ();
-  hs->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_ptr_array_unref);
+  hs->history_floor = 1;
+  g_queue_init (&hs->lru);
+  hs->channels = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) channel_free);
   hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
-  g_hash_table_insert (hub->sessions, (gpointer) wsb_session_get_name (hs->session), hs);
+  hs->all = get_channel (hs, "*");
+  g_hash_table_insert (hub->sessions, (gpointer) hs_name (hs), hs);
+  configure (hs, cfg);
   return hs;
 }
 
@@ -320,7 +615,7 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
     }
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (!g_hash_table_contains (wanted, wsb_session_get_name (hs->session)))
+    if (!g_hash_table_contains (wanted, hs_name (hs)))
       g_ptr_array_add (gone, hs);
   for (guint i = 0; i < gone->len; i++)
     remove_session (hub, g_ptr_array_index (gone, i));
@@ -337,7 +632,10 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
             wsb_session_connect (hs->session);
         }
       else if (!wsb_session_config_equal (wsb_session_get_config (hs->session), cfg))
-        wsb_session_reconfigure (hs->session, cfg);
+        {
+          wsb_session_reconfigure (hs->session, cfg);
+          configure (hs, cfg);
+        }
     }
 }
 
@@ -391,7 +689,12 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
   hub->shutdown_deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "daemon shutting down");
+    {
+      wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "daemon shutting down");
+      /* A journaled queue waits for the next start. */
+      if (!wsb_session_get_config (hs->session)->queue_persist)
+        wsb_session_cancel_queue (hs->session, "daemon shutting down");
+    }
   g_timeout_add (SHUTDOWN_POLL_MS, shutdown_poll, hub);
 }
 
@@ -445,92 +748,112 @@ lookup (WsbHub *hub, const char *name, GError **error)
 gboolean
 wsb_hub_channel_is_valid (const char *channel, GError **error)
 {
-  gsize len = strlen (channel);
-
-  if (len == 0 || len > CHANNEL_MAX_BYTES || !g_utf8_validate (channel, (gssize) len, NULL))
-    {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                   "invalid channel name: must be 1-%d bytes of UTF-8", CHANNEL_MAX_BYTES);
-      return FALSE;
-    }
-  for (const char *p = channel; *p; p++)
-    if ((guchar) *p < 0x20 || *p == 0x7f)
-      {
-        g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                             "invalid channel name: control characters are not allowed");
-        return FALSE;
-      }
-  return TRUE;
+  return wsb_channel_name_check (channel, strlen (channel), error);
 }
 
 WsbSubscription *
-wsb_hub_subscribe (WsbHub *hub, const char *session, const char *channel,
-                   const WsbSubscriberFuncs *funcs, gpointer data, GError **error)
+wsb_hub_subscribe (WsbHub *hub, const char *session, const char *channel, guint64 since_seq,
+                   guint64 epoch, const WsbSubscriberFuncs *funcs, gpointer data, GError **error)
 {
   HubSession *hs = lookup (hub, session, error);
   WsbSubscription *sub;
-  GPtrArray *subs;
+  HubChannel *ch;
 
   if (!hs || !wsb_hub_channel_is_valid (channel, error))
     return NULL;
+  if (since_seq && !epoch)
+    {
+      g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                           "since_seq needs the epoch it was numbered in");
+      return NULL;
+    }
+  if (since_seq > hs->last_seq && epoch == hs->epoch)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                   "since_seq %" G_GUINT64_FORMAT " is beyond the session's last seq %"
+                   G_GUINT64_FORMAT " in epoch %" G_GUINT64_FORMAT,
+                   since_seq, hs->last_seq, hs->epoch);
+      return NULL;
+    }
+  ch = get_channel (hs, channel);
   sub = g_new0 (WsbSubscription, 1);
   sub->hs = hs;
-  sub->channel = g_strdup (channel);
+  sub->ch = ch;
   sub->funcs = funcs;
   sub->data = data;
-  subs = g_hash_table_lookup (hs->channels, channel);
-  if (!subs)
-    {
-      subs = g_ptr_array_new_with_free_func ((GDestroyNotify) subscription_free);
-      g_hash_table_insert (hs->channels, g_strdup (channel), subs);
-    }
-  g_ptr_array_add (subs, sub);
+  sub->since_seq = since_seq;
+  sub->since_epoch = epoch;
+  g_ptr_array_add (ch->subs, sub);
+  if (++ch->live == 1)
+    channel_interest_changed (hs, ch, TRUE);
   return sub;
 }
 
+/* Where the history of ch vouches for every message from on. */
+static guint64
+complete_from (HubSession *hs, HubChannel *ch)
+{
+  return ch->history ? wsb_history_complete_from (ch->history) : hs->history_floor;
+}
+
 void
-wsb_hub_catch_up (WsbSubscription *sub, guint64 since_seq, guint64 epoch)
+wsb_hub_catch_up (WsbSubscription *sub)
 {
   HubSession *hs = sub->hs;
-  guint64 first;
+  WsbHistory *h = sub->ch->history;
+  guint64 since = sub->since_seq;
+  guint64 from;
 
-  if (!since_seq && !epoch)
+  if (!sub->since_epoch)
+    return; /* live only */
+  if (sub->since_epoch != hs->epoch)
+    {
+      /* seq restarted: nothing the subscriber knows lines up with it. */
+      if (hs->last_seq)
+        sub->funcs->gap (sub, 1, hs->last_seq, sub->data);
+      return;
+    }
+  if (since >= hs->last_seq)
     return;
-  /* No history is kept yet: everything after since_seq that was already
-   * numbered is a gap. In another epoch seq restarted, so all of it is. */
-  first = epoch == hs->epoch ? since_seq + 1 : 1;
-  if (first <= hs->last_seq)
-    sub->funcs->gap (sub, first, hs->last_seq, sub->data);
+  from = complete_from (hs, sub->ch);
+  if (since + 1 < from)
+    sub->funcs->gap (sub, since + 1, MIN (from - 1, hs->last_seq), sub->data);
+  if (!h)
+    return;
+  hs->delivering++;
+  for (guint i = wsb_history_first_after (h, since); i < wsb_history_length (h) && sub->funcs; i++)
+    sub->funcs->message (sub, wsb_history_nth (h, i), sub->data);
+  end_delivery (hs);
 }
 
 void
 wsb_hub_unsubscribe (WsbSubscription *sub)
 {
   HubSession *hs = sub->hs;
-  GPtrArray *subs = g_hash_table_lookup (hs->channels, sub->channel);
+  HubChannel *ch = sub->ch;
 
+  if (--ch->live == 0)
+    channel_interest_changed (hs, ch, FALSE);
   if (hs->delivering)
     {
       sub->funcs = NULL;
       hs->has_dead = TRUE;
       return;
     }
-  if (subs->len == 1)
-    g_hash_table_remove (hs->channels, sub->channel); /* frees subs, and sub with it */
-  else
-    g_ptr_array_remove_fast (subs, sub);
+  g_ptr_array_remove_fast (ch->subs, sub);
+  maybe_drop_channel (hs, ch);
 }
 
 const char *
 wsb_subscription_get_session (WsbSubscription *sub)
 {
-  return wsb_session_get_name (sub->hs->session);
+  return hs_name (sub->hs);
 }
 
 const char *
 wsb_subscription_get_channel (WsbSubscription *sub)
 {
-  return sub->channel;
+  return sub->ch->name;
 }
 
 void
@@ -546,4 +869,47 @@ wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, g
   HubSession *hs = lookup (hub, session, error);
 
   return hs && wsb_session_send (hs->session, data, len, binary, id, error);
+}
+
+gboolean
+wsb_hub_history (WsbHub *hub, const char *session, const char *channel, guint last,
+                 WsbHistoryResult *out, GError **error)
+{
+  HubSession *hs = lookup (hub, session, error);
+  HubChannel *ch;
+  WsbHistory *h;
+  guint n, first, want;
+  guint64 from;
+
+  memset (out, 0, sizeof *out);
+  if (!hs || !wsb_hub_channel_is_valid (channel, error))
+    return FALSE;
+  ch = g_hash_table_lookup (hs->channels, channel);
+  h = ch ? ch->history : NULL;
+  n = h ? wsb_history_length (h) : 0;
+  want = last ? last : G_MAXUINT;
+  first = n > want ? n - want : 0;
+  out->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wsb_message_unref);
+  for (guint i = first; i < n; i++)
+    g_ptr_array_add (out->messages, wsb_message_ref (wsb_history_nth (h, i)));
+  fill_status (hs, &out->status);
+  /* Fewer than asked for, and the history has lost older messages that
+   * may belong to this channel: say which seqs are gone. */
+  from = ch ? complete_from (hs, ch) : hs->history_floor;
+  if (n - first < want && from > 1 && hs->last_seq)
+    {
+      out->gap_to = MIN (from - 1, hs->last_seq);
+      out->gap_from = 1;
+      /* On "*" every seq is a message of the channel: the gap is exact. */
+      if (g_str_equal (channel, "*") && last && n - first < last)
+        out->gap_from = MAX (1, (gint64) out->gap_to + 1 - (gint64) (last - (n - first)));
+    }
+  return TRUE;
+}
+
+void
+wsb_history_result_clear (WsbHistoryResult *r)
+{
+  g_clear_pointer (&r->messages, g_ptr_array_unref);
+  wsb_session_status_clear (&r->status);
 }

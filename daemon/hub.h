@@ -42,7 +42,22 @@ typedef struct
   void (*ended) (WsbSubscription *sub, gpointer data);
 } WsbSubscriberFuncs;
 
-WsbHub *wsb_hub_new (WsbUpstream *up);
+/* An accepted send ended: sent, expired or cancelled (reason NULL when sent). */
+typedef void (*WsbHubOutcomeFunc) (const char *session, guint64 id, WsbSendResult result,
+                                   const char *reason, gpointer data);
+
+/* The newest messages of one channel's history (wsb_hub_history). */
+typedef struct
+{
+  GPtrArray *messages; /* WsbMessage*, oldest first */
+  /* Seqs gap_from..gap_to are lost to the history; both 0 when none is. */
+  guint64 gap_from;
+  guint64 gap_to;
+  WsbSessionStatus status;
+} WsbHistoryResult;
+
+/* state_dir holds the send-queue journals (queues/NAME.journal). */
+WsbHub *wsb_hub_new (WsbUpstream *up, const char *state_dir);
 void wsb_hub_free (WsbHub *hub);
 
 gboolean wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error);
@@ -66,13 +81,20 @@ void wsb_session_status_clear (WsbSessionStatus *st);
 
 gboolean wsb_hub_channel_is_valid (const char *channel, GError **error);
 
+/* epoch 0 (and since_seq 0): live messages only. With an epoch, catch-up
+ * replays what came after since_seq of that epoch (0: from its start);
+ * since_seq may not lie beyond the session's last seq in that epoch. The
+ * first subscriber of a channel makes the hub send its subscribe frame
+ * upstream (subscribe_template); the last one leaving, its unsubscribe frame. */
 WsbSubscription *wsb_hub_subscribe (WsbHub *hub, const char *session, const char *channel,
+                                    guint64 since_seq, guint64 epoch,
                                     const WsbSubscriberFuncs *funcs, gpointer data,
                                     GError **error);
-/* Delivers what the subscriber missed since since_seq of epoch (0, 0: live
- * only); what cannot be replayed comes as a gap. Call it right after the
- * subscribe reply went out, before returning to the main loop. */
-void wsb_hub_catch_up (WsbSubscription *sub, guint64 since_seq, guint64 epoch);
+/* Delivers what the subscriber missed since its since_seq: a gap for what
+ * the history no longer holds, then the messages it does (a wrong epoch: one
+ * gap for all of the current epoch). Call it right after the subscribe reply
+ * went out, before returning to the main loop. */
+void wsb_hub_catch_up (WsbSubscription *sub);
 void wsb_hub_unsubscribe (WsbSubscription *sub);
 const char *wsb_subscription_get_session (WsbSubscription *sub);
 const char *wsb_subscription_get_channel (WsbSubscription *sub);
@@ -81,6 +103,14 @@ void wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out);
 
 gboolean wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len,
                        gboolean binary, guint64 *id, GError **error);
+/* Outcomes of every accepted send, of every session, go to func. */
+void wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
+void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
+
+/* The newest `last` messages (0: all) that the channel's history holds. */
+gboolean wsb_hub_history (WsbHub *hub, const char *session, const char *channel, guint last,
+                          WsbHistoryResult *out, GError **error);
+void wsb_history_result_clear (WsbHistoryResult *r);
 
 WsbStateEvent *wsb_state_event_ref (WsbStateEvent *ev);
 void wsb_state_event_unref (WsbStateEvent *ev);

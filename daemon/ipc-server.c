@@ -67,9 +67,17 @@ struct _Client
   char *name;
 };
 
+/* A send waiting for its outcome, by session and id. */
+typedef struct
+{
+  const char *session; /* interned */
+  guint64 id;
+} SendKey;
+
 struct _WsbIpcServer
 {
   WsbHub *hub;
+  GHashTable *sends; /* SendKey* → Client* that sent it */
   WsbDaemonConfig cfg;
   int listen_fd;
   guint listen_id;
@@ -439,7 +447,7 @@ handle_subscribe (Client *c, guint64 id, const Wsbridge__V1__SubscribeRequest *r
   cs->client = c;
   cs->id = ++c->next_sub_id;
   cs->sub = wsb_hub_subscribe (c->srv->hub, req->session ? req->session : "", channel,
-                               &sub_funcs, cs, &error);
+                               req->since_seq, req->epoch, &sub_funcs, cs, &error);
   if (!cs->sub)
     {
       g_free (cs);
@@ -457,7 +465,7 @@ handle_subscribe (Client *c, guint64 id, const Wsbridge__V1__SubscribeRequest *r
   r.subscribe = &sr;
   reply (c, &r);
   wsb_session_status_clear (&st);
-  wsb_hub_catch_up (cs->sub, req->since_seq, req->epoch);
+  wsb_hub_catch_up (cs->sub);
 }
 
 static void
@@ -478,25 +486,127 @@ handle_unsubscribe (Client *c, guint64 id, const Wsbridge__V1__UnsubscribeReques
   reply (c, &r);
 }
 
+static guint
+send_key_hash (gconstpointer k)
+{
+  const SendKey *key = k;
+
+  return g_direct_hash (key->session) ^ g_int64_hash (&key->id);
+}
+
+static gboolean
+send_key_equal (gconstpointer a, gconstpointer b)
+{
+  const SendKey *ka = a, *kb = b;
+
+  return ka->session == kb->session && ka->id == kb->id;
+}
+
+static gboolean
+is_client (gpointer key, gpointer value, gpointer data)
+{
+  return value == data;
+}
+
+/* The outcome of a send goes to the connection that made it, if still there. */
+static void
+on_send_outcome (const char *session, guint64 id, WsbSendResult result, const char *reason,
+                 gpointer data)
+{
+  WsbIpcServer *srv = data;
+  SendKey key = { g_intern_string (session), id };
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
+  Wsbridge__V1__SendOutcome out = WSBRIDGE__V1__SEND_OUTCOME__INIT;
+  Client *c = g_hash_table_lookup (srv->sends, &key);
+
+  if (!c)
+    return;
+  g_hash_table_remove (srv->sends, &key);
+  out.session = (char *) session;
+  out.send_id = id;
+  out.result = (Wsbridge__V1__SendResult) result;
+  out.reason = (char *) (reason ? reason : "");
+  ev.event_case = WSBRIDGE__V1__EVENT__EVENT_OUTCOME;
+  ev.outcome = &out;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_EVENT;
+  frame.event = &ev;
+  enqueue_frame (c, &frame);
+}
+
 static void
 handle_send (Client *c, guint64 id, const Wsbridge__V1__SendRequest *req)
 {
   g_autoptr (GError) error = NULL;
   Wsbridge__V1__SendReply sr = WSBRIDGE__V1__SEND_REPLY__INIT;
   Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  const char *session = req->session ? req->session : "";
   guint64 send_id = 0;
+  SendKey *key;
 
-  if (!wsb_hub_send (c->srv->hub, req->session ? req->session : "", req->data.data,
-                     req->data.len, req->binary, &send_id, &error))
+  if (!wsb_hub_send (c->srv->hub, session, req->data.data, req->data.len, req->binary, &send_id,
+                     &error))
     {
       reply_gerror (c, id, error);
       return;
     }
+  key = g_new (SendKey, 1);
+  key->session = g_intern_string (session);
+  key->id = send_id;
+  g_hash_table_insert (c->srv->sends, key, c);
   sr.send_id = send_id;
   r.id = id;
   r.result_case = WSBRIDGE__V1__REPLY__RESULT_SEND;
   r.send = &sr;
   reply (c, &r);
+}
+
+static void
+handle_history (Client *c, guint64 id, const Wsbridge__V1__HistoryRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  const char *channel = req->channel && *req->channel ? req->channel : "*";
+  Wsbridge__V1__HistoryReply hr = WSBRIDGE__V1__HISTORY_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Gap gap = WSBRIDGE__V1__GAP__INIT;
+  Wsbridge__V1__SessionStatus pb_status;
+  g_autofree Wsbridge__V1__Message **msgs = NULL;
+  WsbHistoryResult res;
+
+  if (!wsb_hub_history (c->srv->hub, req->session ? req->session : "", channel, req->last, &res,
+                        &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  /* Not the hot path: each stored encoding is decoded for the reply. */
+  msgs = g_new0 (Wsbridge__V1__Message *, res.messages->len + 1);
+  for (guint i = 0; i < res.messages->len; i++)
+    {
+      WsbMessage *m = g_ptr_array_index (res.messages, i);
+      msgs[i] = wsbridge__v1__message__unpack (NULL, m->enc_len, m->enc);
+      g_assert (msgs[i]);
+    }
+  hr.n_messages = res.messages->len;
+  hr.messages = msgs;
+  if (res.gap_to)
+    {
+      gap.session = res.status.name;
+      gap.channel = (char *) channel;
+      gap.from_seq = res.gap_from;
+      gap.to_seq = res.gap_to;
+      gap.epoch = res.status.epoch;
+      hr.gap = &gap;
+    }
+  wsb_status_to_pb (&res.status, &pb_status);
+  hr.status = &pb_status;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_HISTORY;
+  r.history = &hr;
+  reply (c, &r);
+  for (guint i = 0; i < res.messages->len; i++)
+    wsbridge__v1__message__free_unpacked (msgs[i], NULL);
+  wsb_history_result_clear (&res);
 }
 
 static void
@@ -515,6 +625,9 @@ handle_request (Client *c, const Wsbridge__V1__Request *req)
       break;
     case WSBRIDGE__V1__REQUEST__OP_SEND:
       handle_send (c, req->id, req->send);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_HISTORY:
+      handle_history (c, req->id, req->history);
       break;
     default:
       reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
@@ -684,6 +797,7 @@ client_close (Client *c)
   c->dead = TRUE;
   g_debug ("client %s: disconnected", c->name);
   g_hash_table_remove_all (c->subs);
+  g_hash_table_foreach_remove (c->srv->sends, is_client, c);
   g_source_destroy (c->source);
   close (c->fd);
   c->fd = -1;
@@ -805,6 +919,8 @@ wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
   srv->hub = hub;
   srv->cfg = *cfg;
   srv->listen_fd = -1;
+  srv->sends = g_hash_table_new_full (send_key_hash, send_key_equal, g_free, NULL);
+  wsb_hub_add_outcome_listener (hub, on_send_outcome, srv);
   return srv;
 }
 
@@ -928,6 +1044,8 @@ wsb_ipc_server_free (WsbIpcServer *srv)
     close (srv->listen_fd);
   if (srv->path)
     g_unlink (srv->path);
+  wsb_hub_remove_outcome_listener (srv->hub, on_send_outcome, srv);
+  g_hash_table_unref (srv->sends);
   g_free (srv->path);
   g_free (srv);
 }

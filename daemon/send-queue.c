@@ -22,12 +22,24 @@ wsb_send_queue_clear (WsbSendQueue *q)
   q->bytes = 0;
 }
 
-gboolean
-wsb_send_queue_push (WsbSendQueue *q, const guint8 *data, gsize len, gboolean binary,
-                     guint64 *id, GError **error)
+WsbOutMsg *
+wsb_out_msg_new (gsize headroom, guint64 id, gboolean binary, gint64 queued_us,
+                 const guint8 *data, gsize len)
 {
-  WsbOutMsg *m;
+  WsbOutMsg *m = g_malloc (sizeof *m + headroom + len);
 
+  m->id = id;
+  m->binary = binary;
+  m->queued_us = queued_us;
+  m->len = len;
+  if (len)
+    memcpy (m->buf + headroom, data, len);
+  return m;
+}
+
+gboolean
+wsb_send_queue_check (const WsbSendQueue *q, gsize len, GError **error)
+{
   if (len > q->max_bytes)
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
@@ -44,26 +56,36 @@ wsb_send_queue_push (WsbSendQueue *q, const guint8 *data, gsize len, gboolean bi
                    q->items.length, q->bytes, q->max_messages, q->max_bytes);
       return FALSE;
     }
-  m = g_malloc (sizeof *m + q->headroom + len);
-  m->id = q->next_id++;
-  m->binary = binary;
-  m->len = len;
-  if (len)
-    memcpy (m->buf + q->headroom, data, len);
-  g_queue_push_tail (&q->items, m);
-  q->bytes += len;
+  return TRUE;
+}
+
+gboolean
+wsb_send_queue_push (WsbSendQueue *q, const guint8 *data, gsize len, gboolean binary,
+                     gint64 queued_us, guint64 *id, GError **error)
+{
+  if (!wsb_send_queue_check (q, len, error))
+    return FALSE;
+  wsb_send_queue_restore (q, wsb_out_msg_new (q->headroom, q->next_id, binary, queued_us, data,
+                                              len));
   if (id)
-    *id = m->id;
+    *id = q->next_id - 1;
   return TRUE;
 }
 
 void
-wsb_send_queue_drop_head (WsbSendQueue *q)
+wsb_send_queue_restore (WsbSendQueue *q, WsbOutMsg *m)
 {
-  WsbOutMsg *m = g_queue_pop_head (&q->items);
+  g_queue_push_tail (&q->items, m);
+  q->bytes += m->len;
+  q->next_id = MAX (q->next_id, m->id + 1);
+}
 
-  if (!m)
-    return;
-  q->bytes -= m->len;
-  g_free (m);
+WsbOutMsg *
+wsb_send_queue_pop_nth (WsbSendQueue *q, guint n)
+{
+  WsbOutMsg *m = g_queue_pop_nth (&q->items, n);
+
+  if (m)
+    q->bytes -= m->len;
+  return m;
 }

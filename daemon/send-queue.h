@@ -8,6 +8,7 @@ typedef struct
 {
   guint64 id;
   gboolean binary;
+  gint64 queued_us; /* wall clock when it was queued (queue_ttl_ms counts from here) */
   gsize len;
   guint8 buf[]; /* headroom + payload */
 } WsbOutMsg;
@@ -25,11 +26,22 @@ typedef struct
 void wsb_send_queue_init (WsbSendQueue *q, guint64 max_messages, guint64 max_bytes, gsize headroom);
 void wsb_send_queue_clear (WsbSendQueue *q);
 
-/* Appends a copy of data. Fails with WSB_ERROR_QUEUE_FULL when either limit
- * would be exceeded, WSB_ERROR_INVALID_ARGUMENT when the message alone is
- * larger than max_bytes. */
+/* A message with headroom, not in any queue yet; free with g_free. */
+WsbOutMsg *wsb_out_msg_new (gsize headroom, guint64 id, gboolean binary, gint64 queued_us,
+                            const guint8 *data, gsize len);
+
+/* Checks that one more message of len bytes fits: WSB_ERROR_QUEUE_FULL when
+ * either limit would be exceeded, WSB_ERROR_INVALID_ARGUMENT when the
+ * message alone is larger than max_bytes. */
+gboolean wsb_send_queue_check (const WsbSendQueue *q, gsize len, GError **error);
+
+/* Appends a copy of data with the next id, after wsb_send_queue_check. */
 gboolean wsb_send_queue_push (WsbSendQueue *q, const guint8 *data, gsize len, gboolean binary,
-                              guint64 *id, GError **error);
+                              gint64 queued_us, guint64 *id, GError **error);
+
+/* Appends m (taking it) whatever the limits: messages restored from a
+ * journal are never dropped. Ids continue after the largest seen. */
+void wsb_send_queue_restore (WsbSendQueue *q, WsbOutMsg *m);
 
 static inline WsbOutMsg *
 wsb_send_queue_peek (WsbSendQueue *q)
@@ -38,9 +50,9 @@ wsb_send_queue_peek (WsbSendQueue *q)
 }
 
 static inline guint8 *
-wsb_out_msg_payload (WsbSendQueue *q, WsbOutMsg *m)
+wsb_out_msg_payload (gsize headroom, WsbOutMsg *m)
 {
-  return m->buf + q->headroom;
+  return m->buf + headroom;
 }
 
 static inline guint
@@ -49,5 +61,12 @@ wsb_send_queue_length (const WsbSendQueue *q)
   return q->items.length;
 }
 
-/* Removes and frees the head. */
-void wsb_send_queue_drop_head (WsbSendQueue *q);
+/* Removes the n-th message (0: the head) and returns it (the caller frees
+ * it with g_free), or NULL. */
+WsbOutMsg *wsb_send_queue_pop_nth (WsbSendQueue *q, guint n);
+
+static inline WsbOutMsg *
+wsb_send_queue_pop (WsbSendQueue *q)
+{
+  return wsb_send_queue_pop_nth (q, 0);
+}

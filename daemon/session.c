@@ -5,7 +5,7 @@
 
 #include "auth.h"
 #include "backoff.h"
-#include "send-queue.h"
+#include "outbox.h"
 #include "tls-verify.h"
 #include "wsb-error.h"
 
@@ -64,13 +64,13 @@ struct _WsbSession
   guint ping_source;
   gboolean ping_due;
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
-  gboolean tx_draining;  /* permessage-deflate is still reading the queue head */
-  gboolean head_in_flight; /* the queue head was written; drop it once drained */
+  gboolean tx_draining;  /* permessage-deflate is still reading the message in flight */
+  WsbOutMsg *in_flight;  /* written, still being read by the compressor */
 
   WsbBackoff backoff;
   lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
 
-  WsbSendQueue queue;
+  WsbOutbox *outbox;
   GByteArray *rx; /* reassembly of a fragmented message */
   gboolean rx_active;
   gboolean rx_binary;
@@ -175,7 +175,8 @@ detach (WsbSession *s, struct lws *wsi, gboolean kill)
   s->ping_due = FALSE;
   s->ping_sent_at = 0;
   s->tx_draining = FALSE;
-  s->head_in_flight = FALSE;
+  s->in_flight = NULL;
+  wsb_outbox_connection_ended (s->outbox);
   s->rx_discard = FALSE;
   rx_reset (s);
 }
@@ -560,11 +561,37 @@ wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
                            "a text message must be valid UTF-8 (send it as binary instead)");
       return FALSE;
     }
-  if (!wsb_send_queue_push (&s->queue, data, len, binary, id, error))
+  if (!wsb_outbox_push (s->outbox, data, len, binary, id, error))
     return FALSE;
   if (s->wsi && s->opened && s->state == WSB_STATE_OPEN)
     lws_callback_on_writable (s->wsi);
   return TRUE;
+}
+
+gboolean
+wsb_session_send_control (WsbSession *s, const char *text)
+{
+  if (!s->wsi || !s->opened || s->state != WSB_STATE_OPEN)
+    return FALSE;
+  wsb_outbox_push_control (s->outbox, text);
+  lws_callback_on_writable (s->wsi);
+  return TRUE;
+}
+
+gboolean
+wsb_session_set_journal (WsbSession *s, const char *path, GError **error)
+{
+  gboolean ok = wsb_outbox_set_journal (s->outbox, path, error);
+
+  if (ok && s->wsi && s->opened && s->state == WSB_STATE_OPEN && wsb_outbox_has_pending (s->outbox))
+    lws_callback_on_writable (s->wsi);
+  return ok;
+}
+
+void
+wsb_session_cancel_queue (WsbSession *s, const char *reason)
+{
+  wsb_outbox_cancel_all (s->outbox, reason);
 }
 
 /* ------------------------------------------------------------ lws callback */
@@ -637,7 +664,7 @@ send_ping (WsbSession *s, struct lws *wsi)
       return -1;
     }
   s->ping_sent_at = g_get_monotonic_time ();
-  if (wsb_send_queue_peek (&s->queue))
+  if (wsb_outbox_has_pending (s->outbox))
     lws_callback_on_writable (wsi);
   return 0;
 }
@@ -652,12 +679,13 @@ on_ping_timer (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The message in flight is handed over; a queued one counts as sent. */
 static void
-finish_head (WsbSession *s)
+finish_write (WsbSession *s, WsbOutMsg *m)
 {
-  s->head_in_flight = FALSE;
-  wsb_send_queue_drop_head (&s->queue);
-  s->stats.tx_messages++;
+  if (m->id)
+    s->stats.tx_messages++;
+  wsb_outbox_written (s->outbox);
 }
 
 static int
@@ -674,13 +702,16 @@ on_writeable (WsbSession *s, struct lws *wsi)
       return -1;
     }
   /* lws holds WRITEABLE back while it drains the deflate extension. */
-  if (s->head_in_flight && !s->tx_draining)
-    finish_head (s);
+  if (s->in_flight && !s->tx_draining)
+    {
+      finish_write (s, s->in_flight);
+      s->in_flight = NULL;
+    }
   if (s->ping_due)
     return send_ping (s, wsi);
-  if (s->head_in_flight || s->state != WSB_STATE_OPEN || !(m = wsb_send_queue_peek (&s->queue)))
+  if (s->in_flight || s->state != WSB_STATE_OPEN || !(m = wsb_outbox_begin (s->outbox)))
     return 0;
-  n = lws_write (wsi, wsb_out_msg_payload (&s->queue, m), m->len,
+  n = lws_write (wsi, wsb_out_msg_payload (LWS_PRE, m), m->len,
                  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
   if (n < (int) m->len)
     {
@@ -689,12 +720,12 @@ on_writeable (WsbSession *s, struct lws *wsi)
     }
   if (s->tx_draining)
     {
-      /* The compressor keeps reading this message's bytes from the queue. */
-      s->head_in_flight = TRUE;
+      /* The compressor keeps reading this message's bytes. */
+      s->in_flight = m;
       return 0;
     }
-  finish_head (s);
-  if (wsb_send_queue_peek (&s->queue))
+  finish_write (s, m);
+  if (wsb_outbox_has_pending (s->outbox))
     lws_callback_on_writable (wsi);
   return 0;
 }
@@ -735,8 +766,12 @@ on_established (WsbSession *s, struct lws *wsi)
   free_addresses (s);
   if (s->cfg->ping_interval)
     s->ping_source = g_timeout_add_seconds ((guint) s->cfg->ping_interval, on_ping_timer, s);
+  /* on_connect frames go first; the owner adds its subscribe frames when it
+   * sees the state change, all before the queue. */
+  for (guint i = 0; s->cfg->on_connect && s->cfg->on_connect[i]; i++)
+    wsb_outbox_push_control (s->outbox, s->cfg->on_connect[i]);
   set_state (s, WSB_STATE_OPEN, "connected to %s", s->address);
-  if (wsb_send_queue_peek (&s->queue))
+  if (wsb_outbox_has_pending (s->outbox))
     lws_callback_on_writable (wsi);
 }
 
@@ -953,8 +988,19 @@ apply_config (WsbSession *s, const WsbSessionConfig *cfg)
     }
   wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
                     (guint) cfg->backoff_reset_s * 1000);
-  s->queue.max_messages = cfg->queue_max_messages;
-  s->queue.max_bytes = cfg->queue_max_bytes;
+  if (s->outbox)
+    wsb_outbox_configure (s->outbox, cfg);
+}
+
+static void
+on_outcome (guint64 id, WsbSendResult result, const char *reason, gpointer data)
+{
+  WsbSession *s = data;
+
+  if (result != WSB_SEND_SENT)
+    session_log (s, G_LOG_LEVEL_DEBUG, "%s: send %" G_GUINT64_FORMAT " %s: %s", s->cfg->name, id,
+                 wsb_send_result_to_string (result), reason);
+  s->events->send_done (s, id, result, reason, s->user_data);
 }
 
 WsbSession *
@@ -966,7 +1012,7 @@ wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionE
   s->up = up;
   s->events = events;
   s->user_data = user_data;
-  wsb_send_queue_init (&s->queue, cfg->queue_max_messages, cfg->queue_max_bytes, LWS_PRE);
+  s->outbox = wsb_outbox_new (cfg, LWS_PRE, on_outcome, s);
   apply_config (s, cfg);
   s->state = WSB_STATE_DISCONNECTED;
   s->reason = g_strdup (cfg->autoconnect ? "starting" : "autoconnect is off");
@@ -1033,7 +1079,7 @@ wsb_session_free (WsbSession *s)
     return;
   cancel_pending (s);
   detach (s, s->wsi, TRUE);
-  wsb_send_queue_clear (&s->queue);
+  wsb_outbox_free (s->outbox);
   g_clear_pointer (&s->rx, g_byte_array_unref);
   g_free (s->host);
   g_free (s->host_header);
@@ -1082,5 +1128,5 @@ void
 wsb_session_get_stats (WsbSession *s, WsbSessionStats *out)
 {
   *out = s->stats;
-  out->queued_messages = wsb_send_queue_length (&s->queue);
+  out->queued_messages = wsb_outbox_length (s->outbox);
 }

@@ -6,6 +6,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "outbox.h"
 #include "upstream.h"
 
 typedef enum
@@ -25,6 +26,9 @@ typedef struct
   /* A whole inbound message; data is only valid during the call. */
   void (*message) (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
                    gpointer user_data);
+  /* An accepted send ended (sent, expired or cancelled); reason is NULL when sent. */
+  void (*send_done) (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
+                     gpointer user_data);
 } WsbSessionEvents;
 
 typedef struct
@@ -70,9 +74,22 @@ void wsb_session_wake (WsbSession *s);
 /* TRUE while an lws connection still exists (closing takes a round trip). */
 gboolean wsb_session_has_connection (WsbSession *s);
 
-/* Queues one message; it goes out in order once the session is open. */
+/* Queues one message; it goes out in order once the session is open, after
+ * the control frames of the connection. */
 gboolean wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
                            guint64 *id, GError **error);
+
+/* A text frame for the current connection, ahead of queued sends
+ * (subscribe and unsubscribe frames). FALSE when the session is not open:
+ * the frame would be meaningless on the next connection. */
+gboolean wsb_session_send_control (WsbSession *s, const char *text);
+
+/* Persists the send queue in the journal at path (queue_persist), or stops
+ * persisting and deletes the journal when path is NULL. */
+gboolean wsb_session_set_journal (WsbSession *s, const char *path, GError **error);
+
+/* Every queued message ends `cancelled` with reason. */
+void wsb_session_cancel_queue (WsbSession *s, const char *reason);
 
 /* permessage-deflate, watched for when it still reads the caller's data
  * (registered by upstream.c). */

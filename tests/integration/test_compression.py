@@ -20,7 +20,7 @@ def test_compression_negotiated_and_large_inbound_message_intact(wsb):
     daemon = wsb.daemon(session_conf("z", server.url, history_bytes="8M"))
     epoch = daemon.wait_state("z", "open")["epoch"]
 
-    rc, msgs = wsb.watch(daemon, "z", 1, extra=["--since", "1", "--epoch", str(epoch)]).wait()
+    rc, msgs = wsb.watch(daemon, "z", 1, extra=["--since", "0", "--epoch", str(epoch)]).wait()
 
     connect = server.connects()[0]
     assert "permessage-deflate" in _offered(connect), f"offered: {_offered(connect)!r}"

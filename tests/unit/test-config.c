@@ -51,6 +51,14 @@ test_defaults (void)
   g_assert_cmpuint (sc->max_message_bytes, ==, 16 * 1024 * 1024);
   g_assert_cmpuint (sc->queue_max_messages, ==, 1000);
   g_assert_cmpuint (sc->queue_max_bytes, ==, 4 * 1024 * 1024);
+  g_assert_cmpuint (sc->queue_ttl_ms, ==, 0);
+  g_assert_false (sc->queue_persist);
+  g_assert_null (sc->channel_key);
+  g_assert_null (sc->subscribe_template);
+  g_assert_null (sc->on_connect);
+  g_assert_null (sc->channels);
+  g_assert_cmpuint (sc->history_messages, ==, 64);
+  g_assert_cmpuint (sc->history_bytes, ==, 1024 * 1024);
   g_assert_cmpuint (cfg->daemon.max_clients, ==, 256);
   g_assert_cmpuint (cfg->daemon.max_frame_bytes, ==, 16 * 1024 * 1024);
   g_assert_cmpuint (cfg->daemon.client_buffer_bytes, ==, 4 * 1024 * 1024);
@@ -260,6 +268,59 @@ test_copy_equal (void)
   g_assert_false (wsb_session_config_equal (sc, copy));
 }
 
+static void
+test_channel_keys (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbConfig) cfg = parse (
+      "[session a]\nurl=ws://example.com/\n"
+      "channel_key=/data/0/a~1b\n"
+      "subscribe_template={\"op\":\"sub\",\"ch\":\"{channel}\"}\n"
+      "unsubscribe_template={\"op\":\"unsub\",\"ch\":\"{channel}\"}\n"
+      "on_connect={\"op\":\"login\"};{\"a\":\"x\\;y\"}\n"
+      "channels=btc usd;eth\n"
+      "history_messages=0\nhistory_bytes=64K\nqueue_ttl_ms=1500\nqueue_persist=yes\n",
+      NULL, &error);
+  WsbSessionConfig *sc;
+
+  g_assert_no_error (error);
+  sc = g_ptr_array_index (cfg->sessions, 0);
+  g_assert_cmpstr (sc->channel_key, ==, "/data/0/a~1b");
+  g_assert_cmpstr (sc->subscribe_template, ==, "{\"op\":\"sub\",\"ch\":\"{channel}\"}");
+  g_assert_cmpuint (g_strv_length (sc->on_connect), ==, 2);
+  /* A frame is taken as written, with "\;" for a ';' inside it. */
+  g_assert_cmpstr (sc->on_connect[1], ==, "{\"a\":\"x;y\"}");
+  g_assert_cmpuint (g_strv_length (sc->channels), ==, 2);
+  g_assert_cmpstr (sc->channels[0], ==, "btc usd");
+  g_assert_cmpuint (sc->history_messages, ==, 0);
+  g_assert_cmpuint (sc->history_bytes, ==, 64 * 1024);
+  g_assert_cmpuint (sc->queue_ttl_ms, ==, 1500);
+  g_assert_true (sc->queue_persist);
+
+  {
+    g_autoptr (WsbSessionConfig) copy = wsb_session_config_copy (sc);
+    g_assert_true (wsb_session_config_equal (sc, copy));
+    g_free (copy->channels[1]);
+    copy->channels[1] = g_strdup ("xrp");
+    g_assert_false (wsb_session_config_equal (sc, copy));
+  }
+
+  assert_fails ("[session a]\nurl=ws://e/\nchannel_key=channel\n",
+                (const char *const[]){ "test.conf:3", "channel_key", NULL });
+  assert_fails ("[session a]\nurl=ws://e/\nchannel_key=/a~2\n",
+                (const char *const[]){ "channel_key", "~", NULL });
+  assert_fails ("[session a]\nurl=ws://e/\nsubscribe_template={\"op\":\"sub\"}\n",
+                (const char *const[]){ "subscribe_template", "{channel}", NULL });
+  assert_fails ("[session a]\nurl=ws://e/\nchannels=ok;bad\\tname\n",
+                (const char *const[]){ "channels", "entry 2", NULL });
+  assert_fails ("[session a]\nurl=ws://e/\non_connect=a;;b\n",
+                (const char *const[]){ "on_connect", "entry 2", NULL });
+  assert_fails ("[session a]\nurl=ws://e/\nhistory_messages=2000000\n",
+                (const char *const[]){ "history_messages", "out of range", NULL });
+  assert_fails ("[session a]\nurl=ws://e/\nqueue_persist=maybe\n",
+                (const char *const[]){ "queue_persist", "true or false", NULL });
+}
+
 int
 main (int argc, char **argv)
 {
@@ -273,5 +334,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/names", test_names);
   g_test_add_func ("/config/load-dir", test_load_dir);
   g_test_add_func ("/config/copy-equal", test_copy_equal);
+  g_test_add_func ("/config/channel-keys", test_channel_keys);
   return g_test_run ();
 }

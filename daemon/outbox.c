@@ -1,0 +1,342 @@
+#include "outbox.h"
+
+#include <string.h>
+
+#include "journal.h"
+#include "wsb-error.h"
+
+struct _WsbOutbox
+{
+  char *name; /* the session's, for log lines */
+  gsize headroom;
+  WsbOutcomeFunc outcome;
+  gpointer data;
+
+  GQueue control; /* WsbOutMsg* of the current connection */
+  WsbSendQueue queue;
+  guint64 ttl_ms; /* 0: messages never expire */
+  guint ttl_source;
+
+  WsbOutMsg *in_flight; /* the head of control or queue, being written */
+  gboolean in_flight_control;
+
+  WsbJournal *journal;
+  guint sync_source;
+};
+
+static void arm_ttl (WsbOutbox *ob);
+
+const char *
+wsb_send_result_to_string (WsbSendResult result)
+{
+  switch (result)
+    {
+    case WSB_SEND_SENT:
+      return "sent";
+    case WSB_SEND_EXPIRED:
+      return "expired";
+    case WSB_SEND_CANCELLED:
+      return "cancelled";
+    }
+  return "unknown";
+}
+
+static void
+clear_source (guint *id)
+{
+  if (*id)
+    g_source_remove (*id);
+  *id = 0;
+}
+
+/* ----------------------------------------------------------------- journal */
+
+static gboolean
+on_sync (gpointer data)
+{
+  WsbOutbox *ob = data;
+  g_autoptr (GError) error = NULL;
+
+  ob->sync_source = 0;
+  if (ob->journal && !wsb_journal_sync (ob->journal, &error))
+    g_warning ("%s: %s", ob->name, error->message);
+  return G_SOURCE_REMOVE;
+}
+
+/* One fsync per main-loop batch, not one per message. */
+static void
+schedule_sync (WsbOutbox *ob)
+{
+  if (!ob->sync_source)
+    ob->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, on_sync, ob, NULL);
+}
+
+static void
+journal_add (WsbOutbox *ob, WsbOutMsg *m)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!ob->journal)
+    return;
+  if (!wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us,
+                           wsb_out_msg_payload (ob->headroom, m), m->len, &error))
+    g_warning ("%s: queue_persist: %s", ob->name, error->message);
+  schedule_sync (ob);
+}
+
+static void
+journal_done (WsbOutbox *ob, guint64 id)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!ob->journal)
+    return;
+  if (!wsb_journal_done (ob->journal, id, &error))
+    g_warning ("%s: queue_persist: %s", ob->name, error->message);
+  schedule_sync (ob);
+}
+
+gboolean
+wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
+{
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autofree char *warning = NULL;
+  WsbJournal *j;
+
+  if (!path)
+    {
+      clear_source (&ob->sync_source);
+      g_clear_pointer (&ob->journal, wsb_journal_remove);
+      return TRUE;
+    }
+  if (ob->journal)
+    return TRUE;
+  j = wsb_journal_open (path, &entries, &warning, error);
+  if (!j)
+    return FALSE;
+  if (warning)
+    g_warning ("%s: queue_persist: %s", ob->name, warning);
+  ob->journal = j;
+  /* The journal's messages are from an earlier run whose clients never saw
+   * their ids: they are all marked done, then journaled again after what is
+   * queued now, under new ids (so no new id can meet a live old one). */
+  for (guint i = 0; i < entries->len; i++)
+    journal_done (ob, ((WsbJournalEntry *) g_ptr_array_index (entries, i))->id);
+  for (GList *l = ob->queue.items.head; l; l = l->next)
+    journal_add (ob, l->data);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      WsbJournalEntry *e = g_ptr_array_index (entries, i);
+      gsize len;
+      const guint8 *data = g_bytes_get_data (e->data, &len);
+      WsbOutMsg *m = wsb_out_msg_new (ob->headroom, ob->queue.next_id, e->binary, e->queued_us,
+                                      data, len);
+
+      wsb_send_queue_restore (&ob->queue, m);
+      journal_add (ob, m);
+    }
+  arm_ttl (ob);
+  if (entries->len)
+    g_message ("%s: %u queued message%s restored from %s", ob->name, entries->len,
+               entries->len == 1 ? "" : "s", path);
+  return TRUE;
+}
+
+/* --------------------------------------------------------------------- ttl */
+
+static void
+finish (WsbOutbox *ob, WsbOutMsg *m, WsbSendResult result, const char *reason)
+{
+  journal_done (ob, m->id);
+  ob->outcome (m->id, result, reason, ob->data);
+  g_free (m);
+}
+
+static void
+expire (WsbOutbox *ob)
+{
+  gint64 now = g_get_real_time ();
+  /* A message being written is past expiring; the ones behind it are not. */
+  guint skip = ob->in_flight && !ob->in_flight_control ? 1 : 0;
+  WsbOutMsg *m;
+
+  if (!ob->ttl_ms)
+    return;
+  while ((m = g_queue_peek_nth (&ob->queue.items, skip))
+         && now - m->queued_us >= (gint64) ob->ttl_ms * 1000)
+    {
+      g_autofree char *why = g_strdup_printf ("not sent within queue_ttl_ms (%" G_GUINT64_FORMAT
+                                              " ms)",
+                                              ob->ttl_ms);
+      finish (ob, wsb_send_queue_pop_nth (&ob->queue, skip), WSB_SEND_EXPIRED, why);
+    }
+}
+
+static gboolean
+on_ttl (gpointer data)
+{
+  WsbOutbox *ob = data;
+
+  ob->ttl_source = 0;
+  expire (ob);
+  arm_ttl (ob);
+  return G_SOURCE_REMOVE;
+}
+
+/* One timer per session, at the deadline of the oldest message that can
+ * expire (the queue is FIFO and every message has the same TTL). */
+static void
+arm_ttl (WsbOutbox *ob)
+{
+  GList *l = ob->queue.items.head;
+  WsbOutMsg *m;
+  gint64 wait_ms;
+
+  clear_source (&ob->ttl_source);
+  if (!ob->ttl_ms)
+    return;
+  if (l && l->data == ob->in_flight)
+    l = l->next;
+  if (!l)
+    return;
+  m = l->data;
+  wait_ms = (m->queued_us + (gint64) ob->ttl_ms * 1000 - g_get_real_time () + 999) / 1000;
+  ob->ttl_source = g_timeout_add ((guint) CLAMP (wait_ms, 0, G_MAXINT), on_ttl, ob);
+}
+
+/* ------------------------------------------------------------------- queue */
+
+WsbOutbox *
+wsb_outbox_new (const WsbSessionConfig *cfg, gsize headroom, WsbOutcomeFunc outcome,
+                gpointer data)
+{
+  WsbOutbox *ob = g_new0 (WsbOutbox, 1);
+
+  ob->name = g_strdup (cfg->name);
+  ob->headroom = headroom;
+  ob->outcome = outcome;
+  ob->data = data;
+  g_queue_init (&ob->control);
+  wsb_send_queue_init (&ob->queue, cfg->queue_max_messages, cfg->queue_max_bytes, headroom);
+  wsb_outbox_configure (ob, cfg);
+  return ob;
+}
+
+void
+wsb_outbox_free (WsbOutbox *ob)
+{
+  if (!ob)
+    return;
+  clear_source (&ob->ttl_source);
+  clear_source (&ob->sync_source);
+  g_clear_pointer (&ob->journal, wsb_journal_close);
+  g_queue_clear_full (&ob->control, g_free);
+  wsb_send_queue_clear (&ob->queue);
+  g_free (ob->name);
+  g_free (ob);
+}
+
+void
+wsb_outbox_configure (WsbOutbox *ob, const WsbSessionConfig *cfg)
+{
+  ob->queue.max_messages = cfg->queue_max_messages;
+  ob->queue.max_bytes = cfg->queue_max_bytes;
+  ob->ttl_ms = cfg->queue_ttl_ms;
+  expire (ob);
+  arm_ttl (ob);
+}
+
+gboolean
+wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary, guint64 *id,
+                 GError **error)
+{
+  gboolean was_empty = wsb_send_queue_length (&ob->queue) == 0;
+
+  if (!wsb_send_queue_push (&ob->queue, data, len, binary, g_get_real_time (), id, error))
+    return FALSE;
+  journal_add (ob, ob->queue.items.tail->data);
+  if (was_empty)
+    arm_ttl (ob);
+  return TRUE;
+}
+
+void
+wsb_outbox_push_control (WsbOutbox *ob, const char *text)
+{
+  g_queue_push_tail (&ob->control, wsb_out_msg_new (ob->headroom, 0, FALSE, 0,
+                                                    (const guint8 *) text, strlen (text)));
+}
+
+void
+wsb_outbox_connection_ended (WsbOutbox *ob)
+{
+  g_queue_clear_full (&ob->control, g_free);
+  g_queue_init (&ob->control);
+  ob->in_flight = NULL;
+  ob->in_flight_control = FALSE;
+  arm_ttl (ob);
+}
+
+WsbOutMsg *
+wsb_outbox_begin (WsbOutbox *ob)
+{
+  if (ob->in_flight)
+    return NULL;
+  if (!g_queue_is_empty (&ob->control))
+    {
+      ob->in_flight_control = TRUE;
+      ob->in_flight = g_queue_peek_head (&ob->control);
+      return ob->in_flight;
+    }
+  expire (ob);
+  ob->in_flight = wsb_send_queue_peek (&ob->queue);
+  return ob->in_flight;
+}
+
+void
+wsb_outbox_written (WsbOutbox *ob)
+{
+  WsbOutMsg *m = ob->in_flight;
+
+  if (!m)
+    return;
+  ob->in_flight = NULL;
+  if (ob->in_flight_control)
+    {
+      ob->in_flight_control = FALSE;
+      g_free (g_queue_pop_head (&ob->control));
+      return;
+    }
+  finish (ob, wsb_send_queue_pop (&ob->queue), WSB_SEND_SENT, NULL);
+  arm_ttl (ob);
+}
+
+gboolean
+wsb_outbox_in_flight (WsbOutbox *ob)
+{
+  return ob->in_flight != NULL;
+}
+
+void
+wsb_outbox_cancel_all (WsbOutbox *ob, const char *reason)
+{
+  WsbOutMsg *m;
+
+  ob->in_flight = NULL;
+  ob->in_flight_control = FALSE;
+  while ((m = wsb_send_queue_pop (&ob->queue)))
+    finish (ob, m, WSB_SEND_CANCELLED, reason);
+  clear_source (&ob->ttl_source);
+}
+
+guint
+wsb_outbox_length (WsbOutbox *ob)
+{
+  return wsb_send_queue_length (&ob->queue);
+}
+
+gboolean
+wsb_outbox_has_pending (WsbOutbox *ob)
+{
+  return !g_queue_is_empty (&ob->control) || wsb_send_queue_length (&ob->queue) > 0;
+}
