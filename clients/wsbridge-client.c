@@ -1330,3 +1330,31 @@ wsb_client_send (WsbClient *c, const char *session, const void *data, size_t len
   wsbridge__v1__reply__free_unpacked (r, NULL);
   return WSB_CLIENT_OK;
 }
+
+WsbClientStatus
+wsb_client_history (WsbClient *c, const char *session, const char *channel, uint32_t last,
+                    Wsbridge__V1__Reply **reply)
+{
+  Wsbridge__V1__Request request = WSBRIDGE__V1__REQUEST__INIT;
+  Wsbridge__V1__HistoryRequest hist = WSBRIDGE__V1__HISTORY_REQUEST__INIT;
+  Wsbridge__V1__Reply *r = NULL;
+  WsbClientStatus st;
+
+  if (reply)
+    *reply = NULL;
+  if (!session)
+    return set_error (c, WSB_CLIENT_ERR_USAGE, 0, "no session name");
+  hist.session = (char *) session;
+  hist.channel = (char *) (channel ? channel : "*");
+  hist.last = last;
+  request.op_case = WSBRIDGE__V1__REQUEST__OP_HISTORY;
+  request.history = &hist;
+  st = call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_HISTORY, &r);
+  if (st)
+    return st;
+  if (reply)
+    *reply = r;
+  else
+    wsbridge__v1__reply__free_unpacked (r, NULL);
+  return WSB_CLIENT_OK;
+}

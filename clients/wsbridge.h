@@ -177,9 +177,17 @@ WsbClientStatus wsb_client_subscribe (WsbClient *client, const char *session, co
 
 WsbClientStatus wsb_client_unsubscribe (WsbClient *client, uint64_t subscription_id);
 
-/* Sends one message upstream (text must be UTF-8 unless binary). */
+/* Sends one message upstream (text must be UTF-8 unless binary). A refused
+ * send (full queue, …) is WSB_CLIENT_ERR_DAEMON: its `rejected` outcome.
+ * An accepted one later gets exactly one event with a SendOutcome (sent,
+ * expired or cancelled; subscription_id 0) carrying session and *send_id. */
 WsbClientStatus wsb_client_send (WsbClient *client, const char *session, const void *data,
                                  size_t len, bool binary, uint64_t *send_id);
+
+/* The newest `last` messages (0: all) of a channel's history ("*" or NULL:
+ * the catch-all): (*reply)->history, with a gap when older ones are lost. */
+WsbClientStatus wsb_client_history (WsbClient *client, const char *session, const char *channel,
+                                    uint32_t last, Wsbridge__V1__Reply **reply);
 
 /* Reads what the socket has (never blocks) and handles every complete frame:
  * events to the event callback, replies to their request's callback.

@@ -52,14 +52,89 @@ is_utf8 (const char *data, gsize len)
   return TRUE;
 }
 
+/* Outcomes seen so far, by send id (they may arrive while the send call
+ * still waits for its reply). */
+typedef struct
+{
+  const char *session;
+  GHashTable *outcomes; /* send id → Wsbridge__V1__SendOutcome copy */
+  guint64 send_id;      /* 0 until the reply named it */
+  WsbClient *client;
+} Waiter;
+
+static void
+outcome_free (gpointer data)
+{
+  wsbridge__v1__send_outcome__free_unpacked (data, NULL);
+}
+
+static void
+on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *user_data)
+{
+  Waiter *w = user_data;
+  const Wsbridge__V1__SendOutcome *o = ev->outcome;
+  gsize len;
+  g_autofree guint8 *buf = NULL;
+
+  if (ev->event_case != WSBRIDGE__V1__EVENT__EVENT_OUTCOME || g_strcmp0 (o->session, w->session))
+    return;
+  /* Keep a copy: the event is only valid during the callback. */
+  len = wsbridge__v1__send_outcome__get_packed_size (o);
+  buf = g_malloc (len ? len : 1);
+  wsbridge__v1__send_outcome__pack (o, buf);
+  g_hash_table_insert (w->outcomes, g_memdup2 (&o->send_id, sizeof o->send_id),
+                       wsbridge__v1__send_outcome__unpack (NULL, len, buf));
+  if (w->send_id && o->send_id == w->send_id)
+    wsb_client_stop (client);
+}
+
+static const char *
+result_name (Wsbridge__V1__SendResult r)
+{
+  switch (r)
+    {
+    case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_SENT:
+      return "sent";
+    case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_EXPIRED:
+      return "expired";
+    case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_CANCELLED:
+      return "cancelled";
+    default:
+      return "ended";
+    }
+}
+
+/* Runs the client until the outcome of send_id arrives. */
+static int
+wait_outcome (WsbctlContext *ctx, Waiter *w)
+{
+  const Wsbridge__V1__SendOutcome *o;
+  WsbClientStatus st;
+
+  while (!(o = g_hash_table_lookup (w->outcomes, &w->send_id)))
+    {
+      st = wsb_client_run (ctx->client);
+      if (st)
+        return wsbctl_fail (ctx, st);
+    }
+  if (o->result == WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_SENT)
+    return WSBCTL_EXIT_OK;
+  g_printerr ("wsbridgectl: send %" G_GUINT64_FORMAT " %s: %s\n", o->send_id,
+              result_name (o->result), o->reason && *o->reason ? o->reason : "no reason given");
+  return WSBCTL_EXIT_DAEMON;
+}
+
 int
 wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
 {
   gboolean binary = FALSE;
   gboolean verbose = FALSE;
+  gboolean wait = FALSE;
   const GOptionEntry entries[] = {
     { "binary", 0, 0, G_OPTION_ARG_NONE, &binary, "Send a binary message", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the send id", NULL },
+    { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until the message is sent, expires or is "
+      "cancelled; exit 1 unless it was sent", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GBytes) data = NULL;
@@ -104,10 +179,23 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
   status = wsbctl_connect (ctx);
   if (status != WSBCTL_CONTINUE)
     return status;
+  Waiter w = { .session = session, .client = ctx->client };
+  w.outcomes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, outcome_free);
+  if (wait)
+    wsb_client_set_event_callback (ctx->client, on_event, &w);
   st = wsb_client_send (ctx->client, session, bytes, len, binary, &send_id);
   if (st)
-    return wsbctl_fail (ctx, st);
-  if (verbose)
-    printf ("%" G_GUINT64_FORMAT "\n", send_id);
-  return WSBCTL_EXIT_OK;
+    status = wsbctl_fail (ctx, st);
+  else
+    {
+      if (verbose)
+        {
+          printf ("%" G_GUINT64_FORMAT "\n", send_id);
+          fflush (stdout);
+        }
+      w.send_id = send_id;
+      status = wait ? wait_outcome (ctx, &w) : WSBCTL_EXIT_OK;
+    }
+  g_hash_table_unref (w.outcomes);
+  return status;
 }

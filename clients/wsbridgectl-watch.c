@@ -7,9 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Bytes of a binary message shown in human output. */
-#define HEX_PREVIEW 32
-
 typedef struct
 {
   WsbctlContext *ctx;
@@ -34,112 +31,6 @@ finish (Watch *w, int status)
     g_main_loop_quit (w->loop);
 }
 
-/* "demo" for the catch-all channel, else "demo/channel". */
-static char *
-label (const char *session, const char *channel)
-{
-  if (!channel || !*channel || g_str_equal (channel, "*"))
-    return g_utf8_make_valid (session, -1);
-  g_autofree char *raw = g_strdup_printf ("%s/%s", session, channel);
-  return g_utf8_make_valid (raw, -1);
-}
-
-static void
-json_begin_line (JsonBuilder *b, const char *session, const char *channel, guint64 seq,
-                 guint64 epoch, gint64 time_us, const char *type)
-{
-  json_builder_begin_object (b);
-  wsbctl_json_add_string (b, "session", session);
-  wsbctl_json_add_string (b, "channel", channel);
-  wsbctl_json_add_int (b, "seq", (gint64) seq);
-  wsbctl_json_add_int (b, "epoch", (gint64) epoch);
-  wsbctl_json_add_int (b, "time_us", time_us);
-  wsbctl_json_add_string (b, "type", type);
-}
-
-static void
-json_end_line (JsonBuilder *b)
-{
-  json_builder_end_object (b);
-  wsbctl_json_print (b, FALSE);
-}
-
-static void
-print_message (Watch *w, const Wsbridge__V1__Message *m)
-{
-  if (w->json)
-    {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-
-      json_begin_line (b, m->session, m->channel, m->seq, m->epoch, m->time_us,
-                       m->binary ? "binary" : "text");
-      if (m->binary)
-        {
-          g_autofree char *b64 = g_base64_encode (m->data.data, m->data.len);
-
-          json_builder_set_member_name (b, "data_b64");
-          json_builder_add_string_value (b, b64);
-        }
-      else
-        {
-          g_autofree char *text = g_utf8_make_valid ((const char *) m->data.data,
-                                                     (gssize) m->data.len);
-
-          json_builder_set_member_name (b, "data");
-          json_builder_add_string_value (b, text);
-        }
-      json_end_line (b);
-      return;
-    }
-
-  g_autofree char *who = label (m->session, m->channel);
-
-  if (m->binary)
-    {
-      GString *hex = g_string_new (NULL);
-
-      for (size_t i = 0; i < m->data.len && i < HEX_PREVIEW; i++)
-        g_string_append_printf (hex, "%02x", m->data.data[i]);
-      if (m->data.len > HEX_PREVIEW)
-        g_string_append (hex, "…");
-      printf ("%s #%" G_GUINT64_FORMAT " binary (%zu bytes): %s\n", who, m->seq, m->data.len,
-              hex->str);
-      g_string_free (hex, TRUE);
-    }
-  else
-    {
-      g_autofree char *text = wsbctl_printable (m->data.data, (gssize) m->data.len);
-
-      printf ("%s #%" G_GUINT64_FORMAT " text: %s\n", who, m->seq, text);
-    }
-  fflush (stdout);
-}
-
-static void
-print_gap (Watch *w, const Wsbridge__V1__Gap *g)
-{
-  guint64 missed = g->to_seq >= g->from_seq ? g->to_seq - g->from_seq + 1 : 0;
-
-  if (w->json)
-    {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-
-      /* seq: where the stream continues from, as for a resume with --since. */
-      json_begin_line (b, g->session, g->channel, g->to_seq, g->epoch, g_get_real_time (), "gap");
-      wsbctl_json_add_int (b, "from", (gint64) g->from_seq);
-      wsbctl_json_add_int (b, "to", (gint64) g->to_seq);
-      json_end_line (b);
-      return;
-    }
-
-  g_autofree char *who = label (g->session, g->channel);
-
-  printf ("%s #%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT " gap: %" G_GUINT64_FORMAT
-          " message%s missed\n",
-          who, g->from_seq, g->to_seq, missed, missed == 1 ? "" : "s");
-  fflush (stdout);
-}
-
 static void
 print_state (Watch *w, guint64 subscription_id, const Wsbridge__V1__SessionStatus *s)
 {
@@ -151,11 +42,11 @@ print_state (Watch *w, guint64 subscription_id, const Wsbridge__V1__SessionStatu
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
 
-      json_begin_line (b, s->name, channel ? channel : "*", s->last_seq, s->epoch,
+      wsbctl_json_begin_line (b, s->name, channel ? channel : "*", s->last_seq, s->epoch,
                        g_get_real_time (), "state");
       wsbctl_json_add_string (b, "state", state);
       wsbctl_json_add_string (b, "reason", reason);
-      json_end_line (b);
+      wsbctl_json_end_line (b);
       return;
     }
 
@@ -186,12 +77,12 @@ on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *user_data)
   switch (ev->event_case)
     {
       case WSBRIDGE__V1__EVENT__EVENT_MESSAGE:
-        print_message (w, ev->message);
+        wsbctl_print_message (w->json, ev->message);
         if (w->count && ++w->printed >= w->count)
           finish (w, WSBCTL_EXIT_OK);
         break;
       case WSBRIDGE__V1__EVENT__EVENT_GAP:
-        print_gap (w, ev->gap);
+        wsbctl_print_gap (w->json, ev->gap);
         break;
       case WSBRIDGE__V1__EVENT__EVENT_STATE:
         if (ev->state->status)
@@ -266,22 +157,6 @@ on_subscribed (WsbClient *client, const Wsbridge__V1__Reply *reply, void *user_d
                        g_strdup (p->channel));
 }
 
-/* Splits NAME[/CHANNEL] at the first '/'; NAME alone means channel "*". */
-static gboolean
-parse_target (WsbctlContext *ctx, const char *arg, char **session, char **channel)
-{
-  const char *slash = strchr (arg, '/');
-
-  *session = slash ? g_strndup (arg, (gsize) (slash - arg)) : g_strdup (arg);
-  *channel = g_strdup (slash && slash[1] ? slash + 1 : "*");
-  if (**session)
-    return TRUE;
-  g_clear_pointer (session, g_free);
-  g_clear_pointer (channel, g_free);
-  wsbctl_usage_error (ctx, "missing session name in '%s'", arg);
-  return FALSE;
-}
-
 /* Sends every subscribe request at once; the replies arrive in the loop. */
 static int
 subscribe_all (Watch *w, GPtrArray *pending, int argc, char **argv, guint64 since, guint64 epoch)
@@ -296,7 +171,7 @@ subscribe_all (Watch *w, GPtrArray *pending, int argc, char **argv, guint64 sinc
 
       p->watch = w;
       g_ptr_array_add (pending, p);
-      parse_target (w->ctx, argv[i], &session, &p->channel);
+      wsbctl_parse_target (w->ctx, argv[i], &session, &p->channel);
       sub.session = session;
       sub.channel = p->channel;
       sub.since_seq = since;
@@ -356,8 +231,10 @@ wsbctl_cmd_watch (WsbctlContext *ctx, int argc, char **argv)
     { "count", 0, 0, G_OPTION_ARG_STRING, &count_text, "Exit after N text or binary messages",
       "N" },
     { "since", 0, 0, G_OPTION_ARG_STRING, &since_text,
-      "Replay the messages after SEQ first (needs --epoch)", "SEQ" },
-    { "epoch", 0, 0, G_OPTION_ARG_STRING, &epoch_text, "The epoch that SEQ belongs to", "E" },
+      "Replay what the history holds after SEQ first, with a gap line for what it lost "
+      "(needs --epoch; 0: all of it)", "SEQ" },
+    { "epoch", 0, 0, G_OPTION_ARG_STRING, &epoch_text,
+      "The epoch that SEQ belongs to (see status --json)", "E" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -376,7 +253,7 @@ wsbctl_cmd_watch (WsbctlContext *ctx, int argc, char **argv)
       g_autofree char *session = NULL;
       g_autofree char *channel = NULL;
 
-      if (!parse_target (ctx, argv[i], &session, &channel))
+      if (!wsbctl_parse_target (ctx, argv[i], &session, &channel))
         return WSBCTL_EXIT_USAGE;
     }
   if (count_text && !wsbctl_parse_uint (ctx, "--count", count_text, 1, &w.count))
@@ -385,7 +262,7 @@ wsbctl_cmd_watch (WsbctlContext *ctx, int argc, char **argv)
     return WSBCTL_EXIT_USAGE;
   if (epoch_text && !wsbctl_parse_uint (ctx, "--epoch", epoch_text, 0, &epoch))
     return WSBCTL_EXIT_USAGE;
-  if (since > 0 && !epoch_text)
+  if (since_text && !epoch_text)
     return wsbctl_usage_error (ctx, "--since needs --epoch (see the epoch in 'status --json')");
 
   status = wsbctl_connect (ctx);

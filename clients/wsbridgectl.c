@@ -25,8 +25,17 @@ static const WsbctlCommand commands[] = {
     wsbctl_cmd_watch },
   { "send", "NAME [TEXT|-]", "Send a message upstream",
     "Sends TEXT, or all of standard input when TEXT is '-' or missing, to session NAME.\n"
-    "Text messages must be valid UTF-8; --binary sends the bytes as a binary message.",
+    "Text messages must be valid UTF-8; --binary sends the bytes as a binary message.\n"
+    "While the session is not open the message waits in its send queue. --wait waits\n"
+    "for the outcome: exit status 0 when it was sent, 1 when it expired, was cancelled\n"
+    "or was refused (a full queue is refused at once).",
     wsbctl_cmd_send },
+  { "history", "NAME[/CHANNEL]", "Print what a channel's history holds",
+    "Prints the messages the daemon keeps for the channel (history_messages,\n"
+    "history_bytes), oldest first; --last N only the newest N. When the history has\n"
+    "lost messages that would belong among them, a gap line comes first. --json\n"
+    "prints the same objects as watch --json.",
+    wsbctl_cmd_history },
 };
 
 static const WsbctlCommand *

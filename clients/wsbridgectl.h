@@ -76,6 +76,19 @@ void wsbctl_json_add_string (JsonBuilder *builder, const char *member, const cha
 void wsbctl_json_add_int (JsonBuilder *builder, const char *member, gint64 value);
 void wsbctl_json_print (JsonBuilder *builder, gboolean pretty);
 
+/* Message output of watch and history (wsbridgectl-output.c). */
+char *wsbctl_label (const char *session, const char *channel);
+void wsbctl_json_begin_line (JsonBuilder *b, const char *session, const char *channel,
+                             guint64 seq, guint64 epoch, gint64 time_us, const char *type);
+void wsbctl_json_end_line (JsonBuilder *b);
+void wsbctl_print_message (gboolean json, const Wsbridge__V1__Message *m);
+void wsbctl_print_gap (gboolean json, const Wsbridge__V1__Gap *g);
+/* Splits NAME[/CHANNEL] at the first '/'; NAME alone means channel "*".
+ * Prints a usage error and returns FALSE when NAME is empty. */
+gboolean wsbctl_parse_target (WsbctlContext *ctx, const char *arg, char **session,
+                              char **channel);
+
 int wsbctl_cmd_status (WsbctlContext *ctx, int argc, char **argv);
+int wsbctl_cmd_history (WsbctlContext *ctx, int argc, char **argv);
 int wsbctl_cmd_watch (WsbctlContext *ctx, int argc, char **argv);
 int wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv);

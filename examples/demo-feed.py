@@ -2,8 +2,10 @@
 """A tiny local WebSocket feed for trying wsbridge without the internet.
 
 Every connected client gets a JSON tick once a second, e.g.
-  {"type":"tick","n":12,"time":"2024-01-01T12:00:00.000Z","price":101.3}
-and every message a client sends is printed as "received: ...".
+  {"type":"tick","n":12,"region":"eu","time":"2024-01-01T12:00:00.000Z","price":101.3}
+and every message a client sends is printed as "received: ...". Subscribe
+frames ({"op":"subscribe","channel":"eu"}) are printed like any other message;
+the feed sends every region to everyone regardless.
 
 Usage: demo-feed.py [--host 127.0.0.1] [--port 0]
 The actual port is printed first, as a line "PORT <n>", so a launcher can read it.
@@ -37,6 +39,7 @@ class Feed:
         return json.dumps({
             "type": "tick",
             "n": self.n,
+            "region": ("eu", "us", "asia")[self.n % 3],
             "time": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "price": round(self.price, 2),
         }, separators=(",", ":"))
