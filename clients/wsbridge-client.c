@@ -1337,8 +1337,6 @@ wsb_client_history (WsbClient *c, const char *session, const char *channel, uint
 {
   Wsbridge__V1__Request request = WSBRIDGE__V1__REQUEST__INIT;
   Wsbridge__V1__HistoryRequest hist = WSBRIDGE__V1__HISTORY_REQUEST__INIT;
-  Wsbridge__V1__Reply *r = NULL;
-  WsbClientStatus st;
 
   if (reply)
     *reply = NULL;
@@ -1349,12 +1347,5 @@ wsb_client_history (WsbClient *c, const char *session, const char *channel, uint
   hist.last = last;
   request.op_case = WSBRIDGE__V1__REQUEST__OP_HISTORY;
   request.history = &hist;
-  st = call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_HISTORY, &r);
-  if (st)
-    return st;
-  if (reply)
-    *reply = r;
-  else
-    wsbridge__v1__reply__free_unpacked (r, NULL);
-  return WSB_CLIENT_OK;
+  return call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_HISTORY, reply);
 }

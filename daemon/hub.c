@@ -330,8 +330,10 @@ channel_interest_changed (HubSession *hs, HubChannel *ch, gboolean wanted)
 
 /* ------------------------------------------------------------------ state */
 
+/* Calls func for every subscription not unsubscribed. */
 static void
-deliver_state (HubSession *hs, WsbStateEvent *ev)
+for_each_subscription (HubSession *hs, void (*func) (WsbSubscription *sub, gpointer data),
+                       gpointer data)
 {
   GHashTableIter it;
   HubChannel *ch;
@@ -342,8 +344,14 @@ deliver_state (HubSession *hs, WsbStateEvent *ev)
       {
         WsbSubscription *sub = g_ptr_array_index (ch->subs, i);
         if (sub->funcs)
-          sub->funcs->state (sub, ev, sub->data);
+          func (sub, data);
       }
+}
+
+static void
+send_state (WsbSubscription *sub, gpointer ev)
+{
+  sub->funcs->state (sub, ev, sub->data);
 }
 
 static void hub_session_free (HubSession *hs);
@@ -402,7 +410,7 @@ on_session_state (WsbSession *s, gpointer user_data)
   fill_status (hs, &ev->status);
   ev->body = wsb_status_encode_state_change (&ev->status);
   hs->delivering++;
-  deliver_state (hs, ev);
+  for_each_subscription (hs, send_state, ev);
   end_delivery (hs);
   wsb_state_event_unref (ev);
 }
@@ -533,6 +541,12 @@ wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer d
     }
 }
 
+static void
+send_ended (WsbSubscription *sub, gpointer data)
+{
+  sub->funcs->ended (sub, sub->data);
+}
+
 /* Tells every subscriber of hs that it is over, then drops the subscriptions. */
 static void
 end_subscriptions (HubSession *hs)
@@ -540,15 +554,10 @@ end_subscriptions (HubSession *hs)
   GHashTableIter it;
   HubChannel *ch;
 
+  for_each_subscription (hs, send_ended, NULL);
   g_hash_table_iter_init (&it, hs->channels);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &ch))
     {
-      for (guint i = 0; i < ch->subs->len; i++)
-        {
-          WsbSubscription *sub = g_ptr_array_index (ch->subs, i);
-          if (sub->funcs)
-            sub->funcs->ended (sub, sub->data);
-        }
       g_ptr_array_set_size (ch->subs, 0);
       ch->live = 0;
     }
