@@ -788,8 +788,13 @@ describe_peer_close (const guint8 *in, gsize len)
   for (char *p = text; *p; p++)
     if ((guchar) *p < 0x20)
       *p = ' ';
-  return *text ? g_strdup_printf ("server closed the connection with %u: %s", code, text)
-               : g_strdup_printf ("server closed the connection with %u", code);
+  /* lws 4.1 turns 1012-1014 (restart, try again later, bad gateway), like
+   * invalid codes, into 1002 before we see them. */
+  const char *alias = code == LWS_CLOSE_STATUS_PROTOCOL_ERR
+                          ? " (or 1012-1014, which libwebsockets 4.1 reports as 1002)"
+                          : "";
+  return *text ? g_strdup_printf ("server closed the connection with %u%s: %s", code, alias, text)
+               : g_strdup_printf ("server closed the connection with %u%s", code, alias);
 }
 
 static char *
@@ -901,6 +906,13 @@ wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, voi
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
       replace_str (&s->peer_close, describe_peer_close (in, len));
+      /* lws echoes this buffer as our close frame: answer a close that it
+       * rewrote to 1002 with 1000 rather than blame the server. */
+      if (len >= 2 && ((guint8 *) in)[0] == 0x03 && ((guint8 *) in)[1] == 0xea)
+        {
+          ((guint8 *) in)[0] = LWS_CLOSE_STATUS_NORMAL >> 8;
+          ((guint8 *) in)[1] = LWS_CLOSE_STATUS_NORMAL & 0xff;
+        }
       return 0;
 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:

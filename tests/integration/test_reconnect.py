@@ -150,3 +150,19 @@ def test_server_close_1000_is_reported_and_reconnects(wsb):
 
 def test_server_close_1001_is_reported_and_reconnects(wsb):
     _server_close_is_reported_and_reconnects(wsb, 1001)
+
+
+def test_server_close_1012_is_reported_and_reconnects(wsb):
+    """1012 (service restart) is a registered close code that servers send
+    when they restart. libwebsockets 4.1.6 rewrites it to 1002 before the
+    daemon sees it (HACKING.md), so the reason says so instead of blaming
+    the server, and the daemon answers 1000, not a protocol error."""
+    server = wsb.server("--close-after", "0.3", "--close-code", "1012")
+    daemon = wsb.daemon(session_conf("s", server.url, backoff_initial_ms=100,
+                                     backoff_max_ms=1000))
+    daemon.wait_state("s", "open")
+    status = daemon.wait_state("s", ("backoff", "connecting"),
+                               check=lambda s: "server says bye" in s["reason"])
+    assert "1012-1014" in status["reason"], status
+    daemon.wait_state("s", "open", check=lambda s: s["reconnects"] >= 1)
+    assert server.close_codes()[0] == 1000, server.close_codes()

@@ -27,6 +27,20 @@ connections behave as "normal"):
               random bytes (binary, incompressible)
   big-json    right after the upgrade send one --message-size text message
               of JSON (valid, very compressible), then behave as "normal"
+
+With --counter-file the numbers of "msg <n>" count across all connections
+and all incarnations of the server (the file keeps the last one taken), so
+they keep increasing when the server restarts (a number is taken before
+its message goes out: a server killed in between skips it).
+
+With --inject FILE the server follows FILE (like tail -f): each new line, a
+JSON string (a text message) or {"b64": ...} (a binary message), is sent to
+every open connection; lines wait while no connection is open.
+
+SIGTERM restarts gracefully: the server stops listening, closes every
+connection with --term-close-code, keeps reading (and recording) what
+arrives until each closing handshake ends, then exits 0. So every message
+the client handed to its socket before it saw the close is recorded.
 """
 
 import argparse
@@ -37,6 +51,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import ssl
 import sys
 from http import HTTPStatus
@@ -49,6 +64,7 @@ RECORD = None
 CONN_IDS = itertools.count(1)
 CONNS = {}  # websocket -> connection id, for PingRecorder
 HANDSHAKES = itertools.count(1)
+TERMINATING = False
 
 
 class PingRecorder(logging.Handler):
@@ -64,6 +80,31 @@ def record(event, **fields):
     fields = {"event": event, "pid": os.getpid(), **fields}
     RECORD.write(json.dumps(fields) + "\n")
     RECORD.flush()
+
+
+class Counter:
+    """Numbers for "msg <n>": per connection, or shared through --counter-file."""
+
+    def __init__(self, path):
+        self.path = path
+        self.n = 0
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                self.n = int(f.read().strip() or 0)
+
+    def next(self):
+        self.n += 1
+        return self.n
+
+    def save(self):
+        if self.path:
+            tmp = f"{self.path}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(f"{self.n}\n")
+            os.replace(tmp, self.path)
+
+
+SHARED_COUNTER = None
 
 
 def mode_for(conn_number):
@@ -138,10 +179,14 @@ async def send_loop(ws, conn, mode):
 
 
 async def send_messages(ws, conn, mode):
-    for n in itertools.count(1):
-        if ARGS.send_count and n > ARGS.send_count:
+    counter = SHARED_COUNTER or Counter(None)
+    for sent in itertools.count(1):
+        if ARGS.send_count and sent > ARGS.send_count:
             return
         await asyncio.sleep(ARGS.send_interval)
+        if TERMINATING:
+            return
+        n = counter.next()
         if mode == "fragment":
             text = pattern_message(n, ARGS.message_size)
             payload = text.encode() if ARGS.binary else text
@@ -151,6 +196,10 @@ async def send_messages(ws, conn, mode):
             record("sent", conn=conn, n=n, len=len(payload), fragments=len(fragments),
                    sha256=hashlib.sha256(text.encode()).hexdigest())
         else:
+            # The number is taken before the send: killed in between, or a
+            # send that fails after writing part or all of the frame, the
+            # server skips it rather than sending it twice.
+            counter.save()
             await ws.send(f"msg {n}")
             record("sent", conn=conn, n=n, data=f"msg {n}")
 
@@ -166,6 +215,8 @@ async def ws_handler(ws):
            response_extensions=ws.response_headers.get("Sec-WebSocket-Extensions"),
            client_cert=peer_certificate(ws))
     sender = None
+    if TERMINATING:  # upgraded while the server was shutting down
+        asyncio.get_running_loop().create_task(close_for_restart(ws))
     try:
         if mode == "big-json":
             text = json_message(ARGS.message_size)
@@ -199,6 +250,55 @@ async def ws_handler(ws):
         await ws.wait_closed()
         record("close", conn=conn, code=ws.close_code, reason=ws.close_reason)
         CONNS.pop(ws, None)
+
+
+async def close_for_restart(ws):
+    await ws.close(ARGS.term_close_code, "server restart")
+
+
+async def inject_loop(path):
+    """Sends each new line of PATH to every open connection."""
+    offset, pending = 0, []
+    while True:
+        await asyncio.sleep(0.01)
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+            end = data.rfind(b"\n") + 1
+            offset += end
+            pending += [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+        targets = [ws for ws in CONNS if ws.open]
+        if TERMINATING or not pending or not targets:
+            continue
+        for item in pending:
+            for ws in targets:
+                try:
+                    if isinstance(item, str):
+                        await ws.send(item)
+                        record("sent", conn=CONNS.get(ws), data=item)
+                    else:
+                        await ws.send(base64.b64decode(item["b64"]))
+                        record("sent", conn=CONNS.get(ws), data_b64=item["b64"])
+                except websockets.ConnectionClosed:
+                    record("not_sent", conn=CONNS.get(ws), item=item)
+        pending = []
+
+
+async def shutdown(server, done):
+    """SIGTERM: stop listening, close every connection, wait for the handshakes."""
+    global TERMINATING
+    TERMINATING = True
+    record("terminating", connections=len(server.websockets))
+    server.server.close()
+    closing = set()
+    while server.websockets:
+        for ws in list(server.websockets):
+            if ws.open and ws not in closing:
+                closing.add(ws)
+                asyncio.get_running_loop().create_task(close_for_restart(ws))
+        await asyncio.sleep(0.01)
+    done.set_result(None)
 
 
 async def raw_handler(reader, writer):
@@ -235,8 +335,15 @@ async def main():
         )
     port = server.sockets[0].getsockname()[1]
     record("listen", host=ARGS.host, port=port, mode=ARGS.mode)
+    done = asyncio.get_running_loop().create_future()
+    if ARGS.mode != "no-upgrade":
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGTERM, lambda: asyncio.ensure_future(shutdown(server, done)))
+    if ARGS.inject:
+        asyncio.get_running_loop().create_task(inject_loop(ARGS.inject))
     print(f"PORT {port}", flush=True)
-    await asyncio.Future()
+    await done
+    record("exit")
 
 
 def parse_args():
@@ -266,6 +373,12 @@ def parse_args():
     p.add_argument("--close-after", type=float,
                    help="close each connection this many seconds after the upgrade")
     p.add_argument("--close-code", type=int, default=1000, help="close code for --close-after")
+    p.add_argument("--counter-file",
+                   help="number messages across connections and restarts, kept in this file")
+    p.add_argument("--inject", help="send each line appended to this file (JSON) to every "
+                                    "open connection")
+    p.add_argument("--term-close-code", type=int, default=1012,
+                   help="close code for the connections at SIGTERM")
     p.add_argument("--record", required=True, help="append events here as JSON lines")
     args = p.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -277,6 +390,7 @@ if __name__ == "__main__":
     ARGS = parse_args()
     RECORD = open(ARGS.record, "a", encoding="utf-8")
     record("start", argv=sys.argv[1:])
+    SHARED_COUNTER = Counter(ARGS.counter_file) if ARGS.counter_file else None
     try:
         asyncio.run(main())
     except KeyboardInterrupt:

@@ -117,6 +117,7 @@ class Server:
         self.name, self.args, self.host = name, list(args), host
         self.record = workdir / f"{name}.jsonl"
         self.log = workdir / f"{name}.stderr"
+        self.inject_path = workdir / f"{name}.inject"
         self.port = 0
         self.proc = None
 
@@ -131,8 +132,9 @@ class Server:
         return f"{scheme}://{host}:{self.port}/"
 
     def start(self):
+        inject = ["--inject", str(self.inject_path)] if self.script == WS_SERVER else []
         cmd = [PYTHON, str(self.script), "--host", self.host, "--port", str(self.port),
-               "--record", str(self.record), *self.args]
+               "--record", str(self.record), *inject, *self.args]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=log)
@@ -156,6 +158,31 @@ class Server:
         self.proc.kill()
         self.proc.wait()
 
+    def terminate(self, timeout=10.0 * SLOW):
+        """SIGTERM: the server closes its connections (1012 by default), records
+        what arrives until each closing handshake ends, and exits 0."""
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"server {self.name} did not finish its graceful shutdown "
+                                 f"within {timeout} s:\n{tail(self.log, 20)}") from None
+        assert rc == 0, f"server {self.name} exited {rc} at SIGTERM:\n{tail(self.log, 20)}"
+
+    def inject(self, *items):
+        """Make the server send ITEMS (str: text, bytes: binary) to every open
+        connection (they wait while none is open)."""
+        with open(self.inject_path, "a", encoding="utf-8") as f:
+            for item in items:
+                if isinstance(item, bytes):
+                    item = {"b64": base64.b64encode(item).decode()}
+                f.write(json.dumps(item) + "\n")
+
+    def sent(self):
+        """What the server sent, as text or bytes, in order."""
+        return [e["data"] if "data" in e else base64.b64decode(e["data_b64"])
+                for e in self.events("sent") if "data" in e or "data_b64" in e]
+
     def stop(self):
         self.proc.send_signal(signal.SIGSTOP)
 
@@ -171,10 +198,11 @@ class Server:
         events = read_jsonl(self.record)
         return [e for e in events if kind is None or e["event"] == kind]
 
-    def received(self):
-        """Messages received from the daemon, as text or bytes, in order."""
+    def received(self, conn=None):
+        """Messages received from the daemon (on connection CONN, or on any),
+        as text or bytes, in order."""
         return [e["data"] if e["type"] == "text" else base64.b64decode(e["data_b64"])
-                for e in self.events("message")]
+                for e in self.events("message") if conn is None or e["conn"] == conn]
 
     def close_codes(self):
         return [e["code"] for e in self.events("close")]
@@ -256,7 +284,9 @@ class Daemon:
                 "--socket", str(self.socket), "--bus", "none", "-v"]
 
     def start(self, config="", sessions_d=None, wait=True):
+        """Start (also again after stop(), with the same config and state dirs)."""
         self.write_config(config, sessions_d)
+        self.returncode = None
         with open(self.stderr_path, "ab") as err, open(self.stdout_path, "ab") as out:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=err, env=self.env)
@@ -277,6 +307,10 @@ class Daemon:
 
     def log(self):
         return tail(self.stderr_path)
+
+    def journal_path(self, name):
+        """Where the send queue of session NAME is journaled (queue_persist=true)."""
+        return pathlib.Path(self.env["XDG_STATE_HOME"]) / "wsbridge" / "queues" / f"{name}.journal"
 
     def log_text(self):
         """Everything the daemon wrote (GLib sends debug output to stdout), with
@@ -398,6 +432,10 @@ class Watch:
         return [line for t, line in list(self.lines)
                 if line.get("type") in ("text", "binary") and (after is None or t > after)]
 
+    def events(self, *types):
+        """Lines of these types ("text", "binary", "gap", "state"), or all lines."""
+        return [line for _, line in list(self.lines) if not types or line.get("type") in types]
+
     def wait_messages(self, n, timeout=5.0 * SLOW):
         return wait_for(lambda: len(self.messages()) >= n and self.messages(), timeout,
                         f"{n} messages from watch (stderr: {self.stderr_path})")
@@ -436,9 +474,14 @@ class ApiClient:
 
     def __init__(self, path, timeout=5.0 * SLOW):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.timeout = timeout
         self.sock.settimeout(timeout)
         self.sock.connect(str(path))
         self.next_id = 1
+        self._buf = bytearray()
+        self._eof = False
+        # Events that arrived while request() waited for its reply.
+        self.pending_events = collections.deque()
 
     def close(self):
         self.sock.close()
@@ -450,34 +493,48 @@ class ApiClient:
         body = frame.SerializeToString()
         self.send_raw(encode_varint(len(body)) + body)
 
-    def _read_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                return None
-            buf += chunk
-        return buf
+    def _parse_buffered(self):
+        """(frame body, bytes used) of the first complete frame buffered, or None."""
+        length, shift = 0, 0
+        for i, byte in enumerate(self._buf):
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                end = i + 1 + length
+                return (bytes(self._buf[i + 1:end]), end) if len(self._buf) >= end else None
+        return None
 
-    def recv_frame(self):
-        """The next ServerFrame, or None at EOF (a reset counts as EOF)."""
-        try:
-            length, shift = 0, 0
-            while True:
-                byte = self._read_exact(1)
-                if byte is None:
-                    return None
-                length |= (byte[0] & 0x7F) << shift
-                shift += 7
-                if not byte[0] & 0x80:
-                    break
-            body = self._read_exact(length)
-        except ConnectionResetError:
-            return None
-        assert body is not None, "EOF inside a frame from the daemon"
-        frame = pb.ServerFrame()
-        frame.ParseFromString(body)
-        return frame
+    def recv_frame(self, timeout=None):
+        """The next ServerFrame, or None at EOF (a reset counts as EOF).
+        With TIMEOUT, raises TimeoutError when no frame comes in time (what
+        has arrived of a frame stays buffered)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            parsed = self._parse_buffered()
+            if parsed:
+                body, used = parsed
+                del self._buf[:used]
+                frame = pb.ServerFrame()
+                frame.ParseFromString(body)
+                return frame
+            if self._eof:
+                assert not self._buf, "EOF inside a frame from the daemon"
+                return None
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no frame from the daemon in time")
+                self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except ConnectionResetError:
+                chunk = b""
+            finally:
+                if deadline is not None:
+                    self.sock.settimeout(self.timeout)
+            if not chunk:
+                self._eof = True
+            self._buf += chunk
 
     def hello(self):
         self.send_frame(pb.ClientFrame(hello=pb.Hello(api_major=1, api_minor=0,
@@ -487,6 +544,8 @@ class ApiClient:
         return frame.hello
 
     def request(self, **op):
+        """Send a request; return its Reply. Events that arrive meanwhile are
+        kept for next_event()."""
         req_id, self.next_id = self.next_id, self.next_id + 1
         self.send_frame(pb.ClientFrame(request=pb.Request(id=req_id, **op)))
         while True:
@@ -495,6 +554,54 @@ class ApiClient:
             if frame.WhichOneof("frame") == "reply" and frame.reply.id == req_id:
                 return frame.reply
             assert frame.WhichOneof("frame") == "event", f"unexpected frame {frame}"
+            self.pending_events.append(frame.event)
+
+    def next_event(self, timeout=5.0 * SLOW):
+        """The next Event, or None when none comes within TIMEOUT (or at EOF)."""
+        if self.pending_events:
+            return self.pending_events.popleft()
+        try:
+            frame = self.recv_frame(timeout)
+        except TimeoutError:
+            return None
+        if frame is None:
+            return None
+        assert frame.WhichOneof("frame") == "event", f"unexpected frame {frame}"
+        return frame.event
+
+    def subscribe(self, session, channel="*", since_seq=0, epoch=0):
+        """A SubscribeRequest; returns the Reply (subscribe or error)."""
+        return self.request(subscribe=pb.SubscribeRequest(session=session, channel=channel,
+                                                          since_seq=since_seq, epoch=epoch))
+
+    def subscribe_ok(self, session, channel="*", since_seq=0, epoch=0):
+        """Subscribe; return the subscription id."""
+        reply = self.subscribe(session, channel, since_seq, epoch)
+        assert reply.WhichOneof("result") == "subscribe", (
+            f"subscribe {session}/{channel} since {since_seq} epoch {epoch}: {reply}")
+        return reply.subscribe.subscription_id
+
+    def unsubscribe(self, subscription_id):
+        reply = self.request(unsubscribe=pb.UnsubscribeRequest(subscription_id=subscription_id))
+        assert reply.WhichOneof("result") == "ok", f"unsubscribe {subscription_id}: {reply}"
+
+    def send(self, session, data, binary=False):
+        """A SendRequest; returns the Reply (send or error)."""
+        if isinstance(data, str):
+            data = data.encode()
+        return self.request(send=pb.SendRequest(session=session, data=data, binary=binary))
+
+    def send_ok(self, session, data, binary=False):
+        """Send; return the send id."""
+        reply = self.send(session, data, binary)
+        assert reply.WhichOneof("result") == "send", f"send to {session}: {reply}"
+        return reply.send.send_id
+
+    def history(self, session, channel="*", last=0):
+        reply = self.request(history=pb.HistoryRequest(session=session, channel=channel,
+                                                       last=last))
+        assert reply.WhichOneof("result") == "history", f"history {session}/{channel}: {reply}"
+        return reply.history
 
     def list_sessions(self):
         reply = self.request(list_sessions=pb.ListSessionsRequest())
