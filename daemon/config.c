@@ -25,6 +25,7 @@ typedef enum
   KEY_TEMPLATE, /* text frame with {channel} */
   KEY_CHANNELS, /* list of channel names */
   KEY_FRAMES,   /* list of text frames */
+  KEY_POLICY,   /* slow_client_policy: drop-oldest or disconnect */
 } KeyType;
 
 typedef struct
@@ -99,6 +100,10 @@ static const KeyDef session_keys[] = {
     "messages kept per channel for late joiners and resuming subscribers" },
   { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes),
     "bytes kept per channel" },
+  { "allow_users", KEY_STRV, NULL, 0, 0, S (allow_users),
+    "system instance: users (names or uids) who may use the session besides root" },
+  { "allow_groups", KEY_STRV, NULL, 0, 0, S (allow_groups),
+    "system instance: groups who may use the session; default the group wsbridge" },
 };
 #undef S
 
@@ -109,6 +114,15 @@ static const KeyDef daemon_keys[] = {
     "largest API frame accepted" },
   { "client_buffer_bytes", KEY_SIZE, "4M", 64 * KIB, GIB, D (client_buffer_bytes),
     "outbound buffer per API client" },
+  { "slow_client_policy", KEY_POLICY, "drop-oldest", 0, 0, D (slow_client_policy),
+    "a client over client_buffer_bytes: drop-oldest (its oldest messages, then a gap) "
+    "or disconnect" },
+  { "max_subscriptions_per_client", KEY_UINT, "4096", 1, 1000000,
+    D (max_subscriptions_per_client), "subscriptions one API client may hold" },
+  { "max_requests_per_client", KEY_UINT, "256", 1, 65536, D (max_requests_per_client),
+    "replies one API client may leave unread before the daemon stops reading its requests" },
+  { "create_allow_groups", KEY_STRV, NULL, 0, 0, D (create_allow_groups),
+    "system instance: groups whose members may create sessions at runtime (root always may)" },
 };
 #undef D
 
@@ -390,6 +404,11 @@ check_value (KeyType type, const char *v, GString *why)
         g_string_assign (why, err->message);
         return FALSE;
       }
+    case KEY_POLICY:
+      if (g_str_equal (v, "drop-oldest") || g_str_equal (v, "disconnect"))
+        return TRUE;
+      g_string_printf (why, "must be drop-oldest or disconnect, not '%s'", v);
+      return FALSE;
     default:
       return TRUE;
     }
@@ -460,6 +479,7 @@ free_field (const KeyDef *k, gpointer base)
     case KEY_PROXY:
     case KEY_POINTER:
     case KEY_TEMPLATE:
+    case KEY_POLICY:
       g_clear_pointer ((char **) field, g_free);
       break;
     case KEY_STRV:
@@ -518,6 +538,7 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
     case KEY_PROXY:
     case KEY_POINTER:
     case KEY_TEMPLATE:
+    case KEY_POLICY:
       {
         g_autofree char *s = kf ? g_key_file_get_string (kf, group, k->name, &err)
                                 : g_strdup (raw);
@@ -617,6 +638,7 @@ wsb_session_config_copy (const WsbSessionConfig *src)
         case KEY_PROXY:
         case KEY_POINTER:
         case KEY_TEMPLATE:
+        case KEY_POLICY:
           *(char **) field = g_strdup (*(char **) field);
           break;
         case KEY_STRV:
@@ -641,17 +663,15 @@ strv_equal0 (char **a, char **b)
   return g_strv_equal ((const char *const *) a, (const char *const *) b);
 }
 
-gboolean
-wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
+static gboolean
+fields_equal (const KeyDef *keys, gsize n, gconstpointer a, gconstpointer b)
 {
-  if (g_strcmp0 (a->name, b->name) != 0)
-    return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
+  for (gsize i = 0; i < n; i++)
     {
-      gconstpointer fa = G_STRUCT_MEMBER_P (a, session_keys[i].offset);
-      gconstpointer fb = G_STRUCT_MEMBER_P (b, session_keys[i].offset);
+      gconstpointer fa = G_STRUCT_MEMBER_P (a, keys[i].offset);
+      gconstpointer fb = G_STRUCT_MEMBER_P (b, keys[i].offset);
       gboolean same = TRUE;
-      switch (session_keys[i].type)
+      switch (keys[i].type)
         {
         case KEY_BOOL:
           same = *(const gboolean *) fa == *(const gboolean *) fb;
@@ -667,6 +687,7 @@ wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
         case KEY_PROXY:
         case KEY_POINTER:
         case KEY_TEMPLATE:
+        case KEY_POLICY:
           same = g_strcmp0 (*(char *const *) fa, *(char *const *) fb) == 0;
           break;
         case KEY_STRV:
@@ -681,6 +702,19 @@ wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b)
+{
+  return g_strcmp0 (a->name, b->name) == 0
+         && fields_equal (session_keys, G_N_ELEMENTS (session_keys), a, b);
+}
+
+gboolean
+wsb_daemon_config_equal (const WsbDaemonConfig *a, const WsbDaemonConfig *b)
+{
+  return fields_equal (daemon_keys, G_N_ELEMENTS (daemon_keys), a, b);
 }
 
 WsbConfig *
@@ -701,6 +735,8 @@ wsb_config_free (WsbConfig *cfg)
     return;
   g_ptr_array_unref (cfg->sessions);
   g_ptr_array_unref (cfg->warnings);
+  for (gsize i = 0; i < G_N_ELEMENTS (daemon_keys); i++)
+    free_field (&daemon_keys[i], &cfg->daemon);
   g_free (cfg);
 }
 

@@ -42,6 +42,8 @@ typedef struct
   char **channels;        /* always subscribed upstream */
   guint64 history_messages;
   guint64 history_bytes;
+  char **allow_users;  /* system instance: user names or uids besides root */
+  char **allow_groups; /* system instance: group names; NULL means "wsbridge" */
 } WsbSessionConfig;
 
 typedef struct
@@ -49,6 +51,10 @@ typedef struct
   guint64 max_clients;
   guint64 max_frame_bytes;
   guint64 client_buffer_bytes;
+  char *slow_client_policy; /* "drop-oldest" or "disconnect" */
+  guint64 max_subscriptions_per_client;
+  guint64 max_requests_per_client;
+  char **create_allow_groups; /* system instance: may create sessions at runtime */
 } WsbDaemonConfig;
 
 typedef struct
@@ -89,6 +95,7 @@ WsbSessionConfig *wsb_session_config_new_default (const char *name);
 WsbSessionConfig *wsb_session_config_copy (const WsbSessionConfig *src);
 void wsb_session_config_free (WsbSessionConfig *sc);
 gboolean wsb_session_config_equal (const WsbSessionConfig *a, const WsbSessionConfig *b);
+gboolean wsb_daemon_config_equal (const WsbDaemonConfig *a, const WsbDaemonConfig *b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbConfig, wsb_config_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbSessionConfig, wsb_session_config_free)

@@ -20,8 +20,6 @@
 
 #define READ_CHUNK (64 * 1024)
 #define MAX_IOV 128
-/* Per-client bound on subscriptions, so one client cannot exhaust memory. */
-#define MAX_SUBSCRIPTIONS_PER_CLIENT 4096
 
 typedef struct _Client Client;
 
@@ -437,10 +435,11 @@ handle_subscribe (Client *c, guint64 id, const Wsbridge__V1__SubscribeRequest *r
   WsbSessionStatus st = { 0 };
   ClientSub *cs;
 
-  if (g_hash_table_size (c->subs) >= MAX_SUBSCRIPTIONS_PER_CLIENT)
+  if (g_hash_table_size (c->subs) >= c->srv->cfg.max_subscriptions_per_client)
     {
       reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
-                   "too many subscriptions on this connection");
+                   "too many subscriptions on this connection "
+                   "(max_subscriptions_per_client)");
       return;
     }
   cs = g_new0 (ClientSub, 1);
@@ -848,6 +847,29 @@ reject_client (int fd, Wsbridge__V1__ErrorCode code, const char *text)
   close (fd);
 }
 
+/* Serves a connected, non-blocking socket whose peer is c->cred. */
+static void
+client_start (WsbIpcServer *srv, Client *c, int fd)
+{
+  ClientSource *cs;
+
+  c->srv = srv;
+  c->fd = fd;
+  c->name = g_strdup_printf ("pid %d", c->cred.pid);
+  c->in = g_byte_array_new ();
+  c->out = g_array_new (FALSE, FALSE, sizeof (OutChunk));
+  c->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
+                                   (GDestroyNotify) client_sub_free);
+  c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
+  cs = (ClientSource *) c->source;
+  cs->client = c;
+  c->fd_tag = g_source_add_unix_fd (c->source, fd, G_IO_IN);
+  g_source_attach (c->source, NULL);
+  srv->clients = g_list_prepend (srv->clients, c);
+  srv->n_clients++;
+  g_debug ("client %s (uid %u) connected", c->name, c->cred.uid);
+}
+
 static gboolean
 on_accept (int lfd, GIOCondition cond, gpointer data)
 {
@@ -858,7 +880,6 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
       int fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
       socklen_t clen;
       Client *c;
-      ClientSource *cs;
 
       if (fd < 0)
         {
@@ -893,22 +914,19 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
           g_free (c);
           continue;
         }
-      c->srv = srv;
-      c->fd = fd;
-      c->name = g_strdup_printf ("pid %d", c->cred.pid);
-      c->in = g_byte_array_new ();
-      c->out = g_array_new (FALSE, FALSE, sizeof (OutChunk));
-      c->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
-                                       (GDestroyNotify) client_sub_free);
-      c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
-      cs = (ClientSource *) c->source;
-      cs->client = c;
-      c->fd_tag = g_source_add_unix_fd (c->source, fd, G_IO_IN);
-      g_source_attach (c->source, NULL);
-      srv->clients = g_list_prepend (srv->clients, c);
-      srv->n_clients++;
-      g_debug ("client %s (uid %u) connected", c->name, c->cred.uid);
+      client_start (srv, c, fd);
     }
+}
+
+void
+wsb_ipc_server_add_client (WsbIpcServer *srv, int fd, pid_t pid, uid_t uid, gid_t gid)
+{
+  Client *c = g_new0 (Client, 1);
+
+  c->cred.pid = pid;
+  c->cred.uid = uid;
+  c->cred.gid = gid;
+  client_start (srv, c, fd);
 }
 
 WsbIpcServer *

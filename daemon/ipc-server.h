@@ -1,6 +1,8 @@
 /* The Unix-socket protobuf frontend (wsbridge.v1, varint-delimited frames). */
 #pragma once
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "hub.h"
 
@@ -18,5 +20,10 @@ gboolean wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean pr
 
 /* Serves an already listening socket (systemd socket activation). */
 gboolean wsb_ipc_server_adopt (WsbIpcServer *srv, int fd, GError **error);
+
+/* Serves one connected, non-blocking socket as a client with this peer
+ * identity (the fuzz target feeds frames this way; accepted clients go
+ * through the same path after the SO_PEERCRED and max_clients checks). */
+void wsb_ipc_server_add_client (WsbIpcServer *srv, int fd, pid_t pid, uid_t uid, gid_t gid);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbIpcServer, wsb_ipc_server_free)

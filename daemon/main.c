@@ -69,7 +69,7 @@ on_hangup (gpointer data)
     }
   for (guint i = 0; i < cfg->warnings->len; i++)
     g_warning ("%s", (const char *) g_ptr_array_index (cfg->warnings, i));
-  if (memcmp (&cfg->daemon, &d->daemon_cfg, sizeof cfg->daemon) != 0)
+  if (!wsb_daemon_config_equal (&cfg->daemon, &d->daemon_cfg))
     g_warning ("[daemon] settings changed; they take effect when wsbridged restarts");
   wsb_hub_apply_config (d->hub, cfg->sessions);
   return G_SOURCE_CONTINUE;
