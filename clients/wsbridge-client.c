@@ -1349,3 +1349,102 @@ wsb_client_history (WsbClient *c, const char *session, const char *channel, uint
   request.history = &hist;
   return call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_HISTORY, reply);
 }
+
+WsbClientStatus
+wsb_client_get_session (WsbClient *c, const char *session, Wsbridge__V1__Reply **reply)
+{
+  Wsbridge__V1__Request request = WSBRIDGE__V1__REQUEST__INIT;
+  Wsbridge__V1__GetSessionRequest get = WSBRIDGE__V1__GET_SESSION_REQUEST__INIT;
+
+  if (reply)
+    *reply = NULL;
+  if (!session)
+    return set_error (c, WSB_CLIENT_ERR_USAGE, 0, "no session name");
+  get.session = (char *) session;
+  request.op_case = WSBRIDGE__V1__REQUEST__OP_GET_SESSION;
+  request.get_session = &get;
+  return call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_SESSION, reply);
+}
+
+WsbClientStatus
+wsb_client_create_session (WsbClient *c, const char *name, const char *url,
+                           const char *const *keys, const char *const *values, size_t n_options,
+                           bool persist, Wsbridge__V1__Reply **reply)
+{
+  Wsbridge__V1__Request request = WSBRIDGE__V1__REQUEST__INIT;
+  Wsbridge__V1__CreateSessionRequest create = WSBRIDGE__V1__CREATE_SESSION_REQUEST__INIT;
+  Wsbridge__V1__SessionOption *opts;
+  Wsbridge__V1__SessionOption **ptrs;
+  WsbClientStatus st;
+
+  if (reply)
+    *reply = NULL;
+  if (!name || !url || (n_options && (!keys || !values)))
+    return set_error (c, WSB_CLIENT_ERR_USAGE, 0, "no session name, URL or options");
+  opts = calloc (n_options + 1, sizeof *opts);
+  ptrs = calloc (n_options + 1, sizeof *ptrs);
+  if (!opts || !ptrs)
+    {
+      free (opts);
+      free (ptrs);
+      return set_error (c, WSB_CLIENT_ERR_NOMEM, 0, "out of memory");
+    }
+  for (size_t i = 0; i < n_options; i++)
+    {
+      wsbridge__v1__session_option__init (&opts[i]);
+      opts[i].key = (char *) keys[i];
+      opts[i].value = (char *) values[i];
+      ptrs[i] = &opts[i];
+    }
+  create.name = (char *) name;
+  create.url = (char *) url;
+  create.n_options = n_options;
+  create.options = ptrs;
+  create.persist = persist;
+  request.op_case = WSBRIDGE__V1__REQUEST__OP_CREATE_SESSION;
+  request.create_session = &create;
+  st = call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_SESSION, reply);
+  free (opts);
+  free (ptrs);
+  return st;
+}
+
+/* remove_session, connect, disconnect: a session name and an ok reply. */
+static WsbClientStatus
+session_op (WsbClient *c, const char *session, Wsbridge__V1__Request__OpCase op)
+{
+  Wsbridge__V1__Request request = WSBRIDGE__V1__REQUEST__INIT;
+  Wsbridge__V1__RemoveSessionRequest remove = WSBRIDGE__V1__REMOVE_SESSION_REQUEST__INIT;
+  Wsbridge__V1__ConnectRequest connect = WSBRIDGE__V1__CONNECT_REQUEST__INIT;
+  Wsbridge__V1__DisconnectRequest disconnect = WSBRIDGE__V1__DISCONNECT_REQUEST__INIT;
+
+  if (!session)
+    return set_error (c, WSB_CLIENT_ERR_USAGE, 0, "no session name");
+  remove.session = connect.session = disconnect.session = (char *) session;
+  request.op_case = op;
+  if (op == WSBRIDGE__V1__REQUEST__OP_REMOVE_SESSION)
+    request.remove_session = &remove;
+  else if (op == WSBRIDGE__V1__REQUEST__OP_CONNECT)
+    request.connect = &connect;
+  else
+    request.disconnect = &disconnect;
+  return call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_OK, NULL);
+}
+
+WsbClientStatus
+wsb_client_remove_session (WsbClient *c, const char *session)
+{
+  return session_op (c, session, WSBRIDGE__V1__REQUEST__OP_REMOVE_SESSION);
+}
+
+WsbClientStatus
+wsb_client_connect_session (WsbClient *c, const char *session)
+{
+  return session_op (c, session, WSBRIDGE__V1__REQUEST__OP_CONNECT);
+}
+
+WsbClientStatus
+wsb_client_disconnect_session (WsbClient *c, const char *session)
+{
+  return session_op (c, session, WSBRIDGE__V1__REQUEST__OP_DISCONNECT);
+}

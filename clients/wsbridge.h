@@ -189,6 +189,27 @@ WsbClientStatus wsb_client_send (WsbClient *client, const char *session, const v
 WsbClientStatus wsb_client_history (WsbClient *client, const char *session, const char *channel,
                                     uint32_t last, Wsbridge__V1__Reply **reply);
 
+/* One session's status: (*reply)->session. */
+WsbClientStatus wsb_client_get_session (WsbClient *client, const char *session,
+                                        Wsbridge__V1__Reply **reply);
+
+/* Creates a session at runtime with options keys[i]=values[i] as in
+ * wsbridge.conf(5) (lists separated by ';'); persist writes it to the
+ * daemon's sessions.d/ so it survives restarts. (*reply)->session is its
+ * status. Errors: ALREADY_EXISTS, INVALID_ARGUMENT naming the key,
+ * ACCESS_DENIED on the system instance. */
+WsbClientStatus wsb_client_create_session (WsbClient *client, const char *name, const char *url,
+                                           const char *const *keys, const char *const *values,
+                                           size_t n_options, bool persist,
+                                           Wsbridge__V1__Reply **reply);
+
+/* Removes a session created at runtime (a persisted one loses its file). */
+WsbClientStatus wsb_client_remove_session (WsbClient *client, const char *session);
+
+/* Wants the session connected, or closes it (1000) and keeps it closed. */
+WsbClientStatus wsb_client_connect_session (WsbClient *client, const char *session);
+WsbClientStatus wsb_client_disconnect_session (WsbClient *client, const char *session);
+
 /* Reads what the socket has (never blocks) and handles every complete frame:
  * events to the event callback, replies to their request's callback.
  * Returns WSB_CLIENT_OK, or the fatal status when the connection ended

@@ -36,6 +36,22 @@ static const WsbctlCommand commands[] = {
     "lost messages that would belong among them, a gap line comes first. --json\n"
     "prints the same objects as watch --json.",
     wsbctl_cmd_history },
+  { "add", "NAME URL", "Create a session at runtime",
+    "Creates session NAME for URL and connects it (unless --no-connect). --header adds a\n"
+    "handshake header; --option KEY=VALUE sets any session key of wsbridge.conf(5)\n"
+    "(lists separated by ';'). Without --persist the session lasts until it is removed\n"
+    "or the daemon stops; with it, it is written to sessions.d/NAME.conf.",
+    wsbctl_cmd_add },
+  { "remove", "NAME", "Remove a session created at runtime",
+    "Closes the session (1001), ends its subscriptions and cancels its queue; a persisted\n"
+    "session's file is deleted. Sessions of your own configuration files are removed\n"
+    "there (then reload with SIGHUP).",
+    wsbctl_cmd_remove },
+  { "connect", "NAME", "Connect a session", NULL, wsbctl_cmd_connect },
+  { "disconnect", "NAME", "Close a session and keep it closed",
+    "Closes the connection with 1000; the session stays disconnected (its queue waits)\n"
+    "until connect.",
+    wsbctl_cmd_disconnect },
 };
 
 static const WsbctlCommand *

@@ -90,5 +90,9 @@ gboolean wsbctl_parse_target (WsbctlContext *ctx, const char *arg, char **sessio
 
 int wsbctl_cmd_status (WsbctlContext *ctx, int argc, char **argv);
 int wsbctl_cmd_history (WsbctlContext *ctx, int argc, char **argv);
+int wsbctl_cmd_add (WsbctlContext *ctx, int argc, char **argv);
+int wsbctl_cmd_remove (WsbctlContext *ctx, int argc, char **argv);
+int wsbctl_cmd_connect (WsbctlContext *ctx, int argc, char **argv);
+int wsbctl_cmd_disconnect (WsbctlContext *ctx, int argc, char **argv);
 int wsbctl_cmd_watch (WsbctlContext *ctx, int argc, char **argv);
 int wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv);

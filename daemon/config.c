@@ -133,6 +133,15 @@ static const char *const reserved_headers[] = {
 };
 
 gboolean
+wsb_config_is_session_key (const char *key)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
+    if (g_str_equal (session_keys[i].name, key))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
 wsb_session_name_is_valid (const char *name)
 {
   gsize len = strlen (name);

@@ -65,6 +65,8 @@ typedef struct
 } WsbConfig;
 
 gboolean wsb_session_name_is_valid (const char *name);
+/* TRUE for a key of the [session] groups (url included). */
+gboolean wsb_config_is_session_key (const char *key);
 
 typedef enum
 {

@@ -1,5 +1,7 @@
 #include "hub.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "history.h"
@@ -41,6 +43,7 @@ typedef struct
    * evicted history may have held messages of their channel. */
   guint64 history_floor;
   gboolean subscribed_upstream; /* subscribe frames went out on this connection */
+  gboolean runtime;     /* created over an API without persist: reloads keep it */
   guint delivering;     /* > 0 while fanning out: unsubscribes are deferred */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
@@ -57,6 +60,7 @@ struct _WsbHub
 {
   WsbUpstream *up;
   char *state_dir;
+  char *config_dir;
   GArray *outcome_listeners; /* OutcomeListener */
   GHashTable *sessions; /* name → HubSession* */
   GList *removed;       /* HubSession* closing before they are freed */
@@ -488,11 +492,12 @@ hub_session_free (HubSession *hs)
 }
 
 WsbHub *
-wsb_hub_new (WsbUpstream *up, const char *state_dir)
+wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
 {
   WsbHub *hub = g_new0 (WsbHub, 1);
 
   hub->up = up;
+  hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
   hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
   hub->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -516,6 +521,7 @@ wsb_hub_free (WsbHub *hub)
   g_hash_table_unref (hub->sessions);
   g_array_unref (hub->outcome_listeners);
   g_free (hub->state_dir);
+  g_free (hub->config_dir);
   g_free (hub);
 }
 
@@ -564,9 +570,9 @@ end_subscriptions (HubSession *hs)
 }
 
 static void
-remove_session (WsbHub *hub, HubSession *hs)
+remove_session (WsbHub *hub, HubSession *hs, const char *why)
 {
-  g_message ("%s: removed from the configuration", hs_name (hs));
+  g_message ("%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
   wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "session removed");
   wsb_session_cancel_queue (hs->session, "session removed");
@@ -624,16 +630,20 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
     }
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (!g_hash_table_contains (wanted, hs_name (hs)))
+    if (!hs->runtime && !g_hash_table_contains (wanted, hs_name (hs)))
       g_ptr_array_add (gone, hs);
   for (guint i = 0; i < gone->len; i++)
-    remove_session (hub, g_ptr_array_index (gone, i));
+    remove_session (hub, g_ptr_array_index (gone, i), "session removed");
 
   for (guint i = 0; i < sessions->len; i++)
     {
       WsbSessionConfig *cfg = g_ptr_array_index (sessions, i);
       hs = g_hash_table_lookup (hub->sessions, cfg->name);
-      if (!hs)
+      if (hs && hs->runtime)
+        g_warning ("%s: %s defines a session that was created at runtime; the runtime one "
+                   "stays until it is removed",
+                   cfg->name, cfg->source);
+      else if (!hs)
         {
           g_message ("%s: added by the configuration", cfg->name);
           hs = add_session (hub, cfg);
@@ -878,6 +888,214 @@ wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, g
   HubSession *hs = lookup (hub, session, error);
 
   return hs && wsb_session_send (hs->session, data, len, binary, id, error);
+}
+
+/* ---------------------------------------------------- runtime management */
+
+#define STORE_MARK "# Written by wsbridged for a session created with persist;"
+
+static char *
+store_path (WsbHub *hub, const char *name)
+{
+  g_autofree char *file = g_strconcat (name, ".conf", NULL);
+
+  return g_build_filename (hub->config_dir, "sessions.d", file, NULL);
+}
+
+/* TRUE when the daemon wrote path for a persisted session. */
+static gboolean
+is_stored_by_us (const char *path)
+{
+  g_autofree char *text = NULL;
+
+  return path && g_file_get_contents (path, &text, NULL, NULL)
+         && g_str_has_prefix (text, STORE_MARK);
+}
+
+/* The session as a key file, validated by the configuration code. */
+static char *
+session_text (const char *name, const char *url, const char *const *keys,
+              const char *const *values, guint n_options, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *body = NULL;
+
+  if (strpbrk (url, "\r\n"))
+    {
+      g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                           "the URL may not contain line breaks");
+      return NULL;
+    }
+  g_key_file_set_string (kf, "session", "url", url);
+  for (guint i = 0; i < n_options; i++)
+    {
+      if (g_str_equal (keys[i], "url") || !wsb_config_is_session_key (keys[i]))
+        {
+          g_autofree char *shown = g_utf8_make_valid (keys[i], MIN (strlen (keys[i]), 64));
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                       "unknown session option '%s' (the keys are in wsbridge.conf(5); the URL "
+                       "is its own argument)",
+                       shown);
+          return NULL;
+        }
+      /* A line break would start a new line of the key file; a header's
+       * value must not end up in an error message that names that line. */
+      if (strpbrk (values[i], "\r\n"))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                       "option '%s': line breaks are not allowed in values", keys[i]);
+          return NULL;
+        }
+      if (g_key_file_has_key (kf, "session", keys[i], NULL))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                       "option '%s' given twice", keys[i]);
+          return NULL;
+        }
+      /* set_value keeps ';' lists and escapes as written, like a file. */
+      g_key_file_set_value (kf, "session", keys[i], values[i]);
+    }
+  body = g_key_file_to_data (kf, NULL, NULL);
+  return g_strdup_printf ("%s edit or delete it to change or remove %s\n%s", STORE_MARK, name,
+                          body);
+}
+
+static gboolean
+store_session (const char *path, const char *text, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr (GError) local = NULL;
+
+  if (g_mkdir_with_parents (dir, 0700) < 0
+      || !g_file_set_contents_full (path, text, -1,
+                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                    0600, &local))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot persist the session: %s",
+                   local ? local->message : g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
+                        const char *const *keys, const char *const *values, guint n_options,
+                        gboolean persist, GError **error)
+{
+  g_autoptr (WsbConfig) parsed = wsb_config_new ();
+  g_autoptr (GError) local = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+  WsbSessionConfig *cfg;
+  HubSession *hs;
+
+  if (!wsb_session_name_is_valid (name))
+    {
+      g_autofree char *shown = g_utf8_make_valid (name, MIN (strlen (name), 80));
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                   "invalid session name '%s': use 1-64 of a-z 0-9 _ . - starting with a letter "
+                   "or digit",
+                   shown);
+      return FALSE;
+    }
+  if (g_hash_table_contains (hub->sessions, name))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS, "a session named '%s' already "
+                   "exists", name);
+      return FALSE;
+    }
+  text = session_text (name, url, keys, values, n_options, error);
+  if (!text)
+    return FALSE;
+  path = store_path (hub, name);
+  if (!wsb_config_parse_text (parsed, persist ? path : "the request", text, strlen (text), name,
+                              &local))
+    {
+      /* The message names the key and why, never a header's value. */
+      const char *msg = strstr (local->message, "[session");
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT, "%s",
+                   msg ? msg : local->message);
+      return FALSE;
+    }
+  if (persist && g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
+                   "%s exists already (reload to load it)", path);
+      return FALSE;
+    }
+  if (persist && !store_session (path, text, error))
+    return FALSE;
+  cfg = g_ptr_array_index (parsed->sessions, 0);
+  hs = add_session (hub, cfg);
+  hs->runtime = !persist;
+  g_message ("%s: created at runtime%s", name, persist ? " and persisted" : "");
+  if (cfg->autoconnect)
+    wsb_session_connect (hs->session);
+  return TRUE;
+}
+
+gboolean
+wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error)
+{
+  HubSession *hs = lookup (hub, name, error);
+  const char *source;
+
+  if (!hs)
+    return FALSE;
+  source = wsb_session_get_config (hs->session)->source;
+  if (!hs->runtime && !is_stored_by_us (source))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                   "session '%s' is defined in %s; remove it there and reload", name, source);
+      return FALSE;
+    }
+  if (!hs->runtime && g_unlink (source) < 0)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot delete %s: %s", source,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  remove_session (hub, hs, "removed by request");
+  return TRUE;
+}
+
+gboolean
+wsb_hub_connect (WsbHub *hub, const char *name, GError **error)
+{
+  HubSession *hs = lookup (hub, name, error);
+
+  if (hs)
+    wsb_session_connect (hs->session);
+  return hs != NULL;
+}
+
+gboolean
+wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error)
+{
+  HubSession *hs = lookup (hub, name, error);
+
+  if (hs)
+    wsb_session_close (hs->session, LWS_CLOSE_STATUS_NORMAL, "disconnected by request");
+  return hs != NULL;
+}
+
+gboolean
+wsb_hub_get_status (WsbHub *hub, const char *name, WsbSessionStatus *out, GError **error)
+{
+  HubSession *hs = lookup (hub, name, error);
+
+  if (hs)
+    fill_status (hs, out);
+  return hs != NULL;
+}
+
+const WsbSessionConfig *
+wsb_hub_get_config (WsbHub *hub, const char *name)
+{
+  HubSession *hs = g_hash_table_lookup (hub->sessions, name);
+
+  return hs ? wsb_session_get_config (hs->session) : NULL;
 }
 
 gboolean

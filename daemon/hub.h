@@ -56,8 +56,9 @@ typedef struct
   WsbSessionStatus status;
 } WsbHistoryResult;
 
-/* state_dir holds the send-queue journals (queues/NAME.journal). */
-WsbHub *wsb_hub_new (WsbUpstream *up, const char *state_dir);
+/* config_dir receives sessions.d/NAME.conf of persisted runtime sessions;
+ * state_dir holds the send-queue journals (queues/NAME.journal). */
+WsbHub *wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir);
 void wsb_hub_free (WsbHub *hub);
 
 gboolean wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error);
@@ -111,6 +112,24 @@ void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpoin
 gboolean wsb_hub_history (WsbHub *hub, const char *session, const char *channel, guint last,
                           WsbHistoryResult *out, GError **error);
 void wsb_history_result_clear (WsbHistoryResult *r);
+
+/* Creates a session at runtime from options (keys[i] = values[i], as in a
+ * configuration file; url may not be among them), validated like a file.
+ * With persist it is written to sessions.d/NAME.conf (0600) and loaded at
+ * every start; without, reloads keep it until it is removed. */
+gboolean wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
+                                 const char *const *keys, const char *const *values,
+                                 guint n_options, gboolean persist, GError **error);
+/* Removes a runtime or persisted session (deleting its file); a session of
+ * a configuration file the daemon did not write is refused. */
+gboolean wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error);
+gboolean wsb_hub_connect (WsbHub *hub, const char *name, GError **error);
+/* Closes with 1000 and stays disconnected until wsb_hub_connect. */
+gboolean wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error);
+gboolean wsb_hub_get_status (WsbHub *hub, const char *name, WsbSessionStatus *out,
+                             GError **error);
+/* The session's configuration (for access checks), or NULL. */
+const WsbSessionConfig *wsb_hub_get_config (WsbHub *hub, const char *name);
 
 WsbStateEvent *wsb_state_event_ref (WsbStateEvent *ev);
 void wsb_state_event_unref (WsbStateEvent *ev);

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "framing.h"
 #include "status.h"
 #include "wsb-error.h"
@@ -75,6 +76,7 @@ typedef struct
 struct _WsbIpcServer
 {
   WsbHub *hub;
+  gboolean system; /* any uid may connect; requests are checked (access.c) */
   GHashTable *sends; /* SendKey* → Client* that sent it */
   WsbDaemonConfig cfg;
   int listen_fd;
@@ -255,6 +257,8 @@ error_code (const GError *error)
       return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_QUEUE_FULL;
     case WSB_ERROR_LIMIT_EXCEEDED:
       return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED;
+    case WSB_ERROR_ALREADY_EXISTS:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ALREADY_EXISTS;
     case WSB_ERROR_FAILED:
       break;
     }
@@ -401,6 +405,30 @@ client_sub_free (ClientSub *cs)
 
 /* -------------------------------------------------------------- requests */
 
+/* On the system instance: may this client use the session? If not, the
+ * request gets the error and the denial is logged. An unknown session is
+ * left to the operation to report. */
+static gboolean
+may_use (Client *c, guint64 id, const char *session)
+{
+  g_autoptr (GError) error = NULL;
+  const WsbSessionConfig *cfg;
+
+  if (!c->srv->system || !(cfg = wsb_hub_get_config (c->srv->hub, session)))
+    return TRUE;
+  if (wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, &error))
+    return TRUE;
+  g_message ("client %s: denied: %s", c->name, error->message);
+  reply_gerror (c, id, error);
+  return FALSE;
+}
+
+static const char *
+or_empty (const char *s)
+{
+  return s ? s : "";
+}
+
 static void
 handle_list (Client *c, guint64 id)
 {
@@ -411,12 +439,22 @@ handle_list (Client *c, guint64 id)
   Wsbridge__V1__ListSessionsReply lr = WSBRIDGE__V1__LIST_SESSIONS_REPLY__INIT;
   Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
 
+  guint n = 0;
+
   for (guint i = 0; i < list->len; i++)
     {
-      wsb_status_to_pb (g_ptr_array_index (list, i), &pbs[i]);
-      ptrs[i] = &pbs[i];
+      WsbSessionStatus *st = g_ptr_array_index (list, i);
+      const WsbSessionConfig *cfg = wsb_hub_get_config (c->srv->hub, st->name);
+
+      /* The system instance lists only what the caller may use. */
+      if (c->srv->system && cfg
+          && !wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, NULL))
+        continue;
+      wsb_status_to_pb (st, &pbs[n]);
+      ptrs[n] = &pbs[n];
+      n++;
     }
-  lr.n_sessions = list->len;
+  lr.n_sessions = n;
   lr.sessions = ptrs;
   r.id = id;
   r.result_case = WSBRIDGE__V1__REPLY__RESULT_LIST_SESSIONS;
@@ -435,6 +473,8 @@ handle_subscribe (Client *c, guint64 id, const Wsbridge__V1__SubscribeRequest *r
   WsbSessionStatus st = { 0 };
   ClientSub *cs;
 
+  if (!may_use (c, id, or_empty (req->session)))
+    return;
   if (g_hash_table_size (c->subs) >= c->srv->cfg.max_subscriptions_per_client)
     {
       reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
@@ -468,21 +508,27 @@ handle_subscribe (Client *c, guint64 id, const Wsbridge__V1__SubscribeRequest *r
 }
 
 static void
-handle_unsubscribe (Client *c, guint64 id, const Wsbridge__V1__UnsubscribeRequest *req)
+reply_ok (Client *c, guint64 id)
 {
   Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
   Wsbridge__V1__Empty empty = WSBRIDGE__V1__EMPTY__INIT;
 
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_OK;
+  r.ok = &empty;
+  reply (c, &r);
+}
+
+static void
+handle_unsubscribe (Client *c, guint64 id, const Wsbridge__V1__UnsubscribeRequest *req)
+{
   if (!g_hash_table_remove (c->subs, &req->subscription_id))
     {
       reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND,
                    "no such subscription on this connection");
       return;
     }
-  r.id = id;
-  r.result_case = WSBRIDGE__V1__REPLY__RESULT_OK;
-  r.ok = &empty;
-  reply (c, &r);
+  reply_ok (c, id);
 }
 
 static guint
@@ -543,6 +589,8 @@ handle_send (Client *c, guint64 id, const Wsbridge__V1__SendRequest *req)
   guint64 send_id = 0;
   SendKey *key;
 
+  if (!may_use (c, id, session))
+    return;
   if (!wsb_hub_send (c->srv->hub, session, req->data.data, req->data.len, req->binary, &send_id,
                      &error))
     {
@@ -572,6 +620,8 @@ handle_history (Client *c, guint64 id, const Wsbridge__V1__HistoryRequest *req)
   g_autofree Wsbridge__V1__Message **msgs = NULL;
   WsbHistoryResult res;
 
+  if (!may_use (c, id, or_empty (req->session)))
+    return;
   if (!wsb_hub_history (c->srv->hub, req->session ? req->session : "", channel, req->last, &res,
                         &error))
     {
@@ -609,6 +659,73 @@ handle_history (Client *c, guint64 id, const Wsbridge__V1__HistoryRequest *req)
 }
 
 static void
+reply_status (Client *c, guint64 id, const char *session)
+{
+  g_autoptr (GError) error = NULL;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__SessionStatus pb_status;
+  WsbSessionStatus st = { 0 };
+
+  if (!wsb_hub_get_status (c->srv->hub, session, &st, &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  wsb_status_to_pb (&st, &pb_status);
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_SESSION;
+  r.session = &pb_status;
+  reply (c, &r);
+  wsb_session_status_clear (&st);
+}
+
+static void
+handle_create (Client *c, guint64 id, const Wsbridge__V1__CreateSessionRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree const char **keys = g_new0 (const char *, req->n_options + 1);
+  g_autofree const char **values = g_new0 (const char *, req->n_options + 1);
+
+  if (c->srv->system
+      && !wsb_access_create_allowed (&c->srv->cfg, c->cred.uid, c->cred.gid, &error))
+    {
+      g_message ("client %s: denied: %s", c->name, error->message);
+      reply_gerror (c, id, error);
+      return;
+    }
+  for (size_t i = 0; i < req->n_options; i++)
+    {
+      keys[i] = or_empty (req->options[i]->key);
+      values[i] = or_empty (req->options[i]->value);
+    }
+  if (!wsb_hub_create_session (c->srv->hub, or_empty (req->name), or_empty (req->url), keys,
+                               values, (guint) req->n_options, req->persist, &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  reply_status (c, id, req->name);
+}
+
+typedef gboolean (*SessionOp) (WsbHub *hub, const char *name, GError **error);
+
+/* remove_session, connect, disconnect: one session name, an ok reply. */
+static void
+handle_session_op (Client *c, guint64 id, const char *session, SessionOp op)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!may_use (c, id, or_empty (session)))
+    return;
+  if (!op (c->srv->hub, or_empty (session), &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  reply_ok (c, id);
+}
+
+static void
 handle_request (Client *c, const Wsbridge__V1__Request *req)
 {
   switch (req->op_case)
@@ -627,6 +744,22 @@ handle_request (Client *c, const Wsbridge__V1__Request *req)
       break;
     case WSBRIDGE__V1__REQUEST__OP_HISTORY:
       handle_history (c, req->id, req->history);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_GET_SESSION:
+      if (may_use (c, req->id, or_empty (req->get_session->session)))
+        reply_status (c, req->id, or_empty (req->get_session->session));
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_CREATE_SESSION:
+      handle_create (c, req->id, req->create_session);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_REMOVE_SESSION:
+      handle_session_op (c, req->id, req->remove_session->session, wsb_hub_remove_session);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_CONNECT:
+      handle_session_op (c, req->id, req->connect->session, wsb_hub_connect);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_DISCONNECT:
+      handle_session_op (c, req->id, req->disconnect->session, wsb_hub_disconnect);
       break;
     default:
       reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
@@ -896,7 +1029,7 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
           g_free (c);
           continue;
         }
-      if (c->cred.uid != getuid () && c->cred.uid != 0)
+      if (!srv->system && c->cred.uid != getuid () && c->cred.uid != 0)
         {
           g_message ("refused API client pid %d: uid %u is not this instance's user", c->cred.pid,
                      c->cred.uid);
@@ -942,6 +1075,12 @@ wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
   return srv;
 }
 
+void
+wsb_ipc_server_set_system (WsbIpcServer *srv, gboolean system)
+{
+  srv->system = system;
+}
+
 gboolean
 wsb_ipc_server_adopt (WsbIpcServer *srv, int fd, GError **error)
 {
@@ -973,11 +1112,11 @@ someone_listens (const struct sockaddr_un *addr)
 }
 
 static gboolean
-prepare_dir (const char *path, gboolean private_dir, GError **error)
+prepare_dir (const char *path, gboolean private_dir, gboolean system, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
 
-  if (g_mkdir_with_parents (dir, 0700) < 0)
+  if (g_mkdir_with_parents (dir, system ? 0755 : 0700) < 0)
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot create %s: %s", dir,
                    g_strerror (errno));
@@ -1007,7 +1146,7 @@ wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir
       return FALSE;
     }
   strcpy (addr.sun_path, path);
-  if (!prepare_dir (path, private_dir, error))
+  if (!prepare_dir (path, private_dir, srv->system, error))
     return FALSE;
   if (someone_listens (&addr))
     {
@@ -1027,7 +1166,9 @@ wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir
       g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "socket: %s", g_strerror (errno));
       return FALSE;
     }
-  old_umask = umask (0177);
+  /* The system instance's socket is open to every local user; each request
+   * is checked against the session's allow_users/allow_groups. */
+  old_umask = umask (srv->system ? 0111 : 0177);
   if (bind (fd, (struct sockaddr *) &addr, sizeof addr) < 0 || listen (fd, 128) < 0)
     {
       saved_errno = errno;

@@ -11,6 +11,11 @@ typedef struct _WsbIpcServer WsbIpcServer;
 WsbIpcServer *wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg);
 void wsb_ipc_server_free (WsbIpcServer *srv);
 
+/* The system instance: every local uid may connect (the socket is 0666),
+ * and each request is checked against the session's allow_users and
+ * allow_groups; creating sessions needs root or create_allow_groups. */
+void wsb_ipc_server_set_system (WsbIpcServer *srv, gboolean system);
+
 /* Binds and listens on path (socket mode 0600). A missing parent directory
  * is created with mode 0700; with private_dir the existing parent is also
  * forced to 0700 (the daemon's own runtime directory). Fails when another

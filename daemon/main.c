@@ -168,7 +168,7 @@ main (int argc, char **argv)
       g_printerr ("wsbridged: %s\n", error->message);
       return EXIT_FAILURE;
     }
-  d.hub = wsb_hub_new (up, paths->state_dir);
+  d.hub = wsb_hub_new (up, paths->config_dir, paths->state_dir);
   for (guint i = 0; i < cfg->sessions->len; i++)
     if (!wsb_hub_add_session (d.hub, g_ptr_array_index (cfg->sessions, i), &error))
       {
@@ -177,6 +177,7 @@ main (int argc, char **argv)
       }
 
   ipc = wsb_ipc_server_new (d.hub, &cfg->daemon);
+  wsb_ipc_server_set_system (ipc, opts.system);
   if (!open_socket (ipc, paths, &error))
     {
       g_printerr ("wsbridged: %s\n", error->message);

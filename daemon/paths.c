@@ -121,7 +121,8 @@ wsb_paths_resolve (const WsbPathOptions *opts)
   else
     {
       p->socket = g_build_filename (runtime, SOCKET_NAME, NULL);
-      p->socket_dir_private = TRUE;
+      /* The system instance's socket is for every local user. */
+      p->socket_dir_private = !opts->system;
     }
   return p;
 }

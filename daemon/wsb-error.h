@@ -13,6 +13,7 @@ typedef enum
   WSB_ERROR_QUEUE_FULL,
   WSB_ERROR_LIMIT_EXCEEDED,
   WSB_ERROR_CONFIG,
+  WSB_ERROR_ALREADY_EXISTS,
 } WsbError;
 
 #define WSB_ERROR (wsb_error_quark ())

@@ -244,6 +244,7 @@ class Daemon:
         self.proc = None
         self.returncode = None
         self.prefix = []
+        self.args = []  # more wsbridged arguments, e.g. --system
         self.env = dict(os.environ)
         # Proxies and desktop settings come from the test alone (GIO picks
         # the desktop's proxy resolver when it sees a desktop session).
@@ -281,7 +282,7 @@ class Daemon:
 
     def command(self):
         return [*self.prefix, *WRAPPER, str(DAEMON), "--config", str(self.config_dir),
-                "--socket", str(self.socket), "--bus", "none", "-v"]
+                "--socket", str(self.socket), "--bus", "none", "-v", *self.args]
 
     def start(self, config="", sessions_d=None, wait=True):
         """Start (also again after stop(), with the same config and state dirs)."""

@@ -1,0 +1,19 @@
+/* Who may use what (DESIGN §4). The user instance serves only its own uid
+ * and root, checked when a client connects. The system instance lets any
+ * local user connect and checks each request here: a session's
+ * allow_users/allow_groups (default: group wsbridge), and [daemon]
+ * create_allow_groups for creating sessions at runtime. Root may do
+ * everything. Names are looked up through NSS (getpwnam, getgrnam,
+ * getgrouplist). */
+#pragma once
+
+#include <sys/types.h>
+
+#include "config.h"
+
+#define WSB_ACCESS_DEFAULT_GROUP "wsbridge"
+
+gboolean wsb_access_session_allowed (const WsbSessionConfig *cfg, uid_t uid, gid_t gid,
+                                     GError **error);
+gboolean wsb_access_create_allowed (const WsbDaemonConfig *cfg, uid_t uid, gid_t gid,
+                                    GError **error);

@@ -1,0 +1,196 @@
+"""Sessions at runtime (add, remove, connect, disconnect, get) and access
+control: the user instance serves only its own uid; the system instance
+checks allow_users/allow_groups and create_allow_groups."""
+
+import os
+import shutil
+import subprocess
+
+import wsbridge_pb2 as pb
+from wsbtest import CTL, SLOW, ApiClient, session_conf, wait_for
+
+NOBODY = 65534
+
+
+def _error_code(reply):
+    assert reply.WhichOneof("result") == "error", reply
+    return reply.error.code
+
+
+def test_add_connect_disconnect_remove_through_the_cli(wsb):
+    server = wsb.server("--send-interval", "0.05")
+    daemon = wsb.daemon("")
+
+    daemon.ctl_ok("add", "live", server.url, "--header", "X-Token: a;b\\c",
+                  "-o", "history_messages=5", "-o", "backoff_initial_ms=50")
+    daemon.wait_state("live", "open")
+    headers = server.events("handshake")[0]["headers"]
+    assert headers.get("x-token") == "a;b\\c", headers
+
+    daemon.ctl_ok("disconnect", "live")
+    st = daemon.wait_state("live", "disconnected")
+    assert st["reason"] == "disconnected by request", st
+    assert server.close_codes()[-1] == 1000
+    daemon.ctl_ok("connect", "live")
+    daemon.wait_state("live", "open", check=lambda s: s["reconnects"] >= 1)
+
+    # A reload keeps a runtime session although no file defines it.
+    daemon.reload("")
+    daemon.wait_log("SIGHUP")
+    assert daemon.status()["live"]["state"] == "open"
+
+    daemon.ctl_ok("remove", "live")
+    wait_for(lambda: "live" not in daemon.status(), 5 * SLOW, "the session to go")
+    assert server.close_codes()[-1] == 1001
+
+
+def test_add_refuses_bad_input_with_clear_errors(wsb):
+    daemon = wsb.daemon(session_conf("fixed", "ws://127.0.0.1:9/", autoconnect="false"))
+    cases = [
+        (("add", "../x", "ws://h/"), "invalid session name"),
+        (("add", "Upper", "ws://h/"), "invalid session name"),
+        (("add", "ok", "http://h/"), "ws:// or wss://"),
+        (("add", "ok", "ws://h/", "-o", "nope=1"), "unknown session option 'nope'"),
+        (("add", "ok", "ws://h/", "-o", "url=ws://other/"), "unknown session option 'url'"),
+        (("add", "ok", "ws://h/", "-o", "ping_interval=forever"), "ping_interval"),
+        (("add", "ok", "ws://h/", "-o", "channel_key=nope"), "channel_key"),
+        (("add", "ok", "ws://h/", "-o", "noequals"), "KEY=VALUE"),
+        (("add", "fixed", "ws://h/"), "already exists"),
+        (("remove", "fixed"), "remove it there and reload"),
+        (("remove", "ghost"), "no session named 'ghost'"),
+        (("connect", "ghost"), "no session named 'ghost'"),
+    ]
+    for args, needle in cases:
+        r = daemon.ctl(*args)
+        assert r.returncode in (1, 2) and needle in r.stderr, (args, r.returncode, r.stderr)
+    # A header's value never shows in an error.
+    r = daemon.ctl("add", "ok", "ws://h/", "--header", "Authorization: Bearer s3cr3t\r\nX: y")
+    assert r.returncode == 1 and "s3cr3t" not in r.stderr, r.stderr
+    assert "s3cr3t" not in daemon.log_text()
+    assert set(daemon.status()) == {"fixed"}
+
+
+def test_persisted_session_survives_restart_and_remove_deletes_it(wsb):
+    server = wsb.server("--send-interval", "0.05")
+    daemon = wsb.daemon("")
+    daemon.ctl_ok("add", "kept", server.url, "--persist", "-o", "backoff_initial_ms=50")
+    path = daemon.config_dir / "sessions.d" / "kept.conf"
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    daemon.wait_state("kept", "open")
+
+    daemon.stop()
+    daemon.start(config="")
+    daemon.wait_state("kept", "open")
+    # A reload reads the file it wrote and leaves the session alone.
+    reconnects = daemon.status()["kept"]["reconnects"]
+    daemon.reload("")
+    daemon.wait_log("SIGHUP")
+    assert daemon.status()["kept"]["reconnects"] == reconnects
+
+    daemon.ctl_ok("remove", "kept")
+    assert not path.exists()
+    daemon.stop()
+    daemon.start(config="")
+    assert "kept" not in daemon.status()
+
+
+def test_session_operations_over_the_socket_api(wsb):
+    server = wsb.server("--send-interval", "0.05")
+    daemon = wsb.daemon("")
+    api = ApiClient(daemon.socket)
+    api.hello()
+
+    reply = api.request(create_session=pb.CreateSessionRequest(
+        name="api", url=server.url,
+        options=[pb.SessionOption(key="channel_key", value="/channel"),
+                 pb.SessionOption(key="queue_max_messages", value="2")]))
+    assert reply.WhichOneof("result") == "session" and reply.session.name == "api", reply
+    again = api.request(create_session=pb.CreateSessionRequest(name="api", url=server.url))
+    assert _error_code(again) == pb.ERROR_CODE_ALREADY_EXISTS
+    twice = api.request(create_session=pb.CreateSessionRequest(
+        name="b", url=server.url, options=[pb.SessionOption(key="origin", value="x"),
+                                           pb.SessionOption(key="origin", value="y")]))
+    assert _error_code(twice) == pb.ERROR_CODE_INVALID_ARGUMENT
+
+    wait_for(lambda: api.request(get_session=pb.GetSessionRequest(session="api")).session.state
+             == pb.SESSION_STATE_OPEN, 5 * SLOW, "api to open")
+    missing = api.request(get_session=pb.GetSessionRequest(session="nope"))
+    assert _error_code(missing) == pb.ERROR_CODE_NOT_FOUND
+
+    assert api.request(disconnect=pb.DisconnectRequest(session="api")).WhichOneof("result") == "ok"
+    wait_for(lambda: api.request(get_session=pb.GetSessionRequest(session="api")).session.state
+             == pb.SESSION_STATE_DISCONNECTED, 5 * SLOW, "api to close")
+    # Disconnected, sends wait in the queue (its limit came from the options).
+    api.send_ok("api", "one")
+    api.send_ok("api", "two")
+    assert _error_code(api.send("api", "three")) == pb.ERROR_CODE_QUEUE_FULL
+    assert api.request(connect=pb.ConnectRequest(session="api")).WhichOneof("result") == "ok"
+    wait_for(lambda: server.received() == ["one", "two"], 5 * SLOW,
+             "the queued sends")
+
+    sub = api.subscribe_ok("api")
+    assert api.request(remove_session=pb.RemoveSessionRequest(session="api")) \
+        .WhichOneof("result") == "ok"
+    assert "api" not in daemon.status()
+    # The subscription ended with the session: unsubscribing it is NOT_FOUND.
+    gone = api.request(unsubscribe=pb.UnsubscribeRequest(subscription_id=sub))
+    assert _error_code(gone) == pb.ERROR_CODE_NOT_FOUND
+    api.close()
+
+
+def _world_reachable(daemon):
+    """Let another uid reach the socket itself (the daemon decides)."""
+    for d in (daemon.socket.parent.parent, daemon.socket.parent):
+        os.chmod(d, 0o755)
+
+
+def _as_nobody(*args, socket):
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to run a client as another uid"
+    return subprocess.run([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                           str(CTL), "--socket", str(socket), *args],
+                          capture_output=True, text=True, timeout=10 * SLOW)
+
+
+def test_user_instance_refuses_another_uid(wsb):
+    assert os.geteuid() == 0, "this test needs root to run a client as nobody"
+    daemon = wsb.daemon(session_conf("s", "ws://127.0.0.1:9/", autoconnect="false"))
+    _world_reachable(daemon)
+    os.chmod(daemon.socket, 0o666)
+
+    r = _as_nobody("status", socket=daemon.socket)
+    assert r.returncode == 3 and "serves only its own user" in r.stderr, (r.returncode, r.stderr)
+    daemon.wait_log(f"uid {NOBODY} is not this instance's user")
+    # Its own user is still served.
+    assert "s" in daemon.status()
+
+
+def test_system_instance_applies_allow_lists(wsb):
+    assert os.geteuid() == 0, "this test needs root to run a client as nobody"
+    daemon = wsb.daemon(start=False, env={"STATE_DIRECTORY": None})
+    daemon.args = ["--system"]
+    state = daemon.workdir / "state"
+    daemon.env["STATE_DIRECTORY"] = str(state)
+    daemon.start(session_conf("open", "ws://127.0.0.1:9/", autoconnect="false",
+                              allow_users="nobody")
+                 + session_conf("closed", "ws://127.0.0.1:9/", autoconnect="false")
+                 + session_conf("bygroup", "ws://127.0.0.1:9/", autoconnect="false",
+                                allow_groups=str(NOBODY)))
+    _world_reachable(daemon)
+    assert (daemon.socket.stat().st_mode & 0o777) == 0o666
+
+    r = _as_nobody("status", "--json", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    assert sorted(s["name"] for s in __import__("json").loads(r.stdout)) == ["bygroup", "open"]
+    r = _as_nobody("send", "closed", "hi", socket=daemon.socket)
+    assert r.returncode == 1 and "may not use session 'closed'" in r.stderr, r.stderr
+    r = _as_nobody("history", "closed", socket=daemon.socket)
+    assert r.returncode == 1 and "may not use" in r.stderr, r.stderr
+    r = _as_nobody("send", "open", "hi", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    r = _as_nobody("add", "mine", "ws://127.0.0.1:9/", socket=daemon.socket)
+    assert r.returncode == 1 and "may not create sessions" in r.stderr, r.stderr
+    daemon.wait_log("denied: uid 65534 may not use session 'closed'")
+    # Root may do everything.
+    daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
+    daemon.ctl_ok("send", "closed", "hi")
