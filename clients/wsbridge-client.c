@@ -1306,8 +1306,8 @@ wsb_client_unsubscribe (WsbClient *c, uint64_t subscription_id)
 }
 
 WsbClientStatus
-wsb_client_send (WsbClient *c, const char *session, const void *data, size_t len, bool binary,
-                 uint64_t *send_id)
+wsb_client_send_full (WsbClient *c, const char *session, const void *data, size_t len,
+                      bool binary, uint32_t ttl_ms, uint64_t *send_id)
 {
   Wsbridge__V1__Request request = WSBRIDGE__V1__REQUEST__INIT;
   Wsbridge__V1__SendRequest send_req = WSBRIDGE__V1__SEND_REQUEST__INIT;
@@ -1320,6 +1320,7 @@ wsb_client_send (WsbClient *c, const char *session, const void *data, size_t len
   send_req.data.data = (uint8_t *) data;
   send_req.data.len = len;
   send_req.binary = binary;
+  send_req.ttl_ms = ttl_ms;
   request.op_case = WSBRIDGE__V1__REQUEST__OP_SEND;
   request.send = &send_req;
   st = call_expect (c, &request, WSBRIDGE__V1__REPLY__RESULT_SEND, &r);
@@ -1329,6 +1330,13 @@ wsb_client_send (WsbClient *c, const char *session, const void *data, size_t len
     *send_id = r->send->send_id;
   wsbridge__v1__reply__free_unpacked (r, NULL);
   return WSB_CLIENT_OK;
+}
+
+WsbClientStatus
+wsb_client_send (WsbClient *c, const char *session, const void *data, size_t len, bool binary,
+                 uint64_t *send_id)
+{
+  return wsb_client_send_full (c, session, data, len, binary, 0, send_id);
 }
 
 WsbClientStatus

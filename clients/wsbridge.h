@@ -183,6 +183,11 @@ WsbClientStatus wsb_client_unsubscribe (WsbClient *client, uint64_t subscription
  * expired or cancelled; subscription_id 0) carrying session and *send_id. */
 WsbClientStatus wsb_client_send (WsbClient *client, const char *session, const void *data,
                                  size_t len, bool binary, uint64_t *send_id);
+/* The same with a TTL of its own: it expires after ttl_ms in the queue
+ * (0: the session's queue_ttl_ms). */
+WsbClientStatus wsb_client_send_full (WsbClient *client, const char *session, const void *data,
+                                      size_t len, bool binary, uint32_t ttl_ms,
+                                      uint64_t *send_id);
 
 /* The newest `last` messages (0: all) of a channel's history ("*" or NULL:
  * the catch-all): (*reply)->history, with a gap when older ones are lost. */

@@ -130,9 +130,13 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
   gboolean binary = FALSE;
   gboolean verbose = FALSE;
   gboolean wait = FALSE;
+  g_autofree char *ttl_text = NULL;
+  guint64 ttl = 0;
   const GOptionEntry entries[] = {
     { "binary", 0, 0, G_OPTION_ARG_NONE, &binary, "Send a binary message", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the send id", NULL },
+    { "ttl", 0, 0, G_OPTION_ARG_STRING, &ttl_text,
+      "Expire if not sent within MS milliseconds (default: the session's queue_ttl_ms)", "MS" },
     { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until the message is sent, expires or is "
       "cancelled; exit 1 unless it was sent", NULL },
     G_OPTION_ENTRY_NULL
@@ -156,6 +160,10 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
     return wsbctl_usage_error (ctx, "unexpected argument '%s' (quote the text to send)", argv[3]);
   session = argv[1];
   text = argc == 3 ? argv[2] : "-";
+  if (ttl_text && !wsbctl_parse_uint (ctx, "--ttl", ttl_text, 1, &ttl))
+    return WSBCTL_EXIT_USAGE;
+  if (ttl > G_MAXUINT32)
+    return wsbctl_usage_error (ctx, "--ttl must be at most %u", G_MAXUINT32);
   if (!*session)
     return wsbctl_usage_error (ctx, "empty session name");
 
@@ -183,7 +191,7 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
   w.outcomes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, outcome_free);
   if (wait)
     wsb_client_set_event_callback (ctx->client, on_event, &w);
-  st = wsb_client_send (ctx->client, session, bytes, len, binary, &send_id);
+  st = wsb_client_send_full (ctx->client, session, bytes, len, binary, (guint32) ttl, &send_id);
   if (st)
     status = wsbctl_fail (ctx, st);
   else

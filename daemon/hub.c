@@ -883,11 +883,11 @@ wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out)
 
 gboolean
 wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, gboolean binary,
-              guint64 *id, GError **error)
+              guint32 ttl_ms, guint64 *id, GError **error)
 {
   HubSession *hs = lookup (hub, session, error);
 
-  return hs && wsb_session_send (hs->session, data, len, binary, id, error);
+  return hs && wsb_session_send (hs->session, data, len, binary, ttl_ms, id, error);
 }
 
 /* ---------------------------------------------------- runtime management */

@@ -102,8 +102,9 @@ const char *wsb_subscription_get_channel (WsbSubscription *sub);
 /* The status of the subscription's session now. */
 void wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out);
 
+/* ttl_ms: how long it may wait in the queue; 0: the session's queue_ttl_ms. */
 gboolean wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len,
-                       gboolean binary, guint64 *id, GError **error);
+                       gboolean binary, guint32 ttl_ms, guint64 *id, GError **error);
 /* Outcomes of every accepted send, of every session, go to func. */
 void wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
 void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);

@@ -591,8 +591,8 @@ handle_send (Client *c, guint64 id, const Wsbridge__V1__SendRequest *req)
 
   if (!may_use (c, id, session))
     return;
-  if (!wsb_hub_send (c->srv->hub, session, req->data.data, req->data.len, req->binary, &send_id,
-                     &error))
+  if (!wsb_hub_send (c->srv->hub, session, req->data.data, req->data.len, req->binary,
+                     req->ttl_ms, &send_id, &error))
     {
       reply_gerror (c, id, error);
       return;

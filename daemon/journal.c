@@ -19,6 +19,8 @@
 #define TYPE_ADD 1
 #define TYPE_DONE 2
 #define FLAG_BINARY 0x01
+#define FLAG_TTL 0x02 /* the payload starts with the send's own ttl_ms (u32) */
+#define TTL_SIZE 4
 #define COMPACT_MIN_BYTES (64 * 1024)
 #define COPY_CHUNK (64 * 1024)
 
@@ -388,8 +390,9 @@ replay_record (WsbJournal *j, guint64 off, guint64 file_size, guint64 *size, cha
   flags = hdr[5];
   len = get_u32 (hdr + 8);
   id = get_u64 (hdr + 12);
-  if ((type != TYPE_ADD && type != TYPE_DONE) || (flags & ~FLAG_BINARY) || get_u16 (hdr + 6)
-      || (type == TYPE_DONE && (len || flags)))
+  if ((type != TYPE_ADD && type != TYPE_DONE) || (flags & ~(FLAG_BINARY | FLAG_TTL))
+      || get_u16 (hdr + 6) || (type == TYPE_DONE && (len || flags))
+      || ((flags & FLAG_TTL) && len < TTL_SIZE))
     {
       *why = g_strdup ("bad record header");
       return TRUE;
@@ -438,7 +441,13 @@ replay_record (WsbJournal *j, guint64 off, guint64 file_size, guint64 *size, cha
   rec->entry->id = id;
   rec->entry->binary = (flags & FLAG_BINARY) != 0;
   rec->entry->queued_us = (gint64) get_u64 (hdr + 20);
-  rec->entry->data = g_bytes_new_take (g_steal_pointer (&payload), len);
+  if (flags & FLAG_TTL)
+    {
+      rec->entry->ttl_ms = get_u32 (payload);
+      rec->entry->data = g_bytes_new (payload + TTL_SIZE, len - TTL_SIZE);
+    }
+  else
+    rec->entry->data = g_bytes_new_take (g_steal_pointer (&payload), len);
   return TRUE;
 }
 
@@ -643,15 +652,16 @@ encode_record_header (guint8 *hdr, guint8 type, guint8 flags, guint32 len, guint
 
 gboolean
 wsb_journal_append (WsbJournal *j, guint64 id, gboolean binary, gint64 queued_us,
-                    const guint8 *data, gsize len, GError **error)
+                    guint32 ttl_ms, const guint8 *data, gsize len, GError **error)
 {
   g_autofree guint8 *rec = NULL;
+  gsize extra = ttl_ms ? TTL_SIZE : 0;
   gsize size;
 
   g_return_val_if_fail (j != NULL, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
 
-  if (len > MAX_PAYLOAD)
+  if (len > MAX_PAYLOAD - TTL_SIZE)
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
                    "Could not add to journal %s: a message of %" G_GSIZE_FORMAT
@@ -667,11 +677,14 @@ wsb_journal_append (WsbJournal *j, guint64 id, gboolean binary, gint64 queued_us
       return FALSE;
     }
 
-  size = RECORD_HEADER_SIZE + len;
+  size = RECORD_HEADER_SIZE + extra + len;
   rec = g_malloc (size);
-  encode_record_header (rec, TYPE_ADD, binary ? FLAG_BINARY : 0, (guint32) len, id, queued_us);
+  encode_record_header (rec, TYPE_ADD, (binary ? FLAG_BINARY : 0) | (ttl_ms ? FLAG_TTL : 0),
+                        (guint32) (extra + len), id, queued_us);
+  if (ttl_ms)
+    put_u32 (rec + RECORD_HEADER_SIZE, ttl_ms);
   if (len)
-    memcpy (rec + RECORD_HEADER_SIZE, data, len);
+    memcpy (rec + RECORD_HEADER_SIZE + extra, data, len);
   put_u32 (rec, crc32c (0, rec + 4, size - 4));
 
   if (!write_record (j, rec, size, error))

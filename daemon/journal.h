@@ -15,7 +15,8 @@
  *   Records, back to back, each 28 bytes + payload
  *      0  4  CRC-32C of bytes 4..end of the record, payload included
  *      4  1  type: 1 = ADD (a queued send), 2 = DONE (it left the queue)
- *      5  1  flags: bit 0 = binary (ADD); DONE has 0
+ *      5  1  flags: bit 0 = binary, bit 1 = the payload starts with the
+ *            send's own ttl_ms (u32) before the message (ADD); DONE has 0
  *      6  2  reserved, 0
  *      8  4  payload length (DONE: 0); more than 1 GiB is corruption
  *     12  8  id
@@ -45,6 +46,7 @@ typedef struct
   guint64 id;
   gboolean binary;
   gint64 queued_us; /* wall clock µs when it was queued (for queue_ttl_ms after a restart) */
+  guint32 ttl_ms;   /* the send's own TTL, 0: the session's queue_ttl_ms */
   GBytes *data;
 } WsbJournalEntry;
 
@@ -72,7 +74,7 @@ guint64 wsb_journal_max_id (const WsbJournal *j);
  * nothing; fsync waits for wsb_journal_sync. Fails with
  * WSB_ERROR_INVALID_ARGUMENT if id is live already or len is over 1 GiB. */
 gboolean wsb_journal_append (WsbJournal *j, guint64 id, gboolean binary, gint64 queued_us,
-                             const guint8 *data, gsize len, GError **error);
+                             guint32 ttl_ms, const guint8 *data, gsize len, GError **error);
 
 /* Writes a DONE record for id; nothing (and TRUE) if id is not live. */
 gboolean wsb_journal_done (WsbJournal *j, guint64 id, GError **error);

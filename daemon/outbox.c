@@ -14,8 +14,10 @@ struct _WsbOutbox
 
   GQueue control; /* WsbOutMsg* of the current connection */
   WsbSendQueue queue;
-  guint64 ttl_ms; /* 0: messages never expire */
+  guint64 ttl_ms; /* queue_ttl_ms; 0: messages never expire */
+  guint n_own_ttl; /* queued messages with a ttl_ms of their own */
   guint ttl_source;
+  gint64 ttl_at; /* when ttl_source fires (wall clock µs) */
 
   WsbOutMsg *in_flight; /* the head of control or queue, being written */
   gboolean in_flight_control;
@@ -78,7 +80,7 @@ journal_add (WsbOutbox *ob, WsbOutMsg *m)
 
   if (!ob->journal)
     return;
-  if (!wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us,
+  if (!wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms,
                            wsb_out_msg_payload (ob->headroom, m), m->len, &error))
     g_warning ("%s: queue_persist: %s", ob->name, error->message);
   schedule_sync (ob);
@@ -132,6 +134,8 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
       WsbOutMsg *m = wsb_out_msg_new (ob->headroom, ob->queue.next_id, e->binary, e->queued_us,
                                       data, len);
 
+      m->ttl_ms = e->ttl_ms;
+      ob->n_own_ttl += e->ttl_ms ? 1 : 0;
       wsb_send_queue_restore (&ob->queue, m);
       journal_add (ob, m);
     }
@@ -152,23 +156,59 @@ finish (WsbOutbox *ob, WsbOutMsg *m, WsbSendResult result, const char *reason)
   g_free (m);
 }
 
+/* When m expires (wall clock µs), or G_MAXINT64. */
+static gint64
+deadline (WsbOutbox *ob, const WsbOutMsg *m)
+{
+  guint64 ttl = m->ttl_ms ? m->ttl_ms : ob->ttl_ms;
+
+  return ttl ? m->queued_us + (gint64) ttl * 1000 : G_MAXINT64;
+}
+
+static void
+expire_link (WsbOutbox *ob, GList *l)
+{
+  WsbOutMsg *m = wsb_send_queue_remove_link (&ob->queue, l);
+  g_autofree char *why = g_strdup_printf ("not sent within %s (%" G_GUINT64_FORMAT " ms)",
+                                          m->ttl_ms ? "its ttl_ms" : "queue_ttl_ms",
+                                          m->ttl_ms ? (guint64) m->ttl_ms : ob->ttl_ms);
+
+  if (m->ttl_ms)
+    ob->n_own_ttl--;
+  finish (ob, m, WSB_SEND_EXPIRED, why);
+}
+
+/* The first message that may expire: a message being written is past
+ * expiring, the ones behind it are not. */
+static GList *
+first_expirable (WsbOutbox *ob)
+{
+  GList *l = ob->queue.items.head;
+
+  return l && l->data == ob->in_flight ? l->next : l;
+}
+
 static void
 expire (WsbOutbox *ob)
 {
   gint64 now = g_get_real_time ();
-  /* A message being written is past expiring; the ones behind it are not. */
-  guint skip = ob->in_flight && !ob->in_flight_control ? 1 : 0;
-  WsbOutMsg *m;
+  GList *l;
 
-  if (!ob->ttl_ms)
+  if (!ob->ttl_ms && !ob->n_own_ttl)
     return;
-  while ((m = g_queue_peek_nth (&ob->queue.items, skip))
-         && now - m->queued_us >= (gint64) ob->ttl_ms * 1000)
+  /* With one TTL for all, deadlines follow the FIFO order: look at the front. */
+  if (!ob->n_own_ttl)
     {
-      g_autofree char *why = g_strdup_printf ("not sent within queue_ttl_ms (%" G_GUINT64_FORMAT
-                                              " ms)",
-                                              ob->ttl_ms);
-      finish (ob, wsb_send_queue_pop_nth (&ob->queue, skip), WSB_SEND_EXPIRED, why);
+      while ((l = first_expirable (ob)) && deadline (ob, l->data) <= now)
+        expire_link (ob, l);
+      return;
+    }
+  for (l = first_expirable (ob); l;)
+    {
+      GList *next = l->next;
+      if (deadline (ob, l->data) <= now)
+        expire_link (ob, l);
+      l = next;
     }
 }
 
@@ -183,25 +223,29 @@ on_ttl (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* One timer per session, at the deadline of the oldest message that can
- * expire (the queue is FIFO and every message has the same TTL). */
+static void
+arm_at (WsbOutbox *ob, gint64 when)
+{
+  gint64 wait_ms = (when - g_get_real_time () + 999) / 1000;
+
+  clear_source (&ob->ttl_source);
+  ob->ttl_at = when;
+  ob->ttl_source = g_timeout_add ((guint) CLAMP (wait_ms, 0, G_MAXINT), on_ttl, ob);
+}
+
+/* One timer per session, at the earliest deadline: the front message's
+ * when every message has the session's TTL, else the earliest of all (the
+ * timer firing early is harmless: it looks and arms again). */
 static void
 arm_ttl (WsbOutbox *ob)
 {
-  GList *l = ob->queue.items.head;
-  WsbOutMsg *m;
-  gint64 wait_ms;
+  gint64 when = G_MAXINT64;
 
   clear_source (&ob->ttl_source);
-  if (!ob->ttl_ms)
-    return;
-  if (l && l->data == ob->in_flight)
-    l = l->next;
-  if (!l)
-    return;
-  m = l->data;
-  wait_ms = (m->queued_us + (gint64) ob->ttl_ms * 1000 - g_get_real_time () + 999) / 1000;
-  ob->ttl_source = g_timeout_add ((guint) CLAMP (wait_ms, 0, G_MAXINT), on_ttl, ob);
+  for (GList *l = first_expirable (ob); l; l = ob->n_own_ttl ? l->next : NULL)
+    when = MIN (when, deadline (ob, l->data));
+  if (when != G_MAXINT64)
+    arm_at (ob, when);
 }
 
 /* ------------------------------------------------------------------- queue */
@@ -247,16 +291,22 @@ wsb_outbox_configure (WsbOutbox *ob, const WsbSessionConfig *cfg)
 }
 
 gboolean
-wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary, guint64 *id,
-                 GError **error)
+wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary, guint32 ttl_ms,
+                 guint64 *id, GError **error)
 {
   gboolean was_empty = wsb_send_queue_length (&ob->queue) == 0;
+  WsbOutMsg *m;
 
   if (!wsb_send_queue_push (&ob->queue, data, len, binary, g_get_real_time (), id, error))
     return FALSE;
-  journal_add (ob, ob->queue.items.tail->data);
+  m = ob->queue.items.tail->data;
+  m->ttl_ms = ttl_ms;
+  ob->n_own_ttl += ttl_ms ? 1 : 0;
+  journal_add (ob, m);
   if (was_empty)
     arm_ttl (ob);
+  else if (deadline (ob, m) < (ob->ttl_source ? ob->ttl_at : G_MAXINT64))
+    arm_at (ob, deadline (ob, m));
   return TRUE;
 }
 
@@ -307,7 +357,9 @@ wsb_outbox_written (WsbOutbox *ob)
       g_free (g_queue_pop_head (&ob->control));
       return;
     }
-  finish (ob, wsb_send_queue_pop (&ob->queue), WSB_SEND_SENT, NULL);
+  m = wsb_send_queue_pop (&ob->queue);
+  ob->n_own_ttl -= m->ttl_ms ? 1 : 0;
+  finish (ob, m, WSB_SEND_SENT, NULL);
   arm_ttl (ob);
 }
 
@@ -326,6 +378,7 @@ wsb_outbox_cancel_all (WsbOutbox *ob, const char *reason)
   ob->in_flight_control = FALSE;
   while ((m = wsb_send_queue_pop (&ob->queue)))
     finish (ob, m, WSB_SEND_CANCELLED, reason);
+  ob->n_own_ttl = 0;
   clear_source (&ob->ttl_source);
 }
 

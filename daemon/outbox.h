@@ -40,9 +40,9 @@ void wsb_outbox_configure (WsbOutbox *ob, const WsbSessionConfig *cfg);
  * journal. */
 gboolean wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error);
 
-/* Queues a message of a local client. */
+/* Queues a message of a local client; ttl_ms 0: the session's queue_ttl_ms. */
 gboolean wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary,
-                          guint64 *id, GError **error);
+                          guint32 ttl_ms, guint64 *id, GError **error);
 
 /* A text frame for the current connection only, ahead of the queue. */
 void wsb_outbox_push_control (WsbOutbox *ob, const char *text);

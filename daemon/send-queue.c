@@ -31,6 +31,7 @@ wsb_out_msg_new (gsize headroom, guint64 id, gboolean binary, gint64 queued_us,
   m->id = id;
   m->binary = binary;
   m->queued_us = queued_us;
+  m->ttl_ms = 0;
   m->len = len;
   if (len)
     memcpy (m->buf + headroom, data, len);
@@ -87,5 +88,15 @@ wsb_send_queue_pop_nth (WsbSendQueue *q, guint n)
 
   if (m)
     q->bytes -= m->len;
+  return m;
+}
+
+WsbOutMsg *
+wsb_send_queue_remove_link (WsbSendQueue *q, GList *l)
+{
+  WsbOutMsg *m = l->data;
+
+  g_queue_delete_link (&q->items, l);
+  q->bytes -= m->len;
   return m;
 }

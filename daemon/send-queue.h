@@ -9,6 +9,7 @@ typedef struct
   guint64 id;
   gboolean binary;
   gint64 queued_us; /* wall clock when it was queued (queue_ttl_ms counts from here) */
+  guint32 ttl_ms;   /* its own TTL; 0: the session's */
   gsize len;
   guint8 buf[]; /* headroom + payload */
 } WsbOutMsg;
@@ -64,6 +65,9 @@ wsb_send_queue_length (const WsbSendQueue *q)
 /* Removes the n-th message (0: the head) and returns it (the caller frees
  * it with g_free), or NULL. */
 WsbOutMsg *wsb_send_queue_pop_nth (WsbSendQueue *q, guint n);
+
+/* Removes the message of link l (a link of q->items) and returns it. */
+WsbOutMsg *wsb_send_queue_remove_link (WsbSendQueue *q, GList *l);
 
 static inline WsbOutMsg *
 wsb_send_queue_pop (WsbSendQueue *q)

@@ -552,8 +552,8 @@ wsb_session_has_connection (WsbSession *s)
 }
 
 gboolean
-wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary, guint64 *id,
-                  GError **error)
+wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary, guint32 ttl_ms,
+                  guint64 *id, GError **error)
 {
   if (!binary && !g_utf8_validate_len ((const char *) data, len, NULL))
     {
@@ -561,7 +561,7 @@ wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
                            "a text message must be valid UTF-8 (send it as binary instead)");
       return FALSE;
     }
-  if (!wsb_outbox_push (s->outbox, data, len, binary, id, error))
+  if (!wsb_outbox_push (s->outbox, data, len, binary, ttl_ms, id, error))
     return FALSE;
   if (s->wsi && s->opened && s->state == WSB_STATE_OPEN)
     lws_callback_on_writable (s->wsi);

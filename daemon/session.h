@@ -77,7 +77,7 @@ gboolean wsb_session_has_connection (WsbSession *s);
 /* Queues one message; it goes out in order once the session is open, after
  * the control frames of the connection. */
 gboolean wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
-                           guint64 *id, GError **error);
+                           guint32 ttl_ms, guint64 *id, GError **error);
 
 /* A text frame for the current connection, ahead of queued sends
  * (subscribe and unsubscribe frames). FALSE when the session is not open:

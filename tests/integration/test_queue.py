@@ -101,6 +101,26 @@ def test_send_wait_expires_after_queue_ttl(wsb):
              lambda: f"only the second message at the server; it has {server.received()}")
 
 
+def test_send_with_its_own_ttl_expires_alone(wsb):
+    """--ttl (SendRequest.ttl_ms) expires that send only; the one queued
+    before it without a TTL still goes out."""
+    server = _down_server(wsb)
+    daemon = wsb.daemon(session_conf("t", server.url, backoff_max_ms=300))
+    daemon.wait_state("t", ("backoff", "connecting"))
+
+    daemon.ctl_ok("send", "t", "patient")
+    start = time.monotonic()
+    r = daemon.ctl("send", "t", "hasty", "--ttl", "200", "--wait")
+    elapsed = time.monotonic() - start
+    assert r.returncode == 1 and "expired: not sent within its ttl_ms (200 ms)" in r.stderr, r
+    assert 0.15 <= elapsed < 3 * SLOW, elapsed
+    assert daemon.ctl("send", "t", "x", "--ttl", "0").returncode == 2
+
+    server.restart()
+    wait_for(lambda: server.received() == ["patient"], 5 * SLOW,
+             lambda: f"only 'patient' at the server; it has {server.received()}")
+
+
 def test_send_wait_while_open(wsb):
     server = wsb.server()
     daemon = wsb.daemon(session_conf("w", server.url))

@@ -111,7 +111,7 @@ append (WsbJournal *j, guint64 id)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) b = payload (id);
 
-  g_assert_true (wsb_journal_append (j, id, id % 2, 1000000 * (gint64) id,
+  g_assert_true (wsb_journal_append (j, id, id % 2, 1000000 * (gint64) id, 0,
                                      g_bytes_get_data (b, NULL), g_bytes_get_size (b), &error));
   g_assert_no_error (error);
 }
@@ -223,7 +223,7 @@ test_ids (Fixture *f, gconstpointer data)
   WsbJournal *j = open_clean (f, NULL);
 
   append (j, 1);
-  g_assert_false (wsb_journal_append (j, 1, FALSE, 0, (const guint8 *) "x", 1, &error));
+  g_assert_false (wsb_journal_append (j, 1, FALSE, 0, 0, (const guint8 *) "x", 1, &error));
   g_assert_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, f->path));
   g_clear_error (&error);
@@ -307,7 +307,7 @@ test_compaction (Fixture *f, gconstpointer data)
   g_assert_cmpuint (size, ==, live + record_size (11) + RECORD_HEADER);
 
   /* Past 64 KiB, with dead bytes over twice the live ones: compacted. */
-  g_assert_true (wsb_journal_append (j, 12, TRUE, 0, big, 70000, &error));
+  g_assert_true (wsb_journal_append (j, 12, TRUE, 0, 0, big, 70000, &error));
   done (j, 12);
   g_assert_cmpuint (file_size (f->path), ==, size + RECORD_HEADER + 70000 + RECORD_HEADER);
   g_assert_true (wsb_journal_sync (j, &error));
@@ -705,7 +705,7 @@ test_permissions (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_stat (parent, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 07777, ==, 0700);
   /* Also after a compaction replaced the file. */
-  g_assert_true (wsb_journal_append (j, 1, TRUE, 0, g_bytes_get_data (big, NULL),
+  g_assert_true (wsb_journal_append (j, 1, TRUE, 0, 0, g_bytes_get_data (big, NULL),
                                      g_bytes_get_size (big), &error));
   done (j, 1);
   g_assert_true (wsb_journal_sync (j, &error));

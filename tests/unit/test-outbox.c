@@ -52,7 +52,7 @@ push_text (WsbOutbox *ob, const char *text, guint64 *id)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (wsb_outbox_push (ob, (const guint8 *) text, strlen (text), FALSE, id, &error));
+  g_assert_true (wsb_outbox_push (ob, (const guint8 *) text, strlen (text), FALSE, 0, id, &error));
   g_assert_no_error (error);
 }
 
@@ -127,7 +127,7 @@ test_full_queue_refused (void)
   WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
 
   push_text (ob, "a", NULL);
-  g_assert_false (wsb_outbox_push (ob, (const guint8 *) "b", 1, FALSE, NULL, &error));
+  g_assert_false (wsb_outbox_push (ob, (const guint8 *) "b", 1, FALSE, 0, NULL, &error));
   g_assert_error (error, WSB_ERROR, WSB_ERROR_QUEUE_FULL);
   /* Refused at once: no outcome follows. */
   g_assert_cmpuint (log->len, ==, 0);
@@ -183,6 +183,42 @@ test_ttl_expires_but_not_in_flight (void)
   g_assert_cmpuint (log->len, ==, 3);
   g_assert_cmpint (g_array_index (log, Outcome, 2).result, ==, WSB_SEND_EXPIRED);
   wsb_outbox_free (ob);
+}
+
+static void
+test_own_ttl (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("wsb-outbox-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "t.journal", NULL);
+  g_autoptr (WsbSessionConfig) cfg = config (10, 0);
+  g_autoptr (GArray) log = new_log ();
+  g_autoptr (GError) error = NULL;
+  WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  guint64 slow, fast;
+
+  /* A message with a short TTL of its own expires behind one without. */
+  push_text (ob, "no-ttl", NULL);
+  g_assert_true (wsb_outbox_push (ob, (const guint8 *) "slow", 4, FALSE, 10000, &slow, NULL));
+  g_assert_true (wsb_outbox_push (ob, (const guint8 *) "fast", 4, FALSE, 30, &fast, NULL));
+  run_loop_ms (120);
+  g_assert_cmpuint (log->len, ==, 1);
+  g_assert_cmpuint (g_array_index (log, Outcome, 0).id, ==, fast);
+  g_assert_nonnull (strstr (g_array_index (log, Outcome, 0).reason, "its ttl_ms (30 ms)"));
+  g_assert_cmpuint (wsb_outbox_length (ob), ==, 2);
+
+  /* The TTL of its own survives in the journal. */
+  g_assert_true (wsb_outbox_set_journal (ob, path, &error));
+  wsb_outbox_free (ob);
+  ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  g_assert_true (wsb_outbox_set_journal (ob, path, &error));
+  g_assert_cmpuint (wsb_outbox_length (ob), ==, 2);
+  g_autofree char *t1 = write_next (ob);
+  g_assert_cmpstr (t1, ==, "no-ttl");
+  g_assert_cmpuint (((WsbOutMsg *) wsb_outbox_begin (ob))->ttl_ms, ==, 10000);
+  wsb_outbox_written (ob);
+  g_assert_true (wsb_outbox_set_journal (ob, NULL, &error));
+  wsb_outbox_free (ob);
+  g_rmdir (dir);
 }
 
 static void
@@ -243,6 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/outbox/control-first-and-outcomes", test_control_first_and_outcomes);
   g_test_add_func ("/outbox/full-queue-refused", test_full_queue_refused);
   g_test_add_func ("/outbox/ttl", test_ttl_expires_but_not_in_flight);
+  g_test_add_func ("/outbox/own-ttl", test_own_ttl);
   g_test_add_func ("/outbox/journal", test_journal_restores_under_new_ids);
   return g_test_run ();
 }
