@@ -194,3 +194,15 @@ def test_system_instance_applies_allow_lists(wsb):
     # Root may do everything.
     daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
     daemon.ctl_ok("send", "closed", "hi")
+
+
+def test_socket_activation_uses_the_passed_socket(wsb):
+    """Started by systemd's socket activation, the daemon serves the socket it
+    is handed (the first client's connection is the one that starts it)."""
+    activate = shutil.which("systemd-socket-activate")
+    assert activate, "systemd-socket-activate (package systemd) is needed"
+    daemon = wsb.daemon(start=False)
+    daemon.prefix = [activate, "-l", str(daemon.socket)]
+    daemon.start(session_conf("s", "ws://127.0.0.1:9/", autoconnect="false"))
+    assert "s" in daemon.status()
+    daemon.wait_log("using the API socket passed by systemd")
