@@ -6,6 +6,7 @@
 
 #include "history.h"
 #include "router.h"
+#include "session-store.h"
 #include "status.h"
 #include "template.h"
 #include "wsb-error.h"
@@ -500,7 +501,9 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
   hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
   hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
-  hub->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+  /* Keys are copies: a reload replaces the session's config and its name
+   * string with it. */
+  hub->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) hub_session_free);
   return hub;
 }
@@ -572,12 +575,15 @@ end_subscriptions (HubSession *hs)
 static void
 remove_session (WsbHub *hub, HubSession *hs, const char *why)
 {
+  gpointer key = NULL;
+
   g_message ("%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
   wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "session removed");
   wsb_session_cancel_queue (hs->session, "session removed");
   wsb_session_set_journal (hs->session, NULL, NULL);
-  g_hash_table_steal (hub->sessions, hs_name (hs));
+  g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
+  g_free (key);
   end_subscriptions (hs);
   hs->removed = TRUE;
   hub->removed = g_list_prepend (hub->removed, hs);
@@ -597,7 +603,7 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
                                         (GDestroyNotify) channel_free);
   hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
   hs->all = get_channel (hs, "*");
-  g_hash_table_insert (hub->sessions, (gpointer) hs_name (hs), hs);
+  g_hash_table_insert (hub->sessions, g_strdup (hs_name (hs)), hs);
   configure (hs, cfg);
   return hs;
 }
@@ -892,92 +898,6 @@ wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, g
 
 /* ---------------------------------------------------- runtime management */
 
-#define STORE_MARK "# Written by wsbridged for a session created with persist;"
-
-static char *
-store_path (WsbHub *hub, const char *name)
-{
-  g_autofree char *file = g_strconcat (name, ".conf", NULL);
-
-  return g_build_filename (hub->config_dir, "sessions.d", file, NULL);
-}
-
-/* TRUE when the daemon wrote path for a persisted session. */
-static gboolean
-is_stored_by_us (const char *path)
-{
-  g_autofree char *text = NULL;
-
-  return path && g_file_get_contents (path, &text, NULL, NULL)
-         && g_str_has_prefix (text, STORE_MARK);
-}
-
-/* The session as a key file, validated by the configuration code. */
-static char *
-session_text (const char *name, const char *url, const char *const *keys,
-              const char *const *values, guint n_options, GError **error)
-{
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autofree char *body = NULL;
-
-  if (strpbrk (url, "\r\n"))
-    {
-      g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                           "the URL may not contain line breaks");
-      return NULL;
-    }
-  g_key_file_set_string (kf, "session", "url", url);
-  for (guint i = 0; i < n_options; i++)
-    {
-      if (g_str_equal (keys[i], "url") || !wsb_config_is_session_key (keys[i]))
-        {
-          g_autofree char *shown = g_utf8_make_valid (keys[i], MIN (strlen (keys[i]), 64));
-          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                       "unknown session option '%s' (the keys are in wsbridge.conf(5); the URL "
-                       "is its own argument)",
-                       shown);
-          return NULL;
-        }
-      /* A line break would start a new line of the key file; a header's
-       * value must not end up in an error message that names that line. */
-      if (strpbrk (values[i], "\r\n"))
-        {
-          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                       "option '%s': line breaks are not allowed in values", keys[i]);
-          return NULL;
-        }
-      if (g_key_file_has_key (kf, "session", keys[i], NULL))
-        {
-          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                       "option '%s' given twice", keys[i]);
-          return NULL;
-        }
-      /* set_value keeps ';' lists and escapes as written, like a file. */
-      g_key_file_set_value (kf, "session", keys[i], values[i]);
-    }
-  body = g_key_file_to_data (kf, NULL, NULL);
-  return g_strdup_printf ("%s edit or delete it to change or remove %s\n%s", STORE_MARK, name,
-                          body);
-}
-
-static gboolean
-store_session (const char *path, const char *text, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr (GError) local = NULL;
-
-  if (g_mkdir_with_parents (dir, 0700) < 0
-      || !g_file_set_contents_full (path, text, -1,
-                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                    0600, &local))
-    {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot persist the session: %s",
-                   local ? local->message : g_strerror (errno));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 gboolean
 wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
                         const char *const *keys, const char *const *values, guint n_options,
@@ -1005,10 +925,10 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
                    "exists", name);
       return FALSE;
     }
-  text = session_text (name, url, keys, values, n_options, error);
+  text = wsb_session_store_text (name, url, keys, values, n_options, error);
   if (!text)
     return FALSE;
-  path = store_path (hub, name);
+  path = wsb_session_store_path (hub->config_dir, name);
   if (!wsb_config_parse_text (parsed, persist ? path : "the request", text, strlen (text), name,
                               &local))
     {
@@ -1024,7 +944,7 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
                    "%s exists already (reload to load it)", path);
       return FALSE;
     }
-  if (persist && !store_session (path, text, error))
+  if (persist && !wsb_session_store_write (path, text, error))
     return FALSE;
   cfg = g_ptr_array_index (parsed->sessions, 0);
   hs = add_session (hub, cfg);
@@ -1044,7 +964,7 @@ wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error)
   if (!hs)
     return FALSE;
   source = wsb_session_get_config (hs->session)->source;
-  if (!hs->runtime && !is_stored_by_us (source))
+  if (!hs->runtime && !wsb_session_store_owns (source))
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
                    "session '%s' is defined in %s; remove it there and reload", name, source);

@@ -1,0 +1,93 @@
+#include "session-store.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "wsb-error.h"
+
+#define STORE_MARK "# Written by wsbridged for a session created with persist;"
+
+char *
+wsb_session_store_path (const char *config_dir, const char *name)
+{
+  g_autofree char *file = g_strconcat (name, ".conf", NULL);
+
+  return g_build_filename (config_dir, "sessions.d", file, NULL);
+}
+
+gboolean
+wsb_session_store_owns (const char *path)
+{
+  g_autofree char *text = NULL;
+
+  return path && g_file_get_contents (path, &text, NULL, NULL)
+         && g_str_has_prefix (text, STORE_MARK);
+}
+
+char *
+wsb_session_store_text (const char *name, const char *url, const char *const *keys,
+              const char *const *values, guint n_options, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *body = NULL;
+
+  if (strpbrk (url, "\r\n"))
+    {
+      g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                           "the URL may not contain line breaks");
+      return NULL;
+    }
+  g_key_file_set_string (kf, "session", "url", url);
+  for (guint i = 0; i < n_options; i++)
+    {
+      if (g_str_equal (keys[i], "url") || !wsb_config_is_session_key (keys[i]))
+        {
+          g_autofree char *shown = g_utf8_make_valid (keys[i], MIN (strlen (keys[i]), 64));
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                       "unknown session option '%s' (the keys are in wsbridge.conf(5); the URL "
+                       "is its own argument)",
+                       shown);
+          return NULL;
+        }
+      /* A line break would start a new line of the key file; a header's
+       * value must not end up in an error message that names that line. */
+      if (strpbrk (values[i], "\r\n"))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                       "option '%s': line breaks are not allowed in values", keys[i]);
+          return NULL;
+        }
+      if (g_key_file_has_key (kf, "session", keys[i], NULL))
+        {
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                       "option '%s' given twice", keys[i]);
+          return NULL;
+        }
+      /* set_value keeps ';' lists and escapes as written, like a file. */
+      g_key_file_set_value (kf, "session", keys[i], values[i]);
+    }
+  body = g_key_file_to_data (kf, NULL, NULL);
+  return g_strdup_printf ("%s edit or delete it to change or remove %s\n%s", STORE_MARK, name,
+                          body);
+}
+
+gboolean
+wsb_session_store_write (const char *path, const char *text, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr (GError) local = NULL;
+
+  if (g_mkdir_with_parents (dir, 0700) < 0
+      || !g_file_set_contents_full (path, text, -1,
+                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                    0600, &local))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot persist the session: %s",
+                   local ? local->message : g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
