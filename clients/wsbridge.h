@@ -8,6 +8,15 @@
  * helper exists for it yet. It depends only on libc and protobuf-c; it never
  * prints, never exits and never raises SIGPIPE (writes use MSG_NOSIGNAL).
  *
+ * Building: the pkg-config package is "wsbridge"; #include <wsbridge.h> and
+ *   cc -o app app.c $(pkg-config --cflags --libs wsbridge)
+ * This header and the generated wsbridge.pb-c.h it includes are installed in
+ * INCLUDEDIR/wsbridge-1/ and need C11 or later (protobuf-c's oneofs are
+ * anonymous unions) or C++. libwsbridge.so.1 exports the wsb_client_*
+ * functions and the protobuf-c code generated from wsbridge.proto
+ * (wsbridge__v1__*), nothing else. examples/wsbridge-list.c is a complete
+ * program.
+ *
  * Threads: a WsbClient is used from one thread at a time. Different clients
  * are independent.
  *
@@ -77,6 +86,36 @@
  *   if (st != WSB_CLIENT_OK)
  *     fprintf (stderr, "wsbridge: %s\n", wsb_client_error (client));
  *   wsb_client_free (client);
+ *
+ * Example — the same client in the application's own poll() loop, instead of
+ * wsb_client_run(), next to its other descriptors:
+ *
+ *   struct pollfd pfd = { .fd = wsb_client_get_fd (client), .events = POLLIN };
+ *
+ *   for (;;)
+ *     {
+ *       if (poll (&pfd, 1, -1) < 0 && errno != EINTR)
+ *         break;
+ *       if (pfd.revents && (st = wsb_client_dispatch (client)) != WSB_CLIENT_OK)
+ *         break;                          // on_event ran for every event read
+ *     }
+ *
+ * Example — in a GLib main loop (this is the application's code, with
+ * <glib-unix.h>; the library itself does not use GLib):
+ *
+ *   static gboolean
+ *   on_readable (int fd, GIOCondition condition, gpointer user_data)
+ *   {
+ *     WsbClient *client = user_data;
+ *
+ *     if (wsb_client_dispatch (client) == WSB_CLIENT_OK)
+ *       return G_SOURCE_CONTINUE;
+ *     g_warning ("wsbridge: %s", wsb_client_error (client));
+ *     return G_SOURCE_REMOVE;             // the connection is dead
+ *   }
+ *
+ *   g_unix_fd_add (wsb_client_get_fd (client), G_IO_IN, on_readable, client);
+ *   g_main_loop_run (loop);
  */
 #pragma once
 
