@@ -376,7 +376,7 @@ maybe_free_removed (HubSession *hs)
 {
   if (!hs->free_id && wsb_session_get_state (hs->session) == WSB_STATE_DISCONNECTED
       && !wsb_session_has_connection (hs->session))
-    hs->free_id = g_idle_add (free_removed, hs);
+    hs->free_id = g_idle_add_full (G_PRIORITY_DEFAULT, free_removed, hs, NULL);
 }
 
 static gboolean

@@ -14,6 +14,7 @@
 
 #include "access.h"
 #include "framing.h"
+#include "pb-strict.h"
 #include "status.h"
 #include "wsb-error.h"
 #include "wsb-version.h"
@@ -810,7 +811,9 @@ handle_hello (Client *c, const Wsbridge__V1__Hello *hello)
 static void
 handle_frame (Client *c, const guint8 *data, gsize len)
 {
-  Wsbridge__V1__ClientFrame *f = wsbridge__v1__client_frame__unpack (NULL, len, data);
+  const char *nul_in;
+  Wsbridge__V1__ClientFrame *f = (Wsbridge__V1__ClientFrame *) wsb_pb_unpack_strict (
+      &wsbridge__v1__client_frame__descriptor, data, len, &nul_in);
 
   if (!f)
     {
@@ -827,6 +830,13 @@ handle_frame (Client *c, const guint8 *data, gsize len)
       if (!c->hello_done)
         fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
                          "the first frame must be a hello");
+      else if (nul_in)
+        {
+          /* A name like "feed\0x" must not act on "feed". */
+          g_autofree char *why = g_strdup_printf ("field '%s' holds a NUL byte", nul_in);
+          reply_error (c, f->request->id,
+                       WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT, why);
+        }
       else
         handle_request (c, f->request);
       break;
@@ -835,7 +845,7 @@ handle_frame (Client *c, const guint8 *data, gsize len)
                        "frame of an unknown kind");
       break;
     }
-  wsbridge__v1__client_frame__free_unpacked (f, NULL);
+  wsb_pb_free_strict (&f->base);
 }
 
 /* Handles every whole frame in the input buffer. */
@@ -935,7 +945,8 @@ client_close (Client *c)
   c->fd = -1;
   out_clear (c);
   c->srv->n_clients--;
-  c->free_id = g_idle_add (client_free_idle, c);
+  /* Not at idle priority: a busy loop would keep every closed client. */
+  c->free_id = g_idle_add_full (G_PRIORITY_HIGH, client_free_idle, c, NULL);
 }
 
 static void

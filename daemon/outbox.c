@@ -70,7 +70,7 @@ static void
 schedule_sync (WsbOutbox *ob)
 {
   if (!ob->sync_source)
-    ob->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, on_sync, ob, NULL);
+    ob->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_sync, ob, NULL);
 }
 
 static void

@@ -66,6 +66,7 @@ struct _WsbSession
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
   gboolean tx_draining;  /* permessage-deflate is still reading the message in flight */
   WsbOutMsg *in_flight;  /* written, still being read by the compressor */
+  gboolean tx_empty;     /* the message being written has no payload */
 
   WsbBackoff backoff;
   lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
@@ -238,7 +239,7 @@ attempt_failed (WsbSession *s, struct lws *wsi, gboolean kill, const char *reaso
       session_log (s, G_LOG_LEVEL_DEBUG, "%s: %s; trying the next address", s->cfg->name,
                    s->last_failure);
       /* Never reconnect from inside an lws callback: come back from the loop. */
-      s->retry_source = g_idle_add (on_next_address, s);
+      s->retry_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_next_address, s, NULL);
       return;
     }
   schedule_retry (s, s->last_failure);
@@ -711,8 +712,10 @@ on_writeable (WsbSession *s, struct lws *wsi)
     return send_ping (s, wsi);
   if (s->in_flight || s->state != WSB_STATE_OPEN || !(m = wsb_outbox_begin (s->outbox)))
     return 0;
+  s->tx_empty = m->len == 0;
   n = lws_write (wsi, wsb_out_msg_payload (LWS_PRE, m), m->len,
                  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+  s->tx_empty = FALSE;
   if (n < (int) m->len)
     {
       replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
@@ -739,8 +742,15 @@ wsb_session_deflate_callback (struct lws_context *context, const struct lws_exte
                               struct lws *wsi, enum lws_extension_callback_reasons reason,
                               void *user, void *in, size_t len)
 {
-  int n = lws_extension_callback_pm_deflate (context, ext, wsi, reason, user, in, len);
   WsbSession *s = wsi ? lws_get_opaque_user_data (wsi) : NULL;
+  int n;
+
+  /* lws 4.1.6 asserts when it compresses an empty message after the first
+   * one (the flushed stream yields no bytes to trim). An empty message
+   * goes out uncompressed instead (RSV1 clear), which RFC 7692 allows. */
+  if (s && s->tx_empty && reason == LWS_EXT_CB_PAYLOAD_TX)
+    return 0;
+  n = lws_extension_callback_pm_deflate (context, ext, wsi, reason, user, in, len);
 
   if (s && reason == LWS_EXT_CB_PAYLOAD_TX)
     {
