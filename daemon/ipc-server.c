@@ -25,14 +25,28 @@
 
 typedef struct _Client Client;
 
+/* What a queued chunk is, for slow_client_policy and max_requests_per_client. */
+typedef enum
+{
+  CHUNK_FRAME,       /* hello, error, send outcome */
+  CHUNK_REPLY,       /* the reply to a request */
+  CHUNK_MESSAGE,     /* a subscription's message: the only kind drop-oldest drops */
+  CHUNK_EVENT,       /* a subscription's gap or state change */
+  CHUNK_GAP_PENDING, /* the gap for dropped messages, still growing (see drop_oldest) */
+  CHUNK_DROPPED,     /* the empty slot of a dropped message */
+} ChunkKind;
+
 /* One frame (or the tail of one) waiting to be written: a small header
- * followed by a body that is owned, shared (a message) or a GBytes. */
+ * followed by a body that is owned, shared (a message) or a GBytes. A
+ * pending gap has no bytes yet: its body_len is the most it will take. */
 typedef struct
 {
   guint8 hdr[WSB_EVENT_HEADER_MAX];
+  guint8 kind; /* ChunkKind, in what would be padding after hdr */
   gsize hdr_len;
   const guint8 *body;
   gsize body_len;
+  guint64 sub_id; /* subscription events: whose */
   WsbMessage *msg;
   GBytes *bytes;
   guint8 *owned;
@@ -43,6 +57,11 @@ typedef struct
   Client *client;
   guint64 id;
   WsbSubscription *sub;
+  /* While gap_open, the chunk at position gap_pos is this subscription's
+   * pending gap for the messages drop-oldest took, gap_from..gap_to. */
+  gboolean gap_open;
+  gsize gap_pos;
+  guint64 gap_from, gap_to;
 } ClientSub;
 
 struct _Client
@@ -56,13 +75,24 @@ struct _Client
   gboolean dead;
   guint free_id;
   GByteArray *in;
+  gsize in_start; /* bytes of `in` already handled */
   /* Frames waiting to be written: OutChunk values from out_head on, kept
-   * inline so queuing an event allocates nothing once the array has grown. */
+   * inline so queuing an event allocates nothing once the array has grown.
+   * A chunk's position, out_base + its index, outlives the removal of the
+   * written front of the array. */
   GArray *out;
   guint out_head;
-  gsize out_bytes;
-  gsize out_offset; /* bytes of the head chunk already written */
-  GHashTable *subs; /* id → ClientSub* */
+  gsize out_base;
+  gsize out_bytes;              /* to write; a pending gap counts at its largest */
+  gsize out_offset;             /* bytes of the head chunk already written */
+  gboolean out_full;            /* the last write found the socket full */
+  guint out_dropped;            /* CHUNK_DROPPED slots queued, all before drop_pos */
+  gsize drop_pos;               /* drop-oldest is done with the chunks before it */
+  guint64 n_dropped;            /* messages dropped since the client last caught up */
+  guint replies;                /* CHUNK_REPLY chunks queued */
+  gboolean in_held;             /* requests wait in `in` while too_many_replies */
+  gboolean src_in_off, src_out; /* what the source polls for, besides G_IO_IN */
+  GHashTable *subs;             /* id → ClientSub* */
   guint64 next_sub_id;
   char *name;
 };
@@ -120,22 +150,78 @@ out_at (Client *c, guint i)
   return &g_array_index (c->out, OutChunk, c->out_head + i);
 }
 
-static void
-out_pop (Client *c)
+static OutChunk *
+out_at_pos (Client *c, gsize pos)
 {
-  chunk_clear (out_at (c, 0));
-  c->out_head++;
+  return &g_array_index (c->out, OutChunk, pos - c->out_base);
+}
+
+/* What the queue holds as client_buffer_bytes counts it: the bytes to write
+ * plus each chunk's own size, so that a queue of small events is bounded in
+ * memory too. */
+static gsize
+out_cost (Client *c)
+{
+  return c->out_bytes + (gsize) (out_count (c) - c->out_dropped) * sizeof (OutChunk);
+}
+
+/* max_requests_per_client: a client with that many replies queued and not
+ * yet written (it sends requests and does not read them) has its requests
+ * held: the ones read stay in its input buffer and its socket is not read,
+ * until its replies drain below the limit. Its requests are never dropped:
+ * they wait in its socket, whose buffer then fills and blocks its writes. */
+static gboolean
+too_many_replies (Client *c)
+{
+  return c->replies >= c->srv->cfg.max_requests_per_client;
+}
+
+/* Polls for input unless requests are held, for output while anything is
+ * queued; the source is only touched when that changes. */
+static void
+update_events (Client *c)
+{
+  gboolean out = out_count (c) > 0;
+
+  if (c->in_held == c->src_in_off && out == c->src_out)
+    return;
+  c->src_in_off = c->in_held;
+  c->src_out = out;
+  g_source_modify_unix_fd (c->source, c->fd_tag, (c->in_held ? 0 : G_IO_IN) | (out ? G_IO_OUT : 0));
+}
+
+/* Removes the dead front of the array (written or squeezed out) once it is
+ * as long as what follows, so a reader that never quite catches up does not
+ * grow the array forever. */
+static void
+out_reclaim (Client *c)
+{
   if (c->out_head == c->out->len)
     {
+      c->out_base += c->out->len;
       g_array_set_size (c->out, 0);
       c->out_head = 0;
     }
   else if (c->out_head >= 64 && c->out_head * 2 >= c->out->len)
     {
-      /* A reader that never quite catches up: reclaim the written front. */
       g_array_remove_range (c->out, 0, c->out_head);
+      c->out_base += c->out_head;
       c->out_head = 0;
     }
+}
+
+static void
+out_pop (Client *c)
+{
+  OutChunk *ch = out_at (c, 0);
+
+  if (ch->kind == CHUNK_REPLY)
+    c->replies--;
+  else if (ch->kind == CHUNK_DROPPED)
+    c->out_dropped--;
+  chunk_clear (ch);
+  c->out_head++;
+  out_reclaim (c);
 }
 
 static void
@@ -147,10 +233,216 @@ out_clear (Client *c)
   c->out_offset = 0;
 }
 
-static void
-want_write (Client *c, gboolean on)
+/* The body of a Gap event for sub (g_free it). */
+static guint8 *
+gap_body_new (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gsize *len)
 {
-  g_source_modify_unix_fd (c->source, c->fd_tag, on ? (G_IO_IN | G_IO_OUT) : G_IO_IN);
+  Wsbridge__V1__Gap gap = WSBRIDGE__V1__GAP__INIT;
+  WsbSessionStatus st = { 0 };
+  guint8 *buf;
+
+  wsb_subscription_get_status (sub, &st);
+  gap.session = st.name;
+  gap.channel = (char *) wsb_subscription_get_channel (sub);
+  gap.from_seq = from_seq;
+  gap.to_seq = to_seq;
+  gap.epoch = st.epoch;
+  *len = wsbridge__v1__gap__get_packed_size (&gap);
+  buf = g_malloc (*len ? *len : 1);
+  wsbridge__v1__gap__pack (&gap, buf);
+  wsb_session_status_clear (&st);
+  return buf;
+}
+
+/* The most a gap event of sub can take, header included. */
+static gsize
+gap_size_max (WsbSubscription *sub)
+{
+  Wsbridge__V1__Gap gap = WSBRIDGE__V1__GAP__INIT;
+
+  gap.session = (char *) wsb_subscription_get_session (sub);
+  gap.channel = (char *) wsb_subscription_get_channel (sub);
+  gap.from_seq = gap.to_seq = gap.epoch = G_MAXUINT64;
+  return WSB_EVENT_HEADER_MAX + wsbridge__v1__gap__get_packed_size (&gap);
+}
+
+/* Encodes cs's pending gap, about to be written. Until a byte of it is,
+ * later drops of cs may still join it (gap_extendable). */
+static void
+gap_encode (Client *c, ClientSub *cs)
+{
+  OutChunk *ch = out_at_pos (c, cs->gap_pos);
+  gsize len;
+
+  if (ch->kind != CHUNK_GAP_PENDING)
+    return;
+  c->out_bytes -= ch->body_len;
+  ch->owned = gap_body_new (cs->sub, cs->gap_from, cs->gap_to, &len);
+  ch->body = ch->owned;
+  ch->body_len = len;
+  ch->hdr_len = wsb_event_header_encode (ch->hdr, cs->id, WSB_EVENT_GAP, len);
+  ch->kind = CHUNK_EVENT;
+  c->out_bytes += ch->hdr_len + len;
+}
+
+/* Whether cs has a gap that drops may join: one not yet written at all. */
+static gboolean
+gap_extendable (Client *c, ClientSub *cs)
+{
+  gsize unwritten = c->out_base + c->out_head + (c->out_offset ? 1 : 0);
+
+  if (cs->gap_open && cs->gap_pos < unwritten)
+    cs->gap_open = FALSE;
+  return cs->gap_open;
+}
+
+/* No later drop joins cs's gap: another event of cs follows it, or cs ends. */
+static void
+close_gap (Client *c, ClientSub *cs)
+{
+  if (c->dead || !cs || !gap_extendable (c, cs))
+    return;
+  gap_encode (c, cs);
+  cs->gap_open = FALSE;
+}
+
+/* Makes ch (a message, or a gap encoded for a write that did not happen)
+ * the pending gap of cs, counted at the most its encoding can take. */
+static void
+gap_pending (Client *c, OutChunk *ch, ClientSub *cs)
+{
+  c->out_bytes -= ch->hdr_len + ch->body_len;
+  chunk_clear (ch);
+  *ch = (OutChunk){ .kind = CHUNK_GAP_PENDING,
+                    .sub_id = cs->id,
+                    .body_len = gap_size_max (cs->sub) };
+  c->out_bytes += ch->body_len;
+}
+
+/* Drops the message of cs at index i. The first dropped message of a
+ * subscription since its last delivered one leaves its slot to the
+ * subscription's gap, so the gap comes before anything of the subscription
+ * still queued; later drops only move the gap's end. */
+static void
+drop_message (Client *c, guint i, ClientSub *cs)
+{
+  OutChunk *ch = &g_array_index (c->out, OutChunk, i);
+  guint64 seq = ch->msg->seq;
+
+  if (!c->n_dropped++)
+    g_message ("client %s is not keeping up (over client_buffer_bytes = %" G_GUINT64_FORMAT
+               "): dropping its oldest messages, with a gap event for each run of them",
+               c->name, c->srv->cfg.client_buffer_bytes);
+  if (gap_extendable (c, cs))
+    {
+      OutChunk *gap = out_at_pos (c, cs->gap_pos);
+
+      if (gap->kind != CHUNK_GAP_PENDING)
+        gap_pending (c, gap, cs);
+      c->out_bytes -= ch->hdr_len + ch->body_len;
+      chunk_clear (ch);
+      *ch = (OutChunk){ .kind = CHUNK_DROPPED };
+      c->out_dropped++;
+    }
+  else
+    {
+      gap_pending (c, ch, cs);
+      cs->gap_open = TRUE;
+      cs->gap_pos = c->out_base + i;
+      cs->gap_from = seq;
+    }
+  cs->gap_to = seq;
+}
+
+/* Closes up the slots of dropped messages (all before drop_pos) by moving
+ * the chunks kept among them towards drop_pos, in order; the front they
+ * leave goes as a written front does. */
+static void
+out_squeeze (Client *c)
+{
+  guint end = (guint) (c->drop_pos - c->out_base);
+  guint w = end;
+
+  for (guint r = end; r-- > c->out_head;)
+    {
+      OutChunk *ch = &g_array_index (c->out, OutChunk, r);
+      ClientSub *cs;
+
+      if (ch->kind == CHUNK_DROPPED)
+        continue;
+      if (--w == r)
+        continue;
+      g_array_index (c->out, OutChunk, w) = *ch;
+      cs = ch->sub_id ? g_hash_table_lookup (c->subs, &ch->sub_id) : NULL;
+      if (cs && cs->gap_open && cs->gap_pos == c->out_base + r)
+        cs->gap_pos = c->out_base + w;
+    }
+  c->out_dropped = 0;
+  c->out_head = w;
+  out_reclaim (c);
+}
+
+/* slow_client_policy=drop-oldest: drops the oldest queued messages until the
+ * client is back within client_buffer_bytes. Replies, gaps, state changes,
+ * send outcomes and a frame partly written are never dropped, nor messages
+ * of a subscription that has ended (no gap could tell of their loss). The
+ * walk goes on from where the last one stopped (everything before drop_pos
+ * is dropped or kept for good), so each chunk is walked over once. FALSE
+ * when nothing droppable is left. */
+static gboolean
+drop_oldest (Client *c)
+{
+  gsize limit = c->srv->cfg.client_buffer_bytes;
+  gsize first = c->out_base + c->out_head + (c->out_offset ? 1 : 0);
+  guint i = (guint) (MAX (c->drop_pos, first) - c->out_base);
+
+  for (; i < c->out->len && out_cost (c) > limit; i++)
+    {
+      OutChunk *ch = &g_array_index (c->out, OutChunk, i);
+      ClientSub *cs = g_hash_table_lookup (c->subs, &ch->sub_id);
+
+      if (ch->kind == CHUNK_MESSAGE && cs)
+        drop_message (c, i, cs);
+      else if (ch->kind == CHUNK_EVENT)
+        close_gap (c, cs);
+    }
+  c->drop_pos = c->out_base + i;
+  if (c->out_dropped >= 64 && c->out_dropped * 2 >= i - c->out_head)
+    out_squeeze (c);
+  return out_cost (c) <= limit;
+}
+
+static gboolean flush (Client *c);
+
+static void
+overflow (Client *c)
+{
+  /* What one turn of the main loop queued may still fit the socket; a
+   * client known to be full is not tried again before it is writable. */
+  if (!c->out_full)
+    {
+      if (!flush (c))
+        {
+          client_close (c);
+          return;
+        }
+      if (out_cost (c) <= c->srv->cfg.client_buffer_bytes)
+        return;
+    }
+  if (g_strcmp0 (c->srv->cfg.slow_client_policy, "disconnect") == 0)
+    {
+      g_warning ("client %s is not reading (over client_buffer_bytes = %" G_GUINT64_FORMAT
+                 "); disconnecting it (slow_client_policy = disconnect)",
+                 c->name, c->srv->cfg.client_buffer_bytes);
+      client_close (c);
+    }
+  else if (!drop_oldest (c))
+    {
+      g_warning ("client %s is not reading and holds nothing more to drop (over "
+                 "client_buffer_bytes = %" G_GUINT64_FORMAT "); disconnecting it",
+                 c->name, c->srv->cfg.client_buffer_bytes);
+      client_close (c);
+    }
 }
 
 /* Takes over ch's references. */
@@ -162,17 +454,13 @@ enqueue (Client *c, OutChunk *ch)
       chunk_clear (ch);
       return;
     }
-  if (!out_count (c))
-    want_write (c, TRUE);
+  if (ch->kind == CHUNK_REPLY)
+    c->replies++;
   g_array_append_vals (c->out, ch, 1);
   c->out_bytes += ch->hdr_len + ch->body_len;
-  if (c->out_bytes > c->srv->cfg.client_buffer_bytes)
-    {
-      g_warning ("client %s is not reading (over client_buffer_bytes = %" G_GUINT64_FORMAT
-                 "); disconnecting it",
-                 c->name, c->srv->cfg.client_buffer_bytes);
-      client_close (c);
-    }
+  update_events (c);
+  if (out_cost (c) > c->srv->cfg.client_buffer_bytes)
+    overflow (c);
 }
 
 /* Queues a whole ServerFrame packed by protobuf-c. */
@@ -182,6 +470,8 @@ enqueue_frame (Client *c, const Wsbridge__V1__ServerFrame *frame)
   OutChunk ch = { 0 };
   gsize len = wsbridge__v1__server_frame__get_packed_size (frame);
 
+  ch.kind
+      = frame->frame_case == WSBRIDGE__V1__SERVER_FRAME__FRAME_REPLY ? CHUNK_REPLY : CHUNK_FRAME;
   ch.hdr_len = wsb_varint_encode (len, ch.hdr);
   ch.owned = g_malloc (len ? len : 1);
   wsbridge__v1__server_frame__pack (frame, ch.owned);
@@ -196,6 +486,7 @@ flush (Client *c)
 {
   if (c->dead)
     return FALSE;
+  c->out_full = FALSE;
   while (out_count (c))
     {
       struct iovec iov[MAX_IOV];
@@ -206,6 +497,8 @@ flush (Client *c)
       for (guint i = 0; i < out_count (c) && n + 2 <= MAX_IOV; i++)
         {
           OutChunk *ch = out_at (c, i);
+          if (ch->kind == CHUNK_GAP_PENDING)
+            gap_encode (c, g_hash_table_lookup (c->subs, &ch->sub_id));
           if (skip < ch->hdr_len)
             iov[n++] = (struct iovec){ ch->hdr + skip, ch->hdr_len - skip };
           gsize bskip = skip > ch->hdr_len ? skip - ch->hdr_len : 0;
@@ -219,7 +512,10 @@ flush (Client *c)
       if (w < 0)
         {
           if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return TRUE;
+            {
+              c->out_full = TRUE;
+              return TRUE;
+            }
           g_debug ("client %s: write failed: %s", c->name, g_strerror (errno));
           return FALSE;
         }
@@ -229,14 +525,20 @@ flush (Client *c)
         {
           OutChunk *ch = out_at (c, 0);
           gsize total = ch->hdr_len + ch->body_len;
-          if (done < total)
+          if (ch->kind == CHUNK_GAP_PENDING || done < total)
             break;
           done -= total;
           out_pop (c);
         }
       c->out_offset = done;
+      if (c->n_dropped && out_cost (c) <= c->srv->cfg.client_buffer_bytes / 2)
+        {
+          g_debug ("client %s caught up; %" G_GUINT64_FORMAT " messages were dropped", c->name,
+                   c->n_dropped);
+          c->n_dropped = 0;
+        }
     }
-  want_write (c, FALSE);
+  update_events (c);
   return TRUE;
 }
 
@@ -325,7 +627,13 @@ static void
 enqueue_event (Client *c, guint64 sub_id, unsigned field, const guint8 *body, gsize len,
                WsbMessage *msg, GBytes *bytes, guint8 *owned)
 {
-  OutChunk ch = { .body = body, .body_len = len, .msg = msg, .bytes = bytes, .owned = owned };
+  OutChunk ch = { .kind = field == WSB_EVENT_MESSAGE ? CHUNK_MESSAGE : CHUNK_EVENT,
+                  .body = body,
+                  .body_len = len,
+                  .sub_id = sub_id,
+                  .msg = msg,
+                  .bytes = bytes,
+                  .owned = owned };
 
   ch.hdr_len = wsb_event_header_encode (ch.hdr, sub_id, field, len);
   enqueue (c, &ch);
@@ -346,23 +654,12 @@ static void
 on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer data)
 {
   ClientSub *cs = data;
-  Wsbridge__V1__Gap gap = WSBRIDGE__V1__GAP__INIT;
-  WsbSessionStatus st = { 0 };
   gsize len;
   guint8 *buf;
 
   if (cs->client->dead)
     return;
-  wsb_subscription_get_status (sub, &st);
-  gap.session = st.name;
-  gap.channel = (char *) wsb_subscription_get_channel (sub);
-  gap.from_seq = from_seq;
-  gap.to_seq = to_seq;
-  gap.epoch = st.epoch;
-  len = wsbridge__v1__gap__get_packed_size (&gap);
-  buf = g_malloc (len ? len : 1);
-  wsbridge__v1__gap__pack (&gap, buf);
-  wsb_session_status_clear (&st);
+  buf = gap_body_new (sub, from_seq, to_seq, &len);
   enqueue_event (cs->client, cs->id, WSB_EVENT_GAP, buf, len, NULL, NULL, buf);
 }
 
@@ -385,6 +682,7 @@ on_sub_ended (WsbSubscription *sub, gpointer data)
 {
   ClientSub *cs = data;
 
+  close_gap (cs->client, cs);
   /* The hub frees the subscription itself. */
   g_hash_table_steal (cs->client->subs, &cs->id);
   g_free (cs);
@@ -400,6 +698,7 @@ static const WsbSubscriberFuncs sub_funcs = {
 static void
 client_sub_free (ClientSub *cs)
 {
+  close_gap (cs->client, cs);
   wsb_hub_unsubscribe (cs->sub);
   g_free (cs);
 }
@@ -848,17 +1147,26 @@ handle_frame (Client *c, const guint8 *data, gsize len)
   wsb_pb_free_strict (&f->base);
 }
 
-/* Handles every whole frame in the input buffer. */
+/* Handles the whole frames in the input buffer until too_many_replies; the
+ * rest is held in the buffer. */
 static void
 process_input (Client *c)
 {
-  gsize pos = 0;
+  gsize pos = c->in_start;
 
+  c->in_held = FALSE;
   while (!c->dead)
     {
       size_t prefix, body;
-      WsbFrameStatus st = wsb_frame_peek (c->in->data + pos, c->in->len - pos,
-                                          c->srv->cfg.max_frame_bytes, &prefix, &body);
+      WsbFrameStatus st;
+
+      if (too_many_replies (c))
+        {
+          c->in_held = TRUE;
+          break;
+        }
+      st = wsb_frame_peek (c->in->data + pos, c->in->len - pos, c->srv->cfg.max_frame_bytes,
+                           &prefix, &body);
       if (st == WSB_FRAME_NEED_MORE)
         break;
       if (st == WSB_FRAME_BAD_VARINT)
@@ -881,15 +1189,28 @@ process_input (Client *c)
       handle_frame (c, c->in->data + pos + prefix, body);
       pos += prefix + body;
     }
-  if (!c->dead && pos)
-    g_byte_array_remove_range (c->in, 0, (guint) pos);
+  if (c->dead)
+    return;
+  /* Held requests are taken a few at a time: the handled front goes once
+   * it is most of the buffer, not at every call. */
+  if (pos == c->in->len)
+    {
+      g_byte_array_set_size (c->in, 0);
+      pos = 0;
+    }
+  else if (pos > c->in->len / 2)
+    {
+      g_byte_array_remove_range (c->in, 0, (guint) pos);
+      pos = 0;
+    }
+  c->in_start = pos;
 }
 
 /* Returns FALSE when the peer is gone. */
 static gboolean
 read_input (Client *c)
 {
-  for (int rounds = 0; rounds < 16 && !c->dead; rounds++)
+  for (int rounds = 0; rounds < 16 && !c->dead && !c->in_held; rounds++)
     {
       guint old = c->in->len;
       ssize_t n;
@@ -921,8 +1242,18 @@ client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
     alive = read_input (c);
   if (alive && !c->dead && out_count (c))
     alive = flush (c);
+  /* Its replies drained below the limit: the requests held go on, as far
+   * as its socket takes their replies. */
+  while (alive && !c->dead && c->in_held && !too_many_replies (c))
+    {
+      process_input (c);
+      if (!c->dead)
+        alive = flush (c);
+    }
   if (!alive)
     client_close (c);
+  else if (!c->dead)
+    update_events (c);
   return G_SOURCE_CONTINUE;
 }
 

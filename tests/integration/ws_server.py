@@ -35,7 +35,11 @@ its message goes out: a server killed in between skips it).
 
 With --inject FILE the server follows FILE (like tail -f): each new line, a
 JSON string (a text message) or {"b64": ...} (a binary message), is sent to
-every open connection; lines wait while no connection is open.
+every open connection; lines wait while no connection is open. A line
+{"burst": N} sends N text messages "msg <n>" (numbered like the
+--send-interval messages) as fast as it can, or at "rate": R messages/s,
+padded with "." to "size": S bytes if given, and records one "burst" event
+(first and last n) instead of one "sent" event per message.
 
 SIGTERM restarts gracefully: the server stops listening, closes every
 connection with --term-close-code, keeps reading (and recording) what
@@ -58,6 +62,7 @@ from http import HTTPStatus
 
 import websockets
 from websockets.frames import Opcode
+from websockets.legacy.framing import Frame
 
 ARGS = None
 RECORD = None
@@ -105,6 +110,7 @@ class Counter:
 
 
 SHARED_COUNTER = None
+BURST_COUNTER = Counter(None)  # numbers burst messages without --counter-file
 
 
 def mode_for(conn_number):
@@ -256,6 +262,31 @@ async def close_for_restart(ws):
     await ws.close(ARGS.term_close_code, "server restart")
 
 
+async def burst(ws, count, size, rate):
+    """Sends COUNT "msg <n>" messages back to back (at RATE messages/s if
+    RATE), packed into large writes as a busy real server's would be: ws.send
+    writes and drains each frame alone, which caps the rate far below what
+    the daemon takes."""
+    counter = SHARED_COUNTER or BURST_COUNTER
+    first = counter.n + 1
+    packed = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await ws.ensure_open()
+    for i in range(1, count + 1):
+        text = f"msg {counter.next()}"
+        frame = Frame(True, Opcode.TEXT, (text.ljust(size, ".") if size else text).encode())
+        frame.write(packed.append, mask=False, extensions=ws.extensions)
+        if len(packed) == 256 or i == count:
+            ws.transport.write(b"".join(packed))
+            packed.clear()
+            await ws.drain()
+            if rate:
+                await asyncio.sleep(start + i / rate - loop.time())
+    counter.save()
+    record("burst", conn=CONNS.get(ws), first=first, last=counter.n)
+
+
 async def inject_loop(path):
     """Sends each new line of PATH to every open connection."""
     offset, pending = 0, []
@@ -277,6 +308,8 @@ async def inject_loop(path):
                     if isinstance(item, str):
                         await ws.send(item)
                         record("sent", conn=CONNS.get(ws), data=item)
+                    elif "burst" in item:
+                        await burst(ws, item["burst"], item.get("size", 0), item.get("rate", 0))
                     else:
                         await ws.send(base64.b64decode(item["b64"]))
                         record("sent", conn=CONNS.get(ws), data_b64=item["b64"])
