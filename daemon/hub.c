@@ -57,12 +57,19 @@ typedef struct
   gpointer data;
 } OutcomeListener;
 
+typedef struct
+{
+  const WsbHubSessionFuncs *funcs;
+  gpointer data;
+} SessionListener;
+
 struct _WsbHub
 {
   WsbUpstream *up;
   char *state_dir;
   char *config_dir;
   GArray *outcome_listeners; /* OutcomeListener */
+  GArray *session_listeners; /* SessionListener */
   GHashTable *sessions; /* name → HubSession* */
   GList *removed;       /* HubSession* closing before they are freed */
   GSourceFunc shutdown_done;
@@ -501,6 +508,7 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
   hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
   hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
+  hub->session_listeners = g_array_new (FALSE, FALSE, sizeof (SessionListener));
   /* Keys are copies: a reload replaces the session's config and its name
    * string with it. */
   hub->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -523,6 +531,7 @@ wsb_hub_free (WsbHub *hub)
   g_list_free (hub->removed);
   g_hash_table_unref (hub->sessions);
   g_array_unref (hub->outcome_listeners);
+  g_array_unref (hub->session_listeners);
   g_free (hub->state_dir);
   g_free (hub->config_dir);
   g_free (hub);
@@ -534,6 +543,40 @@ wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data
   OutcomeListener l = { func, data };
 
   g_array_append_val (hub->outcome_listeners, l);
+}
+
+void
+wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data)
+{
+  SessionListener l = { funcs, data };
+
+  g_array_append_val (hub->session_listeners, l);
+}
+
+void
+wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data)
+{
+  for (guint i = 0; i < hub->session_listeners->len; i++)
+    {
+      SessionListener *l = &g_array_index (hub->session_listeners, SessionListener, i);
+      if (l->funcs == funcs && l->data == data)
+        {
+          g_array_remove_index (hub->session_listeners, i);
+          return;
+        }
+    }
+}
+
+static void
+tell_listeners (WsbHub *hub, const char *session, gboolean added)
+{
+  for (guint i = 0; i < hub->session_listeners->len; i++)
+    {
+      SessionListener *l = &g_array_index (hub->session_listeners, SessionListener, i);
+      void (*func) (const char *, gpointer) = added ? l->funcs->added : l->funcs->changed;
+      if (func)
+        func (session, l->data);
+    }
 }
 
 void
@@ -605,6 +648,7 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
   hs->all = get_channel (hs, "*");
   g_hash_table_insert (hub->sessions, g_strdup (hs_name (hs)), hs);
   configure (hs, cfg);
+  tell_listeners (hub, hs_name (hs), TRUE);
   return hs;
 }
 
@@ -893,7 +937,10 @@ wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, g
 {
   HubSession *hs = lookup (hub, session, error);
 
-  return hs && wsb_session_send (hs->session, data, len, binary, ttl_ms, id, error);
+  if (!hs || !wsb_session_send (hs->session, data, len, binary, ttl_ms, id, error))
+    return FALSE;
+  tell_listeners (hub, session, FALSE);
+  return TRUE;
 }
 
 /* ---------------------------------------------------- runtime management */

@@ -105,6 +105,18 @@ void wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out);
 /* ttl_ms: how long it may wait in the queue; 0: the session's queue_ttl_ms. */
 gboolean wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len,
                        gboolean binary, guint32 ttl_ms, guint64 *id, GError **error);
+/* Frontends that show every session (D-Bus objects) hear of new ones and of
+ * counters that changed without a message or state change (a send queued). */
+typedef struct
+{
+  void (*added) (const char *session, gpointer data);
+  void (*changed) (const char *session, gpointer data);
+} WsbHubSessionFuncs;
+
+void wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data);
+void wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs,
+                                      gpointer data);
+
 /* Outcomes of every accepted send, of every session, go to func. */
 void wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
 void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "dbus-server.h"
 #include "hub.h"
 #include "ipc-server.h"
 #include "netmon.h"
@@ -124,6 +125,7 @@ main (int argc, char **argv)
   g_autoptr (WsbConfig) cfg = NULL;
   g_autoptr (WsbUpstream) up = NULL;
   g_autoptr (WsbIpcServer) ipc = NULL;
+  g_autoptr (WsbDBusServer) dbus = NULL;
   WsbNetmon *netmon = NULL;
   Daemon d = { 0 };
   g_auto (WsbPathOptions) opts = { 0 };
@@ -185,6 +187,13 @@ main (int argc, char **argv)
       return EXIT_FAILURE;
     }
 
+  if (paths->bus != WSB_BUS_NONE)
+    {
+      dbus = wsb_dbus_server_new (d.hub, &cfg->daemon, opts.system);
+      wsb_dbus_server_start (dbus, paths->bus == WSB_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM
+                                                                : G_BUS_TYPE_SESSION);
+    }
+
   g_unix_signal_add (SIGTERM, on_terminate, &d);
   g_unix_signal_add (SIGINT, on_terminate, &d);
   g_unix_signal_add (SIGHUP, on_hangup, &d);
@@ -200,6 +209,7 @@ main (int argc, char **argv)
   wsb_netmon_free (netmon);
   /* Frontends first, so nothing holds a subscription when sessions go. */
   g_clear_pointer (&ipc, wsb_ipc_server_free);
+  g_clear_pointer (&dbus, wsb_dbus_server_free);
   wsb_hub_free (d.hub);
   g_clear_pointer (&up, wsb_upstream_free);
   if (d.watchdog_id)

@@ -20,7 +20,8 @@ wsb_paths_parse_args (int *argc, char ***argv, WsbPathOptions *opts, GError **er
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &opts->socket, "Listen on this Unix socket",
       "PATH" },
     { "bus", 0, 0, G_OPTION_ARG_STRING, &opts->bus,
-      "D-Bus to serve on: none (the only mode in this version)", "none" },
+      "D-Bus to serve on: session (default of --user), system (default of --system) or none",
+      "BUS" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose, "Log debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opts->version, "Print the version and exit", NULL },
     { NULL },
@@ -43,16 +44,11 @@ wsb_paths_parse_args (int *argc, char ***argv, WsbPathOptions *opts, GError **er
                            "--user and --system exclude each other");
       return FALSE;
     }
-  if (opts->bus && strcmp (opts->bus, "none") != 0)
+  if (opts->bus && strcmp (opts->bus, "none") != 0 && strcmp (opts->bus, "session") != 0
+      && strcmp (opts->bus, "system") != 0)
     {
-      if (strcmp (opts->bus, "session") == 0 || strcmp (opts->bus, "system") == 0)
-        g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                     "--bus %s: the D-Bus interface is not available in this version; "
-                     "use --bus none",
-                     opts->bus);
-      else
-        g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                     "--bus must be session, system or none, not '%s'", opts->bus);
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
+                   "--bus must be session, system or none, not '%s'", opts->bus);
       return FALSE;
     }
   if (opts->socket && !g_path_is_absolute (opts->socket))
@@ -116,6 +112,14 @@ wsb_paths_resolve (const WsbPathOptions *opts)
       g_free (p->config_dir);
       p->config_dir = g_strdup (opts->config_dir);
     }
+  if (!opts->bus)
+    p->bus = opts->system ? WSB_BUS_SYSTEM : WSB_BUS_SESSION;
+  else if (strcmp (opts->bus, "session") == 0)
+    p->bus = WSB_BUS_SESSION;
+  else if (strcmp (opts->bus, "system") == 0)
+    p->bus = WSB_BUS_SYSTEM;
+  else
+    p->bus = WSB_BUS_NONE;
   if (opts->socket)
     p->socket = g_strdup (opts->socket);
   else

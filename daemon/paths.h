@@ -15,12 +15,20 @@ typedef struct
   gboolean version;
 } WsbPathOptions;
 
+typedef enum
+{
+  WSB_BUS_NONE,
+  WSB_BUS_SESSION,
+  WSB_BUS_SYSTEM,
+} WsbBus;
+
 typedef struct
 {
   char *config_dir;
   char *state_dir;
   char *socket;
   gboolean socket_dir_private; /* the socket's directory is ours: keep it 0700 */
+  WsbBus bus;                  /* --bus, or the instance's own bus */
 } WsbPaths;
 
 /* Parses and validates argv. */

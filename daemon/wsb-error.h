@@ -1,5 +1,5 @@
 /* The daemon's one error domain. Codes map one-to-one onto the socket API's
- * ErrorCode and (later) onto named D-Bus errors. */
+ * ErrorCode and onto named D-Bus errors io.github.WsBridge1.Error.* (wsb-error.c). */
 #pragma once
 
 #include <glib.h>

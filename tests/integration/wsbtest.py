@@ -988,3 +988,12 @@ class DBusMock:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class SessionBus(SystemBus):
+    """A private dbus-daemon to pass to the daemon as DBUS_SESSION_BUS_ADDRESS
+    (with --bus session): the same private bus as SystemBus, in the other role.
+    Add it to Harness.buses so that it goes after the daemons."""
+
+    def env(self, **extra):
+        return {"DBUS_SESSION_BUS_ADDRESS": self.address, **extra}

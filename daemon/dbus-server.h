@@ -1,0 +1,29 @@
+/* The D-Bus frontend (DESIGN §4): the bus name io.github.WsBridge1, the
+ * manager object /io/github/WsBridge1 and one object per session, serving
+ * the interfaces of dbus/io.github.WsBridge1.xml over the hub, as
+ * ipc-server.c serves the socket API. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "config.h"
+#include "hub.h"
+
+typedef struct _WsbDBusServer WsbDBusServer;
+
+/* system: the system instance, whose callers are checked per request
+ * (access.c); a user instance serves only its own uid and root. */
+WsbDBusServer *wsb_dbus_server_new (WsbHub *hub, const WsbDaemonConfig *cfg, gboolean system);
+
+/* Connects to the bus, exports the objects and asks for the name. Failing
+ * to connect or to get the name, or losing the bus later, is logged: the
+ * daemon goes on serving the socket API. */
+void wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type);
+
+/* Exports an object (and emits SessionAdded) for every session of the hub
+ * that has none yet: sessions made by the socket API or a reload. */
+void wsb_dbus_server_sync (WsbDBusServer *srv);
+
+void wsb_dbus_server_free (WsbDBusServer *srv);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbDBusServer, wsb_dbus_server_free)

@@ -1,0 +1,414 @@
+"""The D-Bus frontend (DESIGN §4) on a private session bus: the manager and
+session objects, their signals and properties, unicast message signals and
+the subscriptions they share with the socket API, named errors."""
+
+import json
+import time
+
+import dbus
+import dbus.mainloop.glib
+import pytest
+from gi.repository import GLib
+
+import wsbtest
+from wsbtest import SLOW, session_conf, wait_for
+
+BUS_NAME = "io.github.WsBridge1"
+MANAGER_PATH = "/io/github/WsBridge1"
+MANAGER = "io.github.WsBridge1.Manager"
+SESSION = "io.github.WsBridge1.Session"
+PROPS = "org.freedesktop.DBus.Properties"
+ERR = "io.github.WsBridge1.Error."
+
+SUB = '{{"op":"subscribe","channel":"{}"}}'
+UNSUB = '{{"op":"unsubscribe","channel":"{}"}}'
+
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+
+
+def pump():
+    ctx = GLib.MainContext.default()
+    while ctx.pending():
+        ctx.iteration(False)
+
+
+def wait_until(predicate, timeout=5.0 * SLOW, what="a condition"):
+    """wait_for, dispatching D-Bus signals while it polls."""
+    def check():
+        pump()
+        return predicate()
+    return wait_for(check, timeout, what, interval=0.01)
+
+
+def session_path(name):
+    return "/io/github/WsBridge1/session/" + "".join(
+        c if c.isalnum() else f"_{ord(c):02x}" for c in name)
+
+
+class Client:
+    """One connection to the bus, recording every signal it receives
+    (broadcast ones and those sent to it alone)."""
+
+    def __init__(self, bus):
+        self.conn = dbus.bus.BusConnection(bus.address)
+        self.signals = []
+        self.conn.add_signal_receiver(self._record, path_keyword="path",
+                                      member_keyword="member", interface_keyword="iface")
+
+    def _record(self, *args, path=None, member=None, iface=None):
+        self.signals.append((iface, member, str(path), [_plain(a) for a in args]))
+
+    def obj(self, path):
+        return self.conn.get_object(BUS_NAME, path, introspect=False)
+
+    def manager(self, method, *args, **kw):
+        return self.obj(MANAGER_PATH).get_dbus_method(method, MANAGER)(*args, **kw)
+
+    def session(self, name, method, *args, **kw):
+        return self.obj(session_path(name)).get_dbus_method(method, SESSION)(*args, **kw)
+
+    def prop(self, name, prop):
+        return _plain(self.obj(session_path(name)).Get(SESSION, prop, dbus_interface=PROPS))
+
+    def got(self, member, iface=None):
+        pump()
+        return [s for s in self.signals if s[1] == member and (iface is None or s[0] == iface)]
+
+    def messages(self):
+        """(channel, seq, text) of every Message signal received."""
+        return [(a[0], a[1], a[3]) for _, _, _, a in self.got("Message", SESSION)]
+
+    def close(self):
+        self.conn.close()
+
+
+def _plain(v):
+    if isinstance(v, dbus.Array) and v.signature == "y":
+        return bytes(v)
+    if isinstance(v, (dbus.Array, list)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dbus.Dictionary):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, dbus.Boolean):
+        return bool(v)
+    if isinstance(v, (dbus.String, dbus.ObjectPath)):
+        return str(v)
+    if isinstance(v, (dbus.Int16, dbus.Int32, dbus.Int64, dbus.UInt16, dbus.UInt32,
+                      dbus.UInt64, dbus.Byte)):
+        return int(v)
+    return v
+
+
+def opts(d=None, **kw):
+    """CreateSession options (a{sv})."""
+    return dbus.Dictionary({**(d or {}), **kw}, signature="sv")
+
+
+def dbus_error(call, *args, **kw):
+    """The D-Bus error name and text that CALL(*ARGS) fails with."""
+    try:
+        call(*args, **kw)
+    except dbus.exceptions.DBusException as e:
+        return str(e.get_dbus_name()), str(e.get_dbus_message())
+    raise AssertionError(f"the call succeeded: {args}")
+
+
+@pytest.fixture
+def bus(wsb):
+    """A private session bus; the harness stops it after the daemons."""
+    b = wsbtest.SessionBus(wsb.tmp / "session-bus", wsb.rundir)
+    wsb.buses.append(b)
+    return b.start()
+
+
+def dbus_daemon(wsb, bus, config="", **kw):
+    """wsbridged serving BUS as its session bus, once it owns its name."""
+    daemon = wsb.daemon(config, start=False, env=bus.env(), **kw)
+    daemon.args = ["--bus", "session"]
+    daemon.start(config)
+    conn = bus.connection()
+    wait_until(lambda: conn.name_has_owner(BUS_NAME), START, f"wsbridged to own {BUS_NAME}")
+    return daemon
+
+
+START = 10.0 * SLOW
+
+
+def test_dbus_introspection(wsb, bus):
+    daemon = dbus_daemon(wsb, bus, session_conf("feed.a-b_c", "ws://127.0.0.1:9/",
+                                                autoconnect="false"))
+    c = Client(bus)
+    xml = c.obj(MANAGER_PATH).Introspect(dbus_interface="org.freedesktop.DBus.Introspectable")
+    assert f'<interface name="{MANAGER}">' in xml
+    assert '<method name="CreateSession">' in xml
+    assert '<node name="session"/>' in xml
+    path = session_path("feed.a-b_c")
+    assert path == "/io/github/WsBridge1/session/feed_2ea_2db_5fc"
+    xml = c.obj(path).Introspect(dbus_interface="org.freedesktop.DBus.Introspectable")
+    assert f'<interface name="{SESSION}">' in xml
+    for member in ('<signal name="Message">', '<signal name="Gap">',
+                   '<property type="x" name="NextRetryUsec" access="read"/>'):
+        assert member in xml
+    props = _plain(c.obj(path).GetAll(SESSION, dbus_interface=PROPS))
+    assert props["Name"] == "feed.a-b_c"
+    assert props["Url"] == "ws://127.0.0.1:9/"
+    assert props["State"] == "disconnected"
+    assert props["Epoch"] == daemon.status()["feed.a-b_c"]["epoch"]
+    assert set(props) == {"Name", "Url", "State", "StateReason", "Epoch", "LastSeq",
+                          "Reconnects", "RxMessages", "TxMessages", "QueuedMessages",
+                          "RoundTripUsec", "NextRetryUsec"}
+
+
+def test_dbus_manager_sessions_and_signals(wsb, bus):
+    daemon = dbus_daemon(wsb, bus, session_conf("conf", "ws://127.0.0.1:9/",
+                                                autoconnect="false"))
+    c = Client(bus)
+    assert c.manager("ListSessions") == [session_path("conf")]
+    assert c.manager("GetSession", "conf") == session_path("conf")
+
+    path = c.manager("CreateSession", "made.here", "ws://127.0.0.1:9/x",
+                     opts(autoconnect="false", queue_max_messages=dbus.UInt32(5),
+                          compression=dbus.Boolean(False)))
+    assert path == session_path("made.here")
+    wait_until(lambda: c.got("SessionAdded"), what="SessionAdded")
+    assert c.got("SessionAdded")[0][2:] == (MANAGER_PATH, ["made.here", path])
+    assert daemon.status()["made.here"]["url"] == "ws://127.0.0.1:9/x"
+    assert c.prop("made.here", "State") == "disconnected"
+    assert sorted(c.manager("ListSessions")) == sorted([session_path("conf"), path])
+
+    # persist writes the session to sessions.d.
+    c.manager("CreateSession", "kept", "ws://127.0.0.1:9/", opts(persist=True,
+                                                                 autoconnect="false"))
+    assert (daemon.config_dir / "sessions.d" / "kept.conf").exists()
+    c.manager("RemoveSession", "kept")
+    assert not (daemon.config_dir / "sessions.d" / "kept.conf").exists()
+
+    c.manager("RemoveSession", "made.here")
+    wait_until(lambda: [s for s in c.got("SessionRemoved") if s[3][0] == "made.here"],
+               what="SessionRemoved of made.here")
+    assert "made.here" not in daemon.status()
+    name, _ = dbus_error(c.session, "made.here", "Connect")
+    assert name == "org.freedesktop.DBus.Error.UnknownMethod"
+
+    # Sessions made and removed over the socket API or by a reload.
+    daemon.ctl_ok("add", "by-socket", "ws://127.0.0.1:9/")
+    # The signal comes by itself (the hub tells the frontend), not at the
+    # next D-Bus call.
+    wait_until(lambda: [s for s in c.got("SessionAdded") if s[3][0] == "by-socket"],
+               what="SessionAdded of by-socket")
+    assert session_path("by-socket") in c.manager("ListSessions")
+    daemon.ctl_ok("remove", "by-socket")
+    wait_until(lambda: [s for s in c.got("SessionRemoved") if s[3][0] == "by-socket"],
+               what="SessionRemoved of by-socket")
+    daemon.reload("")
+    wait_until(lambda: [s for s in c.got("SessionRemoved") if s[3][0] == "conf"],
+               what="SessionRemoved of conf after the reload")
+    assert c.manager("ListSessions") == []
+
+    # Errors: named, and the daemon goes on serving.
+    assert dbus_error(c.manager, "GetSession", "nope")[0] == ERR + "NotFound"
+    assert dbus_error(c.manager, "RemoveSession", "nope")[0] == ERR + "NotFound"
+    assert dbus_error(c.manager, "CreateSession", "Bad Name", "ws://x/", opts())[0] == \
+        ERR + "InvalidArgument"
+    assert dbus_error(c.manager, "CreateSession", "ok", "http://x/", opts())[0] == \
+        ERR + "InvalidArgument"
+    assert dbus_error(c.manager, "CreateSession", "ok", "ws://x/", opts(no_such_key="1"))[0] == \
+        ERR + "InvalidArgument"
+    assert dbus_error(c.manager, "CreateSession", "ok", "ws://x/", opts(persist="yes"))[0] == \
+        ERR + "InvalidArgument"
+    assert dbus_error(c.manager, "CreateSession", "ok", "ws://x/",
+                      opts(headers=dbus.Dictionary({"a": "b"}, signature="ss")))[0] == \
+        ERR + "InvalidArgument"
+    c.manager("CreateSession", "twice", "ws://127.0.0.1:9/", opts(autoconnect="false"))
+    assert dbus_error(c.manager, "CreateSession", "twice", "ws://127.0.0.1:9/", opts())[0] == \
+        ERR + "AlreadyExists"
+    # Wrong argument types are refused by GDBus against the XML.
+    assert dbus_error(c.manager, "GetSession", dbus.Int32(4))[0] == \
+        "org.freedesktop.DBus.Error.InvalidArgs"
+    assert dbus_error(c.manager, "CreateSession", "x", "ws://x/")[0] == \
+        "org.freedesktop.DBus.Error.InvalidArgs"
+    assert c.manager("ListSessions") == [session_path("twice")]
+
+
+def _changed(c, name, prop):
+    """Values of PROP in the PropertiesChanged signals of session NAME so far."""
+    return [a[1][prop] for iface, m, p, a in c.got("PropertiesChanged", PROPS)
+            if p == session_path(name) and prop in a[1]]
+
+
+def test_dbus_properties_follow_the_session(wsb, bus):
+    server = wsb.server()
+    daemon = dbus_daemon(wsb, bus, session_conf("live", server.url, autoconnect="false"))
+    c = Client(bus)
+    assert c.prop("live", "State") == "disconnected"
+    c.session("live", "Connect")
+    wait_until(lambda: "open" in _changed(c, "live", "State"), what="State open")
+    assert c.prop("live", "State") == "open"
+
+    server.inject(*[f"m{i}" for i in range(5)])
+    wait_until(lambda: 5 in _changed(c, "live", "RxMessages"), what="RxMessages 5")
+    assert c.prop("live", "LastSeq") == 5
+    # Counters are coalesced: five messages do not make five signals.
+    assert len(_changed(c, "live", "RxMessages")) < 5
+
+    server.kill()
+    wait_until(lambda: {"backoff", "connecting"} & set(_changed(c, "live", "State")),
+               what="State to leave open")
+    wait_until(lambda: [v for v in _changed(c, "live", "NextRetryUsec") if v > 0],
+               what="NextRetryUsec set in backoff")
+    server.restart()
+    wait_until(lambda: _changed(c, "live", "State")[-1] == "open", 10 * SLOW,
+               what="State open again")
+    assert c.prop("live", "Reconnects") >= 1
+
+    c.session("live", "Disconnect")
+    wait_until(lambda: _changed(c, "live", "State")[-1] == "disconnected",
+               what="State disconnected")
+    assert daemon.status()["live"]["state"] == "disconnected"
+
+
+def _managed(name, url, **keys):
+    return session_conf(name, url, channel_key="/channel",
+                        subscribe_template=SUB.format("{channel}"),
+                        unsubscribe_template=UNSUB.format("{channel}"), **keys)
+
+
+def test_dbus_subscriptions_are_unicast_and_end_with_the_caller(wsb, bus):
+    server = wsb.server()
+    daemon = dbus_daemon(wsb, bus, _managed("mkt", server.url))
+    daemon.wait_state("mkt", "open")
+    a, b, third = Client(bus), Client(bus), Client(bus)
+    a.session("mkt", "Subscribe", "btc", dbus.UInt64(0), dbus.UInt64(0))
+    b.session("mkt", "Subscribe", "eth", dbus.UInt64(0), dbus.UInt64(0))
+    wait_for(lambda: {SUB.format("btc"), SUB.format("eth")} <= set(server.received()),
+             5 * SLOW, "subscribe frames for btc and eth")
+
+    # A socket API subscriber of btc shares the upstream subscription.
+    api = wsbtest.ApiClient(daemon.socket)
+    api.hello()
+    api.subscribe_ok("mkt", "btc")
+
+    server.inject(*[json.dumps({"channel": ch, "n": i})
+                    for i, ch in enumerate(["btc", "eth", "btc", "other", "eth"])])
+    wait_until(lambda: len(a.messages()) == 2 and len(b.messages()) == 2,
+               what="two messages each for a and b")
+    assert [(ch, json.loads(t)["n"]) for ch, _, t in a.messages()] == [("btc", 0), ("btc", 2)]
+    assert [(ch, json.loads(t)["n"]) for ch, _, t in b.messages()] == [("eth", 1), ("eth", 4)]
+    assert [seq for _, seq, _ in a.messages()] == [1, 3]
+    time.sleep(0.2 * SLOW)  # let anything that should not come, come
+    assert a.messages() == a.messages()[:2] and len(b.messages()) == 2
+    assert third.got("Message") == [] and third.got("BinaryMessage") == []
+
+    # A caller subscribes to a channel once; Unsubscribe knows what it has.
+    name, _ = dbus_error(a.session, "mkt", "Subscribe", "btc", dbus.UInt64(0), dbus.UInt64(0))
+    assert name == ERR + "AlreadyExists"
+    assert dbus_error(a.session, "mkt", "Unsubscribe", "eth")[0] == ERR + "NotFound"
+    for bad in ("", "a\x01b", "x" * 300):
+        assert dbus_error(a.session, "mkt", "Subscribe", bad, dbus.UInt64(0),
+                          dbus.UInt64(0))[0] == ERR + "InvalidArgument", repr(bad)
+    assert dbus_error(a.session, "mkt", "Subscribe", "btc", "0", "0")[0] == \
+        "org.freedesktop.DBus.Error.InvalidArgs"
+
+    # b leaves the bus: its eth subscription ends, and eth's upstream one.
+    b.close()
+    wait_for(lambda: UNSUB.format("eth") in server.received(), 5 * SLOW,
+             "the unsubscribe frame of eth after its subscriber left the bus")
+    # a leaves btc, but the socket API subscriber keeps it upstream.
+    a.session("mkt", "Unsubscribe", "btc")
+    api.close()
+    wait_for(lambda: UNSUB.format("btc") in server.received(), 5 * SLOW,
+             "the unsubscribe frame of btc once its last subscriber left")
+    frames = [f for f in server.received() if '"op"' in f]
+    assert frames.index(UNSUB.format("btc")) > frames.index(UNSUB.format("eth"))
+    assert third.manager("ListSessions") == [session_path("mkt")]
+
+
+def test_dbus_catch_up_and_binary(wsb, bus):
+    server = wsb.server()
+    daemon = dbus_daemon(wsb, bus, session_conf("h", server.url, history_messages=2))
+    daemon.wait_state("h", "open")
+    c = Client(bus)
+    epoch = c.prop("h", "Epoch")
+    server.inject("one", "two", b"\x00\x01bin", "four")
+    wait_until(lambda: c.prop("h", "LastSeq") == 4, what="four messages")
+    c.session("h", "Subscribe", "*", dbus.UInt64(1), dbus.UInt64(epoch))
+    wait_until(lambda: c.got("BinaryMessage") and c.messages(), what="the catch-up")
+    assert [a[1:] for *_, a in c.got("Gap")] == [[2, 2]]
+    assert [a[1] for *_, a in c.got("BinaryMessage")] == [3]
+    assert c.got("BinaryMessage")[0][3][3] == b"\x00\x01bin"
+    assert c.messages() == [("*", 4, "four")]
+    server.inject("five")
+    wait_until(lambda: len(c.messages()) == 2, what="a live message after the catch-up")
+    assert c.messages()[-1] == ("*", 5, "five")
+
+
+def test_dbus_send_and_queue_full(wsb, bus):
+    server = wsb.server()
+    daemon = dbus_daemon(wsb, bus, session_conf("out", server.url) +
+                         session_conf("full", server.url, autoconnect="false",
+                                      queue_max_messages=2))
+    daemon.wait_state("out", "open")
+    c = Client(bus)
+    first = c.session("out", "Send", "hello")
+    second = c.session("out", "SendBinary", dbus.ByteArray(b"\x00\xffdata"))
+    assert second > first
+    wait_for(lambda: server.received() == ["hello", b"\x00\xffdata"], 5 * SLOW,
+             "the server to receive both sends")
+    wait_until(lambda: 2 in _changed(c, "out", "TxMessages"), what="TxMessages 2")
+
+    c.session("full", "Send", "a")
+    c.session("full", "Send", "b")
+    name, text = dbus_error(c.session, "full", "Send", "c")
+    assert name == ERR + "QueueFull", text
+    assert dbus_error(c.session, "full", "SendBinary", dbus.ByteArray(b"x"))[0] == \
+        ERR + "QueueFull"
+    assert c.prop("full", "QueuedMessages") == 2
+    assert dbus_error(c.session, "full", "Send", dbus.Int32(1))[0] == \
+        "org.freedesktop.DBus.Error.InvalidArgs"
+    assert c.session("out", "Send", "still serving") > second
+
+
+def test_dbus_without_a_bus_keeps_the_socket_api(wsb, bus):
+    daemon = wsb.daemon(session_conf("s", "ws://127.0.0.1:9/", autoconnect="false"),
+                        start=False,
+                        env={"DBUS_SESSION_BUS_ADDRESS": f"unix:path={wsb.rundir}/no-bus"})
+    daemon.args = ["--bus", "session"]
+    daemon.start(session_conf("s", "ws://127.0.0.1:9/", autoconnect="false"))
+    daemon.wait_log(r"cannot connect to the D-Bus session bus")
+    assert "s" in daemon.status()
+
+    # A second daemon on a bus whose name is taken serves its socket anyway.
+    dbus_daemon(wsb, bus)
+    other = wsb.daemon("", start=False, env=bus.env())
+    other.args = ["--bus", "session"]
+    other.start("")
+    other.wait_log(r"cannot own the D-Bus name io\.github\.WsBridge1")
+    assert other.status() == {}
+
+
+def test_dbus_bus_option_is_checked(wsb):
+    daemon = wsb.daemon("", start=False)
+    daemon.args = ["--bus", "bogus"]
+    daemon.start("", wait=False)
+    assert daemon.wait_exit() == 2
+    assert "--bus must be session, system or none" in daemon.log()
+
+
+def test_dbus_on_the_system_bus_checks_callers(wsb, system_bus):
+    """--bus system: each call is checked with the caller's uid, asked of
+    the bus (the tests run as root, whom every rule admits)."""
+    server = wsb.server()
+    daemon = wsb.daemon(session_conf("sys", server.url), start=False, env=system_bus.env())
+    daemon.args = ["--bus", "system"]
+    daemon.start(session_conf("sys", server.url))
+    conn = system_bus.connection()
+    wait_until(lambda: conn.name_has_owner(BUS_NAME), START, f"wsbridged to own {BUS_NAME}")
+    daemon.wait_state("sys", "open")
+    c = Client(system_bus)
+    assert c.manager("ListSessions") == [session_path("sys")]
+    assert c.prop("sys", "State") == "open"
+    c.session("sys", "Subscribe", "*", dbus.UInt64(0), dbus.UInt64(0))
+    c.session("sys", "Send", "over the system bus")
+    wait_for(lambda: "over the system bus" in server.received(), 5 * SLOW, "the send")
+    server.inject("back")
+    wait_until(lambda: c.messages() == [("*", 1, "back")], what="the message")
