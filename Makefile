@@ -2,6 +2,9 @@
 
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+# Seconds per fuzz target under "make fuzz".
+FUZZ_SECONDS ?= 60
 MESON ?= meson
 NINJA ?= ninja
 # Extra arguments for wsbridged under "make run", e.g. make run ARGS=-v
@@ -13,7 +16,7 @@ SETUP_ARGS := $(if $(filter true 1,$(CI)),-Dwerror=true)
 ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:print_summary=1
 
-.PHONY: all build run check test check-asan check-valgrind bench deps clean
+.PHONY: all build run check test check-asan check-valgrind fuzz bench deps clean
 # Prerequisites run in the order listed (deps before build); ninja does the parallel work.
 .NOTPARALLEL:
 
@@ -46,10 +49,16 @@ check-asan: deps
 check-valgrind: deps build
 	$(MESON) test -C $(BUILD_DIR) --setup=valgrind --print-errorlogs
 
+# libFuzzer targets (tests/fuzz, HACKING.md): clang + ASan/UBSan build in
+# $(FUZZ_DIR), each target run for $(FUZZ_SECONDS) s. Not part of "make check",
+# which replays the seed corpora with any compiler.
+fuzz: deps
+	tests/fuzz/run-fuzz $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 # Benchmarks (BENCHMARKS.md): wall clock, then callgrind instruction counts.
 # Not part of "make check"; never gates CI.
 bench: build
 	tests/bench/run-bench $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

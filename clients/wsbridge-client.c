@@ -188,7 +188,7 @@ struct WsbClient
   volatile sig_atomic_t stop;
 };
 
-static WsbClientStatus
+static WsbClientStatus __attribute__ ((format (printf, 4, 0)))
 set_error_va (WsbClient *c, WsbClientStatus status, int code, const char *fmt, va_list ap)
 {
   va_list ap2;

@@ -551,9 +551,10 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
       {
         g_autofree char *s = kf ? g_key_file_get_string (kf, group, k->name, &err)
                                 : g_strdup (raw);
-        if (!s)
+        /* GLib returns the value and an error for a bad escape ("\\q"). */
+        if (!s || err)
           {
-            g_string_printf (why, "%s", err->message);
+            g_string_printf (why, "%s", err ? err->message : "not a valid value");
             return FALSE;
           }
         if (!check_value (k->type, s, why))

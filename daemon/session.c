@@ -82,6 +82,7 @@ struct _WsbSession
 
 static void try_next_address (WsbSession *s);
 static void begin_attempt (WsbSession *s);
+static void cancel_pending (WsbSession *s);
 
 const char *
 wsb_state_to_string (WsbState state)
@@ -465,6 +466,8 @@ find_route (WsbSession *s)
     }
   resolver = g_object_ref (g_proxy_resolver_get_default ());
   url = g_strdup_printf ("%s://%s/", s->tls ? "https" : "http", s->host_header);
+  /* Connecting from here on: a second connect request waits for this one. */
+  set_state (s, WSB_STATE_CONNECTING, "looking up the proxy for %s", s->host_header);
   g_proxy_resolver_lookup_async (resolver, url, s->resolving, on_proxy_lookup, s);
 }
 
@@ -487,10 +490,11 @@ on_auth_done (char **headers, const char *error, gpointer data)
 static void
 begin_attempt (WsbSession *s)
 {
-  clear_source (&s->retry_source);
+  /* A lookup still running (a wake-up in the middle of one) must end with
+   * this attempt: its callback would otherwise outlive the session. */
+  cancel_pending (s);
   g_clear_pointer (&s->close_text, g_free);
   s->close_code = 0;
-  g_clear_object (&s->resolving);
   s->resolving = g_cancellable_new ();
   if (wsb_auth_needed (s->cfg))
     {

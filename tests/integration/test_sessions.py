@@ -30,7 +30,7 @@ def test_add_connect_disconnect_remove_through_the_cli(wsb):
     daemon.ctl_ok("disconnect", "live")
     st = daemon.wait_state("live", "disconnected")
     assert st["reason"] == "disconnected by request", st
-    assert server.close_codes()[-1] == 1000
+    wait_for(lambda: server.close_codes()[-1:] == [1000], 5 * SLOW, "close code 1000")
     daemon.ctl_ok("connect", "live")
     daemon.wait_state("live", "open", check=lambda s: s["reconnects"] >= 1)
 
@@ -41,7 +41,7 @@ def test_add_connect_disconnect_remove_through_the_cli(wsb):
 
     daemon.ctl_ok("remove", "live")
     wait_for(lambda: "live" not in daemon.status(), 5 * SLOW, "the session to go")
-    assert server.close_codes()[-1] == 1001
+    wait_for(lambda: server.close_codes()[-1:] == [1001], 5 * SLOW, "close code 1001")
 
 
 def test_add_refuses_bad_input_with_clear_errors(wsb):

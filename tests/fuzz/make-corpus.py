@@ -1,0 +1,385 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/.
+
+  corpus/frames/  client byte streams for fuzz-frames (wsbridge.v1 frames
+                  with varint length prefixes, valid and broken)
+  corpus/config/  configuration file texts for fuzz-config
+
+Run it again after changing wsbridge.proto or the configuration keys, with
+the Python bindings Meson generates:
+
+  PYTHONPATH=build/proto /usr/bin/python3 tests/fuzz/make-corpus.py
+
+and commit the result. Every file it made before is replaced; files named
+regress-* (reproducers of fixed bugs, added by hand) are kept.
+"""
+
+import ctypes
+import pathlib
+
+import wsbridge_pb2 as pb
+
+CORPUS = pathlib.Path(__file__).resolve().parent / "corpus"
+
+# Sessions of the daemon inside fuzz-frames.c; its system instance lets
+# its peer use only the first.
+SESSION = "demo"
+OTHER = "b"
+
+
+def demo_epoch():
+    """The epoch of session "demo" in fuzz-frames: the hub draws it with
+    g_random_int() twice (masked to 53 bits) after g_random_set_seed (1)."""
+    glib = ctypes.CDLL("libglib-2.0.so.0")
+    glib.g_rand_new_with_seed.restype = ctypes.c_void_p
+    glib.g_rand_new_with_seed.argtypes = [ctypes.c_uint32]
+    glib.g_rand_int.restype = ctypes.c_uint32
+    glib.g_rand_int.argtypes = [ctypes.c_void_p]
+    glib.g_rand_free.argtypes = [ctypes.c_void_p]
+    rand = glib.g_rand_new_with_seed(1)
+    hi = glib.g_rand_int(rand)
+    lo = glib.g_rand_int(rand)
+    glib.g_rand_free(rand)
+    return ((hi << 32) | lo) & ((1 << 53) - 1)
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def frame(msg):
+    body = msg.SerializeToString()
+    return varint(len(body)) + body
+
+
+def frame_raw(body):
+    return varint(len(body)) + body
+
+
+def hello(major=1, name="fuzz"):
+    return frame(pb.ClientFrame(hello=pb.Hello(api_major=major, api_minor=0, client_name=name)))
+
+
+def request(req_id, **op):
+    return frame(pb.ClientFrame(request=pb.Request(id=req_id, **op)))
+
+
+def has_op(name):
+    return name in pb.Request.DESCRIPTOR.fields_by_name
+
+
+def frames_corpus():
+    epoch = demo_epoch()
+    h = hello()
+    seeds = {
+        "hello": h,
+        "hello-list": h + request(1, list_sessions=pb.ListSessionsRequest()),
+        "hello-subscribe-live": h
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="*")),
+        "hello-subscribe-channel": h
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="status"))
+        + request(2, subscribe=pb.SubscribeRequest(session=SESSION, channel="news"))
+        + request(3, subscribe=pb.SubscribeRequest(session=SESSION)),
+        "hello-subscribe-since": h
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="*", since_seq=0,
+                                                    epoch=epoch))
+        + request(2, subscribe=pb.SubscribeRequest(session=SESSION, channel="status",
+                                                    since_seq=5, epoch=epoch)),
+        "hello-subscribe-old-epoch": h
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="*", since_seq=3,
+                                                    epoch=12345)),
+        "hello-subscribe-since-no-epoch": h
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, since_seq=3)),
+        "hello-subscribe-bad": h
+        + request(1, subscribe=pb.SubscribeRequest(session="nosuch", channel="*"))
+        + request(2, subscribe=pb.SubscribeRequest(session=SESSION, channel="a b\n"))
+        + request(3, subscribe=pb.SubscribeRequest(session=SESSION, channel="x" * 300))
+        + request(4, subscribe=pb.SubscribeRequest(session="", channel="*")),
+        "hello-subscribe-over-limit": h
+        + b"".join(request(i, subscribe=pb.SubscribeRequest(session=SESSION, channel=f"c{i}"))
+                   for i in range(1, 11)),
+        "hello-unsubscribe": h
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="status"))
+        + request(2, unsubscribe=pb.UnsubscribeRequest(subscription_id=1))
+        + request(3, unsubscribe=pb.UnsubscribeRequest(subscription_id=1))
+        + request(4, unsubscribe=pb.UnsubscribeRequest(subscription_id=99)),
+        "hello-send-text": h
+        + request(1, send=pb.SendRequest(session=SESSION, data='{"op":"hi","é":1}'.encode())),
+        "hello-send-binary": h
+        + request(1, send=pb.SendRequest(session=SESSION, data=b"\x00\xff\xfe", binary=True)),
+        "hello-send-bad": h
+        + request(1, send=pb.SendRequest(session=SESSION, data=b"\xc3\x28"))
+        + request(2, send=pb.SendRequest(session="nosuch", data=b"x"))
+        + request(3, send=pb.SendRequest(session=OTHER, data=b"y" * 2000, binary=True)),
+        "hello-send-queue-full": h
+        + b"".join(request(i, send=pb.SendRequest(session=SESSION, data=b"m%d" % i))
+                   for i in range(1, 7)),
+        "hello-history": h
+        + request(1, history=pb.HistoryRequest(session=SESSION))
+        + request(2, history=pb.HistoryRequest(session=SESSION, channel="status", last=2))
+        + request(3, history=pb.HistoryRequest(session="nosuch", channel="*", last=1))
+        + request(4, history=pb.HistoryRequest(session=SESSION, channel="{bad}")),
+        "hello-all-requests": h
+        + request(1, list_sessions=pb.ListSessionsRequest())
+        + request(2, subscribe=pb.SubscribeRequest(session=SESSION, channel="*", epoch=epoch))
+        + request(3, send=pb.SendRequest(session=SESSION, data=b"x"))
+        + request(4, history=pb.HistoryRequest(session=SESSION, last=1))
+        + request(5, unsubscribe=pb.UnsubscribeRequest(subscription_id=1)),
+        # Session b is not the system instance's peer's to use.
+        "hello-session-b": h
+        + request(1, subscribe=pb.SubscribeRequest(session=OTHER, channel="*"))
+        + request(2, history=pb.HistoryRequest(session=OTHER))
+        + request(3, send=pb.SendRequest(session=OTHER, data=b"x")),
+        "hello-empty-request": h + request(7),
+        "hello-many-lists": h
+        + b"".join(request(i, list_sessions=pb.ListSessionsRequest()) for i in range(64)),
+        # Over the daemon's 64 KiB read size: the frame takes several reads.
+        "hello-large-send": h
+        + request(1, send=pb.SendRequest(session=SESSION, data=bytes(range(256)) * 260,
+                                         binary=True)),
+        "hello-twice": h + h,
+        "hello-bad-major": hello(major=2),
+        "hello-long-name": hello(name="n\u00e9\xff" * 40),
+        "request-before-hello": request(1, list_sessions=pb.ListSessionsRequest()),
+        "empty-frame": b"\x00",
+        "hello-then-empty-frame": h + b"\x00",
+        "truncated-varint": h + b"\x80\x80",
+        "truncated-frame": h + varint(100) + b"\x12\x05",
+        "varint-11-bytes": h + b"\xff" * 10 + b"\x01",
+        "varint-10th-byte-high": h + b"\xff" * 9 + b"\x02",
+        "varint-max": b"\xff" * 9 + b"\x01",
+        "oversize-length": h + varint(1 << 31),
+        "oversize-just-over": h + varint(16 * 1024 * 1024 + 1),
+        "garbage-protobuf": h + varint(5) + b"\xff\xff\xff\xff\xff",
+        "garbage-wire-type": h + varint(3) + b"\x0f\x01\x02",
+        "wrong-message-type": frame(pb.ServerFrame(error=pb.Error(code=1, message="x"))),
+        "hello-split-prefix": h + request(1, list_sessions=pb.ListSessionsRequest())[:1],
+        "empty": b"",
+    }
+    # Fields the message does not know: readers must skip them.
+    unknown = pb.Hello(api_major=1).SerializeToString() + b"\xf8\x07\x2a" + b"\xa2\x06\x02hi"
+    seeds["hello-unknown-fields"] = frame_raw(b"\x0a" + varint(len(unknown)) + unknown)
+
+    # Requests of newer API minors, when this wsbridge.proto has them.
+    if has_op("get_session"):
+        seeds["hello-get-session"] = h + request(
+            1, get_session=pb.GetSessionRequest(session=SESSION)) + request(
+            2, get_session=pb.GetSessionRequest(session="nosuch"))
+    if has_op("create_session"):
+        opts = [pb.SessionOption(key="autoconnect", value="false"),
+                pb.SessionOption(key="proxy", value="none"),
+                pb.SessionOption(key="channels", value="a;b"),
+                pb.SessionOption(key="queue_max_bytes", value="2K")]
+        seeds["hello-create-session"] = h + request(1, create_session=pb.CreateSessionRequest(
+            name="made", url="ws://127.0.0.1:9/x", options=opts)) + request(
+            2, create_session=pb.CreateSessionRequest(name="made", url="ws://127.0.0.1:9/x",
+                                                      options=opts)) + request(
+            3, create_session=pb.CreateSessionRequest(name="Bad Name", url="http://x")) + request(
+            4, create_session=pb.CreateSessionRequest(name="other", url="http://x"))
+        seeds["hello-create-session-bad-option"] = h + request(
+            1, create_session=pb.CreateSessionRequest(
+                name="made", url="ws://127.0.0.1:9/",
+                options=[pb.SessionOption(key="ping_interval", value="-1"),
+                         pb.SessionOption(key="nosuch", value="1"),
+                         pb.SessionOption(key="url", value="ws://x/")]))
+        seeds["hello-create-persist"] = h + request(1, create_session=pb.CreateSessionRequest(
+            name="kept", url="ws://127.0.0.1:9/", persist=True,
+            options=opts + [pb.SessionOption(key="queue_persist", value="true")])) + request(
+            2, send=pb.SendRequest(session="kept", data=b"journaled"))
+    if has_op("create_session") and has_op("remove_session"):
+        made = pb.CreateSessionRequest(name="made", url="ws://127.0.0.1:9/",
+                                       options=[pb.SessionOption(key="autoconnect",
+                                                                 value="false"),
+                                                pb.SessionOption(key="proxy", value="none")])
+        seeds["hello-remove-session"] = h + request(
+            1, subscribe=pb.SubscribeRequest(session=SESSION, channel="*")) + request(
+            2, remove_session=pb.RemoveSessionRequest(session=SESSION)) + request(
+            3, remove_session=pb.RemoveSessionRequest(session="nosuch"))
+        seeds["hello-create-remove"] = h + request(1, create_session=made) + request(
+            2, subscribe=pb.SubscribeRequest(session="made", channel="*")) + request(
+            3, send=pb.SendRequest(session="made", data=b"x")) + request(
+            4, remove_session=pb.RemoveSessionRequest(session="made")) + request(
+            5, list_sessions=pb.ListSessionsRequest())
+    if has_op("create_session") and has_op("connect") and has_op("disconnect"):
+        seeds["hello-disconnect"] = h + request(
+            1, disconnect=pb.DisconnectRequest(session=SESSION)) + request(
+            2, disconnect=pb.DisconnectRequest(session="nosuch"))
+        # The port is closed: the attempt fails, or is still under way when
+        # the connection ends and the hub goes.
+        seeds["hello-connect"] = h + request(1, create_session=made) + request(
+            2, connect=pb.ConnectRequest(session="made")) + request(
+            3, disconnect=pb.DisconnectRequest(session="made")) + request(
+            4, connect=pb.ConnectRequest(session="made")) + request(
+            5, connect=pb.ConnectRequest(session="nosuch"))
+        # A host name: the fuzz target has no DNS, the lookup fails at once.
+        seeds["hello-connect-name"] = h + request(1, create_session=pb.CreateSessionRequest(
+            name="named", url="wss://feed.example.com/")) + request(
+            2, list_sessions=pb.ListSessionsRequest())
+    return seeds
+
+
+ALL_KEYS = """\
+# Every key, each of every type.
+[daemon]
+max_clients=64
+max_frame_bytes=1MiB
+client_buffer_bytes=512K
+slow_client_policy=disconnect
+max_subscriptions_per_client=100
+max_requests_per_client=32
+create_allow_groups=wheel;staff
+
+[session everything]
+url=wss://feed.example.com:8443/v1/stream?x=1
+autoconnect=off
+headers=Authorization: Bearer s3cr3t;X-Client: wsbridge
+subprotocols=chat.v2;chat.v1
+origin=https://example.com
+token_file=/run/secrets/token
+auth_command=/usr/bin/get-token --audience "feed example"
+tls_ca_file=/etc/ssl/certs/ca.pem
+tls_cert_file=/etc/wsbridge/client.pem
+tls_key_file=/etc/wsbridge/client.key
+tls_pin_sha256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+tls_insecure=no
+proxy=http://user:pw@127.0.0.1:3128
+compression=false
+ping_interval=15
+pong_timeout=5
+backoff_initial_ms=100
+backoff_max_ms=10000
+backoff_reset_s=60
+connect_timeout=20
+max_message_bytes=64M
+queue_max_messages=10
+queue_max_bytes=4 MiB
+queue_ttl_ms=60000
+queue_persist=true
+channel_key=/data/~1channel~0x/0
+subscribe_template={"op":"subscribe","channel":"{channel}"}
+unsubscribe_template={"op":"unsubscribe","channel":"{channel}"}
+on_connect={"op":"login","token":"abc"};{"op":"hello"}
+channels=status;trades.btc-usd
+history_messages=256
+history_bytes=1G
+allow_users=alice;1000
+allow_groups=wsbridge;adm
+"""
+
+CONFIGS = {
+    # README and wsbridge.conf(5)
+    "readme.conf": """\
+[daemon]
+max_clients=64
+
+[session prices]
+url=wss://feed.example.com/v1/stream
+headers=Authorization: Bearer s3cr3t
+ping_interval=15
+pong_timeout=5
+""",
+    "readme-channels.conf": """\
+[session prices]
+url=wss://feed.example.com/v1/stream
+channel_key=/channel
+subscribe_template={"op":"subscribe","channel":"{channel}"}
+unsubscribe_template={"op":"unsubscribe","channel":"{channel}"}
+on_connect={"op":"login","token":"…"}
+channels=status
+history_messages=256
+queue_ttl_ms=60000
+queue_persist=true
+""",
+    "sessions-d-chat.conf": """\
+[session]
+url=ws://chat.internal:8080/socket
+subprotocols=chat.v2
+backoff_max_ms=10000
+queue_max_bytes=1M
+""",
+    "all-keys.conf": ALL_KEYS,
+    "two-sessions.conf": """\
+[session a]
+url=ws://[::1]:9000/
+proxy=none
+
+[session b.2-x_y]
+url=WSS://Example.COM
+compression=yes
+""",
+    "escapes-and-comments.conf": """\
+# comment
+[session esc]
+ url = ws://example.com/a%20b
+on_connect=line one\\nline two\\;still one;\\sspace
+headers = X-A: 1 ; X-B: two words
+origin=\\tTabbed
+""",
+    "locale-keys.conf": """\
+[session loc]
+url=ws://example.com/
+url[de]=ws://example.de/
+origin[en_US.UTF-8@euro]=x
+""",
+    # Broken: each must be an error (or a warning) naming the problem.
+    "bad-syntax.conf": "[session x]\nurl\n",
+    "bad-group-line.conf": "[session x\nurl=ws://a/\n",
+    "bad-url-scheme.conf": "[session x]\nurl=http://example.com/\n",
+    "bad-url-credentials.conf": "[session x]\nurl=ws://user:pw@example.com/#frag\n",
+    "bad-url-garbage.conf": "[session x]\nurl=ws://exa mple.com:99999/%zz\n",
+    "missing-url.conf": "[session x]\nautoconnect=true\n",
+    "bad-uint.conf": "[session x]\nurl=ws://a/\nping_interval=abc\n",
+    "uint-with-suffix.conf": "[session x]\nurl=ws://a/\nping_interval=10K\n",
+    "out-of-range.conf": "[session x]\nurl=ws://a/\npong_timeout=0\n",
+    "uint-overflow.conf": "[session x]\nurl=ws://a/\nhistory_bytes=99999999999999999999G\n",
+    "size-overflow.conf": "[session x]\nurl=ws://a/\nhistory_bytes=18014398509481984G\n",
+    "bad-bool.conf": "[session x]\nurl=ws://a/\ncompression=maybe\n",
+    "bad-header.conf": "[session x]\nurl=ws://a/\nheaders=Host: evil;NoColon;Bad Name: v\n",
+    "bad-pin.conf": "[session x]\nurl=ws://a/\ntls_pin_sha256=AAAA;"
+    "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!=\n",
+    "bad-proxy.conf": "[session x]\nurl=ws://a/\nproxy=socks5://127.0.0.1:1080\n",
+    "bad-path.conf": "[session x]\nurl=ws://a/\ntoken_file=relative/token\n",
+    "bad-command.conf": "[session x]\nurl=ws://a/\nauth_command=get-token \"unbalanced\n",
+    "bad-pointer.conf": "[session x]\nurl=ws://a/\nchannel_key=channel~2\n",
+    "bad-template.conf": "[session x]\nurl=ws://a/\nsubscribe_template={\"op\":\"sub\"}\n",
+    "bad-channels.conf": "[session x]\nurl=ws://a/\nchannels=ok;;has space;*\n",
+    "bad-policy.conf": "[daemon]\nslow_client_policy=sometimes\n",
+    "bad-session-name.conf": "[session Bad_Name]\nurl=ws://a/\n",
+    "duplicate-group.conf": "[session x]\nurl=ws://a/\n[session x]\nurl=ws://b/\n",
+    "duplicate-key.conf": "[session x]\nurl=ws://a/\nurl=ws://b/\n",
+    "unknown-key-and-group.conf": "[session x]\nurl=ws://a/\nurll=ws://b/\n[extra]\nk=v\n"
+    "[session]\nurl=ws://c/\n",
+    "daemon-in-sessions-d.conf": "[daemon]\nmax_clients=1\n[session]\nurl=ws://a/\n",
+    "empty.conf": "",
+    "only-comments.conf": "# nothing\n\n   \n",
+    "nul-byte.conf": "[session x]\nurl=ws://a/\x00\n",
+    "invalid-utf8.conf": b"[session x]\nurl=ws://a/\norigin=\xff\xfe\non_connect=\xc3\x28\n",
+    "crlf.conf": "[session x]\r\nurl=ws://a/\r\n",
+}
+
+
+def write_dir(name, seeds):
+    d = CORPUS / name
+    d.mkdir(parents=True, exist_ok=True)
+    for old in d.iterdir():
+        if not old.name.startswith("regress-"):
+            old.unlink()
+    for fname, data in sorted(seeds.items()):
+        if isinstance(data, str):
+            data = data.encode()
+        (d / fname).write_bytes(data)
+    print(f"{d}: {len(seeds)} seeds")
+
+
+def main():
+    write_dir("frames", frames_corpus())
+    write_dir("config", CONFIGS)
+
+
+if __name__ == "__main__":
+    main()
