@@ -65,6 +65,9 @@ struct _WsbDBusServer
   GDBusConnection *conn;
   gulong closed_id;
   guint own_id;
+  WsbDBusNameState name_state;
+  GSourceFunc replaced_func;
+  gpointer replaced_data;
   guint manager_reg_id;
   GHashTable *objects; /* name → SessionObject* */
   GHashTable *by_path; /* path → SessionObject* (same objects) */
@@ -940,6 +943,7 @@ drop_bus (WsbDBusServer *srv)
   if (srv->own_id)
     g_bus_unown_name (srv->own_id);
   srv->own_id = 0;
+  srv->name_state = WSB_DBUS_NAME_NOT_OWNED;
   g_signal_handler_disconnect (srv->conn, srv->closed_id);
   g_clear_object (&srv->conn);
 }
@@ -959,6 +963,7 @@ on_name_acquired (GDBusConnection *conn, const char *name, gpointer data)
 {
   WsbDBusServer *srv = data;
 
+  srv->name_state = WSB_DBUS_NAME_OWNED;
   g_message ("serving D-Bus name %s on the %s bus", name, bus_type_name (srv->bus_type));
 }
 
@@ -966,20 +971,46 @@ static void
 on_name_lost (GDBusConnection *conn, const char *name, gpointer data)
 {
   WsbDBusServer *srv = data;
+  gboolean had_it = srv->name_state == WSB_DBUS_NAME_OWNED;
 
-  if (conn && !g_dbus_connection_is_closed (conn))
-    g_warning ("cannot own the D-Bus name %s on the %s bus (another wsbridged?); the socket "
-               "API keeps working",
-               name, bus_type_name (srv->bus_type));
+  srv->name_state = WSB_DBUS_NAME_NOT_OWNED;
+  if (!conn || g_dbus_connection_is_closed (conn))
+    return; /* on_closed tells */
+  if (had_it)
+    {
+      g_message ("another wsbridged took over the D-Bus name %s (--replace)", name);
+      if (srv->replaced_func)
+        srv->replaced_func (srv->replaced_data);
+      return;
+    }
+  g_warning ("cannot own the D-Bus name %s on the %s bus (another wsbridged?); the socket "
+             "API keeps working",
+             name, bus_type_name (srv->bus_type));
+}
+
+WsbDBusNameState
+wsb_dbus_server_get_name_state (WsbDBusServer *srv)
+{
+  return srv->name_state;
 }
 
 void
-wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type)
+wsb_dbus_server_set_replaced_func (WsbDBusServer *srv, GSourceFunc func, gpointer data)
 {
+  srv->replaced_func = func;
+  srv->replaced_data = data;
+}
+
+void
+wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type, gboolean replace)
+{
+  GBusNameOwnerFlags flags = G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT;
+
   g_autoptr (GError) error = NULL;
   g_autofree char *address = NULL;
 
   srv->bus_type = bus_type;
+  srv->name_state = WSB_DBUS_NAME_NOT_OWNED;
   /* A connection of our own, not the process-wide shared one, so that
    * freeing the server closes it. */
   address = g_dbus_address_get_for_bus_sync (bus_type, NULL, &error);
@@ -1008,8 +1039,11 @@ wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type)
       return;
     }
   wsb_dbus_server_sync (srv);
-  srv->own_id = g_bus_own_name_on_connection (srv->conn, BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
-                                              on_name_acquired, on_name_lost, srv, NULL);
+  if (replace)
+    flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
+  srv->name_state = WSB_DBUS_NAME_PENDING;
+  srv->own_id = g_bus_own_name_on_connection (srv->conn, BUS_NAME, flags, on_name_acquired,
+                                              on_name_lost, srv, NULL);
 }
 
 WsbDBusServer *

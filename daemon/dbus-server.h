@@ -15,10 +15,23 @@ typedef struct _WsbDBusServer WsbDBusServer;
  * (access.c); a user instance serves only its own uid and root. */
 WsbDBusServer *wsb_dbus_server_new (WsbHub *hub, const WsbDaemonConfig *cfg, gboolean system);
 
-/* Connects to the bus, exports the objects and asks for the name. Failing
- * to connect or to get the name, or losing the bus later, is logged: the
- * daemon goes on serving the socket API. */
-void wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type);
+typedef enum
+{
+  WSB_DBUS_NAME_NOT_OWNED,
+  WSB_DBUS_NAME_PENDING, /* asked for, no answer yet */
+  WSB_DBUS_NAME_OWNED,
+} WsbDBusNameState;
+
+/* Connects to the bus, exports the objects and asks for the name, allowing
+ * a later instance to replace us; with replace, takes it from a running
+ * instance that allows it. Failing to connect or to get the name, or losing
+ * the bus later, is logged: the daemon goes on serving the socket API. */
+void wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type, gboolean replace);
+
+WsbDBusNameState wsb_dbus_server_get_name_state (WsbDBusServer *srv);
+
+/* func runs when another instance takes the name from us (its --replace). */
+void wsb_dbus_server_set_replaced_func (WsbDBusServer *srv, GSourceFunc func, gpointer data);
 
 /* Exports an object (and emits SessionAdded) for every session of the hub
  * that has none yet: sessions made by the socket API or a reload. */

@@ -1492,7 +1492,7 @@ wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir
     return FALSE;
   if (someone_listens (&addr))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED,
+      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
                    "another wsbridged is already listening on %s", path);
       return FALSE;
     }
@@ -1528,6 +1528,23 @@ wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir
 }
 
 void
+wsb_ipc_server_stop_listening (WsbIpcServer *srv)
+{
+  if (srv->listen_id)
+    g_source_remove (srv->listen_id);
+  srv->listen_id = 0;
+  /* Unlink before closing: while the socket accepts, a successor started
+   * with --replace waits; once it does not, the path is already gone, so
+   * we cannot unlink the successor's new socket. */
+  if (srv->path)
+    g_unlink (srv->path);
+  g_clear_pointer (&srv->path, g_free);
+  if (srv->listen_fd >= 0)
+    close (srv->listen_fd);
+  srv->listen_fd = -1;
+}
+
+void
 wsb_ipc_server_free (WsbIpcServer *srv)
 {
   if (!srv)
@@ -1539,14 +1556,8 @@ wsb_ipc_server_free (WsbIpcServer *srv)
       g_source_remove (c->free_id);
       client_free (c);
     }
-  if (srv->listen_id)
-    g_source_remove (srv->listen_id);
-  if (srv->listen_fd >= 0)
-    close (srv->listen_fd);
-  if (srv->path)
-    g_unlink (srv->path);
+  wsb_ipc_server_stop_listening (srv);
   wsb_hub_remove_outcome_listener (srv->hub, on_send_outcome, srv);
   g_hash_table_unref (srv->sends);
-  g_free (srv->path);
   g_free (srv);
 }

@@ -18,13 +18,18 @@ void wsb_ipc_server_set_system (WsbIpcServer *srv, gboolean system);
 
 /* Binds and listens on path (socket mode 0600). A missing parent directory
  * is created with mode 0700; with private_dir the existing parent is also
- * forced to 0700 (the daemon's own runtime directory). Fails when another
- * daemon already answers on path. */
+ * forced to 0700 (the daemon's own runtime directory). Fails with
+ * WSB_ERROR_ALREADY_EXISTS when another daemon already answers on path. */
 gboolean wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir,
                                 GError **error);
 
 /* Serves an already listening socket (systemd socket activation). */
 gboolean wsb_ipc_server_adopt (WsbIpcServer *srv, int fd, GError **error);
+
+/* Stops accepting and removes the socket made by wsb_ipc_server_listen
+ * (an adopted one stays systemd's); connected clients are still served.
+ * For a daemon replaced by another (--replace), which takes the path. */
+void wsb_ipc_server_stop_listening (WsbIpcServer *srv);
 
 /* Serves one connected, non-blocking socket as a client with this peer
  * identity (the fuzz target feeds frames this way; accepted clients go

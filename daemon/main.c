@@ -12,6 +12,7 @@
 #include "netmon.h"
 #include "paths.h"
 #include "upstream.h"
+#include "wsb-error.h"
 #include "wsb-version.h"
 
 enum
@@ -19,10 +20,16 @@ enum
   EXIT_USAGE = 2,
 };
 
+/* --replace: how long to wait for the old instance to let go of the socket
+ * (it does so as soon as it loses the name), and how often to look. */
+#define REPLACE_WAIT_S 10
+#define REPLACE_POLL_MS 20
+
 typedef struct
 {
   GMainLoop *loop;
   WsbHub *hub;
+  WsbIpcServer *ipc;
   const char *config_dir;
   WsbDaemonConfig daemon_cfg; /* in force; [daemon] changes need a restart */
   gboolean stopping;
@@ -50,6 +57,19 @@ on_terminate (gpointer data)
   sd_notify (0, "STOPPING=1");
   wsb_hub_shutdown (d->hub, on_shutdown_done, d);
   return G_SOURCE_CONTINUE;
+}
+
+/* Another instance took our D-Bus name (its --replace): give it the socket
+ * at once, then stop as on SIGTERM. */
+static gboolean
+on_replaced (gpointer data)
+{
+  Daemon *d = data;
+
+  g_message ("replaced by another wsbridged: handing over the socket");
+  wsb_ipc_server_stop_listening (d->ipc);
+  on_terminate (d);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -101,9 +121,49 @@ start_watchdog (Daemon *d)
     d->watchdog_id = g_timeout_add ((guint) MAX (usec / 2000, 1), on_watchdog, d);
 }
 
+static gboolean
+set_true (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop's sources (D-Bus among them) for about ms. */
+static void
+dispatch_for (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, set_true, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Makes the socket at path; with replace, waits while another wsbridged
+ * still listens there: the one we replace, until it lets go. */
+static gboolean
+listen_socket (WsbIpcServer *ipc, const WsbPaths *paths, gboolean replace, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + REPLACE_WAIT_S * G_USEC_PER_SEC;
+
+  while (!wsb_ipc_server_listen (ipc, paths->socket, paths->socket_dir_private, error))
+    {
+      if (!replace || !g_error_matches (*error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS))
+        return FALSE;
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_prefix_error (error, "--replace waited %d s: ", REPLACE_WAIT_S);
+          return FALSE;
+        }
+      g_clear_error (error);
+      dispatch_for (REPLACE_POLL_MS);
+    }
+  return TRUE;
+}
+
 /* The API socket: handed over by systemd, or made at path. */
 static gboolean
-open_socket (WsbIpcServer *ipc, const WsbPaths *paths, GError **error)
+open_socket (WsbIpcServer *ipc, const WsbPaths *paths, gboolean replace, GError **error)
 {
   int n = sd_listen_fds (TRUE);
 
@@ -114,7 +174,7 @@ open_socket (WsbIpcServer *ipc, const WsbPaths *paths, GError **error)
     }
   if (n > 1)
     g_warning ("systemd passed %d sockets; expected one, making our own", n);
-  return wsb_ipc_server_listen (ipc, paths->socket, paths->socket_dir_private, error);
+  return listen_socket (ipc, paths, replace, error);
 }
 
 int
@@ -128,6 +188,7 @@ main (int argc, char **argv)
   g_autoptr (WsbDBusServer) dbus = NULL;
   WsbNetmon *netmon = NULL;
   Daemon d = { 0 };
+  GBusType bus_type;
   g_auto (WsbPathOptions) opts = { 0 };
 
   setlocale (LC_ALL, "");
@@ -149,6 +210,7 @@ main (int argc, char **argv)
     g_log_set_debug_enabled (TRUE);
 
   paths = wsb_paths_resolve (&opts);
+  bus_type = paths->bus == WSB_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION;
   cfg = wsb_config_load_dir (paths->config_dir, &error);
   if (!cfg)
     {
@@ -180,19 +242,31 @@ main (int argc, char **argv)
 
   ipc = wsb_ipc_server_new (d.hub, &cfg->daemon);
   wsb_ipc_server_set_system (ipc, opts.system);
-  if (!open_socket (ipc, paths, &error))
-    {
-      g_printerr ("wsbridged: %s\n", error->message);
-      wsb_hub_free (d.hub);
-      return EXIT_FAILURE;
-    }
-
+  d.ipc = ipc;
   if (paths->bus != WSB_BUS_NONE)
     {
       dbus = wsb_dbus_server_new (d.hub, &cfg->daemon, opts.system);
-      wsb_dbus_server_start (dbus, paths->bus == WSB_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM
-                                                                : G_BUS_TYPE_SESSION);
+      wsb_dbus_server_set_replaced_func (dbus, on_replaced, &d);
     }
+  /* Normally the socket comes first, so that a second instance fails
+   * before touching the bus. --replace takes the name first: losing it is
+   * what makes the running instance give up the socket. */
+  if (dbus && opts.replace)
+    {
+      wsb_dbus_server_start (dbus, bus_type, TRUE);
+      while (wsb_dbus_server_get_name_state (dbus) == WSB_DBUS_NAME_PENDING)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  if (!open_socket (ipc, paths, opts.replace, &error))
+    {
+      g_printerr ("wsbridged: %s\n", error->message);
+      g_clear_pointer (&dbus, wsb_dbus_server_free);
+      g_clear_pointer (&ipc, wsb_ipc_server_free);
+      wsb_hub_free (d.hub);
+      return EXIT_FAILURE;
+    }
+  if (dbus && !opts.replace)
+    wsb_dbus_server_start (dbus, bus_type, FALSE);
 
   g_unix_signal_add (SIGTERM, on_terminate, &d);
   g_unix_signal_add (SIGINT, on_terminate, &d);

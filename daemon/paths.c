@@ -22,6 +22,8 @@ wsb_paths_parse_args (int *argc, char ***argv, WsbPathOptions *opts, GError **er
     { "bus", 0, 0, G_OPTION_ARG_STRING, &opts->bus,
       "D-Bus to serve on: session (default of --user), system (default of --system) or none",
       "BUS" },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &opts->replace,
+      "Take over the D-Bus name and the socket from a running wsbridged", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose, "Log debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opts->version, "Print the version and exit", NULL },
     { NULL },

@@ -11,6 +11,7 @@ typedef struct
   char *config_dir; /* --config */
   char *socket;     /* --socket */
   char *bus;        /* --bus */
+  gboolean replace; /* --replace */
   gboolean verbose;
   gboolean version;
 } WsbPathOptions;

@@ -3,6 +3,13 @@ session objects, their signals and properties, unicast message signals and
 the subscriptions they share with the socket API, named errors."""
 
 import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import textwrap
 import time
 
 import dbus
@@ -412,3 +419,249 @@ def test_dbus_on_the_system_bus_checks_callers(wsb, system_bus):
     wait_for(lambda: "over the system bus" in server.received(), 5 * SLOW, "the send")
     server.inject("back")
     wait_until(lambda: c.messages() == [("*", 1, "back")], what="the message")
+
+
+def test_dbus_replace_takes_the_name_and_the_socket(wsb, bus):
+    """--replace: the running instance loses the name, gives up its socket
+    and exits 0 as on SIGTERM; the new one serves both."""
+    server = wsb.server()
+    first = dbus_daemon(wsb, bus, session_conf("old", server.url))
+    first.wait_state("old", "open")
+    api = wsbtest.ApiClient(first.socket)  # a client of the old one, for its last moments
+    api.hello()
+    conn = bus.connection()
+    old_owner = conn.get_name_owner(BUS_NAME)
+
+    second = wsb.daemon(start=False, env=bus.env())
+    second.socket = first.socket  # the same instance, started again
+    second.args = ["--bus", "session", "--replace"]
+    second.start(session_conf("new", "ws://127.0.0.1:9/", autoconnect="false"), wait=False)
+    assert first.wait_exit() == 0
+    first.wait_log(r"took over the D-Bus name io\.github\.WsBridge1")
+    assert 1001 in server.close_codes()
+    second.wait_ready()
+    assert second.status().keys() == {"new"}
+    wait_until(lambda: conn.get_name_owner(BUS_NAME) != old_owner, START,
+               "the name to pass to the new instance")
+    c = Client(bus)
+    assert c.manager("ListSessions") == [session_path("new")]
+    assert second.proc.poll() is None
+    second.wait_log(r"serving D-Bus name io\.github\.WsBridge1")
+
+
+def test_dbus_replace_without_a_running_instance(wsb, bus):
+    """--replace with nothing to replace is a plain start."""
+    daemon = wsb.daemon(start=False, env=bus.env())
+    daemon.args = ["--bus", "session", "--replace"]
+    daemon.start(session_conf("only", "ws://127.0.0.1:9/", autoconnect="false"))
+    conn = bus.connection()
+    wait_until(lambda: conn.name_has_owner(BUS_NAME), START, f"wsbridged to own {BUS_NAME}")
+    assert Client(bus).manager("ListSessions") == [session_path("only")]
+
+
+def _proc_gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # An exited child of dbus-daemon not yet reaped is gone too.
+    return pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+
+
+def test_dbus_activation_starts_the_daemon(wsb):
+    """The installed session activation file, pointed at the build tree's
+    daemon: the first call to the name starts wsbridged, which answers it."""
+    daemon = wsb.daemon(start=False)
+    daemon.write_config(session_conf("act", "ws://127.0.0.1:9/", autoconnect="false"))
+    installed = (wsbtest.BUILD_ROOT / "dbus" / "io.github.WsBridge1.service").read_text()
+    assert "\nName=io.github.WsBridge1\n" in installed
+    assert "\nSystemdService=wsbridge.service\n" in installed
+    command = [*wsbtest.WRAPPER, str(wsbtest.DAEMON), "--config", str(daemon.config_dir),
+               "--socket", str(daemon.socket), "--bus", "session", "-v"]
+    if wsbtest.WRAPPER:
+        command[0] = shutil.which(command[0])
+    services = wsb.tmp / "services"
+    services.mkdir()
+    (services / "io.github.WsBridge1.service").write_text("".join(
+        f"Exec={' '.join(command)}\n" if line.startswith("Exec=") else line
+        for line in installed.splitlines(keepends=True)))
+    bus = wsbtest.SessionBus(
+        wsb.tmp / "session-bus", wsb.rundir,
+        body=wsbtest.ALLOW_ALL_POLICY + f"\n  <servicedir>{services}</servicedir>",
+        env=daemon.env)
+    wsb.buses.append(bus)
+    bus.start()
+    conn = bus.connection()
+    assert not conn.name_has_owner(BUS_NAME)
+    assert BUS_NAME in conn.list_activatable_names()
+
+    # python-dbus asks the bus to start the service (auto-start) for the call.
+    assert Client(bus).manager("ListSessions") == [session_path("act")]
+    pid = int(conn.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+              .GetConnectionUnixProcessID(BUS_NAME, dbus_interface="org.freedesktop.DBus"))
+    assert pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:len(command)] == \
+        [c.encode() for c in command]
+    # The one it started serves the socket too (made before it took the name).
+    assert daemon.status().keys() == {"act"}
+
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: _proc_gone(pid), wsbtest.EXIT_TIMEOUT, "the activated wsbridged to exit")
+    log = bus.log_path.read_text(errors="replace")
+    assert "stopped" in log
+    assert not [line for line in log.splitlines() if wsbtest.BAD_LOG_LINE.search(line)]
+
+
+# Like the default policy of a real system bus (dbus's system.conf): no one
+# owns names or calls methods unless a policy file allows it.
+SYSTEM_LIKE_POLICY = """\
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include ignore_missing="no">{policy}</include>"""
+
+# Run as nobody: call the daemon on the bus at argv[1]; print what happened.
+NOBODY_CLIENT = textwrap.dedent("""\
+    import json, sys
+    import dbus
+    import dbus.mainloop.glib
+    from gi.repository import GLib
+    dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+    conn = dbus.bus.BusConnection(sys.argv[1])
+    out = {}
+    def attempt(key, call):
+        try:
+            out[key] = call()
+        except dbus.exceptions.DBusException as e:
+            out[key] = "error " + e.get_dbus_name()
+    mgr = conn.get_object("io.github.WsBridge1", "/io/github/WsBridge1", introspect=False)
+    attempt("list", lambda: [str(p) for p in mgr.ListSessions(
+        dbus_interface="io.github.WsBridge1.Manager")])
+    path = out["list"][0] if isinstance(out["list"], list) and out["list"] else "/"
+    obj = conn.get_object("io.github.WsBridge1", path, introspect=False)
+    attempt("introspect", lambda: "<node" in obj.Introspect(
+        dbus_interface="org.freedesktop.DBus.Introspectable"))
+    attempt("state", lambda: str(obj.Get("io.github.WsBridge1.Session", "State",
+                                         dbus_interface="org.freedesktop.DBus.Properties")))
+    got = []
+    conn.add_signal_receiver(lambda *a: got.append(str(a[3])), "Message",
+                             "io.github.WsBridge1.Session")
+    attempt("subscribe", lambda: obj.Subscribe("*", dbus.UInt64(0), dbus.UInt64(0),
+                                               dbus_interface="io.github.WsBridge1.Session"))
+    attempt("send", lambda: int(obj.Send("from nobody",
+                                         dbus_interface="io.github.WsBridge1.Session")))
+    loop = GLib.MainLoop()
+    GLib.timeout_add(200, lambda: (loop.quit() if got else True))
+    GLib.timeout_add(float(sys.argv[2]) * 1000, loop.quit)
+    loop.run()
+    out["messages"] = got
+    attempt("own", lambda: int(conn.request_name("io.github.WsBridge1",
+                                                 dbus.bus.NAME_FLAG_DO_NOT_QUEUE)))
+    print(json.dumps(out))
+    """)
+
+
+def test_dbus_system_policy_lets_anyone_call(wsb):
+    """dbus/io.github.WsBridge1.conf on a bus with a real system bus's default
+    policy: root owns the name; nobody (uid 65534) may call the interfaces
+    and receive Message signals, but not own the name."""
+    server = wsb.server("--send-interval", "0.1")
+    policy = pathlib.Path(os.environ["WSB_SOURCE_ROOT"]) / "dbus" / "io.github.WsBridge1.conf"
+    # nobody must reach the bus socket: a world-searchable directory.
+    public = pathlib.Path(tempfile.mkdtemp(prefix="wsb-pub-"))
+    try:
+        public.chmod(0o755)
+        bus = wsbtest.SystemBus(wsb.tmp / "system-bus", public,
+                                body=SYSTEM_LIKE_POLICY.format(policy=policy))
+        wsb.buses.append(bus)
+        bus.start()
+        bus.sockdir.chmod(0o755)
+        conf = session_conf("pub", server.url, allow_users="65534")
+        daemon = wsb.daemon(start=False, env=bus.env(STATE_DIRECTORY=wsb.tmp / "state"))
+        daemon.args = ["--system", "--bus", "system"]
+        daemon.start(conf)
+        conn = bus.connection()
+        wait_until(lambda: conn.name_has_owner(BUS_NAME), START, f"wsbridged to own {BUS_NAME}")
+        daemon.wait_state("pub", "open")
+
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", wsbtest.PYTHON,
+             "-c", NOBODY_CLIENT, bus.address, str(5 * SLOW)],
+            capture_output=True, text=True, timeout=30 * SLOW,
+            env={"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1"},
+            cwd="/")
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        assert out["list"] == [session_path("pub")]
+        assert out["introspect"] is True
+        assert out["state"] == "open"
+        assert out["subscribe"] is None
+        assert isinstance(out["send"], int)
+        assert out["messages"], "nobody got no Message signal"
+        assert "from nobody" in server.received()
+        assert out["own"] == "error org.freedesktop.DBus.Error.AccessDenied"
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
+
+
+DBUS_WATCH = wsbtest.BUILD_ROOT / "clients" / "wsbridge-dbus-watch"
+
+
+def _dbus_watch(wsb, bus, *args):
+    """Start wsbridge-dbus-watch ARGS on BUS; return it and its stderr's path."""
+    stderr = wsb.tmp / "dbus-watch.stderr"
+    with open(stderr, "w") as err:
+        proc = subprocess.Popen([str(DBUS_WATCH), *args], stdout=subprocess.PIPE,
+                                stderr=err, text=True, env={**os.environ, **bus.env()})
+    return proc, stderr
+
+
+def test_dbus_watch_example_prints_messages(wsb, bus):
+    """clients/wsbridge-dbus-watch (plain libdbus): one line per Message signal
+    of the channel it subscribed, exit 0 on SIGINT, 1 on a D-Bus error."""
+    server = wsb.server()
+    daemon = dbus_daemon(wsb, bus, _managed("mkt", server.url))
+    daemon.wait_state("mkt", "open")
+    proc, stderr = _dbus_watch(wsb, bus, "mkt", "btc")
+    try:
+        wait_for(lambda: "watching mkt, channel btc" in stderr.read_text()
+                 or proc.poll() is not None, 5 * SLOW, "wsbridge-dbus-watch to subscribe")
+        assert proc.poll() is None, stderr.read_text()
+        server.inject(*[json.dumps({"channel": ch, "n": i})
+                        for i, ch in enumerate(["btc", "eth", "btc", "btc"])])
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert [line.rstrip("\n").split("\t") for line in lines] == [
+            ["btc", str(seq), json.dumps({"channel": "btc", "n": n})]
+            for seq, n in ((1, 0), (3, 2), (4, 3))]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10 * SLOW) == 0
+        assert proc.stdout.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    # Named D-Bus errors, and the daemon going away.
+    proc, stderr = _dbus_watch(wsb, bus, "nope")
+    assert proc.wait(10 * SLOW) == 1
+    assert "io.github.WsBridge1.Error.NotFound" in stderr.read_text()
+    proc, stderr = _dbus_watch(wsb, bus, "mkt")
+    wait_for(lambda: "watching mkt" in stderr.read_text()
+             or proc.poll() is not None, 5 * SLOW, "wsbridge-dbus-watch to subscribe")
+    assert daemon.stop() == 0
+    assert proc.wait(10 * SLOW) == 1
+    assert "wsbridged left the bus" in stderr.read_text()
+    assert subprocess.run([str(DBUS_WATCH)], capture_output=True).returncode == 2

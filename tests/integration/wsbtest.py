@@ -848,9 +848,14 @@ class Certs:
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
-  <type>system</type>
+  <type>{type}</type>
   <listen>unix:dir={dir}</listen>
   <auth>EXTERNAL</auth>
+{body}
+</busconfig>
+"""
+
+ALLOW_ALL_POLICY = """\
   <policy context="default">
     <allow user="*"/>
     <allow own="*"/>
@@ -862,9 +867,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow receive_type="signal"/>
     <allow receive_type="method_return"/>
     <allow receive_type="error"/>
-  </policy>
-</busconfig>
-"""
+  </policy>"""
 
 MOCK_IFACE = "org.freedesktop.DBus.Mock"
 MOCK_TEMPLATES = {  # template -> (bus name, main object)
@@ -874,14 +877,21 @@ MOCK_TEMPLATES = {  # template -> (bus name, main object)
 
 
 class SystemBus:
-    """A private dbus-daemon (no service activation, everything allowed) to
-    pass to the daemon as DBUS_SYSTEM_BUS_ADDRESS, and dbusmock templates on it."""
+    """A private dbus-daemon to pass to the daemon as DBUS_SYSTEM_BUS_ADDRESS,
+    and dbusmock templates on it. By default without service activation and
+    with everything allowed; BODY replaces that configuration (policies,
+    <servicedir>, <include>), ENV the bus's environment (and so that of the
+    services it starts)."""
 
-    def __init__(self, workdir, sockdir):
+    TYPE = "system"
+
+    def __init__(self, workdir, sockdir, body=ALLOW_ALL_POLICY, env=None):
         self.workdir = workdir
         self.workdir.mkdir()
         # Unix socket paths are limited to 108 bytes: the socket goes in sockdir.
         self.sockdir = pathlib.Path(tempfile.mkdtemp(prefix="bus-", dir=sockdir))
+        self.body = body
+        self.bus_env = env
         self.log_path = workdir / "dbus-daemon.log"
         self.proc = None
         self.address = None
@@ -890,11 +900,12 @@ class SystemBus:
 
     def start(self):
         conf = self.workdir / "bus.conf"
-        conf.write_text(BUS_CONFIG.format(dir=self.sockdir))
+        conf.write_text(BUS_CONFIG.format(type=self.TYPE, dir=self.sockdir, body=self.body))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 ["dbus-daemon", f"--config-file={conf}", "--nofork", "--print-address=1"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                env=self.bus_env)
         result = []
         reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()),
                                   daemon=True)
@@ -994,6 +1005,8 @@ class SessionBus(SystemBus):
     """A private dbus-daemon to pass to the daemon as DBUS_SESSION_BUS_ADDRESS
     (with --bus session): the same private bus as SystemBus, in the other role.
     Add it to Harness.buses so that it goes after the daemons."""
+
+    TYPE = "session"
 
     def env(self, **extra):
         return {"DBUS_SESSION_BUS_ADDRESS": self.address, **extra}
