@@ -32,10 +32,12 @@ on_signal (int sig)
   stop = 1;
 }
 
+/* Says what went wrong and frees err. */
 static int
-fail (const DBusError *err)
+fail (DBusError *err)
 {
   fprintf (stderr, "wsbridge-dbus-watch: %s: %s\n", err->name, err->message);
+  dbus_error_free (err);
   return 1;
 }
 
@@ -98,17 +100,69 @@ on_message (DBusConnection *conn, DBusMessage *msg, void *data)
   return DBUS_HANDLER_RESULT_HANDLED;
 }
 
+/* Subscribes and prints until a signal or an error (err set, returns 1). */
+static int
+run (DBusConnection *conn, const char *session, const char *channel, DBusError *err)
+{
+  DBusMessage *session_reply, *reply;
+  const char *path;
+  dbus_uint64_t zero = 0;
+  int status = 0;
+
+  dbus_connection_set_exit_on_disconnect (conn, FALSE);
+
+  /* Our subscription ends with our connection; tell when the daemon's does. */
+  dbus_bus_add_match (conn,
+                      "type='signal',sender='" DBUS_SERVICE_DBUS "',member='NameOwnerChanged',"
+                      "arg0='" BUS_NAME "'",
+                      err);
+  if (dbus_error_is_set (err))
+    return 1;
+
+  /* path points into session_reply, kept to the end. */
+  session_reply = call (conn, MANAGER_PATH, MANAGER_IFACE, "GetSession", err, DBUS_TYPE_STRING,
+                        &session, DBUS_TYPE_INVALID);
+  if (!session_reply)
+    return 1;
+  if (!dbus_message_get_args (session_reply, err, DBUS_TYPE_OBJECT_PATH, &path,
+                              DBUS_TYPE_INVALID))
+    {
+      dbus_message_unref (session_reply);
+      return 1;
+    }
+  /* Signals that come while we wait for the reply are queued for the loop. */
+  dbus_connection_add_filter (conn, on_message, (void *) path, NULL);
+  reply = call (conn, path, SESSION_IFACE, "Subscribe", err, DBUS_TYPE_STRING, &channel,
+                DBUS_TYPE_UINT64, &zero, DBUS_TYPE_UINT64, &zero, DBUS_TYPE_INVALID);
+  if (reply)
+    {
+      dbus_message_unref (reply);
+      fprintf (stderr, "wsbridge-dbus-watch: watching %s, channel %s\n", session, channel);
+    }
+  else
+    status = 1;
+  while (!status && !stop)
+    {
+      if (!dbus_connection_read_write_dispatch (conn, POLL_MS))
+        dbus_set_error_const (err, DBUS_ERROR_DISCONNECTED, "lost the connection to the bus");
+      else if (daemon_gone)
+        dbus_set_error_const (err, DBUS_ERROR_NAME_HAS_NO_OWNER, "wsbridged left the bus");
+      status = dbus_error_is_set (err) ? 1 : 0;
+    }
+  dbus_connection_remove_filter (conn, on_message, (void *) path);
+  dbus_message_unref (session_reply);
+  return status;
+}
+
 int
 main (int argc, char **argv)
 {
   DBusBusType bus_type = DBUS_BUS_SESSION;
-  const char *session, *channel = "*", *path;
-  dbus_uint64_t zero = 0;
+  const char *session, *channel = "*";
   DBusConnection *conn;
-  DBusMessage *session_reply, *reply;
   DBusError err;
   struct sigaction sa = { .sa_handler = on_signal };
-  int i = 1;
+  int i = 1, status;
 
   if (i < argc && strcmp (argv[i], "--system") == 0)
     {
@@ -130,43 +184,10 @@ main (int argc, char **argv)
   conn = dbus_bus_get_private (bus_type, &err);
   if (!conn)
     return fail (&err);
-  dbus_connection_set_exit_on_disconnect (conn, FALSE);
-
-  /* Our subscription ends with our connection; tell when the daemon's does. */
-  dbus_bus_add_match (conn,
-                      "type='signal',sender='" DBUS_SERVICE_DBUS "',member='NameOwnerChanged',"
-                      "arg0='" BUS_NAME "'",
-                      &err);
-  if (dbus_error_is_set (&err))
-    return fail (&err);
-
-  /* path points into session_reply, kept to the end. */
-  session_reply = call (conn, MANAGER_PATH, MANAGER_IFACE, "GetSession", &err, DBUS_TYPE_STRING,
-                        &session, DBUS_TYPE_INVALID);
-  if (!session_reply
-      || !dbus_message_get_args (session_reply, &err, DBUS_TYPE_OBJECT_PATH, &path,
-                                 DBUS_TYPE_INVALID))
-    return fail (&err);
-  /* Signals that come while we wait for the reply are queued for the loop. */
-  dbus_connection_add_filter (conn, on_message, (void *) path, NULL);
-  reply = call (conn, path, SESSION_IFACE, "Subscribe", &err, DBUS_TYPE_STRING, &channel,
-                DBUS_TYPE_UINT64, &zero, DBUS_TYPE_UINT64, &zero, DBUS_TYPE_INVALID);
-  if (!reply)
-    return fail (&err);
-  dbus_message_unref (reply);
-  fprintf (stderr, "wsbridge-dbus-watch: watching %s, channel %s\n", session, channel);
-
-  while (!stop)
-    {
-      if (!dbus_connection_read_write_dispatch (conn, POLL_MS))
-        dbus_set_error_const (&err, DBUS_ERROR_DISCONNECTED, "lost the connection to the bus");
-      else if (daemon_gone)
-        dbus_set_error_const (&err, DBUS_ERROR_NAME_HAS_NO_OWNER, "wsbridged left the bus");
-      if (dbus_error_is_set (&err))
-        return fail (&err);
-    }
-  dbus_message_unref (session_reply);
+  status = run (conn, session, channel, &err);
+  if (status)
+    fail (&err);
   dbus_connection_close (conn);
   dbus_connection_unref (conn);
-  return 0;
+  return status;
 }
