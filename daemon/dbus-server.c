@@ -617,8 +617,9 @@ subscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv, G
   cs->caller = c;
   cs->channel = g_strdup (channel);
   cs->path = g_strdup (obj->path);
-  /* The contract: since_seq 0 is live only, whatever the epoch. */
-  cs->sub = wsb_hub_subscribe (srv->hub, obj->name, channel, since_seq, since_seq ? epoch : 0,
+  /* As over the socket API: epoch 0 is live only; an epoch with since_seq
+   * 0 replays all the history of that epoch. */
+  cs->sub = wsb_hub_subscribe (srv->hub, obj->name, channel, since_seq, epoch,
                                &sub_funcs, cs, &error);
   if (!cs->sub)
     {

@@ -348,6 +348,13 @@ def test_dbus_catch_up_and_binary(wsb, bus):
     wait_until(lambda: len(c.messages()) == 2, what="a live message after the catch-up")
     assert c.messages()[-1] == ("*", 5, "five")
 
+    # since_seq 0 with the epoch replays all the history holds, as over the socket API.
+    late = Client(bus)
+    late.session("h", "Subscribe", "*", dbus.UInt64(0), dbus.UInt64(epoch))
+    wait_until(lambda: len(late.messages()) == 2, what="the late joiner's replay")
+    assert [a[1:] for *_, a in late.got("Gap")] == [[1, 3]]
+    assert late.messages() == [("*", 4, "four"), ("*", 5, "five")]
+
 
 def test_dbus_send_and_queue_full(wsb, bus):
     server = wsb.server()
