@@ -28,6 +28,36 @@ typedef enum
   KEY_POLICY,   /* slow_client_policy: drop-oldest or disconnect */
 } KeyType;
 
+/* How a key's value is held in its struct field. */
+typedef enum
+{
+  STORE_BOOL,   /* gboolean */
+  STORE_NUMBER, /* guint64 */
+  STORE_TEXT,   /* char *, owned */
+  STORE_LIST,   /* char **, owned */
+} Storage;
+
+static Storage
+storage (KeyType type)
+{
+  switch (type)
+    {
+    case KEY_BOOL:
+      return STORE_BOOL;
+    case KEY_UINT:
+    case KEY_SIZE:
+      return STORE_NUMBER;
+    case KEY_STRV:
+    case KEY_HEADERS:
+    case KEY_PINS:
+    case KEY_CHANNELS:
+    case KEY_FRAMES:
+      return STORE_LIST;
+    default:
+      return STORE_TEXT;
+    }
+}
+
 typedef struct
 {
   const char *name;
@@ -479,23 +509,12 @@ free_field (const KeyDef *k, gpointer base)
 {
   gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
 
-  switch (k->type)
+  switch (storage (k->type))
     {
-    case KEY_STRING:
-    case KEY_URL:
-    case KEY_PATH:
-    case KEY_COMMAND:
-    case KEY_PROXY:
-    case KEY_POINTER:
-    case KEY_TEMPLATE:
-    case KEY_POLICY:
+    case STORE_TEXT:
       g_clear_pointer ((char **) field, g_free);
       break;
-    case KEY_STRV:
-    case KEY_HEADERS:
-    case KEY_PINS:
-    case KEY_CHANNELS:
-    case KEY_FRAMES:
+    case STORE_LIST:
       g_clear_pointer ((char ***) field, g_strfreev);
       break;
     default:
@@ -512,17 +531,16 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
   g_autoptr (GError) err = NULL;
   guint64 n = 0;
 
-  switch (k->type)
+  switch (storage (k->type))
     {
-    case KEY_BOOL:
+    case STORE_BOOL:
       if (!parse_bool (raw, (gboolean *) field))
         {
           g_string_printf (why, "expected true or false, got '%s'", raw);
           return FALSE;
         }
       return TRUE;
-    case KEY_UINT:
-    case KEY_SIZE:
+    case STORE_NUMBER:
       if (!parse_number (raw, k->type == KEY_SIZE, &n))
         {
           g_string_printf (why, "expected %s, got '%s'",
@@ -540,14 +558,7 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
         }
       *(guint64 *) field = n;
       return TRUE;
-    case KEY_STRING:
-    case KEY_URL:
-    case KEY_PATH:
-    case KEY_COMMAND:
-    case KEY_PROXY:
-    case KEY_POINTER:
-    case KEY_TEMPLATE:
-    case KEY_POLICY:
+    case STORE_TEXT:
       {
         g_autofree char *s = kf ? g_key_file_get_string (kf, group, k->name, &err)
                                 : g_strdup (raw);
@@ -563,11 +574,7 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
         *(char **) field = g_steal_pointer (&s);
         return TRUE;
       }
-    case KEY_STRV:
-    case KEY_HEADERS:
-    case KEY_PINS:
-    case KEY_CHANNELS:
-    case KEY_FRAMES:
+    case STORE_LIST:
       {
         g_auto (GStrv) list = kf ? g_key_file_get_string_list (kf, group, k->name, NULL, &err)
                                  : g_strsplit (raw, ";", -1);
@@ -639,23 +646,12 @@ wsb_session_config_copy (const WsbSessionConfig *src)
   for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
     {
       gpointer field = G_STRUCT_MEMBER_P (sc, session_keys[i].offset);
-      switch (session_keys[i].type)
+      switch (storage (session_keys[i].type))
         {
-        case KEY_STRING:
-        case KEY_URL:
-        case KEY_PATH:
-        case KEY_COMMAND:
-        case KEY_PROXY:
-        case KEY_POINTER:
-        case KEY_TEMPLATE:
-        case KEY_POLICY:
+        case STORE_TEXT:
           *(char **) field = g_strdup (*(char **) field);
           break;
-        case KEY_STRV:
-        case KEY_HEADERS:
-        case KEY_PINS:
-        case KEY_CHANNELS:
-        case KEY_FRAMES:
+        case STORE_LIST:
           *(char ***) field = g_strdupv (*(char ***) field);
           break;
         default:
@@ -681,30 +677,18 @@ fields_equal (const KeyDef *keys, gsize n, gconstpointer a, gconstpointer b)
       gconstpointer fa = G_STRUCT_MEMBER_P (a, keys[i].offset);
       gconstpointer fb = G_STRUCT_MEMBER_P (b, keys[i].offset);
       gboolean same = TRUE;
-      switch (keys[i].type)
+      switch (storage (keys[i].type))
         {
-        case KEY_BOOL:
+        case STORE_BOOL:
           same = *(const gboolean *) fa == *(const gboolean *) fb;
           break;
-        case KEY_UINT:
-        case KEY_SIZE:
+        case STORE_NUMBER:
           same = *(const guint64 *) fa == *(const guint64 *) fb;
           break;
-        case KEY_STRING:
-        case KEY_URL:
-        case KEY_PATH:
-        case KEY_COMMAND:
-        case KEY_PROXY:
-        case KEY_POINTER:
-        case KEY_TEMPLATE:
-        case KEY_POLICY:
+        case STORE_TEXT:
           same = g_strcmp0 (*(char *const *) fa, *(char *const *) fb) == 0;
           break;
-        case KEY_STRV:
-        case KEY_HEADERS:
-        case KEY_PINS:
-        case KEY_CHANNELS:
-        case KEY_FRAMES:
+        case STORE_LIST:
           same = strv_equal0 (*(char **const *) fa, *(char **const *) fb);
           break;
         }
