@@ -343,24 +343,25 @@ wsb_outbox_begin (WsbOutbox *ob)
   return ob->in_flight;
 }
 
-void
+gboolean
 wsb_outbox_written (WsbOutbox *ob)
 {
   WsbOutMsg *m = ob->in_flight;
 
   if (!m)
-    return;
+    return FALSE;
   ob->in_flight = NULL;
   if (ob->in_flight_control)
     {
       ob->in_flight_control = FALSE;
       g_free (g_queue_pop_head (&ob->control));
-      return;
+      return FALSE;
     }
   m = wsb_send_queue_pop (&ob->queue);
   ob->n_own_ttl -= m->ttl_ms ? 1 : 0;
   finish (ob, m, WSB_SEND_SENT, NULL);
   arm_ttl (ob);
+  return TRUE;
 }
 
 gboolean

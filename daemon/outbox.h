@@ -56,8 +56,9 @@ void wsb_outbox_connection_ended (WsbOutbox *ob);
  * message is in flight returns NULL. */
 WsbOutMsg *wsb_outbox_begin (WsbOutbox *ob);
 /* The in-flight message is fully handed to the socket: a queued one is
- * reported `sent` and leaves the journal. */
-void wsb_outbox_written (WsbOutbox *ob);
+ * reported `sent` and leaves the journal (then TRUE; FALSE for a control
+ * frame). */
+gboolean wsb_outbox_written (WsbOutbox *ob);
 gboolean wsb_outbox_in_flight (WsbOutbox *ob);
 
 /* Every queued message is reported `cancelled` with reason and leaves the journal. */

@@ -65,7 +65,6 @@ struct _WsbSession
   gboolean ping_due;
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
   gboolean tx_draining;  /* permessage-deflate is still reading the message in flight */
-  WsbOutMsg *in_flight;  /* written, still being read by the compressor */
   gboolean tx_empty;     /* the message being written has no payload */
 
   WsbBackoff backoff;
@@ -177,7 +176,6 @@ detach (WsbSession *s, struct lws *wsi, gboolean kill)
   s->ping_due = FALSE;
   s->ping_sent_at = 0;
   s->tx_draining = FALSE;
-  s->in_flight = NULL;
   wsb_outbox_connection_ended (s->outbox);
   s->rx_discard = FALSE;
   rx_reset (s);
@@ -686,11 +684,10 @@ on_ping_timer (gpointer data)
 
 /* The message in flight is handed over; a queued one counts as sent. */
 static void
-finish_write (WsbSession *s, WsbOutMsg *m)
+finish_write (WsbSession *s)
 {
-  if (m->id)
+  if (wsb_outbox_written (s->outbox))
     s->stats.tx_messages++;
-  wsb_outbox_written (s->outbox);
 }
 
 static int
@@ -706,15 +703,13 @@ on_writeable (WsbSession *s, struct lws *wsi)
                         (unsigned char *) (s->close_text ? s->close_text : ""), tlen);
       return -1;
     }
-  /* lws holds WRITEABLE back while it drains the deflate extension. */
-  if (s->in_flight && !s->tx_draining)
-    {
-      finish_write (s, s->in_flight);
-      s->in_flight = NULL;
-    }
+  /* lws holds WRITEABLE back while it drains the deflate extension; the
+   * message the compressor was reading is then handed over. */
+  if (!s->tx_draining)
+    finish_write (s);
   if (s->ping_due)
     return send_ping (s, wsi);
-  if (s->in_flight || s->state != WSB_STATE_OPEN || !(m = wsb_outbox_begin (s->outbox)))
+  if (s->state != WSB_STATE_OPEN || !(m = wsb_outbox_begin (s->outbox)))
     return 0;
   s->tx_empty = m->len == 0;
   n = lws_write (wsi, wsb_out_msg_payload (LWS_PRE, m), m->len,
@@ -726,12 +721,8 @@ on_writeable (WsbSession *s, struct lws *wsi)
       return -1;
     }
   if (s->tx_draining)
-    {
-      /* The compressor keeps reading this message's bytes. */
-      s->in_flight = m;
-      return 0;
-    }
-  finish_write (s, m);
+    return 0; /* the compressor keeps reading this message's bytes */
+  finish_write (s);
   if (wsb_outbox_has_pending (s->outbox))
     lws_callback_on_writable (wsi);
   return 0;
