@@ -628,7 +628,7 @@ def test_dbus_system_policy_lets_anyone_call(wsb):
         shutil.rmtree(public, ignore_errors=True)
 
 
-DBUS_WATCH = wsbtest.BUILD_ROOT / "clients" / "wsbridge-dbus-watch"
+DBUS_WATCH = wsbtest.BUILD_ROOT / "examples" / "wsbridge-dbus-watch"
 
 
 def _dbus_watch(wsb, bus, *args):
@@ -641,7 +641,7 @@ def _dbus_watch(wsb, bus, *args):
 
 
 def test_dbus_watch_example_prints_messages(wsb, bus):
-    """clients/wsbridge-dbus-watch (plain libdbus): one line per Message signal
+    """examples/wsbridge-dbus-watch (plain libdbus): one line per Message signal
     of the channel it subscribed, exit 0 on SIGINT, 1 on a D-Bus error."""
     server = wsb.server()
     daemon = dbus_daemon(wsb, bus, _managed("mkt", server.url))

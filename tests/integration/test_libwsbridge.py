@@ -20,7 +20,7 @@ from wsbtest import BUILD_ROOT, session_conf
 
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = SOURCE_ROOT / "examples" / "wsbridge-list.c"
-HEADER = SOURCE_ROOT / "clients" / "wsbridge.h"
+HEADER = SOURCE_ROOT / "clients" / "libwsbridge" / "wsbridge.h"
 SONAME = "libwsbridge.so.1"
 VERSION_NODE = "LIBWSBRIDGE_1"
 INCLUDE_SUBDIR = "wsbridge-1"

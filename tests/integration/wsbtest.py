@@ -39,7 +39,7 @@ import wsbridge_pb2 as pb  # noqa: E402  (generated into the build tree)
 
 PYTHON = "/usr/bin/python3"
 DAEMON = BUILD_ROOT / "daemon" / "wsbridged"
-CTL = BUILD_ROOT / "clients" / "wsbridgectl"
+CTL = BUILD_ROOT / "clients" / "wsbridgectl" / "wsbridgectl"
 WS_SERVER = pathlib.Path(__file__).with_name("ws_server.py")
 CONNECT_PROXY = pathlib.Path(__file__).with_name("connect_proxy.py")
 
