@@ -42,6 +42,7 @@ DAEMON = BUILD_ROOT / "daemon" / "wsbridged"
 CTL = BUILD_ROOT / "clients" / "wsbridgectl" / "wsbridgectl"
 WS_SERVER = pathlib.Path(__file__).with_name("ws_server.py")
 CONNECT_PROXY = pathlib.Path(__file__).with_name("connect_proxy.py")
+RAW_SERVER = pathlib.Path(__file__).with_name("raw_server.py")
 
 WRAPPER = shlex.split(os.environ.get("WSB_DAEMON_WRAPPER", ""))
 # Deadlines for things the contract does not time (startup, "eventually"
@@ -225,6 +226,21 @@ class Proxy(Server):
     @property
     def url(self):
         return f"http://{self.host}:{self.port}"
+
+    def requests(self):
+        return self.events("request")
+
+
+class RawServer(Server):
+    """raw_server.py: answers each connection with exactly the bytes its
+    script says (see that file) and records what the client sends."""
+
+    script = RAW_SERVER
+
+    def frames(self, conn=None, opcode=None):
+        """Frames the daemon sent, in order (on connection CONN, of OPCODE)."""
+        return [e for e in self.events("frame") if (conn is None or e["conn"] == conn)
+                and (opcode is None or e["opcode"] == opcode)]
 
     def requests(self):
         return self.events("request")
@@ -639,6 +655,17 @@ class Harness:
     def server(self, *args, host="127.0.0.1", name=None):
         name = name or f"server{len(self.servers) + 1}"
         server = Server(self.tmp, name, args, host)
+        self.servers.append(server)
+        return server.start()
+
+    def raw_server(self, connections=(), default=None, host="127.0.0.1"):
+        """A running raw_server.py: CONNECTIONS (a list of steps) for the first
+        connections, DEFAULT (a correct 101 when None) for the rest."""
+        n = len(self.servers) + 1
+        script = self.tmp / f"raw{n}.json"
+        script.write_text(json.dumps({"connections": list(connections),
+                                      "default": default or {}}))
+        server = RawServer(self.tmp, f"raw{n}", ["--script", str(script)], host)
         self.servers.append(server)
         return server.start()
 
