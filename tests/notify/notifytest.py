@@ -1,0 +1,248 @@
+"""Helpers for the wsbridge-notify tests, on top of wsbtest (tests/integration):
+
+  Desk        a private session bus (wsbtest.SessionBus) with its notifiers and mocks
+  NotifyMock  python-dbusmock's notification_daemon template on that bus; reads
+              back every Notify call the server got
+  Notifier    a running build/clients/notify/wsbridge-notify
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+
+import wsbtest
+from wsbtest import BUILD_ROOT, PYTHON, SLOW, WRAPPER, tail, wait_for
+
+NOTIFY = BUILD_ROOT / "clients" / "notify" / "wsbridge-notify"
+SERVER_NAME = "org.freedesktop.Notifications"
+SERVER_PATH = "/org/freedesktop/Notifications"
+MOCK_IFACE = "org.freedesktop.DBus.Mock"
+NOTIFY_FIELDS = ("app_name", "replaces_id", "icon", "summary", "body", "actions", "hints",
+                 "timeout")
+
+
+def plain(v):
+    """dbus-python values as plain Python ones."""
+    import dbus
+    if isinstance(v, dbus.Dictionary):
+        return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (dbus.Array, dbus.Struct, list, tuple)):
+        return [plain(x) for x in v]
+    if isinstance(v, dbus.Boolean):
+        return bool(v)
+    if isinstance(v, (dbus.String, dbus.ObjectPath)):
+        return str(v)
+    if isinstance(v, (dbus.Byte, dbus.Int16, dbus.Int32, dbus.Int64, dbus.UInt16, dbus.UInt32,
+                      dbus.UInt64)):
+        return int(v)
+    return v
+
+
+class Mock:
+    """`python3 -m dbusmock --session ...` on BUS; ARGS pick a template or a
+    NAME PATH INTERFACE triple."""
+
+    def __init__(self, bus, name, log_path, args):
+        self.bus, self.name, self.log_path, self.args = bus, name, log_path, args
+        self.proc = None
+
+    def start(self):
+        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": self.bus.address}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([PYTHON, "-m", "dbusmock", "--session", *self.args],
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=env)
+        conn = self.bus.connection()
+
+        def owned():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dbusmock {self.args} exited with {self.proc.returncode}:"
+                                     f"\n{tail(self.log_path)}")
+            return conn.name_has_owner(self.name)
+        wait_for(owned, 10.0 * SLOW, f"dbusmock to own {self.name}", interval=0.05)
+        return self
+
+    def mock_call(self, path, method, *args):
+        obj = self.bus.connection().get_object(self.name, path, introspect=False)
+        return obj.get_dbus_method(method, MOCK_IFACE)(*args)
+
+    def method_calls(self, path, method):
+        """The arguments of every call of METHOD so far, in order."""
+        return [plain(args) for _, args in self.mock_call(path, "GetMethodCalls", method)]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        conn = self.bus.connection()
+        wait_for(lambda: not conn.name_has_owner(self.name), 5.0 * SLOW,
+                 f"{self.name} to be released")
+
+
+class NotifyMock(Mock):
+    """A notification server (the notification_daemon template)."""
+
+    def __init__(self, bus, log_path, capabilities=None):
+        args = ["--template", "notification_daemon"]
+        if capabilities is not None:
+            args += ["--parameters", json.dumps({"capabilities": " ".join(capabilities)})]
+        super().__init__(bus, SERVER_NAME, log_path, args)
+
+    def calls(self):
+        """Every Notify call, as dicts of NOTIFY_FIELDS plus "id": the id the
+        server answered (the template numbers new notifications 1, 2, …)."""
+        out, next_id = [], 1
+        for args in self.method_calls(SERVER_PATH, "Notify"):
+            call = dict(zip(NOTIFY_FIELDS, args))
+            if call["replaces_id"]:
+                call["id"] = call["replaces_id"]
+            else:
+                call["id"], next_id = next_id, next_id + 1
+            out.append(call)
+        return out
+
+    def notifications(self):
+        """What is on screen: the last call of each id, in the order they appeared."""
+        latest = {}
+        for call in self.calls():
+            latest[call["id"]] = call
+        return list(latest.values())
+
+    def wait_calls(self, predicate, what, timeout=10.0 * SLOW):
+        """Poll until PREDICATE(calls()) is truthy; return the calls."""
+        def check():
+            calls = self.calls()
+            return calls if predicate(calls) else None
+        return wait_for(check, timeout, lambda: f"{what}; Notify calls: {self.calls()}",
+                        interval=0.05)
+
+    def invoke_action(self, notification_id, action="default"):
+        self.mock_call(SERVER_PATH, "EmitSignal", SERVER_NAME, "ActionInvoked", "us",
+                       [notification_id, action])
+
+
+class Notifier:
+    """wsbridge-notify TARGET ARGS against DAEMON, on the desk's bus."""
+
+    def __init__(self, desk, daemon, target, args, env):
+        n = len(desk.notifiers) + 1
+        self.log_path = desk.dir / f"notify{n}.log"
+        self.env = {**daemon.env, "DBUS_SESSION_BUS_ADDRESS": desk.bus.address,
+                    "NOTIFY_IGNORE_PORTAL": "1", **(env or {})}
+        self.cmd = [*WRAPPER, str(NOTIFY), "--socket", str(daemon.socket), "-v", *args, target]
+        self.proc = None
+        self.returncode = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=self.env)
+        return self
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, count=1, timeout=10.0 * SLOW):
+        """Poll until COUNT lines of the log match the regex PATTERN; return them."""
+        regex = re.compile(pattern)
+
+        def found():
+            if self.proc.poll() is not None and self.returncode is None:
+                self.returncode = self.proc.returncode
+                raise AssertionError(f"wsbridge-notify exited with {self.returncode}:\n"
+                                     f"{tail(self.log_path, 60)}")
+            lines = [line for line in self.log().splitlines() if regex.search(line)]
+            return lines if len(lines) >= count else None
+        return wait_for(found, timeout, lambda: (
+            f"{count} wsbridge-notify log line(s) matching {pattern!r}:\n{tail(self.log_path)}"))
+
+    def wait_exit(self, timeout=wsbtest.EXIT_TIMEOUT):
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"wsbridge-notify did not exit within {timeout} s") from None
+        return self.returncode
+
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        """SIGCONT, SIGTERM; return the exit status."""
+        self.proc.send_signal(signal.SIGCONT)
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit()
+
+
+class Desk:
+    """A private session bus and what runs on it; close() stops it all, the
+    notifiers first (a bus that vanished under them would make them fail)."""
+
+    def __init__(self, wsb):
+        self.wsb = wsb
+        self.dir = wsb.tmp / "desk"
+        self.dir.mkdir()
+        self.bus = wsbtest.SessionBus(wsb.tmp / "session-bus", wsb.rundir)
+        wsb.buses.append(self.bus)
+        self.bus.start()
+        self.notifiers, self.mocks = [], []
+
+    def server(self, capabilities=None):
+        """A running notification server."""
+        mock = NotifyMock(self.bus, self.dir / f"server{len(self.mocks) + 1}.log", capabilities)
+        self.mocks.append(mock)
+        return mock.start()
+
+    def mock(self, name, path, interface):
+        """A bare dbusmock object owning NAME, for AddMethod calls."""
+        mock = Mock(self.bus, name, self.dir / f"mock{len(self.mocks) + 1}.log",
+                    [name, path, interface])
+        self.mocks.append(mock)
+        return mock.start()
+
+    def notifier(self, daemon, target="demo", *args, env=None, start=True):
+        n = Notifier(self, daemon, target, args, env)
+        self.notifiers.append(n)
+        return n.start() if start else n
+
+    def log_sections(self):
+        sections = [(f"wsbridge-notify #{i} ({n.log_path})", tail(n.log_path, 200))
+                    for i, n in enumerate(self.notifiers, 1)]
+        return sections + [(f"dbusmock ({m.log_path})", tail(m.log_path, 40)) for m in self.mocks]
+
+    def close(self):
+        problems = []
+        for i, n in enumerate(self.notifiers, 1):
+            if n.proc is None:
+                continue
+            if n.proc.poll() is None:
+                try:
+                    rc = n.stop()
+                except AssertionError as e:
+                    n.proc.kill()
+                    n.proc.wait()
+                    problems.append(f"wsbridge-notify #{i}: {e} after SIGTERM")
+                    continue
+                if rc != 0:
+                    problems.append(f"wsbridge-notify #{i} exited with {rc} after SIGTERM")
+            elif n.returncode is None:
+                problems.append(f"wsbridge-notify #{i} died unexpectedly with "
+                                f"{n.proc.returncode}")
+            problems += [f"wsbridge-notify #{i} log: {line}" for line in n.log().splitlines()
+                         if wsbtest.BAD_LOG_LINE.search(line)]
+        for m in self.mocks:
+            if m.proc and m.proc.poll() is None:
+                m.proc.terminate()
+                m.proc.wait(10)
+        return problems
