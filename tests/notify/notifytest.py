@@ -123,8 +123,10 @@ class NotifyMock(Mock):
                         interval=0.05)
 
     def invoke_action(self, notification_id, action="default"):
+        """The user clicks the notification (ACTION "default") or one of its buttons."""
+        import dbus
         self.mock_call(SERVER_PATH, "EmitSignal", SERVER_NAME, "ActionInvoked", "us",
-                       [notification_id, action])
+                       dbus.Array([dbus.UInt32(notification_id), action], signature="v"))
 
 
 class Notifier:

@@ -231,3 +231,59 @@ def test_notify_usage_errors(wsb, desk):
         n = desk.notifier(daemon, "demo", *args)
         assert n.wait_exit() == 2
         assert message in n.log(), n.log()
+
+
+SYSTEMD = ("org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+           "org.freedesktop.systemd1.Manager")
+
+
+def default_browser(tmp):
+    """XDG dirs in which https:// opens with a script that records its pid and URL."""
+    tmp.mkdir()
+    opened = tmp / "opened.txt"
+    script = tmp / "opener.sh"
+    script.write_text(f"#!/bin/sh\nprintf '%s %s\\n' \"$$\" \"$1\" >> '{opened}'\n")
+    script.chmod(0o755)
+    apps = tmp / "data" / "applications"
+    apps.mkdir(parents=True)
+    (apps / "wsbtest-opener.desktop").write_text(
+        "[Desktop Entry]\nType=Application\nName=Test opener\nNoDisplay=true\n"
+        f"Exec={script} %u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n")
+    config = tmp / "config"
+    config.mkdir()
+    (config / "mimeapps.list").write_text(
+        "[Default Applications]\nx-scheme-handler/https=wsbtest-opener.desktop\n"
+        "x-scheme-handler/http=wsbtest-opener.desktop\n")
+    env = {"XDG_DATA_HOME": tmp / "data", "XDG_DATA_DIRS": tmp / "data",
+           "XDG_CONFIG_HOME": config}
+    return opened, {k: str(v) for k, v in env.items()}
+
+
+def test_notify_url_action_opens_link(wsb, desk):
+    server, daemon = feed(wsb)
+    mock = desk.server(capabilities=["body", "body-markup", "actions"])
+    systemd = desk.mock(*SYSTEMD)
+    systemd.mock_call(SYSTEMD[1], "AddMethod", SYSTEMD[2], "StartTransientUnit",
+                      "ssa(sv)a(sa(sv))", "o", "ret = '/org/freedesktop/systemd1/job/1'")
+    opened, env = default_browser(wsb.tmp / "browser")
+    n = desk.notifier(daemon, "demo", "--url-key", "/link", "--body", "/text", env=env)
+    n.wait_log(r"subscribed to demo/\*")
+    link = "https://example.com/build/42?token=s3cr3t"
+    server.inject(json.dumps({"text": "local file", "link": "file:///etc/passwd"}),
+                  json.dumps({"text": "with link", "link": link}))
+    calls = mock.wait_calls(lambda c: len(c) >= 2, "two notifications")
+    assert calls[0]["actions"] == []
+    assert calls[1]["actions"] == ["default", "Open"]
+    mock.invoke_action(calls[1]["id"])
+    line = wait_for(lambda: opened.exists() and opened.read_text(), 10.0 * SLOW,
+                    "the default handler to open the link")
+    pid, url = line.split()
+    assert url == link
+    # The browser goes into a scope of its own, not the notifier's unit.
+    scopes = wait_for(lambda: systemd.method_calls(SYSTEMD[1], "StartTransientUnit"),
+                      5.0 * SLOW, "a StartTransientUnit call")
+    name, mode, props, aux = scopes[0]
+    assert name == f"app-wsbridge\\x2dnotify-{pid}.scope" and mode == "fail"
+    assert dict(props)["PIDs"] == [int(pid)]
+    n.wait_log(r"opened the link of a notification")
+    assert "s3cr3t" not in n.log()
