@@ -9,10 +9,10 @@ struct _WsbNotifyBurst
   guint next;       /* where the next arrival goes: the oldest once full */
   gboolean in_storm;
   guint storm;
-  guint64 count;      /* messages counted in the current (or last) storm */
-  gboolean pending;   /* count changed since the summary was last shown */
-  gint64 shown_at;    /* when the summary was last shown; G_MININT64: never */
-  gint64 arrivals[];  /* the times of the newest `burst` messages, a ring */
+  guint64 count;     /* messages counted in the current (or last) storm */
+  gboolean pending;  /* count changed since the summary was last shown */
+  gint64 shown_at;   /* when the summary was last shown; G_MININT64: never */
+  gint64 arrivals[]; /* the times of the newest `burst` messages, a ring */
 };
 
 WsbNotifyBurst *

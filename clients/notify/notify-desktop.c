@@ -36,13 +36,13 @@ struct _WsbNotifyDesktop
 
   WsbNotifyBurst *burst;
   guint summary_timer;
-  guint tracked_storm;             /* the storm the two below are about */
-  WsbNotifyUrgency storm_urgency;  /* the highest of its messages */
-  char *storm_latest;              /* the summary of its newest message */
-  NotifyNotification *summary;     /* the storm's summary notification */
+  guint tracked_storm;            /* the storm the two below are about */
+  WsbNotifyUrgency storm_urgency; /* the highest of its messages */
+  char *storm_latest;             /* the summary of its newest message */
+  NotifyNotification *summary;    /* the storm's summary notification */
   guint summary_storm;
   NotifyNotification *gap;
-  GQueue live;                     /* NotifyNotification with a URL action, oldest first */
+  GQueue live; /* NotifyNotification with a URL action, oldest first */
 };
 
 static void
@@ -344,9 +344,8 @@ on_vanished (GDBusConnection *bus, const char *name, gpointer data)
 }
 
 WsbNotifyDesktop *
-wsb_notify_desktop_new (GDBusConnection *bus, const char *app_name, const char *target,
-                        guint burst, double window_s, WsbNotifyServerFunc server_changed,
-                        gpointer data)
+wsb_notify_desktop_new (GDBusConnection *bus, const char *app_name, const char *target, guint burst,
+                        double window_s, WsbNotifyServerFunc server_changed, gpointer data)
 {
   WsbNotifyDesktop *d = g_new0 (WsbNotifyDesktop, 1);
 
@@ -355,13 +354,11 @@ wsb_notify_desktop_new (GDBusConnection *bus, const char *app_name, const char *
   d->target = g_strdup (target);
   d->server_changed = server_changed;
   d->data = data;
-  d->burst = wsb_notify_burst_new (burst, (gint64) (window_s * G_USEC_PER_SEC),
-                                   SUMMARY_UPDATE_US);
+  d->burst = wsb_notify_burst_new (burst, (gint64) (window_s * G_USEC_PER_SEC), SUMMARY_UPDATE_US);
   g_queue_init (&d->pending);
   g_queue_init (&d->live);
-  d->watch_id = g_bus_watch_name_on_connection (bus, SERVER_NAME,
-                                                G_BUS_NAME_WATCHER_FLAGS_AUTO_START, on_appeared,
-                                                on_vanished, d, NULL);
+  d->watch_id = g_bus_watch_name_on_connection (
+      bus, SERVER_NAME, G_BUS_NAME_WATCHER_FLAGS_AUTO_START, on_appeared, on_vanished, d, NULL);
   return d;
 }
 

@@ -191,8 +191,8 @@ connect_now (WsbNotifyFeed *f)
   if (st != WSB_CLIENT_OK)
     {
       g_autofree char *why = g_strdup (wsb_client_error (f->client));
-      gboolean retry = st != WSB_CLIENT_ERR_DAEMON
-                       || retry_helps (f, wsb_client_error_code (f->client));
+      gboolean retry
+          = st != WSB_CLIENT_ERR_DAEMON || retry_helps (f, wsb_client_error_code (f->client));
 
       wsb_client_close (f->client);
       if (retry)

@@ -4,8 +4,8 @@ static void
 on_scope_started (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res,
-                                                              &error);
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
 
   if (!reply)
     g_debug ("the program opened stays in this unit's cgroup: %s", error->message);
@@ -23,9 +23,12 @@ on_launched (GAppLaunchContext *ctx, GAppInfo *info, GVariant *platform_data, gp
     return; /* D-Bus activated: not our child */
   unit = g_strdup_printf ("app-wsbridge\\x2dnotify-%d.scope", pid);
   g_variant_builder_init (&props, G_VARIANT_TYPE ("a(sv)"));
-  g_variant_builder_add (&props, "(sv)", "PIDs", g_variant_new_fixed_array (
-                           G_VARIANT_TYPE_UINT32, &(guint32){ (guint32) pid }, 1, sizeof (guint32)));
-  g_variant_builder_add (&props, "(sv)", "CollectMode", g_variant_new_string ("inactive-or-failed"));
+  g_variant_builder_add (&props, "(sv)", "PIDs",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
+                                                    &(guint32){ (guint32) pid }, 1,
+                                                    sizeof (guint32)));
+  g_variant_builder_add (&props, "(sv)", "CollectMode",
+                         g_variant_new_string ("inactive-or-failed"));
   g_dbus_connection_call (bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                           "org.freedesktop.systemd1.Manager", "StartTransientUnit",
                           g_variant_new ("(ssa(sv)a(sa(sv)))", unit, "fail", &props, NULL),

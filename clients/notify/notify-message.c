@@ -138,8 +138,8 @@ wsb_notify_format (const WsbNotifyFormat *f, const void *data, gsize len, gboole
   if (!c->summary || !*c->summary)
     {
       g_free (c->summary);
-      c->summary = wsb_notify_text_clean (f->default_summary, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS,
-                                          FALSE);
+      c->summary
+          = wsb_notify_text_clean (f->default_summary, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS, FALSE);
     }
   body = lookup (f->body, root);
   if (binary)

@@ -41,18 +41,17 @@ static const struct
                     "JSON pointer to the summary (default: the session[/channel])" },
   [OPT_BODY] = { "body", KIND_POINTER, "PTR", "JSON pointer to the body (default: the text)" },
   [OPT_ICON] = { "icon", KIND_TEXT, "NAME", "Icon name (or file) of every notification" },
-  [OPT_ICON_KEY] = { "icon-key", KIND_POINTER, "PTR",
-                     "JSON pointer to an icon theme name (default: --icon)" },
-  [OPT_APP_NAME] = { "app-name", KIND_TEXT, "NAME",
-                     "Application name the server shows (default: wsbridge)" },
-  [OPT_URGENCY_KEY] = { "urgency-key", KIND_POINTER, "PTR",
-                        "JSON pointer to low, normal or critical (or 0, 1, 2)" },
-  [OPT_URL_KEY] = { "url-key", KIND_POINTER, "PTR",
-                    "JSON pointer to an http(s) URL that a click opens" },
-  [OPT_BURST] = { "burst", KIND_BURST, "N",
-                  "At most N notifications per window (default: 5)" },
-  [OPT_WINDOW] = { "window", KIND_WINDOW, "SECONDS",
-                   "The window of --burst, in seconds (default: 10)" },
+  [OPT_ICON_KEY]
+  = { "icon-key", KIND_POINTER, "PTR", "JSON pointer to an icon theme name (default: --icon)" },
+  [OPT_APP_NAME]
+  = { "app-name", KIND_TEXT, "NAME", "Application name the server shows (default: wsbridge)" },
+  [OPT_URGENCY_KEY]
+  = { "urgency-key", KIND_POINTER, "PTR", "JSON pointer to low, normal or critical (or 0, 1, 2)" },
+  [OPT_URL_KEY]
+  = { "url-key", KIND_POINTER, "PTR", "JSON pointer to an http(s) URL that a click opens" },
+  [OPT_BURST] = { "burst", KIND_BURST, "N", "At most N notifications per window (default: 5)" },
+  [OPT_WINDOW]
+  = { "window", KIND_WINDOW, "SECONDS", "The window of --burst, in seconds (default: 10)" },
   [OPT_SOCKET] = { "socket", KIND_PATH, "PATH",
                    "wsbridged's socket (default: $WSBRIDGE_SOCKET, else the user instance's)" },
 };
@@ -98,8 +97,8 @@ static gboolean
 bad_value (GError **error, const Raw *raw, OptId id, const char *reason)
 {
   if (raw->source[id])
-    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: key %s: %s",
-                 raw->source[id], opts[id].name, reason);
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: key %s: %s", raw->source[id],
+                 opts[id].name, reason);
   else
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s: %s", opts[id].name,
                  reason);
@@ -136,9 +135,8 @@ parse_target (WsbNotifyOptions *o, const char *target, GError **error)
     }
   if (!*o->channel || !g_utf8_validate (o->channel, -1, NULL))
     {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "invalid channel in \"%s\": %s", target,
-                   *o->channel ? "not valid UTF-8" : "empty after '/'");
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "invalid channel in \"%s\": %s",
+                   target, *o->channel ? "not valid UTF-8" : "empty after '/'");
       return FALSE;
     }
   return TRUE;
@@ -237,8 +235,8 @@ validate (WsbNotifyOptions *o, const Raw *raw, GError **error)
       || !take_pointer (&o->urgency_key, raw, OPT_URGENCY_KEY, error)
       || !take_pointer (&o->url_key, raw, OPT_URL_KEY, error)
       || !take_text (&o->icon, raw, OPT_ICON, error)
-      || !take_text (&o->app_name, raw, OPT_APP_NAME, error)
-      || !take_burst (o, raw, error) || !take_window (o, raw, error))
+      || !take_text (&o->app_name, raw, OPT_APP_NAME, error) || !take_burst (o, raw, error)
+      || !take_window (o, raw, error))
     return FALSE;
   if (raw->value[OPT_SOCKET] && !*raw->value[OPT_SOCKET])
     return bad_value (error, raw, OPT_SOCKET, "empty");
@@ -278,8 +276,8 @@ merge_keyfile (Raw *raw, GKeyFile *kf, const char *path, GError **error)
       raw->value[id] = g_key_file_get_string (kf, GROUP, *k, &local);
       if (!raw->value[id])
         {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: key %s: %s", path,
-                       *k, local->message);
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: key %s: %s", path, *k,
+                       local->message);
           return FALSE;
         }
       raw->source[id] = g_strdup (path);
@@ -295,18 +293,28 @@ make_context (Raw *raw, WsbNotifyOptions *o)
   guint n = 0;
 
   for (guint i = 0; i < N_OPTS; i++)
-    entries[n++] = (GOptionEntry){ opts[i].name, 0, 0,
-                                   opts[i].kind == KIND_PATH ? G_OPTION_ARG_FILENAME
-                                                             : G_OPTION_ARG_STRING,
-                                   &raw->value[i], opts[i].doc, opts[i].arg };
-  entries[n++] = (GOptionEntry){ "config", 0, 0, G_OPTION_ARG_FILENAME, &raw->config,
+    entries[n++]
+        = (GOptionEntry){ opts[i].name,
+                          0,
+                          0,
+                          opts[i].kind == KIND_PATH ? G_OPTION_ARG_FILENAME : G_OPTION_ARG_STRING,
+                          &raw->value[i],
+                          opts[i].doc,
+                          opts[i].arg };
+  entries[n++] = (GOptionEntry){ "config",
+                                 0,
+                                 0,
+                                 G_OPTION_ARG_FILENAME,
+                                 &raw->config,
                                  "Read options from the [notify] group of FILE "
                                  "(the command line wins)",
                                  "FILE" };
-  entries[n++] = (GOptionEntry){ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose,
-                                 "Log debug messages", NULL };
-  entries[n++] = (GOptionEntry){ "version", 0, 0, G_OPTION_ARG_NONE, &o->version,
-                                 "Print the version and exit", NULL };
+  entries[n++]
+      = (GOptionEntry){ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Log debug messages",
+                        NULL };
+  entries[n++] = (GOptionEntry){
+    "version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL
+  };
   entries[n] = (GOptionEntry){ NULL };
   ctx = g_option_context_new ("SESSION[/CHANNEL]");
   g_option_context_set_summary (ctx, "Shows the messages of a wsbridge session as desktop "
@@ -354,4 +362,3 @@ wsb_notify_options_parse (WsbNotifyOptions *o, int *argc, char ***argv, GError *
     }
   return validate (o, &raw, error);
 }
-

@@ -16,7 +16,7 @@
 
 typedef struct
 {
-  char *target;  /* SESSION[/CHANNEL] as given */
+  char *target; /* SESSION[/CHANNEL] as given */
   char *session;
   char *channel; /* "*" when none was given */
   WsbNotifyPointer *summary;
@@ -24,11 +24,11 @@ typedef struct
   WsbNotifyPointer *icon_key;
   WsbNotifyPointer *urgency_key;
   WsbNotifyPointer *url_key;
-  char *icon;     /* NULL: none */
+  char *icon; /* NULL: none */
   char *app_name;
-  char *socket;   /* resolved: --socket, $WSBRIDGE_SOCKET, the user instance's */
+  char *socket; /* resolved: --socket, $WSBRIDGE_SOCKET, the user instance's */
   guint burst;
-  double window;  /* seconds */
+  double window; /* seconds */
   gboolean verbose;
   gboolean version;
 } WsbNotifyOptions;
@@ -42,4 +42,3 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (WsbNotifyOptions, wsb_notify_options_clear)
  * unit names one per instance whether or not the user wrote it); it is
  * reported with g_message. With --version nothing else is checked. */
 gboolean wsb_notify_options_parse (WsbNotifyOptions *o, int *argc, char ***argv, GError **error);
-

@@ -34,8 +34,7 @@ wsb_notify_pointer_new (const char *text, GError **error)
   if (text[0] != '/')
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "invalid JSON pointer \"%s\": it must start with '/', e.g. \"/title\"",
-                   text);
+                   "invalid JSON pointer \"%s\": it must start with '/', e.g. \"/title\"", text);
       return NULL;
     }
   for (tilde = strchr (text, '~'); tilde; tilde = strchr (tilde + 1, '~'))

@@ -38,8 +38,8 @@ on_message (const Wsbridge__V1__Message *m, gpointer data)
 {
   App *app = data;
 
-  wsb_notify_desktop_show (app->desktop, wsb_notify_format (&app->format, m->data.data,
-                                                            m->data.len, m->binary));
+  wsb_notify_desktop_show (app->desktop,
+                           wsb_notify_format (&app->format, m->data.data, m->data.len, m->binary));
 }
 
 static void

@@ -18,7 +18,6 @@ from wsbtest import BUILD_ROOT, PYTHON, SLOW, WRAPPER, tail, wait_for
 NOTIFY = BUILD_ROOT / "clients" / "notify" / "wsbridge-notify"
 SERVER_NAME = "org.freedesktop.Notifications"
 SERVER_PATH = "/org/freedesktop/Notifications"
-MOCK_IFACE = "org.freedesktop.DBus.Mock"
 NOTIFY_FIELDS = ("app_name", "replaces_id", "icon", "summary", "body", "actions", "hints",
                  "timeout")
 
@@ -40,46 +39,29 @@ def plain(v):
     return v
 
 
-class Mock:
-    """`python3 -m dbusmock --session ...` on BUS; ARGS pick a template or a
-    NAME PATH INTERFACE triple."""
+class Mock(wsbtest.DBusMock):
+    """`python3 -m dbusmock --session ...` on BUS, owning NAME with its main
+    object at PATH; ARGS pick a template or give NAME PATH INTERFACE. The
+    rest (start, call, cleanup) is wsbtest.DBusMock's."""
 
-    def __init__(self, bus, name, log_path, args):
-        self.bus, self.name, self.log_path, self.args = bus, name, log_path, args
+    def __init__(self, bus, name, path, log_path, args):
+        self.bus, self.name, self.path, self.log_path, self.args = bus, name, path, log_path, args
+        self.template = " ".join(args)
         self.proc = None
 
-    def start(self):
-        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": self.bus.address}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([PYTHON, "-m", "dbusmock", "--session", *self.args],
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=env)
-        conn = self.bus.connection()
+    def command(self):
+        return [PYTHON, "-m", "dbusmock", "--session", *self.args]
 
-        def owned():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"dbusmock {self.args} exited with {self.proc.returncode}:"
-                                     f"\n{tail(self.log_path)}")
-            return conn.name_has_owner(self.name)
-        wait_for(owned, 10.0 * SLOW, f"dbusmock to own {self.name}", interval=0.05)
-        return self
+    def environment(self):
+        return {**os.environ, "DBUS_SESSION_BUS_ADDRESS": self.bus.address}
 
-    def mock_call(self, path, method, *args):
-        obj = self.bus.connection().get_object(self.name, path, introspect=False)
-        return obj.get_dbus_method(method, MOCK_IFACE)(*args)
-
-    def method_calls(self, path, method):
+    def method_calls(self, method):
         """The arguments of every call of METHOD so far, in order."""
-        return [plain(args) for _, args in self.mock_call(path, "GetMethodCalls", method)]
+        return [plain(args) for _, args in self.call("GetMethodCalls", method)]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Stop it, and wait until the bus says its name is free."""
+        self.cleanup()
         conn = self.bus.connection()
         wait_for(lambda: not conn.name_has_owner(self.name), 5.0 * SLOW,
                  f"{self.name} to be released")
@@ -92,13 +74,13 @@ class NotifyMock(Mock):
         args = ["--template", "notification_daemon"]
         if capabilities is not None:
             args += ["--parameters", json.dumps({"capabilities": " ".join(capabilities)})]
-        super().__init__(bus, SERVER_NAME, log_path, args)
+        super().__init__(bus, SERVER_NAME, SERVER_PATH, log_path, args)
 
     def calls(self):
         """Every Notify call, as dicts of NOTIFY_FIELDS plus "id": the id the
         server answered (the template numbers new notifications 1, 2, …)."""
         out, next_id = [], 1
-        for args in self.method_calls(SERVER_PATH, "Notify"):
+        for args in self.method_calls("Notify"):
             call = dict(zip(NOTIFY_FIELDS, args))
             if call["replaces_id"]:
                 call["id"] = call["replaces_id"]
@@ -125,8 +107,8 @@ class NotifyMock(Mock):
     def invoke_action(self, notification_id, action="default"):
         """The user clicks the notification (ACTION "default") or one of its buttons."""
         import dbus
-        self.mock_call(SERVER_PATH, "EmitSignal", SERVER_NAME, "ActionInvoked", "us",
-                       dbus.Array([dbus.UInt32(notification_id), action], signature="v"))
+        self.call("EmitSignal", SERVER_NAME, "ActionInvoked", "us",
+                  dbus.Array([dbus.UInt32(notification_id), action], signature="v"))
 
 
 class Notifier:
@@ -186,6 +168,25 @@ class Notifier:
         self.proc.send_signal(signal.SIGTERM)
         return self.wait_exit()
 
+    def finish(self, label):
+        """Stop it if it runs; return the problems found (named LABEL): an exit
+        status other than 0 after SIGTERM, an unexpected death, criticals in the log."""
+        if self.proc is None:
+            return []
+        status = None
+        if self.proc.poll() is None:
+            try:
+                status = self.stop()
+            except AssertionError as e:
+                self.proc.kill()
+                self.proc.wait()
+                status = str(e)
+        elif self.returncode is None:
+            status = f"died unexpectedly with {self.proc.returncode}"
+        problems = [] if status in (None, 0) else [f"{label}: {status}"]
+        return problems + [f"{label} log: {line}" for line in self.log().splitlines()
+                           if wsbtest.BAD_LOG_LINE.search(line)]
+
 
 class Desk:
     """A private session bus and what runs on it; close() stops it all, the
@@ -208,7 +209,7 @@ class Desk:
 
     def mock(self, name, path, interface):
         """A bare dbusmock object owning NAME, for AddMethod calls."""
-        mock = Mock(self.bus, name, self.dir / f"mock{len(self.mocks) + 1}.log",
+        mock = Mock(self.bus, name, path, self.dir / f"mock{len(self.mocks) + 1}.log",
                     [name, path, interface])
         self.mocks.append(mock)
         return mock.start()
@@ -226,25 +227,7 @@ class Desk:
     def close(self):
         problems = []
         for i, n in enumerate(self.notifiers, 1):
-            if n.proc is None:
-                continue
-            if n.proc.poll() is None:
-                try:
-                    rc = n.stop()
-                except AssertionError as e:
-                    n.proc.kill()
-                    n.proc.wait()
-                    problems.append(f"wsbridge-notify #{i}: {e} after SIGTERM")
-                    continue
-                if rc != 0:
-                    problems.append(f"wsbridge-notify #{i} exited with {rc} after SIGTERM")
-            elif n.returncode is None:
-                problems.append(f"wsbridge-notify #{i} died unexpectedly with "
-                                f"{n.proc.returncode}")
-            problems += [f"wsbridge-notify #{i} log: {line}" for line in n.log().splitlines()
-                         if wsbtest.BAD_LOG_LINE.search(line)]
+            problems += n.finish(f"wsbridge-notify #{i}")
         for m in self.mocks:
-            if m.proc and m.proc.poll() is None:
-                m.proc.terminate()
-                m.proc.wait(10)
+            m.cleanup()
         return problems

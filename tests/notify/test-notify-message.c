@@ -15,8 +15,8 @@ setup (Fixture *f, gconstpointer data)
   f->icon = wsb_notify_pointer_new ("/icon", NULL);
   f->urgency = wsb_notify_pointer_new ("/level", NULL);
   f->url = wsb_notify_pointer_new ("/link", NULL);
-  f->format = (WsbNotifyFormat){ f->summary, f->body, f->icon, f->urgency, f->url,
-                                 "demo/eu", "mail-unread" };
+  f->format = (WsbNotifyFormat){ f->summary, f->body,   f->icon,      f->urgency,
+                                 f->url,     "demo/eu", "mail-unread" };
 }
 
 static void
@@ -38,8 +38,9 @@ format (const WsbNotifyFormat *f, const char *text)
 static void
 test_all_fields (Fixture *f, gconstpointer data)
 {
-  g_autoptr (WsbNotifyContent) c = format (
-    &f->format, "{\"title\":\"Build failed\",\"text\":\"main: 3 tests\",\"icon\":\"dialog-error\","
+  g_autoptr (WsbNotifyContent) c
+      = format (&f->format,
+                "{\"title\":\"Build failed\",\"text\":\"main: 3 tests\",\"icon\":\"dialog-error\","
                 "\"level\":\"CRITICAL\",\"link\":\"https://ci.example.com/b/1\"}");
 
   g_assert_cmpstr (c->summary, ==, "Build failed");
@@ -85,9 +86,9 @@ test_without_pointers_text_is_body (void)
 static void
 test_values_checked (Fixture *f, gconstpointer data)
 {
-  g_autoptr (WsbNotifyContent) c = format (
-    &f->format, "{\"title\":\"  \",\"icon\":\"/etc/passwd\",\"level\":\"urgent\","
-                "\"link\":\"file:///etc/passwd\"}");
+  g_autoptr (WsbNotifyContent) c
+      = format (&f->format, "{\"title\":\"  \",\"icon\":\"/etc/passwd\",\"level\":\"urgent\","
+                            "\"link\":\"file:///etc/passwd\"}");
   g_autoptr (WsbNotifyContent) n = format (&f->format, "{\"title\":42,\"level\":0,\"icon\":true}");
 
   /* An empty summary falls back; a path is no icon name; unknown urgency

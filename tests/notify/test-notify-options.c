@@ -119,8 +119,8 @@ test_missing_file_is_empty (void)
 {
   g_auto (WsbNotifyOptions) o = { 0 };
   g_autoptr (GError) error = NULL;
-  char *argv_data[] = { "wsbridge-notify", "--config=/nonexistent/wsbridge/demo.conf", "demo",
-                        NULL };
+  char *argv_data[]
+      = { "wsbridge-notify", "--config=/nonexistent/wsbridge/demo.conf", "demo", NULL };
   char **argv = argv_data;
   int argc = 3;
 
@@ -145,7 +145,8 @@ assert_rejected (const char *conf, const char *arg, const char *target, const ch
 static void
 test_bad_values (void)
 {
-  assert_rejected (NULL, "--burst=0", "demo", "--burst: \"0\" is not a whole number from 1 to 1000");
+  assert_rejected (NULL, "--burst=0", "demo",
+                   "--burst: \"0\" is not a whole number from 1 to 1000");
   assert_rejected (NULL, "--burst=1001", "demo", "--burst: *");
   assert_rejected (NULL, "--burst=2x", "demo", "--burst: *");
   assert_rejected (NULL, "--window=0", "demo", "--window: \"0\" is not a number of seconds*");

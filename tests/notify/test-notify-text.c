@@ -27,7 +27,9 @@ test_line_breaks_and_controls (void)
   assert_clean ("a\nb\r\nc", -1, 20, FALSE, "a b c");
   assert_clean ("tab\there\x1b[31mred\x7f", -1, 40, TRUE, "tab here [31mred");
   /* C1 controls too. */
-  assert_clean ("a\xc2\x85" "b", -1, 10, TRUE, "a b");
+  assert_clean ("a\xc2\x85"
+                "b",
+                -1, 10, TRUE, "a b");
 }
 
 static void

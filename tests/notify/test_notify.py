@@ -136,31 +136,31 @@ def test_notify_daemon_restart_no_repeats(wsb, desk):
     assert [c["body"] for c in calls] == ["one", "two", "three", "four", "five"]
 
 
-def flood_while_stopped(server, daemon, n, count, size):
-    """Stop N, send COUNT messages of SIZE bytes until the daemon disconnects
-    it as too slow, and let it go on."""
+SLOW_CLIENT = "[daemon]\nslow_client_policy=disconnect\nclient_buffer_bytes=64K\n"
+
+
+def flooded(wsb, desk, count=600, size=2000, **keys):
+    """A notifier that the daemon disconnects as too slow: stopped while COUNT
+    messages of SIZE bytes come, then let go on. Returns (server mock, notifier)."""
+    server = wsb.server()
+    daemon = wsb.daemon(SLOW_CLIENT + session_conf("demo", server.url, **keys))
+    daemon.wait_state("demo", "open")
+    mock = desk.server()
+    n = desk.notifier(daemon, "demo", "--burst", "1000", "--window", "0.1")
+    n.wait_log(r"subscribed to demo/\*")
     n.pause()
     server.inject(*[f"{i:05d} " + "x" * size for i in range(count)])
     wait_for(lambda: daemon.status()["demo"]["rx_messages"] >= count, 20.0 * SLOW,
              f"the daemon to receive {count} messages")
     daemon.wait_log(r"is not reading .*disconnecting it")
     n.resume()
-
-
-SLOW_CLIENT = "[daemon]\nslow_client_policy=disconnect\nclient_buffer_bytes=64K\n"
+    n.wait_log(r"lost wsbridged")
+    n.wait_log(r"subscribed to demo/\* again")
+    return mock, n
 
 
 def test_notify_reconnect_resumes_from_history(wsb, desk):
-    server = wsb.server()
-    daemon = wsb.daemon(SLOW_CLIENT + session_conf("demo", server.url, history_messages=5000,
-                                                   history_bytes="64M"))
-    daemon.wait_state("demo", "open")
-    mock = desk.server()
-    n = desk.notifier(daemon, "demo", "--burst", "1000", "--window", "0.1")
-    n.wait_log(r"subscribed to demo/\*")
-    flood_while_stopped(server, daemon, n, 600, 2000)
-    n.wait_log(r"lost wsbridged")
-    n.wait_log(r"subscribed to demo/\* again")
+    mock, _ = flooded(wsb, desk, history_messages=5000, history_bytes="64M")
     calls = mock.wait_calls(lambda c: len(c) >= 600, "600 notifications", timeout=60.0 * SLOW)
     bodies = [c["body"][:5] for c in calls]
     # Every message once, in order: what was read before the disconnect,
@@ -170,14 +170,7 @@ def test_notify_reconnect_resumes_from_history(wsb, desk):
 
 
 def test_notify_hole_shows_once(wsb, desk):
-    server = wsb.server()
-    daemon = wsb.daemon(SLOW_CLIENT + session_conf("demo", server.url, history_messages=5))
-    daemon.wait_state("demo", "open")
-    mock = desk.server()
-    n = desk.notifier(daemon, "demo", "--burst", "1000", "--window", "0.1")
-    n.wait_log(r"subscribed to demo/\*")
-    flood_while_stopped(server, daemon, n, 600, 2000)
-    n.wait_log(r"subscribed to demo/\* again")
+    mock, _ = flooded(wsb, desk, history_messages=5)
     calls = mock.wait_calls(lambda c: any(s["body"].startswith("00599") for s in c),
                             "the last message")
     missed = [c for c in calls if c["summary"] == SUMMARY_MISSED]
@@ -263,8 +256,8 @@ def test_notify_url_action_opens_link(wsb, desk):
     server, daemon = feed(wsb)
     mock = desk.server(capabilities=["body", "body-markup", "actions"])
     systemd = desk.mock(*SYSTEMD)
-    systemd.mock_call(SYSTEMD[1], "AddMethod", SYSTEMD[2], "StartTransientUnit",
-                      "ssa(sv)a(sa(sv))", "o", "ret = '/org/freedesktop/systemd1/job/1'")
+    systemd.call("AddMethod", SYSTEMD[2], "StartTransientUnit", "ssa(sv)a(sa(sv))", "o",
+                 "ret = '/org/freedesktop/systemd1/job/1'")
     opened, env = default_browser(wsb.tmp / "browser")
     n = desk.notifier(daemon, "demo", "--url-key", "/link", "--body", "/text", env=env)
     n.wait_log(r"subscribed to demo/\*")
@@ -280,7 +273,7 @@ def test_notify_url_action_opens_link(wsb, desk):
     pid, url = line.split()
     assert url == link
     # The browser goes into a scope of its own, not the notifier's unit.
-    scopes = wait_for(lambda: systemd.method_calls(SYSTEMD[1], "StartTransientUnit"),
+    scopes = wait_for(lambda: systemd.method_calls("StartTransientUnit"),
                       5.0 * SLOW, "a StartTransientUnit call")
     name, mode, props, aux = scopes[0]
     assert name == f"app-wsbridge\\x2dnotify-{pid}.scope" and mode == "fail"
