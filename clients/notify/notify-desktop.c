@@ -186,11 +186,17 @@ flush_summary (WsbNotifyDesktop *d)
   gint64 due = wsb_notify_burst_summary_due (d->burst);
   gint64 now = g_get_monotonic_time ();
 
-  if (due < 0 || !d->present || d->summary_timer)
+  if (due < 0 || !d->present)
     return;
   if (due <= now)
-    show_summary (d);
-  else
+    {
+      /* Due at once, e.g. the final count of a storm that just ended. */
+      if (d->summary_timer)
+        g_source_remove (d->summary_timer);
+      d->summary_timer = 0;
+      show_summary (d);
+    }
+  else if (!d->summary_timer)
     d->summary_timer = g_timeout_add ((guint) ((due - now + 999) / 1000), on_summary_timer, d);
 }
 
@@ -225,16 +231,18 @@ offer (WsbNotifyDesktop *d, const WsbNotifyContent *c)
 static gboolean
 show_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq)
 {
+  g_autofree char *text = NULL;
   g_autofree char *body = NULL;
 
   if (from_seq == to_seq)
-    body = g_strdup_printf ("%s: the message with seq %" G_GUINT64_FORMAT " did not arrive",
+    text = g_strdup_printf ("%s: the message with seq %" G_GUINT64_FORMAT " did not arrive",
                             d->target, from_seq);
   else
-    body = g_strdup_printf ("%s: the messages with seq %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+    text = g_strdup_printf ("%s: the messages with seq %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
                             " did not arrive",
                             d->target, from_seq, to_seq);
-  g_message ("%s", body);
+  g_message ("%s", text);
+  body = body_text (d, text);
   if (!d->gap)
     {
       d->gap = notify_notification_new ("", NULL, NULL);
