@@ -989,13 +989,19 @@ class DBusMock:
         self.log_path = bus.workdir / f"dbusmock-{template}.log"
         self.proc = None
 
-    def start(self):
+    def command(self):
+        """The dbusmock command line (a subclass may use another bus or template)."""
+        return [PYTHON, "-m", "dbusmock", "--system", "--template", self.template]
+
+    def environment(self):
         env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.bus.address}
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        return env
+
+    def start(self):
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [PYTHON, "-m", "dbusmock", "--system", "--template", self.template],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=self.environment())
         conn = self.bus.connection()
 
         def owned():
