@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "suggest.h"
 #include "template.h"
 #include "wsb-error.h"
 
@@ -552,7 +553,9 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
     case STORE_BOOL:
       if (!parse_bool (raw, (gboolean *) field))
         {
-          g_string_printf (why, "expected true or false, got '%s'", raw);
+          g_string_printf (why, "expected a boolean (true/false, yes/no, on/off or 1/0), got "
+                           "'%s'",
+                           raw);
           return FALSE;
         }
       return TRUE;
@@ -761,6 +764,17 @@ lookup_key (const KeyDef *keys, gsize n, const char *name)
   return NULL;
 }
 
+/* The known key an unknown one was probably meant to be, or NULL. */
+static const char *
+closest_key (const KeyDef *keys, gsize n, const char *name)
+{
+  g_autofree const char **names = g_new0 (const char *, n + 1);
+
+  for (gsize i = 0; i < n; i++)
+    names[i] = keys[i].name;
+  return wsb_suggest (name, names);
+}
+
 static gboolean
 apply_group (const Source *src, GKeyFile *kf, const char *group, const KeyDef *keys, gsize n,
              gpointer base, WsbConfig *cfg, GError **error)
@@ -775,9 +789,11 @@ apply_group (const Source *src, GKeyFile *kf, const char *group, const KeyDef *k
       if (!k)
         {
           g_autofree char *loc = where (src, group, names[i]);
+          const char *guess = closest_key (keys, n, names[i]);
+          g_autofree char *hint = guess ? g_strdup_printf (" (did you mean '%s'?)", guess) : NULL;
           g_ptr_array_add (cfg->warnings,
-                           g_strdup_printf ("%s: unknown key '%s' in [%s] ignored", loc,
-                                            names[i], group));
+                           g_strdup_printf ("%s: unknown key '%s' in [%s] ignored%s", loc,
+                                            names[i], group, hint ? hint : ""));
           continue;
         }
       if (!set_field (k, base, kf, group, raw, why))
@@ -839,24 +855,45 @@ add_session (WsbConfig *cfg, const Source *src, GKeyFile *kf, const char *group,
 }
 
 /* GKeyFile's own parse errors quote the offending line, which may hold a
- * secret header; report the line number instead. */
+ * secret header, and give no line number; find the line and say what is
+ * wrong with it instead. */
 static void
 syntax_error (const Source *src, GError **error)
 {
-  g_auto (GStrv) lines = g_strsplit (src->text, "\n", -1);
+  g_auto (GStrv) lines = NULL;
+  gboolean in_group = FALSE;
 
+  if (memchr (src->text, '\0', src->len))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s: contains a NUL byte (not a text file?)",
+                   src->path);
+      return;
+    }
+  lines = g_strsplit (src->text, "\n", -1);
   for (guint i = 0; lines[i]; i++)
     {
-      const char *l = g_strstrip (lines[i]);
-      if (*l && *l != '#' && *l != '[' && !strchr (l, '='))
+      const char *why = NULL;
+      char *l = g_strstrip (lines[i]);
+
+      if (!g_utf8_validate (l, -1, NULL))
+        why = "not valid UTF-8";
+      else if (!*l || *l == '#')
+        continue;
+      else if (*l == '[' && l[strlen (l) - 1] != ']')
+        why = "unclosed group header (a [group] line must end with ']')";
+      else if (*l == '[')
+        in_group = TRUE;
+      else if (!strchr (l, '='))
+        why = "not a key=value pair, [group] or comment";
+      else if (!in_group)
+        why = "key outside any [group] (put it under [daemon] or a [session NAME] group)";
+      if (why)
         {
-          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
-                       "%s:%u: not a key=value pair, [group] or comment", src->path, i + 1);
+          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s:%u: %s", src->path, i + 1, why);
           return;
         }
     }
-  g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
-               "%s: syntax error (unbalanced group header or invalid UTF-8)", src->path);
+  g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s: syntax error", src->path);
 }
 
 /* GKeyFile silently merges a group that appears twice; refuse it instead. */
