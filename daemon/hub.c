@@ -979,10 +979,11 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
   if (!wsb_config_parse_text (parsed, persist ? path : "the request", text, strlen (text), name,
                               &local))
     {
-      /* The message names the key and why, never a header's value. */
-      const char *msg = strstr (local->message, "[session");
-      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT, "%s",
-                   msg ? msg : local->message);
+      /* The message names the key and why, never a header's value:
+       * "the request: [session] url: why" becomes "session 'NAME': url: why". */
+      const char *msg = strstr (local->message, "[session] ");
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT, "session '%s': %s", name,
+                   msg ? msg + strlen ("[session] ") : local->message);
       return FALSE;
     }
   if (persist && g_file_test (path, G_FILE_TEST_EXISTS))
