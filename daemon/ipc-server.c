@@ -1108,6 +1108,7 @@ handle_hello (Client *c, const Wsbridge__V1__Hello *hello)
   hr.daemon_version = (char *) WSB_VERSION;
   hr.uid = c->cred.uid;
   hr.gid = c->cred.gid;
+  hr.max_frame_bytes = c->srv->cfg.max_frame_bytes;
   hr.pid = c->cred.pid;
   frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_HELLO;
   frame.hello = &hr;
