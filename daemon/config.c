@@ -163,6 +163,41 @@ static const char *const reserved_headers[] = {
   "sec-websocket-extensions", "sec-websocket-protocol", "origin", "content-length",
 };
 
+static const char *
+type_name (KeyType type)
+{
+  static const char *const names[] = {
+    [KEY_BOOL] = "boolean",    [KEY_UINT] = "number",   [KEY_SIZE] = "size",
+    [KEY_STRING] = "text",     [KEY_STRV] = "list",     [KEY_URL] = "url",
+    [KEY_HEADERS] = "headers", [KEY_PATH] = "file",     [KEY_COMMAND] = "command",
+    [KEY_PINS] = "pins",       [KEY_PROXY] = "proxy",   [KEY_POINTER] = "pointer",
+    [KEY_TEMPLATE] = "template", [KEY_CHANNELS] = "channels", [KEY_FRAMES] = "frames",
+    [KEY_POLICY] = "policy",
+  };
+
+  return names[type];
+}
+
+static void
+foreach_key (const char *group, const KeyDef *keys, gsize n, WsbConfigKeyFunc func,
+             gpointer data)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      const KeyDef *k = &keys[i];
+      WsbConfigKeyInfo info = { group, k->name, type_name (k->type), k->default_value,
+                                storage (k->type) == STORE_NUMBER, k->min, k->max, k->doc };
+      func (&info, data);
+    }
+}
+
+void
+wsb_config_foreach_key (WsbConfigKeyFunc func, gpointer data)
+{
+  foreach_key ("daemon", daemon_keys, G_N_ELEMENTS (daemon_keys), func, data);
+  foreach_key ("session", session_keys, G_N_ELEMENTS (session_keys), func, data);
+}
+
 gboolean
 wsb_config_is_session_key (const char *key)
 {
