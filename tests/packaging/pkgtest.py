@@ -258,3 +258,67 @@ class ScratchDir:
 
     def cleanup(self):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def setpriv(user):
+    """Run as USER the way systemd's User= does (its groups, no new privileges)."""
+    return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
+            "--no-new-privs", "--"]
+
+
+def proc_ids(pid):
+    """(real uid, effective uid, real gid, effective gid) of process PID."""
+    status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)", status, re.M)
+    gid = re.search(r"^Gid:\s+(\d+)\s+(\d+)", status, re.M)
+    return int(uid[1]), int(uid[2]), int(gid[1]), int(gid[2])
+
+
+def launch(daemon, command, env):
+    """Start COMMAND as DAEMON's process (the harness stops it and checks its log)."""
+    with open(daemon.stderr_path, "ab") as err, open(daemon.stdout_path, "ab") as out:
+        daemon.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                       env=env)
+    return daemon.proc
+
+
+def make_dir(path, mode, owner=None):
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(mode)
+    if owner is not None:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    return path
+
+
+def write_file(path, text, mode, uid=0, gid=0):
+    path = pathlib.Path(path)
+    path.write_text(text)
+    os.chown(path, uid, gid)
+    path.chmod(mode)
+    return path
+
+
+# The default policy of Debian's system bus (/usr/share/dbus-1/system.conf),
+# so that the installed policy file alone decides who may own our name.
+SYSTEM_BUS_POLICY = """\
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <include>{policy}</include>"""
