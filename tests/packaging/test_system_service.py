@@ -15,6 +15,7 @@ import subprocess
 
 import pkgtest
 import wsbtest
+from test_dbus import SYSTEM_LIKE_POLICY  # tests/integration: a real system bus's defaults
 from wsbtest import session_conf, wait_for
 
 WATCHDOG_USEC = 4_000_000
@@ -90,7 +91,7 @@ def _run_system_unit(wsb, scratch):
     # A system bus with the installed policy: only wsbridge (and root) may own the name.
     policy = inst.install.path(inst.install.find(r"/system\.d/io\.github\.WsBridge1\.conf$"))
     bus = wsbtest.SystemBus(wsb.tmp / "system-bus", wsb.rundir,
-                            body=pkgtest.SYSTEM_BUS_POLICY.format(policy=policy))
+                            body=SYSTEM_LIKE_POLICY.format(policy=policy))
     wsb.buses.append(bus)
     bus.start()
     for d in (wsb.rundir, bus.sockdir):  # the service user must reach the bus socket
