@@ -81,7 +81,8 @@ static const KeyDef session_keys[] = {
   { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list" },
   { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header" },
   { "token_file", KEY_PATH, NULL, 0, 0, S (token_file),
-    "file whose content is sent as Authorization: Bearer, re-read before every connect" },
+    "file whose content is sent as Authorization: Bearer, re-read before every connect; "
+    "${CREDENTIALS_DIRECTORY}/NAME names a systemd credential (LoadCredential=)" },
   { "auth_command", KEY_COMMAND, NULL, 0, 0, S (auth_command),
     "command run before every connect; its 'Name: value' output lines are headers" },
   { "tls_ca_file", KEY_PATH, NULL, 0, 0, S (tls_ca_file), "PEM CA bundle to trust instead of "
@@ -166,6 +167,41 @@ static const char *const reserved_headers[] = {
   "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
   "sec-websocket-extensions", "sec-websocket-protocol", "origin", "content-length",
 };
+
+static const char *
+type_name (KeyType type)
+{
+  static const char *const names[] = {
+    [KEY_BOOL] = "boolean",    [KEY_UINT] = "number",   [KEY_SIZE] = "size",
+    [KEY_STRING] = "text",     [KEY_STRV] = "list",     [KEY_URL] = "url",
+    [KEY_HEADERS] = "headers", [KEY_PATH] = "file",     [KEY_COMMAND] = "command",
+    [KEY_PINS] = "pins",       [KEY_PROXY] = "proxy",   [KEY_POINTER] = "pointer",
+    [KEY_TEMPLATE] = "template", [KEY_CHANNELS] = "channels", [KEY_FRAMES] = "frames",
+    [KEY_POLICY] = "policy",
+  };
+
+  return names[type];
+}
+
+static void
+foreach_key (const char *group, const KeyDef *keys, gsize n, WsbConfigKeyFunc func,
+             gpointer data)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      const KeyDef *k = &keys[i];
+      WsbConfigKeyInfo info = { group, k->name, type_name (k->type), k->default_value,
+                                storage (k->type) == STORE_NUMBER, k->min, k->max, k->doc };
+      func (&info, data);
+    }
+}
+
+void
+wsb_config_foreach_key (WsbConfigKeyFunc func, gpointer data)
+{
+  foreach_key ("daemon", daemon_keys, G_N_ELEMENTS (daemon_keys), func, data);
+  foreach_key ("session", session_keys, G_N_ELEMENTS (session_keys), func, data);
+}
 
 gboolean
 wsb_config_is_session_key (const char *key)
@@ -539,6 +575,39 @@ free_field (const KeyDef *k, gpointer base)
     }
 }
 
+/* Any file name key may start with ${CREDENTIALS_DIRECTORY}/, the
+ * directory of the service's systemd credentials (LoadCredential=), which
+ * is only known when the daemon runs. */
+#define CREDENTIALS_PREFIX "${CREDENTIALS_DIRECTORY}/"
+
+static gboolean
+expand_credentials (char **path, GString *why)
+{
+  const char *dir = g_getenv ("CREDENTIALS_DIRECTORY");
+  const char *name;
+  char *expanded;
+
+  if (!g_str_has_prefix (*path, CREDENTIALS_PREFIX))
+    return TRUE;
+  name = *path + strlen (CREDENTIALS_PREFIX);
+  if (!*name || strchr (name, '/') || g_str_equal (name, ".") || g_str_equal (name, ".."))
+    {
+      g_string_assign (why, "a credential name (one file name) must follow "
+                            "${CREDENTIALS_DIRECTORY}/");
+      return FALSE;
+    }
+  if (!dir || !g_path_is_absolute (dir))
+    {
+      g_string_assign (why, "CREDENTIALS_DIRECTORY is not set: wsbridged was not started by "
+                            "systemd with LoadCredential= or SetCredential=");
+      return FALSE;
+    }
+  expanded = g_build_filename (dir, name, NULL);
+  g_free (*path);
+  *path = expanded;
+  return TRUE;
+}
+
 /* Sets one field from its raw text. why gets the reason on failure. */
 static gboolean
 set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, const char *raw,
@@ -587,6 +656,8 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
             g_string_printf (why, "%s", err ? err->message : "not a valid value");
             return FALSE;
           }
+        if (k->type == KEY_PATH && !expand_credentials (&s, why))
+          return FALSE;
         if (!check_value (k->type, s, why))
           return FALSE;
         free_field (k, base);

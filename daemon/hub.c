@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "log.h"
 #include "router.h"
 #include "session-store.h"
 #include "status.h"
@@ -300,7 +301,8 @@ send_channel_frame (HubSession *hs, const char *tmpl, const char *channel)
     return;
   frame = wsb_template_fill (tmpl, channel);
   if (wsb_session_send_control (hs->session, frame))
-    g_debug ("%s: upstream %s for channel %s", hs_name (hs),
+    wsb_session_log (hs_name (hs), G_LOG_LEVEL_DEBUG, "%s: upstream %s for channel %s",
+                     hs_name (hs),
              tmpl == wsb_session_get_config (hs->session)->subscribe_template ? "subscribe"
                                                                              : "unsubscribe",
              channel);
@@ -476,15 +478,17 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
   if (cfg->queue_persist)
     {
       if (!wsb_session_set_journal (hs->session, path, &error))
-        g_warning ("%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
-                   error->message);
+        wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
+                         "%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
+                         error->message);
     }
   else
     {
       if (g_file_test (path, G_FILE_TEST_EXISTS))
-        g_warning ("%s: %s holds queued messages of an earlier run, but queue_persist is off: "
-                   "they are not sent",
-                   cfg->name, path);
+        wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
+                         "%s: %s holds queued messages of an earlier run, but queue_persist is "
+                         "off: they are not sent",
+                         cfg->name, path);
       wsb_session_set_journal (hs->session, NULL, NULL);
     }
 }
@@ -620,7 +624,7 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
 {
   gpointer key = NULL;
 
-  g_message ("%s: %s", hs_name (hs), why);
+  wsb_session_log (hs_name (hs), G_LOG_LEVEL_MESSAGE, "%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
   wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
   wsb_session_cancel_queue (hs->session, "session removed");
@@ -690,12 +694,14 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
       WsbSessionConfig *cfg = g_ptr_array_index (sessions, i);
       hs = g_hash_table_lookup (hub->sessions, cfg->name);
       if (hs && hs->runtime)
-        g_warning ("%s: %s defines a session that was created at runtime; the runtime one "
-                   "stays until it is removed",
-                   cfg->name, cfg->source);
+        wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
+                         "%s: %s defines a session that was created at runtime; the runtime "
+                         "one stays until it is removed",
+                         cfg->name, cfg->source);
       else if (!hs)
         {
-          g_message ("%s: added by the configuration", cfg->name);
+          wsb_session_log (cfg->name, G_LOG_LEVEL_MESSAGE, "%s: added by the configuration",
+                           cfg->name);
           hs = add_session (hub, cfg);
           if (cfg->autoconnect)
             wsb_session_connect (hs->session);
@@ -997,7 +1003,8 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
   cfg = g_ptr_array_index (parsed->sessions, 0);
   hs = add_session (hub, cfg);
   hs->runtime = !persist;
-  g_message ("%s: created at runtime%s", name, persist ? " and persisted" : "");
+  wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: created at runtime%s", name,
+                   persist ? " and persisted" : "");
   if (cfg->autoconnect)
     wsb_session_connect (hs->session);
   return TRUE;

@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "backoff.h"
+#include "log.h"
 #include "outbox.h"
 #include "ws-client.h"
 #include "ws-frame.h"
@@ -79,8 +80,7 @@ replace_str (char **field, char *value)
   *field = value;
 }
 
-#define session_log(s, level, ...)                                                                \
-  g_log_structured (G_LOG_DOMAIN, level, "WSB_SESSION", (s)->cfg->name, "MESSAGE", __VA_ARGS__)
+#define session_log(s, level, ...) wsb_session_log ((s)->cfg->name, level, __VA_ARGS__)
 
 /* A server that stays down would log every retry; say each distinct
  * failure once and keep the repeats for -v. */

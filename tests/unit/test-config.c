@@ -336,6 +336,38 @@ test_channel_keys (void)
                 (const char *const[]){ "queue_persist", "a boolean (true/false, yes/no, on/off or 1/0)", NULL });
 }
 
+/* ${CREDENTIALS_DIRECTORY}/NAME in a file name key: systemd's credentials
+ * directory of the running daemon, and an error naming the key without it. */
+static void
+test_credentials (void)
+{
+  const char *text = "[session a]\nurl=ws://example.com/\n"
+                     "token_file=${CREDENTIALS_DIRECTORY}/prices-token\n"
+                     "tls_key_file=${CREDENTIALS_DIRECTORY}/client.key\n"
+                     "tls_cert_file=/etc/ssl/client.pem\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbConfig) cfg = NULL;
+  WsbSessionConfig *sc;
+
+  g_setenv ("CREDENTIALS_DIRECTORY", "/run/credentials/wsbridge.service", TRUE);
+  cfg = parse (text, NULL, &error);
+  g_assert_no_error (error);
+  sc = g_ptr_array_index (cfg->sessions, 0);
+  g_assert_cmpstr (sc->token_file, ==, "/run/credentials/wsbridge.service/prices-token");
+  g_assert_cmpstr (sc->tls_key_file, ==, "/run/credentials/wsbridge.service/client.key");
+  g_assert_cmpstr (sc->tls_cert_file, ==, "/etc/ssl/client.pem");
+
+  assert_fails ("[session a]\nurl=ws://example.com/\ntoken_file=${CREDENTIALS_DIRECTORY}/\n",
+                (const char *[]){ "test.conf:3", "token_file", "credential name", NULL });
+  assert_fails ("[session a]\nurl=ws://example.com/\n"
+                "token_file=${CREDENTIALS_DIRECTORY}/../etc/shadow\n",
+                (const char *[]){ "token_file", "credential name", NULL });
+  g_unsetenv ("CREDENTIALS_DIRECTORY");
+  assert_fails (text, (const char *[]){ "test.conf:3", "token_file",
+                                        "CREDENTIALS_DIRECTORY is not set", "LoadCredential=",
+                                        NULL });
+}
+
 int
 main (int argc, char **argv)
 {
@@ -350,5 +382,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/load-dir", test_load_dir);
   g_test_add_func ("/config/copy-equal", test_copy_equal);
   g_test_add_func ("/config/channel-keys", test_channel_keys);
+  g_test_add_func ("/config/credentials", test_credentials);
   return g_test_run ();
 }
