@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "bench-meter.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,26 @@ bench_meter_init (BenchMeter *m, guint64 expected, gboolean latency, guint64 ski
   m->skip = skip;
   if (latency)
     m->samples = g_new (gint64, expected);
+  m->active_ns = bench_now_ns ();
+}
+
+gint64
+bench_meter_silence_ns (BenchMeter *m)
+{
+  gint64 now = bench_now_ns ();
+
+  if (m->messages != m->seen)
+    {
+      m->seen = m->messages;
+      m->active_ns = now;
+    }
+  return now - m->active_ns;
+}
+
+void
+bench_meter_touch (BenchMeter *m)
+{
+  m->active_ns = bench_now_ns ();
 }
 
 void
@@ -178,4 +199,86 @@ bench_meter_print (BenchMeter *m, const char *client, const char *extra)
   g_string_append (out, "}\n");
   fputs (out->str, stdout);
   fflush (stdout);
+}
+
+void
+bench_meter_report (BenchMeter *m, const char *client, int connections, const char *failure)
+{
+  g_autofree char *why = failure ? g_strescape (failure, NULL) : NULL;
+  g_autofree char *extra = g_strdup_printf ("\"connections\": %d%s%s%s", connections,
+                                            why ? ", \"error\": \"" : "", why ? why : "",
+                                            why ? "\"" : "");
+
+  bench_meter_print (m, client, extra);
+}
+
+void
+bench_die (const char *fmt, ...)
+{
+  va_list ap;
+
+  fprintf (stderr, "%s: ", g_get_prgname () ? g_get_prgname () : "bench");
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  exit (2);
+}
+
+void
+bench_parse_options (BenchClientOptions *o, int *argc, char ***argv, const char *prog,
+                     const char *summary, const char *count_zero, BenchOptFlags flags,
+                     const GOptionEntry *extra)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *count_help
+      = g_strdup_printf ("Messages per connection; 0: %s (1000000)", count_zero);
+  GOptionEntry common[] = {
+    { "count", 0, 0, G_OPTION_ARG_INT64, &o->count, count_help, "N" },
+    { "latency", 0, 0, G_OPTION_ARG_NONE, &o->latency, "Measure latency from payload times",
+      NULL },
+    { "latency-skip", 0, 0, G_OPTION_ARG_INT64, &o->latency_skip,
+      "Leave the first N messages out of the latency figures (0)", "N" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_s,
+      "Give up after this long without a message (30)", "S" },
+    { NULL },
+  };
+  GOptionEntry connections[] = {
+    { "connections", 0, 0, G_OPTION_ARG_INT, &o->connections, "Parallel connections (1)", "N" },
+    { NULL },
+  };
+  GOptionEntry session[] = {
+    { "session", 0, 0, G_OPTION_ARG_STRING, &o->session, "Session name (required)", "NAME" },
+    { "channel", 0, 0, G_OPTION_ARG_STRING, &o->channel, "Channel (*)", "CH" },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (summary);
+
+  g_set_prgname (prog);
+  o->count = 1000000;
+  o->connections = 1;
+  o->timeout_s = 30;
+  g_option_context_add_main_entries (ctx, common, NULL);
+  if (flags & BENCH_OPT_CONNECTIONS)
+    g_option_context_add_main_entries (ctx, connections, NULL);
+  if (flags & BENCH_OPT_SESSION)
+    g_option_context_add_main_entries (ctx, session, NULL);
+  if (extra)
+    g_option_context_add_main_entries (ctx, extra, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    bench_die ("%s", error->message);
+  if (*argc > 1)
+    bench_die ("unexpected argument: %s", (*argv)[1]);
+  if (o->count < 0)
+    bench_die ("--count: must be 0 or more, got %" G_GINT64_FORMAT, o->count);
+  if (o->latency_skip < 0 || (o->count && o->latency_skip >= o->count))
+    bench_die ("--latency-skip: must be at least 0 and below --count");
+  if (o->connections < 1 || o->connections > 100000)
+    bench_die ("--connections: expected 1 to 100000, got %d", o->connections);
+  if (o->timeout_s < 1)
+    bench_die ("--timeout: must be at least 1 s");
+  if ((flags & BENCH_OPT_SESSION) && !o->session)
+    bench_die ("--session is required");
+  if ((flags & BENCH_OPT_SESSION) && !o->channel)
+    o->channel = g_strdup ("*");
 }

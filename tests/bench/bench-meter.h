@@ -20,6 +20,8 @@ typedef struct
   guint64 skip;     /* messages left out of the latency figures at the start */
   gint64 *samples;  /* ns */
   gsize n_samples;
+  guint64 seen;     /* for bench_meter_silence_ns */
+  gint64 active_ns;
 } BenchMeter;
 
 gint64 bench_now_ns (void);
@@ -38,6 +40,11 @@ gboolean bench_meter_lost (BenchMeter *m, guint64 n);
 
 gboolean bench_meter_done (const BenchMeter *m);
 
+/* Nanoseconds since the message count last changed, as seen by successive
+ * calls (a periodic timer's), or since bench_meter_touch (). */
+gint64 bench_meter_silence_ns (BenchMeter *m);
+void bench_meter_touch (BenchMeter *m);
+
 /* Messages per second from the first message to the last (0 with fewer than two). */
 double bench_meter_rate (const BenchMeter *m);
 
@@ -48,3 +55,38 @@ void bench_meter_append_json (BenchMeter *m, GString *out);
 /* Prints {"client": CLIENT, "complete": …, <meter>, EXTRA} on one line;
  * EXTRA (may be NULL) is more ", "-separated JSON members. */
 void bench_meter_print (BenchMeter *m, const char *client, const char *extra);
+
+/* bench_meter_print with "connections": CONNECTIONS and, when FAILURE is
+ * not NULL, "error": FAILURE. */
+void bench_meter_report (BenchMeter *m, const char *client, int connections, const char *failure);
+
+/* ---------------------------------------------------------------- clients */
+
+/* The options every benchmark client shares. */
+typedef struct
+{
+  gint64 count;       /* --count: messages per connection (default 1000000) */
+  gboolean latency;   /* --latency */
+  gint64 latency_skip; /* --latency-skip */
+  int timeout_s;      /* --timeout: seconds without a message (default 30) */
+  int connections;    /* --connections (default 1), with BENCH_OPT_CONNECTIONS */
+  char *session;      /* --session (required), with BENCH_OPT_SESSION */
+  char *channel;      /* --channel (default "*"), with BENCH_OPT_SESSION */
+} BenchClientOptions;
+
+typedef enum
+{
+  BENCH_OPT_CONNECTIONS = 1 << 0,
+  BENCH_OPT_SESSION = 1 << 1,
+} BenchOptFlags;
+
+/* Parses the command line: the shared options (and those FLAGS add),
+ * COUNT_ZERO describing what --count 0 does, and EXTRA (NULL-terminated,
+ * may be NULL). Sets the program name, and exits 2 with a message naming
+ * the option on any error. */
+void bench_parse_options (BenchClientOptions *o, int *argc, char ***argv, const char *prog,
+                          const char *summary, const char *count_zero, BenchOptFlags flags,
+                          const GOptionEntry *extra);
+
+/* "PROG: message" on stderr, exit 2 (PROG: g_get_prgname ()). */
+void bench_die (const char *fmt, ...) G_GNUC_NORETURN G_GNUC_PRINTF (1, 2);

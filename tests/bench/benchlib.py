@@ -54,16 +54,22 @@ class BenchError(Exception):
     pass
 
 
-def wait_for(predicate, timeout, what, interval=0.02):
-    """Poll predicate() until it returns something truthy; return that value."""
+def wait_for(predicate, timeout, what, procs=(), interval=0.02):
+    """Poll predicate() until it returns something truthy, and return that;
+    fail at once, with its log, when one of PROCS (Proc) exits meanwhile."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
+    value = None
+    while not value:
+        for p in procs:
+            if p.proc.poll() is not None:
+                raise BenchError(f"{p.name} exited with {p.proc.returncode} while waiting for "
+                                 f"{what}{p.log_tail()}")
         if time.monotonic() > deadline:
             raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+        value = predicate()
+        if not value:
+            time.sleep(interval)
+    return value
 
 
 def raise_fd_limit():
@@ -304,9 +310,10 @@ class Daemon:
 
     def start(self, sessions, daemon_keys=None, extra_args=(), env=None, timeout=120,
               wrapper=(), bus=None):
-        """SESSIONS: {name: (url, {key: value})}. Waits until every session is
-        open. WRAPPER: a command to run the daemon under (valgrind ...). BUS:
-        a Bus to serve D-Bus on (else --bus none)."""
+        """SESSIONS: {name: (url, {key: value})}. Waits up to TIMEOUT seconds
+        until every session is open (0: does not wait, nor ask the daemon
+        anything). WRAPPER: a command to run the daemon under (valgrind ...).
+        BUS: a Bus to serve D-Bus on (else --bus none)."""
         text = ""
         if daemon_keys:
             text += "[daemon]\n" + "".join(f"{k}={v}\n" for k, v in daemon_keys.items())
@@ -319,16 +326,10 @@ class Daemon:
             env["DBUS_SESSION_BUS_ADDRESS"] = bus.address
         self.proc = Proc(argv, self.dir / "daemon.log", env=env, name=self.name)
         self.pid = self.proc.pid
-        wait_for(lambda: self._alive() and self.socket.exists(), 30, f"{self.name}'s socket")
-        if sessions:
+        wait_for(self.socket.exists, 30, f"{self.name}'s socket", procs=[self.proc])
+        if sessions and timeout:
             self.wait_open(len(sessions), timeout)
         return self
-
-    def _alive(self):
-        if self.proc.proc.poll() is not None:
-            raise BenchError(f"{self.name} exited with {self.proc.proc.returncode}"
-                             f"{self.proc.log_tail()}")
-        return True
 
     def status(self):
         r = subprocess.run([self.build / "clients/wsbridgectl/wsbridgectl", "--socket",
@@ -340,13 +341,16 @@ class Daemon:
 
     def wait_open(self, n, timeout):
         def all_open():
-            self._alive()
-            return sum(s["state"] == "open" for s in self.status()) >= n
-        wait_for(all_open, timeout, f"{n} open sessions in {self.name}", interval=0.2)
+            try:
+                return sum(s["state"] == "open" for s in self.status()) >= n
+            except BenchError:
+                return False  # not listening yet: the socket file comes first
+        wait_for(all_open, timeout, f"{n} open sessions in {self.name}", procs=[self.proc],
+                 interval=0.2)
 
-    def stop(self):
+    def stop(self, timeout=120):
         if self.proc:
-            rc = self.proc.stop(signal.SIGTERM, timeout=60)
+            rc = self.proc.stop(signal.SIGTERM, timeout=timeout)
             if rc != 0:
                 raise BenchError(f"{self.name} exited {rc} at SIGTERM{self.proc.log_tail()}")
 

@@ -21,18 +21,15 @@
 
 #include "bench-meter.h"
 
-#define SESSION_PATH_PREFIX "/io/github/WsBridge1/session/"
+#define BUS_NAME "io.github.WsBridge1"
+#define MANAGER_PATH "/io/github/WsBridge1"
+#define MANAGER_IFACE "io.github.WsBridge1.Manager"
 #define SESSION_IFACE "io.github.WsBridge1.Session"
 
 typedef struct
 {
+  BenchClientOptions c;
   char *address;
-  char *session;
-  char *channel;
-  gint64 count;
-  gboolean latency;
-  gint64 latency_skip;
-  int timeout_s;
 } Options;
 
 typedef struct
@@ -40,25 +37,10 @@ typedef struct
   Options opt;
   BenchMeter meter;
   GMainLoop *loop;
-  guint64 seen; /* messages at the last tick */
-  gint64 last_activity_ns;
   gboolean draining; /* --count 0 after stdin EOF */
   char *failure;
   int exit_code;
 } Subscriber;
-
-static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)
-die (const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs ("dbus-subscriber: ", stderr);
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-  exit (2);
-}
 
 static void
 finish (Subscriber *sub, const char *failure)
@@ -67,21 +49,6 @@ finish (Subscriber *sub, const char *failure)
     sub->failure = g_strdup (failure);
   sub->exit_code = failure ? 1 : 0;
   g_main_loop_quit (sub->loop);
-}
-
-/* D-Bus object paths allow [A-Za-z0-9_]; the daemon escapes anything else
- * as _XX (hex), as daemon/dbus-server.c does. */
-static char *
-session_path (const char *name)
-{
-  GString *path = g_string_new (SESSION_PATH_PREFIX);
-
-  for (const char *p = name; *p; p++)
-    if (g_ascii_isalnum (*p))
-      g_string_append_c (path, *p);
-    else
-      g_string_append_printf (path, "_%02x", (guchar) *p);
-  return g_string_free (path, FALSE);
 }
 
 static void
@@ -112,7 +79,7 @@ on_signal (GDBusConnection *conn, const char *sender, const char *path, const ch
       g_variant_get (params, "(&stt)", NULL, &from, &to);
       done = bench_meter_lost (&sub->meter, to - from + 1);
     }
-  if (done && sub->opt.count)
+  if (done && sub->opt.c.count)
     finish (sub, NULL);
 }
 
@@ -120,30 +87,23 @@ static gboolean
 on_tick (gpointer data)
 {
   Subscriber *sub = data;
-  gint64 now = bench_now_ns ();
+  gint64 silence = bench_meter_silence_ns (&sub->meter);
 
-  if (sub->meter.messages != sub->seen)
-    {
-      sub->seen = sub->meter.messages;
-      sub->last_activity_ns = now;
-    }
-  if (sub->opt.count == 0)
+  if (sub->opt.c.count == 0)
     {
       /* Holding: silence is expected until stdin EOF, then it ends the drain. */
-      if (sub->draining && now - sub->last_activity_ns > 2000000000)
-        {
-          finish (sub, NULL);
-          return G_SOURCE_REMOVE;
-        }
-      return G_SOURCE_CONTINUE;
+      if (!sub->draining || silence < 2000000000)
+        return G_SOURCE_CONTINUE;
+      finish (sub, NULL);
     }
-  if (now - sub->last_activity_ns > (gint64) sub->opt.timeout_s * 1000000000)
+  else if (silence > (gint64) sub->opt.c.timeout_s * 1000000000)
     {
-      g_autofree char *why = g_strdup_printf ("no message for %d s", sub->opt.timeout_s);
+      g_autofree char *why = g_strdup_printf ("no message for %d s", sub->opt.c.timeout_s);
       finish (sub, why);
-      return G_SOURCE_REMOVE;
     }
-  return G_SOURCE_CONTINUE;
+  else
+    return G_SOURCE_CONTINUE;
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -155,41 +115,32 @@ on_closed (GDBusConnection *conn, gboolean remote, GError *error, gpointer data)
 static void
 parse_options (Options *o, int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, &o->address, "The bus address (required)",
       "ADDRESS" },
-    { "session", 0, 0, G_OPTION_ARG_STRING, &o->session, "Session name (required)", "NAME" },
-    { "channel", 0, 0, G_OPTION_ARG_STRING, &o->channel, "Channel (*)", "CH" },
-    { "count", 0, 0, G_OPTION_ARG_INT64, &o->count,
-      "Messages; 0: subscribe, then read nothing until stdin EOF (1000000)", "N" },
-    { "latency", 0, 0, G_OPTION_ARG_NONE, &o->latency, "Measure latency from payload times",
-      NULL },
-    { "latency-skip", 0, 0, G_OPTION_ARG_INT64, &o->latency_skip,
-      "Leave the first N messages out of the latency figures (0)", "N" },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_s,
-      "Give up after this long without a message (30)", "S" },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- a counting D-Bus subscriber");
 
-  o->count = 1000000;
-  o->timeout_s = 30;
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    die ("%s", error->message);
-  if (argc > 1)
-    die ("unexpected argument: %s", argv[1]);
-  if (!o->address || !o->session)
-    die ("--address and --session are required");
-  if (!o->channel)
-    o->channel = g_strdup ("*");
-  if (o->count < 0)
-    die ("--count: must be 0 or more, got %" G_GINT64_FORMAT, o->count);
-  if (o->latency_skip < 0 || (o->count && o->latency_skip >= o->count))
-    die ("--latency-skip: must be at least 0 and below --count");
-  if (o->timeout_s < 1)
-    die ("--timeout: must be at least 1 s");
+  bench_parse_options (&o->c, &argc, &argv, "dbus-subscriber", "- a counting D-Bus subscriber",
+                       "count until stdin EOF and a drain", BENCH_OPT_SESSION, entries);
+  if (!o->address)
+    bench_die ("--address is required");
+}
+
+/* The session's object path, as the manager gives it. */
+static char *
+session_path (GDBusConnection *conn, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      conn, BUS_NAME, MANAGER_PATH, MANAGER_IFACE, "GetSession", g_variant_new ("(s)", name),
+      G_VARIANT_TYPE ("(o)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  char *path;
+
+  if (!reply)
+    bench_die ("GetSession (%s): %s", name, error->message);
+  g_variant_get (reply, "(o)", &path);
+  return path;
 }
 
 static gboolean
@@ -201,7 +152,7 @@ on_stdin (gint fd, GIOCondition cond, gpointer data)
   if (read (fd, buf, sizeof buf) > 0)
     return G_SOURCE_CONTINUE;
   sub->draining = TRUE;
-  sub->last_activity_ns = bench_now_ns ();
+  bench_meter_touch (&sub->meter);
   return G_SOURCE_REMOVE;
 }
 
@@ -215,40 +166,35 @@ main (int argc, char **argv)
   g_autofree char *path = NULL;
 
   parse_options (&sub.opt, argc, argv);
-  bench_meter_init (&sub.meter, sub.opt.count ? (guint64) sub.opt.count : G_MAXUINT64,
-                    sub.opt.latency && sub.opt.count, (guint64) sub.opt.latency_skip);
+  bench_meter_init (&sub.meter, sub.opt.c.count ? (guint64) sub.opt.c.count : G_MAXUINT64,
+                    sub.opt.c.latency && sub.opt.c.count, (guint64) sub.opt.c.latency_skip);
   sub.loop = g_main_loop_new (NULL, FALSE);
   conn = g_dbus_connection_new_for_address_sync (
       sub.opt.address,
       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
       NULL, NULL, &error);
   if (!conn)
-    die ("cannot connect to %s: %s", sub.opt.address, error->message);
+    bench_die ("cannot connect to %s: %s", sub.opt.address, error->message);
   g_dbus_connection_set_exit_on_close (conn, FALSE);
-  path = session_path (sub.opt.session);
+  path = session_path (conn, sub.opt.c.session);
   g_dbus_connection_signal_subscribe (conn, NULL, SESSION_IFACE, NULL, path, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &sub, NULL);
-  reply = g_dbus_connection_call_sync (conn, "io.github.WsBridge1", path, SESSION_IFACE,
+  reply = g_dbus_connection_call_sync (conn, BUS_NAME, path, SESSION_IFACE,
                                        "Subscribe",
-                                       g_variant_new ("(stt)", sub.opt.channel, (guint64) 0,
+                                       g_variant_new ("(stt)", sub.opt.c.channel, (guint64) 0,
                                                       (guint64) 0),
                                        NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
   if (!reply)
-    die ("Subscribe on %s: %s", path, error->message);
+    bench_die ("Subscribe on %s: %s", path, error->message);
   printf ("READY\n");
   fflush (stdout);
-  if (sub.opt.count == 0)
+  if (sub.opt.c.count == 0)
     g_unix_fd_add (0, G_IO_IN | G_IO_HUP, on_stdin, &sub);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), &sub);
-  sub.last_activity_ns = bench_now_ns ();
+  bench_meter_touch (&sub.meter);
   g_timeout_add (200, on_tick, &sub);
   g_main_loop_run (sub.loop);
-  {
-    g_autofree char *why = sub.failure ? g_strescape (sub.failure, NULL) : NULL;
-    g_autofree char *extra
-        = why ? g_strdup_printf ("\"error\": \"%s\"", why) : g_strdup ("\"bus\": \"dbus\"");
-    bench_meter_print (&sub.meter, "dbus-subscriber", extra);
-  }
+  bench_meter_report (&sub.meter, "dbus-subscriber", 1, sub.failure);
   bench_meter_clear (&sub.meter);
   g_main_loop_unref (sub.loop);
   g_free (sub.failure);

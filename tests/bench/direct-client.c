@@ -27,12 +27,8 @@
 
 typedef struct
 {
+  BenchClientOptions c;
   char *url;
-  gint64 count;
-  gboolean latency;
-  gint64 latency_skip;
-  int connections;
-  int timeout_s;
   int rx_buffer;
   gboolean like_daemon;
   gboolean validate_utf8;
@@ -52,8 +48,6 @@ typedef struct
   BenchMeter meter;
   int opened;
   int exit_code;
-  gint64 last_activity_ns;
-  guint64 seen; /* messages at the last tick */
   char *failure;
   char *host, *path, *address;
   int port;
@@ -66,21 +60,14 @@ static Client *the_client;
 static void
 finish (Client *cl, int code, const char *failure)
 {
-  g_autofree char *extra = NULL;
-
   if (cl->finished)
     return;
   cl->finished = TRUE;
   cl->exit_code = code;
   if (failure && !cl->failure)
     cl->failure = g_strdup (failure);
-  if (cl->opt.count > 0 || failure)
-    {
-      g_autofree char *why = cl->failure ? g_strescape (cl->failure, NULL) : NULL;
-      extra = g_strdup_printf ("\"connections\": %d%s%s%s", cl->opt.connections,
-                               why ? ", \"error\": \"" : "", why ? why : "", why ? "\"" : "");
-      bench_meter_print (&cl->meter, "direct", extra);
-    }
+  if (cl->opt.c.count > 0 || failure)
+    bench_meter_report (&cl->meter, "direct", cl->opt.c.connections, cl->failure);
   g_main_loop_quit (cl->loop);
 }
 
@@ -92,10 +79,10 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
   switch (reason)
     {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      if (++cl->opened == cl->opt.connections)
+      if (++cl->opened == cl->opt.c.connections)
         {
           cl->ready = TRUE;
-          cl->last_activity_ns = bench_now_ns ();
+          bench_meter_touch (&cl->meter);
           printf ("READY\n");
           fflush (stdout);
         }
@@ -104,7 +91,7 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     case LWS_CALLBACK_CLIENT_RECEIVE:
       /* A message is complete at its final fragment's last chunk. */
       if (lws_is_final_fragment (wsi) && lws_remaining_packet_payload (wsi) == 0
-          && cl->opt.count > 0
+          && cl->opt.c.count > 0
           && bench_meter_message (&cl->meter, in, len, lws_frame_is_binary (wsi)))
         finish (cl, 0, NULL);
       return 0;
@@ -140,21 +127,14 @@ static gboolean
 on_tick (gpointer data)
 {
   Client *cl = data;
-  gint64 now = bench_now_ns ();
 
-  /* Messages arrive in lws callbacks; the count tells whether any came lately. */
-  if (cl->meter.messages != cl->seen)
-    {
-      cl->seen = cl->meter.messages;
-      cl->last_activity_ns = now;
-    }
-  if (cl->ready && cl->opt.count == 0)
+  if (cl->ready && cl->opt.c.count == 0)
     return G_SOURCE_REMOVE; /* holding: silence is the point, and so is no timer */
-  if (now - cl->last_activity_ns > (gint64) cl->opt.timeout_s * 1000000000)
+  if (bench_meter_silence_ns (&cl->meter) > (gint64) cl->opt.c.timeout_s * 1000000000)
     {
       g_autofree char *why = g_strdup_printf (
           cl->ready ? "no message for %d s" : "connections not open within %d s",
-          cl->opt.timeout_s);
+          cl->opt.c.timeout_s);
       finish (cl, 1, why);
       return G_SOURCE_REMOVE;
     }
@@ -182,19 +162,6 @@ on_sigterm (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)
-die (const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs ("direct-client: ", stderr);
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-  exit (2);
-}
-
 static void
 parse_options (Client *cl, int argc, char **argv)
 {
@@ -204,15 +171,6 @@ parse_options (Client *cl, int argc, char **argv)
   GOptionEntry entries[] = {
     { "url", 0, 0, G_OPTION_ARG_STRING, &o->url, "ws://HOST:PORT/PATH of the feed (required)",
       "URL" },
-    { "count", 0, 0, G_OPTION_ARG_INT64, &o->count,
-      "Messages per connection; 0: hold the connections until stdin EOF (1000000)", "N" },
-    { "latency", 0, 0, G_OPTION_ARG_NONE, &o->latency, "Measure latency from payload times",
-      NULL },
-    { "latency-skip", 0, 0, G_OPTION_ARG_INT64, &o->latency_skip,
-      "Leave the first N messages out of the latency figures (0)", "N" },
-    { "connections", 0, 0, G_OPTION_ARG_INT, &o->connections, "Parallel connections (1)", "N" },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_s,
-      "Give up after this long without a message (30)", "S" },
     { "rx-buffer", 0, 0, G_OPTION_ARG_INT, &o->rx_buffer,
       "Protocol rx_buffer_size (0: lws' default, 4096)", "BYTES" },
     { "like-daemon", 0, 0, G_OPTION_ARG_NONE, &o->like_daemon,
@@ -230,35 +188,20 @@ parse_options (Client *cl, int argc, char **argv)
       "LWS_SERVER_OPTION_EXPLICIT_VHOSTS and a vhost of its own", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- a bare lws client, for comparison");
 
-  o->count = 1000000;
-  o->connections = 1;
-  o->timeout_s = 30;
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    die ("%s", error->message);
-  if (argc > 1)
-    die ("unexpected argument: %s", argv[1]);
+  bench_parse_options (&o->c, &argc, &argv, "direct-client", "- a bare lws client, for comparison",
+                       "hold the connections until stdin EOF", BENCH_OPT_CONNECTIONS, entries);
   if (!o->url)
-    die ("--url is required");
+    bench_die ("--url is required");
   uri = g_uri_parse (o->url, G_URI_FLAGS_NONE, &error);
   if (!uri || g_strcmp0 (g_uri_get_scheme (uri), "ws") != 0 || g_uri_get_port (uri) <= 0)
-    die ("--url: expected ws://ADDRESS:PORT/PATH, got %s", o->url);
+    bench_die ("--url: expected ws://ADDRESS:PORT/PATH, got %s", o->url);
   cl->address = g_strdup (g_uri_get_host (uri));
   cl->port = g_uri_get_port (uri);
   cl->host = g_strdup_printf ("%s:%d", cl->address, cl->port);
   cl->path = g_strdup (*g_uri_get_path (uri) ? g_uri_get_path (uri) : "/");
-  if (o->count < 0)
-    die ("--count: must be 0 or more, got %" G_GINT64_FORMAT, o->count);
-  if (o->latency_skip < 0 || (o->count && o->latency_skip >= o->count))
-    die ("--latency-skip: must be at least 0 and below --count");
-  if (o->connections < 1 || o->connections > 100000)
-    die ("--connections: expected 1 to 100000, got %d", o->connections);
-  if (o->timeout_s < 1)
-    die ("--timeout: must be at least 1 s");
   if (o->rx_buffer < 0 || o->serv_buf_size < 0)
-    die ("--rx-buffer, --serv-buf-size: must not be negative");
+    bench_die ("--rx-buffer, --serv-buf-size: must not be negative");
   if (o->like_daemon)
     {
       o->validate_utf8 = o->keepalive = o->glib_log = o->explicit_vhost = TRUE;
@@ -289,7 +232,7 @@ create_context (Client *cl)
   info.fd_limit_per_thread = 0;
   cl->ctx = lws_create_context (&info);
   if (!cl->ctx)
-    die ("lws_create_context failed (is libwebsockets-evlib-glib installed?)");
+    bench_die ("lws_create_context failed (is libwebsockets-evlib-glib installed?)");
   if (cl->opt.explicit_vhost)
     {
       memset (&info, 0, sizeof info);
@@ -300,7 +243,7 @@ create_context (Client *cl)
       info.http_proxy_address = "";
       cl->vhost = lws_create_vhost (cl->ctx, &info);
       if (!cl->vhost)
-        die ("lws_create_vhost failed");
+        bench_die ("lws_create_vhost failed");
     }
   if (cl->opt.keepalive)
     {
@@ -312,7 +255,7 @@ create_context (Client *cl)
 static void
 connect_all (Client *cl)
 {
-  for (int i = 0; i < cl->opt.connections; i++)
+  for (int i = 0; i < cl->opt.c.connections; i++)
     {
       struct lws_client_connect_info ci;
 
@@ -328,7 +271,7 @@ connect_all (Client *cl)
       if (cl->opt.keepalive)
         ci.retry_and_idle_policy = &cl->retry;
       if (!lws_client_connect_via_info (&ci))
-        die ("lws_client_connect_via_info failed for connection %d", i + 1);
+        bench_die ("lws_client_connect_via_info failed for connection %d", i + 1);
     }
 }
 
@@ -339,15 +282,14 @@ main (int argc, char **argv)
 
   parse_options (&cl, argc, argv);
   the_client = &cl;
-  bench_meter_init (&cl.meter, (guint64) cl.opt.count * (guint64) cl.opt.connections,
-                    cl.opt.latency, (guint64) cl.opt.latency_skip);
+  bench_meter_init (&cl.meter, (guint64) cl.opt.c.count * (guint64) cl.opt.c.connections,
+                    cl.opt.c.latency, (guint64) cl.opt.c.latency_skip);
   cl.loop = g_main_loop_new (NULL, FALSE);
   create_context (&cl);
-  cl.last_activity_ns = bench_now_ns ();
   connect_all (&cl);
   g_timeout_add (200, on_tick, &cl);
   g_unix_signal_add (SIGTERM, on_sigterm, &cl);
-  if (cl.opt.count == 0)
+  if (cl.opt.c.count == 0)
     g_unix_fd_add (0, G_IO_IN | G_IO_HUP, on_stdin, &cl);
   g_main_loop_run (cl.loop);
   lws_context_destroy (cl.ctx);

@@ -54,6 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-meter.h"
+
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define MAX_HANDSHAKE 8192
 #define MAX_RX_FRAME (16u * 1024 * 1024)
@@ -141,19 +143,6 @@ now_ns (void)
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
   return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)
-die (const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs ("feed-server: ", stderr);
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-  exit (2);
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -294,7 +283,7 @@ watch (Server *srv, Conn *c, gboolean out)
     return;
   c->polling_out = out;
   if (epoll_ctl (srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-    die ("epoll_ctl: %s", g_strerror (errno));
+    bench_die ("epoll_ctl: %s", g_strerror (errno));
 }
 
 static void
@@ -664,7 +653,7 @@ on_accept (Server *srv)
       srv->conns = c;
       ev.data.ptr = c;
       if (epoll_ctl (srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-        die ("epoll_ctl: %s", g_strerror (errno));
+        bench_die ("epoll_ctl: %s", g_strerror (errno));
     }
 }
 
@@ -844,6 +833,7 @@ parse_options (Options *o, int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- WebSocket feed for the benchmarks");
 
+  g_set_prgname ("feed-server");
   o->host = g_strdup ("127.0.0.1");
   o->size = 100;
   o->batch_us = 1000;
@@ -852,9 +842,9 @@ parse_options (Options *o, int argc, char **argv)
   o->bucket_ms = 100;
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    die ("%s", error->message);
+    bench_die ("%s", error->message);
   if (argc > 1)
-    die ("unexpected argument: %s", argv[1]);
+    bench_die ("unexpected argument: %s", argv[1]);
   if (!format || strcmp (format, "json") == 0)
     o->format = FORMAT_JSON;
   else if (strcmp (format, "text") == 0)
@@ -862,31 +852,31 @@ parse_options (Options *o, int argc, char **argv)
   else if (strcmp (format, "binary") == 0)
     o->format = FORMAT_BINARY;
   else
-    die ("--format: expected json, text or binary, got %s", format);
+    bench_die ("--format: expected json, text or binary, got %s", format);
   if (!start || strcmp (start, "stdin") == 0)
     o->start_on_accept = FALSE;
   else if (strcmp (start, "accept") == 0)
     o->start_on_accept = TRUE;
   else
-    die ("--start: expected accept or stdin, got %s", start);
+    bench_die ("--start: expected accept or stdin, got %s", start);
   if (o->port < 0 || o->port > 65535)
-    die ("--port: %d is not a port number", o->port);
+    bench_die ("--port: %d is not a port number", o->port);
   if (o->channels < 1 || o->channels > 1000000000)
-    die ("--channels: expected 1 to 1000000000, got %d", o->channels);
+    bench_die ("--channels: expected 1 to 1000000000, got %d", o->channels);
   if (o->size < min_size (o) || o->size > 64 * 1024 * 1024)
-    die ("--size: expected %d to %d bytes for --format %s, got %d", min_size (o), 64 * 1024 * 1024,
+    bench_die ("--size: expected %d to %d bytes for --format %s, got %d", min_size (o), 64 * 1024 * 1024,
          format ? format : "json", o->size);
   if (count < 0)
-    die ("--count: must be 0 (endless) or more, got %" G_GINT64_FORMAT, count);
+    bench_die ("--count: must be 0 (endless) or more, got %" G_GINT64_FORMAT, count);
   o->count = count;
   if (o->rate < 0 || o->rate > 1e9)
-    die ("--rate: expected 0 (unlimited) to 1e9 messages/s, got %g", o->rate);
+    bench_die ("--rate: expected 0 (unlimited) to 1e9 messages/s, got %g", o->rate);
   if (o->batch_us < 1000 || o->batch_us > 1000000)
-    die ("--batch-us: expected 1000 to 1000000, got %d", o->batch_us);
+    bench_die ("--batch-us: expected 1000 to 1000000, got %d", o->batch_us);
   if (o->write_bytes < 1 || o->write_bytes > 64 * 1024 * 1024)
-    die ("--write-bytes: expected 1 to 67108864, got %d", o->write_bytes);
+    bench_die ("--write-bytes: expected 1 to 67108864, got %d", o->write_bytes);
   if (o->bucket_ms < 1 || o->bucket_ms > 60000)
-    die ("--bucket-ms: expected 1 to 60000, got %d", o->bucket_ms);
+    bench_die ("--bucket-ms: expected 1 to 60000, got %d", o->bucket_ms);
 }
 
 static void
@@ -910,16 +900,16 @@ listen_on (const Options *o)
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
   if (fd < 0)
-    die ("socket: %s", g_strerror (errno));
+    bench_die ("socket: %s", g_strerror (errno));
   if (inet_pton (AF_INET, o->host, &sa.sin_addr) != 1)
-    die ("--host: not an IPv4 address: %s", o->host);
+    bench_die ("--host: not an IPv4 address: %s", o->host);
   setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-    die ("bind %s:%d: %s", o->host, o->port, g_strerror (errno));
+    bench_die ("bind %s:%d: %s", o->host, o->port, g_strerror (errno));
   if (listen (fd, 4096) < 0)
-    die ("listen: %s", g_strerror (errno));
+    bench_die ("listen: %s", g_strerror (errno));
   if (getsockname (fd, (struct sockaddr *) &sa, &len) < 0)
-    die ("getsockname: %s", g_strerror (errno));
+    bench_die ("getsockname: %s", g_strerror (errno));
   return fd;
 }
 
@@ -950,16 +940,16 @@ main (int argc, char **argv)
 
   srv.epfd = epoll_create1 (EPOLL_CLOEXEC);
   if (srv.epfd < 0)
-    die ("epoll_create1: %s", g_strerror (errno));
+    bench_die ("epoll_create1: %s", g_strerror (errno));
   srv.listen_fd = listen_on (&srv.opt);
   ev.data.ptr = &listen_tag;
   if (epoll_ctl (srv.epfd, EPOLL_CTL_ADD, srv.listen_fd, &ev) < 0)
-    die ("epoll_ctl: %s", g_strerror (errno));
+    bench_die ("epoll_ctl: %s", g_strerror (errno));
   /* /dev/null (a regular file) cannot be watched: then there are no commands. */
   ev.data.ptr = &stdin_tag;
   srv.stdin_watched = epoll_ctl (srv.epfd, EPOLL_CTL_ADD, STDIN_FILENO, &ev) == 0;
   if (!srv.stdin_watched && !srv.opt.start_on_accept)
-    die ("--start stdin needs stdin to be a pipe or a terminal");
+    bench_die ("--start stdin needs stdin to be a pipe or a terminal");
   getsockname (srv.listen_fd, (struct sockaddr *) &sa, &len);
   printf ("PORT %u\n", ntohs (sa.sin_port));
 
@@ -970,7 +960,7 @@ main (int argc, char **argv)
       int n = epoll_wait (srv.epfd, events, MAX_EVENTS, timeout);
 
       if (n < 0 && errno != EINTR)
-        die ("epoll_wait: %s", g_strerror (errno));
+        bench_die ("epoll_wait: %s", g_strerror (errno));
       for (int i = 0; i < n; i++)
         {
           void *tag = events[i].data.ptr;

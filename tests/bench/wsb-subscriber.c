@@ -29,14 +29,8 @@
 
 typedef struct
 {
+  BenchClientOptions c;
   char *socket;
-  char *session;
-  char *channel;
-  gint64 count;
-  gboolean latency;
-  gint64 latency_skip;
-  int connections;
-  int timeout_s;
   int rx_poll_ms;
 } Options;
 
@@ -47,25 +41,12 @@ typedef struct
   gboolean done;
 } Subscriber;
 
-static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)
-die (const char *fmt, ...)
-{
-  va_list ap;
-
-  fputs ("wsb-subscriber: ", stderr);
-  va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fputc ('\n', stderr);
-  exit (2);
-}
-
 static void
 on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *user_data)
 {
   Subscriber *sub = user_data;
 
-  if (sub->done || sub->opt.count == 0)
+  if (sub->done || sub->opt.c.count == 0)
     return;
   if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_MESSAGE)
     sub->done = bench_meter_message (&sub->meter, ev->message->data.data, ev->message->data.len,
@@ -77,52 +58,23 @@ on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *user_data)
 static void
 parse_options (Options *o, int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket, "The daemon's socket (required)",
       "PATH" },
-    { "session", 0, 0, G_OPTION_ARG_STRING, &o->session, "Session name (required)", "NAME" },
-    { "channel", 0, 0, G_OPTION_ARG_STRING, &o->channel, "Channel (*)", "CH" },
-    { "count", 0, 0, G_OPTION_ARG_INT64, &o->count,
-      "Messages per connection; 0: hold the subscriptions until stdin EOF (1000000)", "N" },
-    { "latency", 0, 0, G_OPTION_ARG_NONE, &o->latency, "Measure latency from payload times",
-      NULL },
-    { "latency-skip", 0, 0, G_OPTION_ARG_INT64, &o->latency_skip,
-      "Leave the first N messages out of the latency figures (0)", "N" },
-    { "connections", 0, 0, G_OPTION_ARG_INT, &o->connections,
-      "API connections, one subscription each (1)", "N" },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_s,
-      "Give up after this long without a message (30)", "S" },
     { "rx-poll-ms", 0, 0, G_OPTION_ARG_INT, &o->rx_poll_ms,
       "Subscribe to nothing; poll the session's rx_messages this often (0: off)", "MS" },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- a counting libwsbridge subscriber");
 
-  o->count = 1000000;
-  o->connections = 1;
-  o->timeout_s = 30;
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    die ("%s", error->message);
-  if (argc > 1)
-    die ("unexpected argument: %s", argv[1]);
-  if (!o->socket || !o->session)
-    die ("--socket and --session are required");
-  if (!o->channel)
-    o->channel = g_strdup ("*");
-  if (o->count < 0)
-    die ("--count: must be 0 or more, got %" G_GINT64_FORMAT, o->count);
-  if (o->latency_skip < 0 || (o->count && o->latency_skip >= o->count))
-    die ("--latency-skip: must be at least 0 and below --count");
-  if (o->connections < 1 || o->connections > 100000)
-    die ("--connections: expected 1 to 100000, got %d", o->connections);
-  if (o->timeout_s < 1)
-    die ("--timeout: must be at least 1 s");
+  bench_parse_options (&o->c, &argc, &argv, "wsb-subscriber", "- a counting libwsbridge subscriber",
+                       "hold the subscriptions until stdin EOF",
+                       BENCH_OPT_CONNECTIONS | BENCH_OPT_SESSION, entries);
+  if (!o->socket)
+    bench_die ("--socket is required");
   if (o->rx_poll_ms < 0 || o->rx_poll_ms > 10000)
-    die ("--rx-poll-ms: expected 0 to 10000, got %d", o->rx_poll_ms);
-  if (o->rx_poll_ms && (o->count == 0 || o->latency || o->connections != 1))
-    die ("--rx-poll-ms needs a --count and goes without --latency and --connections");
+    bench_die ("--rx-poll-ms: expected 0 to 10000, got %d", o->rx_poll_ms);
+  if (o->rx_poll_ms && (o->c.count == 0 || o->c.latency || o->c.connections != 1))
+    bench_die ("--rx-poll-ms needs a --count and goes without --latency and --connections");
 }
 
 static guint64
@@ -132,7 +84,7 @@ rx_messages (WsbClient *client, const char *session)
   guint64 rx;
 
   if (wsb_client_get_session (client, session, &reply) != WSB_CLIENT_OK)
-    die ("session %s: %s", session, wsb_client_error (client));
+    bench_die ("session %s: %s", session, wsb_client_error (client));
   rx = reply->session->rx_messages;
   wsb_client_reply_free (reply);
   return rx;
@@ -142,17 +94,17 @@ rx_messages (WsbClient *client, const char *session)
 static int
 poll_rx (Subscriber *sub, WsbClient *client)
 {
-  guint64 start = rx_messages (client, sub->opt.session), first = 0, rx = start;
+  guint64 start = rx_messages (client, sub->opt.c.session), first = 0, rx = start;
   gint64 last_change = bench_now_ns ();
 
   printf ("READY\n");
   fflush (stdout);
-  while (rx - start < (guint64) sub->opt.count)
+  while (rx - start < (guint64) sub->opt.c.count)
     {
       gint64 now;
       guint64 before = rx;
       g_usleep ((gulong) sub->opt.rx_poll_ms * 1000);
-      rx = rx_messages (client, sub->opt.session);
+      rx = rx_messages (client, sub->opt.c.session);
       now = bench_now_ns ();
       if (rx != before && first == 0)
         {
@@ -161,7 +113,7 @@ poll_rx (Subscriber *sub, WsbClient *client)
         }
       if (rx != before)
         last_change = now;
-      else if (now - last_change > (gint64) sub->opt.timeout_s * 1000000000)
+      else if (now - last_change > (gint64) sub->opt.c.timeout_s * 1000000000)
         break;
       sub->meter.last_ns = now;
     }
@@ -171,24 +123,18 @@ poll_rx (Subscriber *sub, WsbClient *client)
   {
     g_autofree char *extra = g_strdup_printf (
         "\"total\": %" G_GUINT64_FORMAT ", \"poll_ms\": %d%s", rx - start, sub->opt.rx_poll_ms,
-        rx - start < (guint64) sub->opt.count ? ", \"error\": \"the counter stopped\"" : "");
+        rx - start < (guint64) sub->opt.c.count ? ", \"error\": \"the counter stopped\"" : "");
     bench_meter_print (&sub->meter, "wsb-rx-poll", extra);
   }
-  return rx - start < (guint64) sub->opt.count;
+  return rx - start < (guint64) sub->opt.c.count;
 }
 
 static int
 finish (Subscriber *sub, WsbClient **clients, const char *failure)
 {
-  if (sub->opt.count > 0 || failure)
-    {
-      g_autofree char *why = failure ? g_strescape (failure, NULL) : NULL;
-      g_autofree char *extra = g_strdup_printf ("\"connections\": %d%s%s%s", sub->opt.connections,
-                                                why ? ", \"error\": \"" : "", why ? why : "",
-                                                why ? "\"" : "");
-      bench_meter_print (&sub->meter, "wsb-subscriber", extra);
-    }
-  for (int i = 0; i < sub->opt.connections; i++)
+  if (sub->opt.c.count > 0 || failure)
+    bench_meter_report (&sub->meter, "wsb-subscriber", sub->opt.c.connections, failure);
+  for (int i = 0; i < sub->opt.c.connections; i++)
     wsb_client_free (clients[i]);
   bench_meter_clear (&sub->meter);
   return failure ? 1 : 0;
@@ -203,26 +149,26 @@ main (int argc, char **argv)
   int n_fds;
 
   parse_options (&sub.opt, argc, argv);
-  bench_meter_init (&sub.meter, (guint64) sub.opt.count * (guint64) sub.opt.connections,
-                    sub.opt.latency, (guint64) sub.opt.latency_skip);
-  clients = g_new0 (WsbClient *, sub.opt.connections);
+  bench_meter_init (&sub.meter, (guint64) sub.opt.c.count * (guint64) sub.opt.c.connections,
+                    sub.opt.c.latency, (guint64) sub.opt.c.latency_skip);
+  clients = g_new0 (WsbClient *, sub.opt.c.connections);
   /* One slot per connection, and stdin when holding. */
-  pfds = g_new0 (struct pollfd, sub.opt.connections + 1);
-  for (int i = 0; i < sub.opt.connections; i++)
+  pfds = g_new0 (struct pollfd, sub.opt.c.connections + 1);
+  for (int i = 0; i < sub.opt.c.connections; i++)
     {
       WsbClientStatus st;
       clients[i] = wsb_client_new ();
       if (!clients[i])
-        die ("out of memory");
+        bench_die ("out of memory");
       st = wsb_client_connect (clients[i], sub.opt.socket, "wsb-subscriber");
       if (st == WSB_CLIENT_OK && !sub.opt.rx_poll_ms)
         {
           wsb_client_set_event_callback (clients[i], on_event, &sub);
-          st = wsb_client_subscribe (clients[i], sub.opt.session, sub.opt.channel, 0, 0, NULL,
+          st = wsb_client_subscribe (clients[i], sub.opt.c.session, sub.opt.c.channel, 0, 0, NULL,
                                      NULL);
         }
       if (st != WSB_CLIENT_OK)
-        die ("connection %d: %s", i + 1, wsb_client_error (clients[i]));
+        bench_die ("connection %d: %s", i + 1, wsb_client_error (clients[i]));
       if (st == WSB_CLIENT_OK && sub.opt.rx_poll_ms)
         {
           int code = poll_rx (&sub, clients[i]);
@@ -232,8 +178,8 @@ main (int argc, char **argv)
       pfds[i].fd = wsb_client_get_fd (clients[i]);
       pfds[i].events = POLLIN;
     }
-  n_fds = sub.opt.connections;
-  if (sub.opt.count == 0)
+  n_fds = sub.opt.c.connections;
+  if (sub.opt.c.count == 0)
     {
       pfds[n_fds].fd = STDIN_FILENO;
       pfds[n_fds++].events = POLLIN;
@@ -243,18 +189,18 @@ main (int argc, char **argv)
 
   while (!sub.done)
     {
-      int n = poll (pfds, (nfds_t) n_fds, sub.opt.count ? sub.opt.timeout_s * 1000 : -1);
+      int n = poll (pfds, (nfds_t) n_fds, sub.opt.c.count ? sub.opt.c.timeout_s * 1000 : -1);
 
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        die ("poll: %s", g_strerror (errno));
+        bench_die ("poll: %s", g_strerror (errno));
       if (n == 0)
         {
-          g_autofree char *why = g_strdup_printf ("no message for %d s", sub.opt.timeout_s);
+          g_autofree char *why = g_strdup_printf ("no message for %d s", sub.opt.c.timeout_s);
           return finish (&sub, clients, why);
         }
-      for (int i = 0; i < sub.opt.connections && !sub.done; i++)
+      for (int i = 0; i < sub.opt.c.connections && !sub.done; i++)
         if (pfds[i].revents)
           {
             WsbClientStatus st = wsb_client_dispatch (clients[i]);
@@ -265,7 +211,7 @@ main (int argc, char **argv)
                 return finish (&sub, clients, why);
               }
           }
-      if (sub.opt.count == 0 && pfds[n_fds - 1].revents)
+      if (sub.opt.c.count == 0 && pfds[n_fds - 1].revents)
         {
           char buf[256];
           if (read (STDIN_FILENO, buf, sizeof buf) <= 0)
