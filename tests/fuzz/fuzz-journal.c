@@ -139,7 +139,9 @@ run_script (const char *path, const uint8_t *data, size_t size)
     }
   first = reopen (path, !damaged);
   check_replay (first, sent, damaged);
-  second = reopen (path, TRUE); /* the first reopen repaired whatever it cut */
+  /* The first reopen repaired whatever it cut (a file whose header was hit
+   * is no journal any more and stays refused). */
+  second = reopen (path, first != NULL);
   g_assert_cmpuint (first ? first->len : 0, ==, second ? second->len : 0);
   if (first)
     g_ptr_array_unref (first);
