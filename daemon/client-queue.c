@@ -123,6 +123,12 @@ wsb_client_queue_is_empty (WsbClientQueue *q)
 }
 
 guint
+wsb_client_queue_get_slots (WsbClientQueue *q)
+{
+  return q->chunks->len;
+}
+
+guint
 wsb_client_queue_get_replies (WsbClientQueue *q)
 {
   return q->replies;
