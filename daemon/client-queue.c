@@ -183,15 +183,23 @@ wsb_client_queue_clear (WsbClientQueue *q)
   q->offset = 0;
 }
 
-/* A new zeroed chunk of this kind at the end, filled in place. */
+/* A new chunk at the end, filled in place field by field (the header
+ * bytes are the caller's to write, and not cleared: this is the fan-out
+ * path). */
 static OutChunk *
-append (WsbClientQueue *q, ChunkKind kind)
+append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, gsize len)
 {
   OutChunk *ch;
 
   g_array_set_size (q->chunks, q->chunks->len + 1);
   ch = at (q, q->chunks->len - 1);
-  *ch = (OutChunk){ .kind = kind };
+  ch->kind = kind;
+  ch->sub_id = sub_id;
+  ch->body = body;
+  ch->body_len = len;
+  ch->msg = NULL;
+  ch->bytes = NULL;
+  ch->owned = NULL;
   return ch;
 }
 
@@ -205,12 +213,10 @@ queued (WsbClientQueue *q, OutChunk *ch)
 static gboolean
 push_whole (WsbClientQueue *q, ChunkKind kind, guint8 *frame, gsize len)
 {
-  OutChunk *ch = append (q, kind);
+  OutChunk *ch = append (q, kind, 0, frame, len);
 
   ch->hdr_len = wsb_varint_encode (len, ch->hdr);
   ch->owned = frame;
-  ch->body = frame;
-  ch->body_len = len;
   return queued (q, ch);
 }
 
@@ -231,11 +237,8 @@ static OutChunk *
 append_event (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, unsigned field, const guint8 *body,
               gsize len)
 {
-  OutChunk *ch = append (q, kind);
+  OutChunk *ch = append (q, kind, sub_id, body, len);
 
-  ch->sub_id = sub_id;
-  ch->body = body;
-  ch->body_len = len;
   ch->hdr_len = wsb_event_header_encode (ch->hdr, sub_id, field, len);
   return ch;
 }

@@ -34,18 +34,23 @@ too_many_replies (WsbIpcClient *c)
   return wsb_client_queue_get_replies (c->out) >= c->srv->cfg.max_requests_per_client;
 }
 
-/* Polls for input unless requests are held, for output while anything is
- * queued; the source is only touched when that changes. */
+/* Polls for input unless requests are held, for output when out; the
+ * source is only touched when that changes. */
 static void
-update_events (WsbIpcClient *c)
+poll_for (WsbIpcClient *c, gboolean out)
 {
-  gboolean out = !wsb_client_queue_is_empty (c->out);
-
   if (c->in_held == c->src_in_off && out == c->src_out)
     return;
   c->src_in_off = c->in_held;
   c->src_out = out;
   g_source_modify_unix_fd (c->source, c->fd_tag, (c->in_held ? 0 : G_IO_IN) | (out ? G_IO_OUT : 0));
+}
+
+/* Polls for output while anything is queued. */
+static void
+update_events (WsbIpcClient *c)
+{
+  poll_for (c, !wsb_client_queue_is_empty (c->out));
 }
 
 /* ----------------------------------------------------------------- output */
@@ -135,7 +140,7 @@ overflow (WsbIpcClient *c)
 void
 wsb_ipc_client_queued (WsbIpcClient *c, gboolean over)
 {
-  update_events (c);
+  poll_for (c, TRUE);
   if (over)
     overflow (c);
 }
