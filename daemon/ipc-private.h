@@ -4,8 +4,9 @@
  *                        queue (client-queue.c), slow_client_policy, closing
  *   ipc-requests.c       the requests and their replies; send outcomes
  *   ipc-subscriptions.c  a client's subscriptions: the hub's events into its queue
- * Calls go server → client → requests → subscriptions, and back up only to
- * queue frames on a client or close it. */
+ * The server makes clients; a client hands its requests to ipc-requests.c,
+ * which makes subscriptions; both queue their frames back on the client.
+ * All of it depends on the hub; the hub knows none of it. */
 #pragma once
 
 /* struct ucred: the including file defines _GNU_SOURCE first. */
