@@ -1,0 +1,465 @@
+#include "client-queue.h"
+
+#include "framing.h"
+
+/* What a queued chunk is, for drop-oldest and the count of replies. */
+typedef enum
+{
+  CHUNK_FRAME,       /* hello, error, send outcome */
+  CHUNK_REPLY,       /* the reply to a request */
+  CHUNK_MESSAGE,     /* a subscription's message: the only kind drop-oldest drops */
+  CHUNK_EVENT,       /* a subscription's gap or state change */
+  CHUNK_GAP_PENDING, /* the gap for dropped messages, still growing (see drop_oldest) */
+  CHUNK_DROPPED,     /* the empty slot of a dropped message */
+} ChunkKind;
+
+/* One frame (or the tail of one) waiting to be written: a small header
+ * followed by a body that is owned, shared (a message) or a GBytes. A
+ * pending gap has no bytes yet: its body_len is the most it will take. */
+typedef struct
+{
+  guint8 hdr[WSB_EVENT_HEADER_MAX];
+  guint8 kind; /* ChunkKind, in what would be padding after hdr */
+  gsize hdr_len;
+  const guint8 *body;
+  gsize body_len;
+  guint64 sub_id; /* subscription events: whose */
+  WsbMessage *msg;
+  GBytes *bytes;
+  guint8 *owned;
+} OutChunk;
+
+/* The chunks from head on are queued, kept inline so queuing an event
+ * allocates nothing once the array has grown. A chunk's position, base +
+ * its index, outlives the removal of the written front of the array. */
+struct _WsbClientQueue
+{
+  gsize limit;
+  const WsbClientQueueFuncs *funcs;
+  gpointer data;
+  GArray *chunks;
+  guint head;
+  gsize base;
+  gsize bytes;     /* to write; a pending gap counts at its largest */
+  gsize offset;    /* bytes of the head chunk already written */
+  guint n_slots;   /* CHUNK_DROPPED slots queued, all before drop_pos */
+  gsize drop_pos;  /* drop-oldest is done with the chunks before it */
+  guint64 dropped; /* messages dropped since the client last caught up */
+  guint replies;   /* CHUNK_REPLY chunks queued */
+};
+
+WsbClientQueue *
+wsb_client_queue_new (gsize limit, const WsbClientQueueFuncs *funcs, gpointer data)
+{
+  WsbClientQueue *q = g_new0 (WsbClientQueue, 1);
+
+  q->limit = limit;
+  q->funcs = funcs;
+  q->data = data;
+  q->chunks = g_array_new (FALSE, FALSE, sizeof (OutChunk));
+  return q;
+}
+
+void
+wsb_client_queue_free (WsbClientQueue *q)
+{
+  if (!q)
+    return;
+  wsb_client_queue_clear (q);
+  g_array_unref (q->chunks);
+  g_free (q);
+}
+
+static void
+chunk_clear (OutChunk *ch)
+{
+  if (ch->msg)
+    wsb_message_unref (ch->msg);
+  if (ch->bytes)
+    g_bytes_unref (ch->bytes);
+  g_free (ch->owned);
+}
+
+static guint
+count (WsbClientQueue *q)
+{
+  return q->chunks->len - q->head;
+}
+
+static OutChunk *
+at (WsbClientQueue *q, guint i)
+{
+  return &g_array_index (q->chunks, OutChunk, i);
+}
+
+static OutChunk *
+at_pos (WsbClientQueue *q, gsize pos)
+{
+  return at (q, (guint) (pos - q->base));
+}
+
+static WsbQueueSub *
+lookup_sub (WsbClientQueue *q, guint64 id)
+{
+  return id ? q->funcs->lookup_sub (id, q->data) : NULL;
+}
+
+gsize
+wsb_client_queue_get_size (WsbClientQueue *q)
+{
+  return q->bytes + (gsize) (count (q) - q->n_slots) * sizeof (OutChunk);
+}
+
+gboolean
+wsb_client_queue_is_over (WsbClientQueue *q)
+{
+  return wsb_client_queue_get_size (q) > q->limit;
+}
+
+gboolean
+wsb_client_queue_is_empty (WsbClientQueue *q)
+{
+  return count (q) == 0;
+}
+
+guint
+wsb_client_queue_get_slots (WsbClientQueue *q)
+{
+  return q->chunks->len;
+}
+
+guint
+wsb_client_queue_get_replies (WsbClientQueue *q)
+{
+  return q->replies;
+}
+
+guint64
+wsb_client_queue_get_dropped (WsbClientQueue *q)
+{
+  return q->dropped;
+}
+
+/* Removes the dead front of the array (written or squeezed out) once it is
+ * as long as what follows, so a reader that never quite catches up does not
+ * grow the array forever. */
+static void
+reclaim (WsbClientQueue *q)
+{
+  if (q->head == q->chunks->len)
+    {
+      q->base += q->chunks->len;
+      g_array_set_size (q->chunks, 0);
+      q->head = 0;
+    }
+  else if (q->head >= 64 && q->head * 2 >= q->chunks->len)
+    {
+      g_array_remove_range (q->chunks, 0, q->head);
+      q->base += q->head;
+      q->head = 0;
+    }
+}
+
+static void
+pop (WsbClientQueue *q)
+{
+  OutChunk *ch = at (q, q->head);
+
+  if (ch->kind == CHUNK_REPLY)
+    q->replies--;
+  else if (ch->kind == CHUNK_DROPPED)
+    q->n_slots--;
+  chunk_clear (ch);
+  q->head++;
+  reclaim (q);
+}
+
+void
+wsb_client_queue_clear (WsbClientQueue *q)
+{
+  while (count (q))
+    pop (q);
+  q->bytes = 0;
+  q->offset = 0;
+}
+
+/* A new chunk at the end, filled in place field by field (the header
+ * bytes are the caller's to write, and not cleared: this is the fan-out
+ * path). */
+static OutChunk *
+append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, gsize len)
+{
+  OutChunk *ch;
+
+  g_array_set_size (q->chunks, q->chunks->len + 1);
+  ch = at (q, q->chunks->len - 1);
+  ch->kind = kind;
+  ch->sub_id = sub_id;
+  ch->body = body;
+  ch->body_len = len;
+  ch->msg = NULL;
+  ch->bytes = NULL;
+  ch->owned = NULL;
+  return ch;
+}
+
+static gboolean
+queued (WsbClientQueue *q, OutChunk *ch)
+{
+  q->bytes += ch->hdr_len + ch->body_len;
+  return wsb_client_queue_is_over (q);
+}
+
+static gboolean
+push_whole (WsbClientQueue *q, ChunkKind kind, guint8 *frame, gsize len)
+{
+  OutChunk *ch = append (q, kind, 0, frame, len);
+
+  ch->hdr_len = wsb_varint_encode (len, ch->hdr);
+  ch->owned = frame;
+  return queued (q, ch);
+}
+
+gboolean
+wsb_client_queue_push_frame (WsbClientQueue *q, guint8 *frame, gsize len)
+{
+  return push_whole (q, CHUNK_FRAME, frame, len);
+}
+
+gboolean
+wsb_client_queue_push_reply (WsbClientQueue *q, guint8 *frame, gsize len)
+{
+  q->replies++;
+  return push_whole (q, CHUNK_REPLY, frame, len);
+}
+
+static OutChunk *
+append_event (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, unsigned field, const guint8 *body,
+              gsize len)
+{
+  OutChunk *ch = append (q, kind, sub_id, body, len);
+
+  ch->hdr_len = wsb_event_header_encode (ch->hdr, sub_id, field, len);
+  return ch;
+}
+
+gboolean
+wsb_client_queue_push_message (WsbClientQueue *q, guint64 sub_id, WsbMessage *m)
+{
+  OutChunk *ch = append_event (q, CHUNK_MESSAGE, sub_id, WSB_EVENT_MESSAGE, m->enc, m->enc_len);
+
+  ch->msg = wsb_message_ref (m);
+  return queued (q, ch);
+}
+
+gboolean
+wsb_client_queue_push_state (WsbClientQueue *q, guint64 sub_id, GBytes *body)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (body, &len);
+  OutChunk *ch = append_event (q, CHUNK_EVENT, sub_id, WSB_EVENT_STATE, data, len);
+
+  ch->bytes = g_bytes_ref (body);
+  return queued (q, ch);
+}
+
+gboolean
+wsb_client_queue_push_gap (WsbClientQueue *q, guint64 sub_id, guint8 *body, gsize len)
+{
+  OutChunk *ch = append_event (q, CHUNK_EVENT, sub_id, WSB_EVENT_GAP, body, len);
+
+  ch->owned = body;
+  return queued (q, ch);
+}
+
+/* Encodes sub's pending gap, about to be written. Until a byte of it is,
+ * later drops of sub may still join it (gap_extendable). */
+static void
+gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
+{
+  OutChunk *ch = at_pos (q, sub->gap_pos);
+  gsize len;
+
+  if (ch->kind != CHUNK_GAP_PENDING)
+    return;
+  q->bytes -= ch->body_len;
+  ch->owned = q->funcs->gap_body (sub, sub->gap_from, sub->gap_to, &len, q->data);
+  ch->body = ch->owned;
+  ch->body_len = len;
+  ch->hdr_len = wsb_event_header_encode (ch->hdr, sub->id, WSB_EVENT_GAP, len);
+  ch->kind = CHUNK_EVENT;
+  q->bytes += ch->hdr_len + len;
+}
+
+/* Whether sub has a gap that drops may join: one not yet written at all. */
+static gboolean
+gap_extendable (WsbClientQueue *q, WsbQueueSub *sub)
+{
+  gsize unwritten = q->base + q->head + (q->offset ? 1 : 0);
+
+  if (sub->gap_open && sub->gap_pos < unwritten)
+    sub->gap_open = FALSE;
+  return sub->gap_open;
+}
+
+/* No later drop joins sub's gap: another event of sub follows it, or sub ends. */
+static void
+close_gap (WsbClientQueue *q, WsbQueueSub *sub)
+{
+  if (!sub || !gap_extendable (q, sub))
+    return;
+  gap_encode (q, sub);
+  sub->gap_open = FALSE;
+}
+
+void
+wsb_client_queue_sub_ended (WsbClientQueue *q, WsbQueueSub *sub)
+{
+  close_gap (q, sub);
+}
+
+/* Makes ch (a message, or a gap encoded for a write that did not happen)
+ * the pending gap of sub, counted at the most its encoding can take. */
+static void
+gap_pending (WsbClientQueue *q, OutChunk *ch, WsbQueueSub *sub)
+{
+  q->bytes -= ch->hdr_len + ch->body_len;
+  chunk_clear (ch);
+  *ch = (OutChunk){ .kind = CHUNK_GAP_PENDING,
+                    .sub_id = sub->id,
+                    .body_len = WSB_EVENT_HEADER_MAX + q->funcs->gap_size_max (sub, q->data) };
+  q->bytes += ch->body_len;
+}
+
+/* Drops the message of sub at index i. The first dropped message of a
+ * subscription since its last delivered one leaves its slot to the
+ * subscription's gap, so the gap comes before anything of the subscription
+ * still queued; later drops only move the gap's end. */
+static void
+drop_message (WsbClientQueue *q, guint i, WsbQueueSub *sub)
+{
+  OutChunk *ch = at (q, i);
+  guint64 seq = ch->msg->seq;
+
+  q->dropped++;
+  if (gap_extendable (q, sub))
+    {
+      OutChunk *gap = at_pos (q, sub->gap_pos);
+
+      if (gap->kind != CHUNK_GAP_PENDING)
+        gap_pending (q, gap, sub);
+      q->bytes -= ch->hdr_len + ch->body_len;
+      chunk_clear (ch);
+      *ch = (OutChunk){ .kind = CHUNK_DROPPED };
+      q->n_slots++;
+    }
+  else
+    {
+      gap_pending (q, ch, sub);
+      sub->gap_open = TRUE;
+      sub->gap_pos = q->base + i;
+      sub->gap_from = seq;
+    }
+  sub->gap_to = seq;
+}
+
+/* Closes up the slots of dropped messages (all before drop_pos) by moving
+ * the chunks kept among them towards drop_pos, in order; the front they
+ * leave goes as a written front does. */
+static void
+squeeze (WsbClientQueue *q)
+{
+  guint end = (guint) (q->drop_pos - q->base);
+  guint w = end;
+
+  for (guint r = end; r-- > q->head;)
+    {
+      OutChunk *ch = at (q, r);
+      WsbQueueSub *sub;
+
+      if (ch->kind == CHUNK_DROPPED)
+        continue;
+      if (--w == r)
+        continue;
+      *at (q, w) = *ch;
+      sub = lookup_sub (q, ch->sub_id);
+      if (sub && sub->gap_open && sub->gap_pos == q->base + r)
+        sub->gap_pos = q->base + w;
+    }
+  q->n_slots = 0;
+  q->head = w;
+  reclaim (q);
+}
+
+/* The walk goes on from where the last one stopped (everything before
+ * drop_pos is dropped or kept for good), so each chunk is walked over once.
+ * Messages of a subscription that has ended are kept: no gap could tell of
+ * their loss. */
+gboolean
+wsb_client_queue_drop_oldest (WsbClientQueue *q)
+{
+  gsize first = q->base + q->head + (q->offset ? 1 : 0);
+  guint i = (guint) (MAX (q->drop_pos, first) - q->base);
+
+  for (; i < q->chunks->len && wsb_client_queue_is_over (q); i++)
+    {
+      OutChunk *ch = at (q, i);
+      WsbQueueSub *sub = lookup_sub (q, ch->sub_id);
+
+      if (ch->kind == CHUNK_MESSAGE && sub)
+        drop_message (q, i, sub);
+      else if (ch->kind == CHUNK_EVENT)
+        close_gap (q, sub);
+    }
+  q->drop_pos = q->base + i;
+  if (q->n_slots >= 64 && q->n_slots * 2 >= i - q->head)
+    squeeze (q);
+  return !wsb_client_queue_is_over (q);
+}
+
+int
+wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
+{
+  gsize skip = q->offset;
+  int n = 0;
+
+  for (guint i = q->head; i < q->chunks->len && n + 2 <= max; i++)
+    {
+      OutChunk *ch = at (q, i);
+      gsize bskip;
+
+      if (ch->kind == CHUNK_GAP_PENDING)
+        gap_encode (q, lookup_sub (q, ch->sub_id));
+      if (skip < ch->hdr_len)
+        iov[n++] = (struct iovec){ ch->hdr + skip, ch->hdr_len - skip };
+      bskip = skip > ch->hdr_len ? skip - ch->hdr_len : 0;
+      if (ch->body_len > bskip)
+        iov[n++] = (struct iovec){ (void *) (ch->body + bskip), ch->body_len - bskip };
+      skip = 0;
+    }
+  return n;
+}
+
+guint64
+wsb_client_queue_consume (WsbClientQueue *q, gsize n)
+{
+  gsize done = n + q->offset;
+  guint64 dropped = q->dropped;
+
+  q->bytes -= n;
+  while (count (q))
+    {
+      OutChunk *ch = at (q, q->head);
+      gsize total = ch->hdr_len + ch->body_len;
+
+      if (ch->kind == CHUNK_GAP_PENDING || done < total)
+        break;
+      done -= total;
+      pop (q);
+    }
+  q->offset = done;
+  if (!dropped || wsb_client_queue_get_size (q) > q->limit / 2)
+    return 0;
+  q->dropped = 0;
+  return dropped;
+}

@@ -1,0 +1,459 @@
+/* One socket API connection: reading its varint-delimited frames, the hello
+ * (within hello_timeout_ms), handing requests on (ipc-requests.c), writing
+ * its output queue (client-queue.c) as far as the socket takes it, the
+ * slow-client policy when the queue is over client_buffer_bytes, the
+ * max_requests_per_client backpressure, and closing. */
+#define _GNU_SOURCE
+#include "ipc-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "framing.h"
+#include "pb-strict.h"
+#include "wsb-version.h"
+
+#define READ_CHUNK (64 * 1024)
+#define MAX_IOV 128
+
+typedef struct
+{
+  GSource base;
+  WsbIpcClient *client;
+} ClientSource;
+
+/* max_requests_per_client: a client with that many replies queued and not
+ * yet written (it sends requests and does not read them) has its requests
+ * held: the ones read stay in its input buffer and its socket is not read,
+ * until its replies drain below the limit. Its requests are never dropped:
+ * they wait in its socket, whose buffer then fills and blocks its writes. */
+static gboolean
+too_many_replies (WsbIpcClient *c)
+{
+  return wsb_client_queue_get_replies (c->out) >= c->srv->cfg.max_requests_per_client;
+}
+
+/* Polls for input unless requests are held, for output when out; the
+ * source is only touched when that changes. */
+static void
+poll_for (WsbIpcClient *c, gboolean out)
+{
+  if (c->in_held == c->src_in_off && out == c->src_out)
+    return;
+  c->src_in_off = c->in_held;
+  c->src_out = out;
+  g_source_modify_unix_fd (c->source, c->fd_tag, (c->in_held ? 0 : G_IO_IN) | (out ? G_IO_OUT : 0));
+}
+
+/* Polls for output while anything is queued. */
+static void
+update_events (WsbIpcClient *c)
+{
+  poll_for (c, !wsb_client_queue_is_empty (c->out));
+}
+
+/* ----------------------------------------------------------------- output */
+
+/* Writes as much as the socket takes. Returns FALSE when the client is gone. */
+static gboolean
+flush (WsbIpcClient *c)
+{
+  if (c->dead)
+    return FALSE;
+  c->out_full = FALSE;
+  while (!wsb_client_queue_is_empty (c->out))
+    {
+      struct iovec iov[MAX_IOV];
+      int n = wsb_client_queue_get_iov (c->out, iov, MAX_IOV);
+      guint64 dropped;
+      ssize_t w;
+
+      do
+        w = writev (c->fd, iov, n);
+      while (w < 0 && errno == EINTR);
+      if (w < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            {
+              c->out_full = TRUE;
+              return TRUE;
+            }
+          g_debug ("client %s: write failed: %s", c->name, g_strerror (errno));
+          return FALSE;
+        }
+      dropped = wsb_client_queue_consume (c->out, (gsize) w);
+      if (dropped)
+        g_debug ("client %s caught up; %" G_GUINT64_FORMAT " messages were dropped", c->name,
+                 dropped);
+    }
+  update_events (c);
+  return TRUE;
+}
+
+/* slow_client_policy=drop-oldest, or disconnect when nothing droppable is left. */
+static void
+drop_oldest (WsbIpcClient *c)
+{
+  gboolean had_dropped = wsb_client_queue_get_dropped (c->out) > 0;
+  gboolean fits = wsb_client_queue_drop_oldest (c->out);
+
+  if (!had_dropped && wsb_client_queue_get_dropped (c->out))
+    g_message ("client %s is not keeping up (over client_buffer_bytes = %" G_GUINT64_FORMAT
+               "): dropping its oldest messages, with a gap event for each run of them",
+               c->name, c->srv->cfg.client_buffer_bytes);
+  if (!fits)
+    {
+      g_warning ("client %s is not reading and holds nothing more to drop (over "
+                 "client_buffer_bytes = %" G_GUINT64_FORMAT "); disconnecting it",
+                 c->name, c->srv->cfg.client_buffer_bytes);
+      wsb_ipc_client_close (c);
+    }
+}
+
+static void
+overflow (WsbIpcClient *c)
+{
+  /* What one turn of the main loop queued may still fit the socket; a
+   * client known to be full is not tried again before it is writable. */
+  if (!c->out_full)
+    {
+      if (!flush (c))
+        {
+          wsb_ipc_client_close (c);
+          return;
+        }
+      if (!wsb_client_queue_is_over (c->out))
+        return;
+    }
+  if (g_strcmp0 (c->srv->cfg.slow_client_policy, "disconnect") == 0)
+    {
+      g_warning ("client %s is not reading (over client_buffer_bytes = %" G_GUINT64_FORMAT
+                 "); disconnecting it (slow_client_policy = disconnect)",
+                 c->name, c->srv->cfg.client_buffer_bytes);
+      wsb_ipc_client_close (c);
+    }
+  else
+    drop_oldest (c);
+}
+
+void
+wsb_ipc_client_queued (WsbIpcClient *c, gboolean over)
+{
+  poll_for (c, TRUE);
+  if (over)
+    overflow (c);
+}
+
+void
+wsb_ipc_client_send_frame (WsbIpcClient *c, const Wsbridge__V1__ServerFrame *frame)
+{
+  gsize len;
+  guint8 *buf;
+  gboolean over;
+
+  if (c->dead)
+    return;
+  len = wsbridge__v1__server_frame__get_packed_size (frame);
+  buf = g_malloc (len ? len : 1);
+  wsbridge__v1__server_frame__pack (frame, buf);
+  if (frame->frame_case == WSBRIDGE__V1__SERVER_FRAME__FRAME_REPLY)
+    over = wsb_client_queue_push_reply (c->out, buf, len);
+  else
+    over = wsb_client_queue_push_frame (c->out, buf, len);
+  wsb_ipc_client_queued (c, over);
+}
+
+void
+wsb_ipc_client_fail (WsbIpcClient *c, Wsbridge__V1__ErrorCode code, const char *fmt, ...)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
+  g_autofree char *text = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  text = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_message ("client %s: %s; closing the connection", c->name, text);
+  err.code = code;
+  err.message = text;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_ERROR;
+  frame.error = &err;
+  wsb_ipc_client_send_frame (c, &frame);
+  /* Best effort: a client that does not read may miss it. */
+  flush (c);
+  wsb_ipc_client_close (c);
+}
+
+/* ------------------------------------------------------------------ input */
+
+static void
+handle_hello (WsbIpcClient *c, const Wsbridge__V1__Hello *hello)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__HelloReply hr = WSBRIDGE__V1__HELLO_REPLY__INIT;
+
+  if (c->hello_done)
+    {
+      wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, "hello sent twice");
+      return;
+    }
+  if (hello->api_major != WSB_API_MAJOR)
+    {
+      wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_VERSION_MISMATCH,
+                           "unsupported API major version %u (this daemon speaks %d)",
+                           hello->api_major, WSB_API_MAJOR);
+      return;
+    }
+  if (hello->client_name && *hello->client_name)
+    {
+      g_autofree char *shown = g_utf8_make_valid (hello->client_name,
+                                                  MIN (strlen (hello->client_name), 64));
+      char *old = c->name;
+      c->name = g_strdup_printf ("%s[%s]", old, shown);
+      g_free (old);
+    }
+  c->hello_done = TRUE;
+  if (c->hello_timer)
+    g_source_remove (c->hello_timer);
+  c->hello_timer = 0;
+  hr.api_major = WSB_API_MAJOR;
+  hr.api_minor = WSB_API_MINOR;
+  hr.daemon_version = (char *) WSB_VERSION;
+  hr.uid = c->cred.uid;
+  hr.gid = c->cred.gid;
+  hr.max_frame_bytes = c->srv->cfg.max_frame_bytes;
+  hr.pid = c->cred.pid;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_HELLO;
+  frame.hello = &hr;
+  wsb_ipc_client_send_frame (c, &frame);
+  g_debug ("client %s: hello, API %u.%u", c->name, hello->api_major, hello->api_minor);
+}
+
+static void
+handle_frame (WsbIpcClient *c, const guint8 *data, gsize len)
+{
+  const char *nul_in;
+  Wsbridge__V1__ClientFrame *f = (Wsbridge__V1__ClientFrame *) wsb_pb_unpack_strict (
+      &wsbridge__v1__client_frame__descriptor, data, len, &nul_in);
+
+  if (!f)
+    {
+      wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME,
+                           "undecodable protobuf frame (%" G_GSIZE_FORMAT " bytes)", len);
+      return;
+    }
+  switch (f->frame_case)
+    {
+    case WSBRIDGE__V1__CLIENT_FRAME__FRAME_HELLO:
+      handle_hello (c, f->hello);
+      break;
+    case WSBRIDGE__V1__CLIENT_FRAME__FRAME_REQUEST:
+      if (!c->hello_done)
+        wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                             "the first frame must be a hello");
+      else
+        wsb_ipc_handle_request (c, f->request, nul_in);
+      break;
+    default:
+      wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                           "frame of an unknown kind");
+      break;
+    }
+  wsb_pb_free_strict (&f->base);
+}
+
+/* Handles the whole frames in the input buffer until too_many_replies; the
+ * rest is held in the buffer. */
+static void
+process_input (WsbIpcClient *c)
+{
+  gsize pos = c->in_start;
+
+  c->in_held = FALSE;
+  while (!c->dead)
+    {
+      size_t prefix, body;
+      WsbFrameStatus st;
+
+      if (too_many_replies (c))
+        {
+          c->in_held = TRUE;
+          break;
+        }
+      st = wsb_frame_peek (c->in->data + pos, c->in->len - pos, c->srv->cfg.max_frame_bytes,
+                           &prefix, &body);
+      if (st == WSB_FRAME_NEED_MORE)
+        break;
+      if (st == WSB_FRAME_BAD_VARINT)
+        {
+          wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME,
+                               "bad frame length prefix (invalid varint)");
+          return;
+        }
+      if (st == WSB_FRAME_TOO_LARGE)
+        {
+          uint64_t announced = 0;
+          size_t used;
+          wsb_varint_decode (c->in->data + pos, c->in->len - pos, &announced, &used);
+          wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE,
+                               "frame of %" G_GUINT64_FORMAT " bytes is over max_frame_bytes (%"
+                               G_GUINT64_FORMAT ")",
+                               (guint64) announced, c->srv->cfg.max_frame_bytes);
+          return;
+        }
+      handle_frame (c, c->in->data + pos + prefix, body);
+      pos += prefix + body;
+    }
+  if (c->dead)
+    return;
+  /* Held requests are taken a few at a time: the handled front goes once
+   * it is most of the buffer, not at every call. */
+  if (pos == c->in->len)
+    {
+      g_byte_array_set_size (c->in, 0);
+      pos = 0;
+    }
+  else if (pos > c->in->len / 2)
+    {
+      g_byte_array_remove_range (c->in, 0, (guint) pos);
+      pos = 0;
+    }
+  c->in_start = pos;
+}
+
+/* Returns FALSE when the peer is gone. */
+static gboolean
+read_input (WsbIpcClient *c)
+{
+  for (int rounds = 0; rounds < 16 && !c->dead && !c->in_held; rounds++)
+    {
+      guint old = c->in->len;
+      ssize_t n;
+
+      g_byte_array_set_size (c->in, old + READ_CHUNK);
+      do
+        n = read (c->fd, c->in->data + old, READ_CHUNK);
+      while (n < 0 && errno == EINTR);
+      g_byte_array_set_size (c->in, old + (n > 0 ? (guint) n : 0));
+      if (n == 0)
+        return FALSE;
+      if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+      process_input (c);
+      if (n < READ_CHUNK)
+        break;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------- lifetime */
+
+static gboolean
+client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
+{
+  WsbIpcClient *c = ((ClientSource *) source)->client;
+  GIOCondition rev = g_source_query_unix_fd (source, c->fd_tag);
+  gboolean alive = TRUE;
+
+  if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+    alive = read_input (c);
+  if (alive && !c->dead && !wsb_client_queue_is_empty (c->out))
+    alive = flush (c);
+  /* Its replies drained below the limit: the requests held go on, as far
+   * as its socket takes their replies. */
+  while (alive && !c->dead && c->in_held && !too_many_replies (c))
+    {
+      process_input (c);
+      if (!c->dead)
+        alive = flush (c);
+    }
+  if (!alive)
+    wsb_ipc_client_close (c);
+  else if (!c->dead)
+    update_events (c);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs client_source_funcs = { NULL, NULL, client_dispatch, NULL, NULL, NULL };
+
+static gboolean
+on_hello_timeout (gpointer data)
+{
+  WsbIpcClient *c = data;
+
+  c->hello_timer = 0;
+  wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                       "no hello within hello_timeout_ms (%" G_GUINT64_FORMAT " ms)",
+                       c->srv->cfg.hello_timeout_ms);
+  return G_SOURCE_REMOVE;
+}
+
+WsbIpcClient *
+wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
+{
+  WsbIpcClient *c = g_new0 (WsbIpcClient, 1);
+
+  c->srv = srv;
+  c->fd = fd;
+  c->cred = *cred;
+  c->name = g_strdup_printf ("pid %d", c->cred.pid);
+  c->in = g_byte_array_new ();
+  c->out = wsb_client_queue_new (srv->cfg.client_buffer_bytes, &wsb_ipc_sub_queue_funcs, c);
+  c->subs = wsb_ipc_subs_new ();
+  c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
+  ((ClientSource *) c->source)->client = c;
+  c->fd_tag = g_source_add_unix_fd (c->source, fd, G_IO_IN);
+  g_source_attach (c->source, NULL);
+  c->hello_timer = g_timeout_add ((guint) srv->cfg.hello_timeout_ms, on_hello_timeout, c);
+  srv->clients = g_list_prepend (srv->clients, c);
+  srv->n_clients++;
+  g_debug ("client %s (uid %u) connected", c->name, c->cred.uid);
+  return c;
+}
+
+static gboolean
+client_free_idle (gpointer data)
+{
+  WsbIpcClient *c = data;
+
+  c->free_id = 0;
+  wsb_ipc_client_free (c);
+  return G_SOURCE_REMOVE;
+}
+
+void
+wsb_ipc_client_close (WsbIpcClient *c)
+{
+  if (c->dead)
+    return;
+  c->dead = TRUE;
+  if (c->hello_timer)
+    g_source_remove (c->hello_timer);
+  c->hello_timer = 0;
+  g_debug ("client %s: disconnected", c->name);
+  g_hash_table_remove_all (c->subs);
+  wsb_ipc_outcomes_forget_client (c);
+  g_source_destroy (c->source);
+  close (c->fd);
+  c->fd = -1;
+  wsb_client_queue_clear (c->out);
+  c->srv->n_clients--;
+  /* Not at idle priority: a busy loop would keep every closed client. */
+  c->free_id = g_idle_add_full (G_PRIORITY_HIGH, client_free_idle, c, NULL);
+}
+
+void
+wsb_ipc_client_free (WsbIpcClient *c)
+{
+  if (c->free_id)
+    g_source_remove (c->free_id);
+  c->srv->clients = g_list_remove (c->srv->clients, c);
+  g_hash_table_unref (c->subs);
+  g_source_unref (c->source);
+  g_byte_array_unref (c->in);
+  wsb_client_queue_free (c->out);
+  g_free (c->name);
+  g_free (c);
+}

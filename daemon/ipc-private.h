@@ -1,0 +1,96 @@
+/* What the files of the socket API share; nothing else includes this.
+ *   ipc-server.c         the listening socket: accept, admission, the server's lifetime
+ *   ipc-client.c         one connection: reading frames, the hello, writing its
+ *                        queue (client-queue.c), slow_client_policy, closing
+ *   ipc-requests.c       the requests and their replies; send outcomes
+ *   ipc-subscriptions.c  a client's subscriptions: the hub's events into its queue
+ * The server makes clients; a client hands its requests to ipc-requests.c,
+ * which makes subscriptions; both queue their frames back on the client.
+ * All of it depends on the hub; the hub knows none of it. */
+#pragma once
+
+/* struct ucred: the including file defines _GNU_SOURCE first. */
+#include <sys/socket.h>
+
+#include "client-queue.h"
+#include "ipc-server.h"
+#include "wsbridge.pb-c.h"
+
+typedef struct _WsbIpcClient WsbIpcClient;
+
+struct _WsbIpcServer
+{
+  WsbHub *hub;
+  gboolean system;   /* any uid may connect; requests are checked (access.c) */
+  GHashTable *sends; /* send waiting for its outcome → WsbIpcClient* that made it */
+  WsbDaemonConfig cfg;
+  int listen_fd;
+  guint listen_id;
+  guint resume_id; /* accepting is paused: out of file descriptors */
+  char *path;      /* unlinked on free when we bound it */
+  GList *clients;
+  guint n_clients; /* not closed yet */
+};
+
+struct _WsbIpcClient
+{
+  WsbIpcServer *srv;
+  int fd;
+  GSource *source;
+  gpointer fd_tag;
+  struct ucred cred;
+  gboolean hello_done;
+  guint hello_timer; /* until the hello arrives: hello_timeout_ms */
+  gboolean dead;
+  guint free_id;
+  GByteArray *in;
+  gsize in_start; /* bytes of `in` already handled */
+  WsbClientQueue *out;
+  gboolean out_full;            /* the last write found the socket full */
+  gboolean in_held;             /* requests wait in `in` while too many replies are queued */
+  gboolean src_in_off, src_out; /* what the source polls for, besides G_IO_IN */
+  GHashTable *subs;             /* subscription id → WsbIpcSub* */
+  guint64 next_sub_id;
+  char *name;
+};
+
+typedef struct
+{
+  WsbQueueSub q; /* first: the queue's WsbQueueSub* is this */
+  WsbIpcClient *client;
+  WsbSubscription *sub;
+} WsbIpcSub;
+
+/* ipc-client.c */
+/* Serves fd, a connected non-blocking socket whose peer is cred. */
+WsbIpcClient *wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred);
+/* Ends the connection now; the memory goes from an idle callback, so no
+ * caller up the stack (a dispatch, a hub delivery) is left holding a freed
+ * client. */
+void wsb_ipc_client_close (WsbIpcClient *c);
+/* Frees a closed client now (the server going away). */
+void wsb_ipc_client_free (WsbIpcClient *c);
+/* Sends a connection-level error and closes the connection. */
+void wsb_ipc_client_fail (WsbIpcClient *c, Wsbridge__V1__ErrorCode code, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+/* Queues a whole ServerFrame. */
+void wsb_ipc_client_send_frame (WsbIpcClient *c, const Wsbridge__V1__ServerFrame *frame);
+/* Something was queued on c->out (over: it is over client_buffer_bytes). */
+void wsb_ipc_client_queued (WsbIpcClient *c, gboolean over);
+
+/* ipc-requests.c */
+/* nul_in: the field holding a NUL byte, if any (wsb_pb_unpack_strict). */
+void wsb_ipc_handle_request (WsbIpcClient *c, const Wsbridge__V1__Request *req, const char *nul_in);
+/* The outcomes of sends go to the client that made them, while it is there. */
+void wsb_ipc_outcomes_start (WsbIpcServer *srv);
+void wsb_ipc_outcomes_stop (WsbIpcServer *srv);
+void wsb_ipc_outcomes_forget_client (WsbIpcClient *c);
+
+/* ipc-subscriptions.c */
+/* The table of c's subscriptions, by id; removing one unsubscribes it. */
+GHashTable *wsb_ipc_subs_new (void);
+/* How c->out asks c's subscriptions for their gaps (data: the client). */
+extern const WsbClientQueueFuncs wsb_ipc_sub_queue_funcs;
+/* Subscribes c and adds the subscription to c->subs. */
+WsbIpcSub *wsb_ipc_sub_new (WsbIpcClient *c, const char *session, const char *channel,
+                            guint64 since_seq, guint64 epoch, GError **error);

@@ -1,0 +1,459 @@
+/* The socket API's requests, each answered by one reply on the connection
+ * that sent it, and the send outcomes that follow a send. On the system
+ * instance every request naming a session is checked against its
+ * allow_users/allow_groups first (access.c). */
+#define _GNU_SOURCE
+#include "ipc-private.h"
+
+#include "access.h"
+#include "log.h"
+#include "status.h"
+#include "wsb-error.h"
+
+/* A send waiting for its outcome, by session and id. */
+typedef struct
+{
+  const char *session; /* interned */
+  guint64 id;
+} SendKey;
+
+static Wsbridge__V1__ErrorCode
+error_code (const GError *error)
+{
+  if (error->domain != WSB_ERROR)
+    return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INTERNAL;
+  switch ((WsbError) error->code)
+    {
+    case WSB_ERROR_INVALID_ARGUMENT:
+    case WSB_ERROR_CONFIG:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT;
+    case WSB_ERROR_NOT_FOUND:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND;
+    case WSB_ERROR_ACCESS_DENIED:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ACCESS_DENIED;
+    case WSB_ERROR_QUEUE_FULL:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_QUEUE_FULL;
+    case WSB_ERROR_LIMIT_EXCEEDED:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED;
+    case WSB_ERROR_ALREADY_EXISTS:
+      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ALREADY_EXISTS;
+    case WSB_ERROR_FAILED:
+      break;
+    }
+  return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INTERNAL;
+}
+
+static void
+reply (WsbIpcClient *c, Wsbridge__V1__Reply *r)
+{
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_REPLY;
+  frame.reply = r;
+  wsb_ipc_client_send_frame (c, &frame);
+}
+
+static void
+reply_error (WsbIpcClient *c, guint64 id, Wsbridge__V1__ErrorCode code, const char *message)
+{
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
+
+  err.code = code;
+  err.message = (char *) message;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_ERROR;
+  r.error = &err;
+  reply (c, &r);
+}
+
+static void
+reply_gerror (WsbIpcClient *c, guint64 id, const GError *error)
+{
+  reply_error (c, id, error_code (error), error->message);
+}
+
+/* On the system instance: may this client use the session? If not, the
+ * request gets the error and the denial is logged. An unknown session is
+ * left to the operation to report. */
+static gboolean
+may_use (WsbIpcClient *c, guint64 id, const char *session)
+{
+  g_autoptr (GError) error = NULL;
+  const WsbSessionConfig *cfg;
+
+  if (!c->srv->system || !(cfg = wsb_hub_get_config (c->srv->hub, session)))
+    return TRUE;
+  if (wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, &error))
+    return TRUE;
+  wsb_session_log (session, G_LOG_LEVEL_MESSAGE, "client %s: denied: %s", c->name,
+                   error->message);
+  reply_gerror (c, id, error);
+  return FALSE;
+}
+
+static const char *
+or_empty (const char *s)
+{
+  return s ? s : "";
+}
+
+static void
+handle_list (WsbIpcClient *c, guint64 id)
+{
+  g_autoptr (GPtrArray) list = wsb_hub_list_status (c->srv->hub);
+  g_autofree Wsbridge__V1__SessionStatus *pbs = g_new0 (Wsbridge__V1__SessionStatus, list->len);
+  g_autofree Wsbridge__V1__SessionStatus **ptrs = g_new0 (Wsbridge__V1__SessionStatus *,
+                                                          list->len + 1);
+  Wsbridge__V1__ListSessionsReply lr = WSBRIDGE__V1__LIST_SESSIONS_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+
+  guint n = 0;
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      WsbSessionStatus *st = g_ptr_array_index (list, i);
+      const WsbSessionConfig *cfg = wsb_hub_get_config (c->srv->hub, st->name);
+
+      /* The system instance lists only what the caller may use. */
+      if (c->srv->system && cfg
+          && !wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, NULL))
+        continue;
+      wsb_status_to_pb (st, &pbs[n]);
+      ptrs[n] = &pbs[n];
+      n++;
+    }
+  lr.n_sessions = n;
+  lr.sessions = ptrs;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_LIST_SESSIONS;
+  r.list_sessions = &lr;
+  reply (c, &r);
+}
+
+static void
+handle_subscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SubscribeRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  const char *channel = req->channel && *req->channel ? req->channel : "*";
+  Wsbridge__V1__SubscribeReply sr = WSBRIDGE__V1__SUBSCRIBE_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__SessionStatus pb_status;
+  WsbSessionStatus st = { 0 };
+  WsbIpcSub *cs;
+
+  if (!may_use (c, id, or_empty (req->session)))
+    return;
+  if (g_hash_table_size (c->subs) >= c->srv->cfg.max_subscriptions_per_client)
+    {
+      reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
+                   "too many subscriptions on this connection "
+                   "(max_subscriptions_per_client)");
+      return;
+    }
+  cs = wsb_ipc_sub_new (c, or_empty (req->session), channel, req->since_seq, req->epoch, &error);
+  if (!cs)
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  wsb_subscription_get_status (cs->sub, &st);
+  wsb_status_to_pb (&st, &pb_status);
+  sr.subscription_id = cs->q.id;
+  sr.status = &pb_status;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_SUBSCRIBE;
+  r.subscribe = &sr;
+  reply (c, &r);
+  wsb_session_status_clear (&st);
+  wsb_hub_catch_up (cs->sub);
+}
+
+static void
+reply_ok (WsbIpcClient *c, guint64 id)
+{
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Empty empty = WSBRIDGE__V1__EMPTY__INIT;
+
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_OK;
+  r.ok = &empty;
+  reply (c, &r);
+}
+
+static void
+handle_unsubscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__UnsubscribeRequest *req)
+{
+  if (!g_hash_table_remove (c->subs, &req->subscription_id))
+    {
+      reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND,
+                   "no such subscription on this connection");
+      return;
+    }
+  reply_ok (c, id);
+}
+
+static guint
+send_key_hash (gconstpointer k)
+{
+  const SendKey *key = k;
+
+  return g_direct_hash (key->session) ^ g_int64_hash (&key->id);
+}
+
+static gboolean
+send_key_equal (gconstpointer a, gconstpointer b)
+{
+  const SendKey *ka = a, *kb = b;
+
+  return ka->session == kb->session && ka->id == kb->id;
+}
+
+static gboolean
+is_client (gpointer key, gpointer value, gpointer data)
+{
+  return value == data;
+}
+
+/* The outcome of a send goes to the connection that made it, if still there. */
+static void
+on_send_outcome (const char *session, guint64 id, WsbSendResult result, const char *reason,
+                 gpointer data)
+{
+  WsbIpcServer *srv = data;
+  SendKey key = { g_intern_string (session), id };
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
+  Wsbridge__V1__SendOutcome out = WSBRIDGE__V1__SEND_OUTCOME__INIT;
+  WsbIpcClient *c = g_hash_table_lookup (srv->sends, &key);
+
+  if (!c)
+    return;
+  g_hash_table_remove (srv->sends, &key);
+  out.session = (char *) session;
+  out.send_id = id;
+  out.result = (Wsbridge__V1__SendResult) result;
+  out.reason = (char *) (reason ? reason : "");
+  ev.event_case = WSBRIDGE__V1__EVENT__EVENT_OUTCOME;
+  ev.outcome = &out;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_EVENT;
+  frame.event = &ev;
+  wsb_ipc_client_send_frame (c, &frame);
+}
+
+void
+wsb_ipc_outcomes_start (WsbIpcServer *srv)
+{
+  srv->sends = g_hash_table_new_full (send_key_hash, send_key_equal, g_free, NULL);
+  wsb_hub_add_outcome_listener (srv->hub, on_send_outcome, srv);
+}
+
+void
+wsb_ipc_outcomes_stop (WsbIpcServer *srv)
+{
+  wsb_hub_remove_outcome_listener (srv->hub, on_send_outcome, srv);
+  g_clear_pointer (&srv->sends, g_hash_table_unref);
+}
+
+void
+wsb_ipc_outcomes_forget_client (WsbIpcClient *c)
+{
+  g_hash_table_foreach_remove (c->srv->sends, is_client, c);
+}
+
+static void
+handle_send (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SendRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  Wsbridge__V1__SendReply sr = WSBRIDGE__V1__SEND_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  const char *session = req->session ? req->session : "";
+  guint64 send_id = 0;
+  SendKey *key;
+
+  if (!may_use (c, id, session))
+    return;
+  if (!wsb_hub_send (c->srv->hub, session, req->data.data, req->data.len, req->binary,
+                     req->ttl_ms, &send_id, &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  key = g_new (SendKey, 1);
+  key->session = g_intern_string (session);
+  key->id = send_id;
+  g_hash_table_insert (c->srv->sends, key, c);
+  sr.send_id = send_id;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_SEND;
+  r.send = &sr;
+  reply (c, &r);
+}
+
+static void
+handle_history (WsbIpcClient *c, guint64 id, const Wsbridge__V1__HistoryRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  const char *channel = req->channel && *req->channel ? req->channel : "*";
+  Wsbridge__V1__HistoryReply hr = WSBRIDGE__V1__HISTORY_REPLY__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Gap gap = WSBRIDGE__V1__GAP__INIT;
+  Wsbridge__V1__SessionStatus pb_status;
+  g_autofree Wsbridge__V1__Message **msgs = NULL;
+  WsbHistoryResult res;
+
+  if (!may_use (c, id, or_empty (req->session)))
+    return;
+  if (!wsb_hub_history (c->srv->hub, req->session ? req->session : "", channel, req->last, &res,
+                        &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  /* Not the hot path: each stored encoding is decoded for the reply. */
+  msgs = g_new0 (Wsbridge__V1__Message *, res.messages->len + 1);
+  for (guint i = 0; i < res.messages->len; i++)
+    {
+      WsbMessage *m = g_ptr_array_index (res.messages, i);
+      msgs[i] = wsbridge__v1__message__unpack (NULL, m->enc_len, m->enc);
+      g_assert (msgs[i]);
+    }
+  hr.n_messages = res.messages->len;
+  hr.messages = msgs;
+  if (res.gap_to)
+    {
+      gap.session = res.status.name;
+      gap.channel = (char *) channel;
+      gap.from_seq = res.gap_from;
+      gap.to_seq = res.gap_to;
+      gap.epoch = res.status.epoch;
+      hr.gap = &gap;
+    }
+  wsb_status_to_pb (&res.status, &pb_status);
+  hr.status = &pb_status;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_HISTORY;
+  r.history = &hr;
+  reply (c, &r);
+  for (guint i = 0; i < res.messages->len; i++)
+    wsbridge__v1__message__free_unpacked (msgs[i], NULL);
+  wsb_history_result_clear (&res);
+}
+
+static void
+reply_status (WsbIpcClient *c, guint64 id, const char *session)
+{
+  g_autoptr (GError) error = NULL;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__SessionStatus pb_status;
+  WsbSessionStatus st = { 0 };
+
+  if (!wsb_hub_get_status (c->srv->hub, session, &st, &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  wsb_status_to_pb (&st, &pb_status);
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_SESSION;
+  r.session = &pb_status;
+  reply (c, &r);
+  wsb_session_status_clear (&st);
+}
+
+static void
+handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionRequest *req)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree const char **keys = g_new0 (const char *, req->n_options + 1);
+  g_autofree const char **values = g_new0 (const char *, req->n_options + 1);
+
+  if (c->srv->system
+      && !wsb_access_create_allowed (&c->srv->cfg, c->cred.uid, c->cred.gid, &error))
+    {
+      g_message ("client %s: denied: %s", c->name, error->message);
+      reply_gerror (c, id, error);
+      return;
+    }
+  for (size_t i = 0; i < req->n_options; i++)
+    {
+      keys[i] = or_empty (req->options[i]->key);
+      values[i] = or_empty (req->options[i]->value);
+    }
+  if (!wsb_hub_create_session (c->srv->hub, or_empty (req->name), or_empty (req->url), keys,
+                               values, (guint) req->n_options, req->persist, &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  reply_status (c, id, req->name);
+}
+
+typedef gboolean (*SessionOp) (WsbHub *hub, const char *name, GError **error);
+
+/* remove_session, connect, disconnect: one session name, an ok reply. */
+static void
+handle_session_op (WsbIpcClient *c, guint64 id, const char *session, SessionOp op)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!may_use (c, id, or_empty (session)))
+    return;
+  if (!op (c->srv->hub, or_empty (session), &error))
+    {
+      reply_gerror (c, id, error);
+      return;
+    }
+  reply_ok (c, id);
+}
+
+void
+wsb_ipc_handle_request (WsbIpcClient *c, const Wsbridge__V1__Request *req, const char *nul_in)
+{
+  if (nul_in)
+    {
+      /* A name like "feed\0x" must not act on "feed". */
+      g_autofree char *why = g_strdup_printf ("field '%s' holds a NUL byte", nul_in);
+      reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT, why);
+      return;
+    }
+  switch (req->op_case)
+    {
+    case WSBRIDGE__V1__REQUEST__OP_LIST_SESSIONS:
+      handle_list (c, req->id);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE:
+      handle_subscribe (c, req->id, req->subscribe);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_UNSUBSCRIBE:
+      handle_unsubscribe (c, req->id, req->unsubscribe);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_SEND:
+      handle_send (c, req->id, req->send);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_HISTORY:
+      handle_history (c, req->id, req->history);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_GET_SESSION:
+      if (may_use (c, req->id, or_empty (req->get_session->session)))
+        reply_status (c, req->id, or_empty (req->get_session->session));
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_CREATE_SESSION:
+      handle_create (c, req->id, req->create_session);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_REMOVE_SESSION:
+      handle_session_op (c, req->id, req->remove_session->session, wsb_hub_remove_session);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_CONNECT:
+      handle_session_op (c, req->id, req->connect->session, wsb_hub_connect);
+      break;
+    case WSBRIDGE__V1__REQUEST__OP_DISCONNECT:
+      handle_session_op (c, req->id, req->disconnect->session, wsb_hub_disconnect);
+      break;
+    default:
+      reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                   "unknown or empty request (is the daemon older than the client?)");
+      break;
+    }
+}
+
