@@ -1,0 +1,106 @@
+/* What the files of the D-Bus frontend share (dbus-server.h is its face to
+ * main.c):
+ *
+ *   dbus-server.c    the server: the bus connection, the name, the hub's listeners
+ *   dbus-manager.c   the manager object's methods
+ *   dbus-session.c   one object per session: properties, their coalesced
+ *                    PropertiesChanged, the session methods
+ *   dbus-caller.c    peers by unique name: credentials and access, their
+ *                    subscriptions and the Message/Gap signals to them
+ *
+ * Like every frontend it uses the hub and never the socket frontend. */
+#pragma once
+
+#include "dbus-server.h"
+
+#define BUS_NAME "io.github.WsBridge1"
+#define MANAGER_PATH "/io/github/WsBridge1"
+#define SESSION_PATH_PREFIX "/io/github/WsBridge1/session/"
+#define MANAGER_IFACE "io.github.WsBridge1.Manager"
+#define SESSION_IFACE "io.github.WsBridge1.Session"
+
+typedef struct _Caller Caller;
+
+/* The exported object of one session. Its watch, a subscription to "*",
+ * tells it of state changes, of messages (counters) and of the session's
+ * end. */
+typedef struct
+{
+  WsbDBusServer *srv;
+  char *name;
+  char *path;
+  guint reg_id;
+  WsbSubscription *watch;
+  WsbSessionStatus shown; /* as PropertiesChanged last told it */
+  gboolean dirty;         /* counters changed since */
+} SessionObject;
+
+struct _WsbDBusServer
+{
+  WsbHub *hub;
+  WsbDaemonConfig cfg;
+  gboolean system;
+  GBusType bus_type;
+  GDBusConnection *conn;
+  gulong closed_id;
+  guint own_id;
+  WsbDBusNameState name_state;
+  GSourceFunc replaced_func;
+  gpointer replaced_data;
+  guint manager_reg_id;
+  GHashTable *objects; /* name → SessionObject* */
+  GHashTable *by_path; /* path → SessionObject* (same objects) */
+  GHashTable *callers; /* unique name → Caller* */
+  GPtrArray *dirty;    /* SessionObject* with dirty set */
+  guint flush_id;
+  /* The parameters of the last Message signal, for the next subscriber of
+   * the same message and channel. */
+  WsbMessage *cache_msg;
+  char *cache_channel;
+  GVariant *cache_params;
+};
+
+/* ---- dbus-server.c */
+
+/* Errors go out as io.github.WsBridge1.Error.* (wsb-error.c). */
+void wsb_dbus_return_error (GDBusMethodInvocation *inv, const GError *error);
+
+/* ---- dbus-manager.c */
+
+const GDBusInterfaceVTable *wsb_dbus_manager_vtable (void);
+
+/* ---- dbus-session.c */
+
+/* Object path elements allow [A-Za-z0-9_]: every other byte of a session
+ * name, and '_' itself, becomes _XX (its hex value), as sd-bus does, so
+ * "feed.btc" is .../session/feed_2ebtc. */
+char *wsb_dbus_session_path (const char *name);
+
+/* The object of session name, exported (with SessionAdded) if it has none
+ * yet; NULL if there is no such session. */
+SessionObject *wsb_dbus_object_ensure (WsbDBusServer *srv, const char *name);
+
+/* The counters changed: they are shown within a coalescing interval. */
+void wsb_dbus_object_mark_dirty (SessionObject *obj);
+
+/* Unexports it (srv->objects' destroy function: no SessionRemoved). */
+void wsb_dbus_object_free (SessionObject *obj);
+
+/* ---- dbus-caller.c */
+
+/* srv->callers' destroy function: ends the caller's subscriptions. */
+void wsb_dbus_caller_free (Caller *c);
+
+/* Whether sender may use session name (NULL: create sessions). */
+gboolean wsb_dbus_may_use (WsbDBusServer *srv, const char *sender, const char *name,
+                           GError **error);
+
+/* Session methods Subscribe(s channel, t since_seq, t epoch) and
+ * Unsubscribe(s channel) of obj, for the invocation's sender. */
+void wsb_dbus_subscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv,
+                         GVariant *params);
+void wsb_dbus_unsubscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv,
+                           GVariant *params);
+
+/* Forgets the last Message signal's parameters. */
+void wsb_dbus_clear_message_cache (WsbDBusServer *srv);
