@@ -171,12 +171,14 @@ class _Feed:
     def deliver(self, item: Item) -> None:
         if type(item) is not StateChange:
             self.last = item  # type: ignore[assignment]
-        items = self.items
-        items.append(item)
+        self.items.append(item)
+        self.wake()
+
+    def wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if len(items) > HIGH_WATER and not self.paused:
+        if len(self.items) > HIGH_WATER and not self.paused:
             self.conn._pause(self)
 
     def position(self) -> tuple[int, int]:

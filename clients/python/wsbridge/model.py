@@ -1,12 +1,9 @@
 """What the APIs return: messages, gaps, state changes, session status and
 send results.
 
-A :class:`Message` read from the socket is decoded lazily: it keeps a view of
-the chunk it arrived in (no copy per message) and decodes a field the first
-time it is read. The daemon encodes every message the same way (DESIGN.md,
-``proto/wsbridge.proto``: fields in a fixed order, data last), which is what
-the fast path expects; anything else is decoded by the generated protobuf
-classes.
+A :class:`Message` that the fast path of :mod:`wsbridge.framing` split off
+has its ``data`` decoded and keeps a view of the chunk it arrived in (no copy
+per message) until one of its other fields is read, which decodes them all.
 """
 
 from __future__ import annotations
@@ -35,10 +32,8 @@ def _varint(raw: bytes | memoryview) -> int:
     return value
 
 
-def _len_field(mv: memoryview, pos: int, tag: int) -> tuple[int, int] | None:
-    """(start, end) of the length-delimited field TAG at POS, or None."""
-    if mv[pos] != tag:
-        return None
+def _len_field(mv: memoryview, pos: int) -> tuple[int, int]:
+    """(start, end) of the length-delimited field at POS (tag byte, length)."""
     pos += 1
     length, shift = 0, 0
     while True:
@@ -63,113 +58,78 @@ class Message:
 
     ``session``, ``channel`` (``"*"`` unless routed), ``seq`` (per session,
     from 1), ``epoch`` (changes whenever seq restarts), ``time_us`` (wall-clock
-    receive time, µs since the Unix epoch), ``binary`` and ``data``: ``str`` for
-    a text message, ``bytes`` for a binary one.
+    receive time, µs since the Unix epoch), ``data`` (``str`` for a text
+    message, ``bytes`` for a binary one) and ``binary``.
     """
 
-    __slots__ = ("_mv", "_start", "_end", "_fixed", "_data_start", "_session", "_channel",
-                 "_seq", "_epoch", "_time_us", "_binary", "_data")
+    # The fast path of wsbridge.framing sets data and refers to the chunk the
+    # message came in (_mv) and where it starts (_ms), decoding the other
+    # fields when they are read; otherwise _mv is None and the others hold
+    # the values.
+    __slots__ = ("data", "_mv", "_ms", "_session", "_channel", "_seq", "_epoch", "_time_us")
+
+    data: str | bytes
 
     def __init__(self, session: str, channel: str, seq: int, epoch: int, time_us: int,
                  data: str | bytes) -> None:
+        self.data = data
         self._mv = None
         self._session, self._channel = session, channel
         self._seq, self._epoch, self._time_us = seq, epoch, time_us
-        self._binary = isinstance(data, bytes)
-        self._data = data
-
-    @classmethod
-    def _from_wire(cls, mv: memoryview, start: int, end: int) -> Message:
-        """The encoded Message in MV[START:END] (the buffer must not change)."""
-        m = cls.__new__(cls)
-        m._mv, m._start, m._end = mv, start, end
-        m._fixed = m._data = None
-        return m
 
     @classmethod
     def _from_pb(cls, p: pb.Message) -> Message:
         data: str | bytes = p.data if p.binary else p.data.decode("utf-8", "replace")
         return cls(p.session, p.channel, p.seq, p.epoch, p.time_us, data)
 
-    def _locate(self) -> None:
-        """Find the fields in the encoded bytes; fall back to protobuf for an
-        encoding the fast path does not know."""
-        mv, start, end = self._mv, self._start, self._end
-        try:
-            session = _len_field(mv, start, 0x0A)
-            channel = session and _len_field(mv, session[1], 0x12)
-            fixed = channel and _FIXED_PART.match(mv, channel[1], end)
-        except IndexError:
-            fixed = None
-        if fixed and fixed.end() + _varint(fixed.group(5)) == end:
-            self._session, self._channel = session, channel
-            self._fixed = fixed
-            self._data_start = fixed.end()
-            self._binary = fixed.group(4) is not None
-            self._seq = self._epoch = self._time_us = None
-            return
-        p = pb.Message.FromString(mv[start:end])
-        decoded = Message._from_pb(p)
-        for name in Message.__slots__[5:]:
-            setattr(self, name, getattr(decoded, name))
-        self._mv = None
+    @property
+    def binary(self) -> bool:
+        return type(self.data) is bytes
 
-    def _field(self, name: str) -> object:
-        if self._mv is not None and self._fixed is None:
-            self._locate()
-        return getattr(self, name)
+    def _decode(self) -> None:
+        """Decode session, channel, seq, epoch and time_us from the chunk."""
+        mv, ms = self._mv, self._ms
+        assert mv is not None
+        s0, s1 = _len_field(mv, ms)
+        c0, c1 = _len_field(mv, s1)
+        fixed = _FIXED_PART.match(mv, c1)
+        assert fixed is not None  # the fast path matched it
+        self._session, self._channel = str(mv[s0:s1], "utf-8"), str(mv[c0:c1], "utf-8")
+        self._seq = _varint(fixed.group(1))
+        self._epoch = int.from_bytes(fixed.group(2), "little")
+        raw = _varint(fixed.group(3))
+        self._time_us = raw - (1 << 64) if raw >= 1 << 63 else raw
+        self._mv = None
 
     @property
     def session(self) -> str:
-        value = self._field("_session")
-        if isinstance(value, tuple):
-            value = self._session = str(self._mv[value[0]:value[1]], "utf-8")
-        return value  # type: ignore[return-value]
+        if self._mv is not None:
+            self._decode()
+        return self._session
 
     @property
     def channel(self) -> str:
-        value = self._field("_channel")
-        if isinstance(value, tuple):
-            value = self._channel = str(self._mv[value[0]:value[1]], "utf-8")
-        return value  # type: ignore[return-value]
+        if self._mv is not None:
+            self._decode()
+        return self._channel
 
     @property
     def seq(self) -> int:
-        value = self._field("_seq")
-        if value is None:
-            value = self._seq = _varint(self._fixed.group(1))  # type: ignore[union-attr]
-        return value  # type: ignore[return-value]
+        if self._mv is not None:
+            self._decode()
+        return self._seq
 
     @property
     def epoch(self) -> int:
-        value = self._field("_epoch")
-        if value is None:
-            value = self._epoch = int.from_bytes(self._fixed.group(2), "little")  # type: ignore[union-attr]
-        return value  # type: ignore[return-value]
+        if self._mv is not None:
+            self._decode()
+        return self._epoch
 
     @property
     def time_us(self) -> int:
-        value = self._field("_time_us")
-        if value is None:
-            raw = _varint(self._fixed.group(3))  # type: ignore[union-attr]
-            value = self._time_us = raw - (1 << 64) if raw >= 1 << 63 else raw
-        return value  # type: ignore[return-value]
-
-    @property
-    def binary(self) -> bool:
-        return self._field("_binary")  # type: ignore[return-value]
-
-    @property
-    def data(self) -> str | bytes:
-        value = self._data
-        if value is None:
-            if self._fixed is None:
-                self._locate()
-                if self._mv is None:
-                    return self._data  # type: ignore[return-value]
-            raw = self._mv[self._data_start:self._end]  # type: ignore[index]
-            value = self._data = bytes(raw) if self._binary else str(raw, "utf-8", "replace")
-        return value
+        if self._mv is not None:
+            self._decode()
+        return self._time_us
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):

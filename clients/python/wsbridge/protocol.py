@@ -5,6 +5,7 @@ asyncio client) writes the bytes it returns and feeds it what it reads.
 
 from __future__ import annotations
 
+import collections
 from typing import Callable, Protocol, Union
 
 from . import wsbridge_pb2 as pb
@@ -22,9 +23,16 @@ ReplyHandler = Callable[[Union[pb.Reply, Exception]], None]
 
 
 class Sink(Protocol):
-    """Where the events of one subscription go."""
+    """Where the events of one subscription go: ``deliver`` gets each item
+    decoded by protobuf; the fast path of FrameReader appends messages to
+    ``items`` itself, sets ``last`` and calls ``wake`` once per chunk read."""
+
+    items: collections.deque[Item]
+    last: Message | Gap | None
 
     def deliver(self, item: Item) -> None: ...
+
+    def wake(self) -> None: ...
 
 
 def error_from_pb(err: pb.Error) -> Error:
@@ -58,7 +66,7 @@ class Core:
         self.subscriptions: dict[int, Sink] = {}
         self._pending: dict[int, ReplyHandler] = {}
         self._next_id = 1
-        self._reader = FrameReader(self._on_message, self._on_frame)
+        self._reader = FrameReader(self.subscriptions, self._on_frame)
 
     @staticmethod
     def hello(client_name: str) -> bytes:
@@ -82,11 +90,6 @@ class Core:
         pending, self._pending = self._pending, {}
         for handler in pending.values():
             handler(exc)
-
-    def _on_message(self, sid: int, message: Message) -> None:
-        sink = self.subscriptions.get(sid)
-        if sink is not None:
-            sink.deliver(message)
 
     def _on_frame(self, frame: pb.ServerFrame) -> None:
         kind = frame.WhichOneof("frame")
