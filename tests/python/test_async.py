@@ -190,3 +190,31 @@ def test_async_several_subscriptions_on_one_connection(wsb):
             assert [m.seq for m in await take(every, 2)] == [4, 5]
             assert (await red.get(TIMEOUT)).seq == 5
     run(main())
+
+
+def test_async_messages_the_fast_path_does_not_take_keep_their_order(wsb):
+    """Frames over 16 KiB and channel names over 127 bytes are decoded by
+    protobuf, the rest by the fast path; the order is the daemon's."""
+    long_channel = "c" * 200
+    server, daemon = feed(wsb, channel_key="/ch")
+    big = "x" * 40000
+    batch = [f'{{"ch":"{long_channel}","n":1}}', f'{{"ch":"{long_channel}","n":2,"pad":"{big}"}}',
+             f'{{"ch":"{long_channel}","n":3}}']
+
+    async def main():
+        async with wsbridge.connect(daemon.socket) as c:
+            every = await c.subscribe("s")
+            routed = await c.subscribe("s", long_channel)
+            server.inject(batch[0], b"\x00" * 30000, batch[1], "small", batch[2])
+            all_items = await take(every, 5)
+            assert [m.data for m in all_items] == [batch[0], b"\x00" * 30000, batch[1], "small",
+                                                   batch[2]]
+            assert [m.seq for m in all_items] == [1, 2, 3, 4, 5]
+            # A routed message carries its channel, also to subscribers of "*".
+            assert [m.channel for m in all_items] == [long_channel, "*", long_channel, "*",
+                                                      long_channel]
+            assert all_items[1].binary
+            on_channel = await take(routed, 3)
+            assert [m.data for m in on_channel] == batch and [m.seq for m in on_channel] == [1, 3, 5]
+            assert {m.channel for m in on_channel} == {long_channel}
+    run(main())
