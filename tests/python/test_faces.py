@@ -7,6 +7,7 @@ import threading
 from pyclient import TIMEOUT, feed, run, wait_received
 from wsbtest import wait_for
 
+import wsbridge
 from wsbridge import websocket, websockets
 
 
@@ -141,3 +142,36 @@ def test_websockets_recv_after_close_and_bad_uri(wsb):
         else:
             raise AssertionError("a wss:// URI was accepted")
     run(main())
+
+
+GIVE_UP = wsbridge.Backoff(initial=0.05, maximum=0.1, give_up_after=1.0)
+
+
+def test_faces_close_when_the_daemon_is_gone_for_good(wsb):
+    server, daemon = feed(wsb)
+    errors, closed, opened = [], [], threading.Event()
+    ws = websocket.WebSocketApp("wsbridge://s", socket=str(daemon.socket), backoff=GIVE_UP,
+                                on_open=lambda ws: opened.set(),
+                                on_error=lambda ws, e: errors.append(e),
+                                on_close=lambda ws, code, reason: closed.append((code, reason)))
+    result = []
+    app = threading.Thread(target=lambda: result.append(ws.run_forever()))
+    app.start()
+    assert opened.wait(TIMEOUT)
+
+    async def main():
+        async with websockets.connect("wsbridge://s", socket=daemon.socket,
+                                      backoff=GIVE_UP) as conn:
+            assert daemon.stop() == 0
+            try:
+                async for message in conn:
+                    raise AssertionError(f"unexpected message {message!r}")
+            except websockets.ConnectionClosedError as e:
+                assert e.code == 1006 and "gave up" in e.reason, e
+            else:
+                raise AssertionError("async for ended without ConnectionClosedError")
+    run(main())
+    app.join(TIMEOUT)
+    assert result == [True], result
+    assert len(errors) == 1 and isinstance(errors[0], wsbridge.DaemonUnreachable), errors
+    assert closed and closed[0][0] == 1006 and "gave up" in closed[0][1], closed

@@ -37,6 +37,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+from .backoff import Backoff
 from .client import Client, Subscription
 from .errors import DaemonUnreachable, Error
 from .model import Gap, Message, StateChange
@@ -129,7 +130,8 @@ class WebSocketApp:
     ``on_data(ws, data, opcode, fin)``, ``on_error(ws, exception)``,
     ``on_close(ws, code, reason)`` (or ``on_close(ws)``), and the extra
     ``on_state(ws, StateChange)`` and ``on_gap(ws, Gap)``. SOCKET is the
-    daemon's socket (default: as wsbridgectl).
+    daemon's socket (default: as wsbridgectl), BACKOFF how long to try
+    reconnecting to it (see :class:`wsbridge.Backoff`) before on_close.
     """
 
     def __init__(self, url: str, header: Any = None,
@@ -146,7 +148,7 @@ class WebSocketApp:
                  on_reconnect: Callable[..., Any] | None = None,
                  on_state: Callable[..., Any] | None = None,
                  on_gap: Callable[..., Any] | None = None,
-                 socket: str | None = None) -> None:
+                 socket: str | None = None, backoff: Backoff | None = Backoff()) -> None:
         self.url = url
         self.session, self.channel = _parse(url)
         self.header, self.cookie, self.subprotocols = header, cookie, subprotocols
@@ -156,7 +158,7 @@ class WebSocketApp:
         self.on_data, self.on_reconnect = on_data, on_reconnect
         self.on_state, self.on_gap = on_state, on_gap
         self.keep_running = keep_running
-        self.socket_path = socket
+        self.socket_path, self.backoff = socket, backoff
         self.sock: WebSocket | None = None
         self._lock = threading.Lock()
         self._client: Client | None = None
@@ -190,7 +192,7 @@ class WebSocketApp:
         code, reason, failed = STATUS_NORMAL, "", False
         try:
             with self._lock:
-                self._client = Client(self.socket_path)
+                self._client = Client(self.socket_path, reconnect=self.backoff)
                 self._sub = self._client.subscribe(self.session, self.channel)
                 self.sock = WebSocket(self._client, self._sub, self.session)
             self._callback(self.on_open)

@@ -37,6 +37,7 @@ import os
 from typing import Any, AsyncIterator, Generator, Iterable
 
 from .aio import Connection, Subscription
+from .backoff import Backoff
 from .errors import DaemonUnreachable
 from .model import Gap, Item, Message, StateChange
 from .url import parse_url
@@ -187,20 +188,22 @@ ClientConnection = WebSocketClientProtocol
 
 class connect:  # noqa: N801 (named as in websockets)
     """``websockets.connect(uri)``: await it, or use it with ``async with``.
-    SOCKET is the daemon's socket (default: as wsbridgectl); websockets'
-    other arguments are accepted and ignored."""
+    SOCKET is the daemon's socket (default: as wsbridgectl), BACKOFF how
+    long to try reconnecting to it (see :class:`wsbridge.Backoff`) before the
+    connection closes with ConnectionClosedError; websockets' other
+    arguments are accepted and ignored."""
 
     def __init__(self, uri: str, *, socket: str | os.PathLike[str] | None = None,
-                 **kwargs: Any) -> None:
+                 backoff: Backoff | None = Backoff(), **kwargs: Any) -> None:
         try:
             self.session, self.channel = parse_url(uri)
         except ValueError as e:
             raise InvalidURI(uri, str(e)) from None
-        self.uri, self._socket = uri, socket
+        self.uri, self._socket, self._backoff = uri, socket, backoff
         self._ws: WebSocketClientProtocol | None = None
 
     async def _open(self) -> WebSocketClientProtocol:
-        conn = await Connection(self._socket)._open()
+        conn = await Connection(self._socket, reconnect=self._backoff)._open()
         try:
             sub = await conn.subscribe(self.session, self.channel)
         except BaseException:
