@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Callable
 
 from . import wsbridge_pb2 as pb
 from .errors import ProtocolError
-from .model import _FIXED_PART, Message, _varint
+from .model import Message
+from .wire import FIXED_PART, encode_varint, varint, varint_at
 
 if TYPE_CHECKING:
     from .protocol import Sink
@@ -23,15 +24,6 @@ __all__ = ["encode_frame", "encode_varint", "FrameReader", "MAX_FRAME_BYTES"]
 #: Frames larger than this are refused (the daemon's max_frame_bytes is far below).
 MAX_FRAME_BYTES = 64 << 20
 
-
-
-def encode_varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def encode_frame(frame: pb.ClientFrame) -> bytes:
@@ -65,7 +57,7 @@ class FrameReader:
         n = len(data)
         pos = 0
         subs = self._subscriptions
-        fixed_part = _FIXED_PART.match
+        fixed_part = FIXED_PART.match
         new_message = Message.__new__
         touched: dict[Sink, Message] = {}
         sid_now, sink, append, m = -1, None, None, None
@@ -105,7 +97,7 @@ class FrameReader:
                             ds = fixed.end()
                             dl = data[ds - 1]
                             if data[ds - 2] >= 0x80:
-                                dl = _varint(fixed.group(5))
+                                dl = varint(fixed.group(5))
                             if ds + dl == end:
                                 if sid != sid_now:
                                     if sink is not None:
@@ -131,27 +123,13 @@ class FrameReader:
                 sink.last = last
             sink.wake()
 
-    @staticmethod
-    def _varint_at(data: bytes, pos: int) -> tuple[int, int]:
-        """(value, position after it) of the varint at POS."""
-        value, shift = 0, 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value, pos
-            shift += 7
-            if shift > 63:
-                raise ProtocolError("bad varint from the daemon")
-
     def _long_length(self, data: bytes, pos: int) -> tuple[int, int] | None:
         """(start, length) of a frame whose length takes more than two bytes,
         or None when the length is not complete yet."""
         end = min(len(data), pos + 10)
         for i in range(pos, end):
             if data[i] < 0x80:
-                length, start = self._varint_at(data, pos)
+                length, start = varint_at(data, pos)
                 if length > MAX_FRAME_BYTES:
                     raise ProtocolError(f"frame of {length} bytes from the daemon")
                 return start, length

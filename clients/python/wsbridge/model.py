@@ -9,40 +9,18 @@ per message) until one of its other fields is read, which decodes them all.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Union
 
 from . import wsbridge_pb2 as pb
+from .wire import FIXED_PART, varint, varint_at
 
 __all__ = ["Message", "Gap", "StateChange", "SessionStatus", "SendResult", "Item",
            "state_name"]
 
-# After the session and channel fields: seq (varint), epoch (fixed64),
-# time_us (varint), binary (only when true), then the data's tag and length.
-_FIXED_PART = re.compile(
-    rb"\x18([\x80-\xff]{0,9}[\x00-\x7f])\x21(.{8})\x28([\x80-\xff]{0,9}[\x00-\x7f])"
-    rb"(\x30\x01)?\x3a([\x80-\xff]{0,9}[\x00-\x7f])", re.DOTALL)
-
-
-def _varint(raw: bytes | memoryview) -> int:
-    value, shift = 0, 0
-    for byte in raw:
-        value |= (byte & 0x7F) << shift
-        shift += 7
-    return value
-
-
 def _len_field(mv: memoryview, pos: int) -> tuple[int, int]:
     """(start, end) of the length-delimited field at POS (tag byte, length)."""
-    pos += 1
-    length, shift = 0, 0
-    while True:
-        byte = mv[pos]
-        pos += 1
-        length |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return pos, pos + length
-        shift += 7
+    length, start = varint_at(mv, pos + 1)
+    return start, start + length
 
 
 def state_name(value: int) -> str:
@@ -92,12 +70,12 @@ class Message:
         assert mv is not None
         s0, s1 = _len_field(mv, ms)
         c0, c1 = _len_field(mv, s1)
-        fixed = _FIXED_PART.match(mv, c1)
+        fixed = FIXED_PART.match(mv, c1)
         assert fixed is not None  # the fast path matched it
         self._session, self._channel = str(mv[s0:s1], "utf-8"), str(mv[c0:c1], "utf-8")
-        self._seq = _varint(fixed.group(1))
+        self._seq = varint(fixed.group(1))
         self._epoch = int.from_bytes(fixed.group(2), "little")
-        raw = _varint(fixed.group(3))
+        raw = varint(fixed.group(3))
         self._time_us = raw - (1 << 64) if raw >= 1 << 63 else raw
         self._mv = None
 
