@@ -27,7 +27,7 @@ def find_proto():
 
 
 class BuildPyWithProtoc(build_py):
-    """build_py, then protoc --python_out into the built package."""
+    """build_py, then protoc: the message classes and their type stubs."""
 
     def run(self):
         super().run()
@@ -39,15 +39,17 @@ class BuildPyWithProtoc(build_py):
                             "protobuf-compiler)")
         out = pathlib.Path(self.build_lib) / "wsbridge"
         out.mkdir(parents=True, exist_ok=True)
-        cmd = [protoc, f"--proto_path={proto.parent}", f"--python_out={out}", str(proto)]
+        cmd = [protoc, f"--proto_path={proto.parent}", f"--python_out={out}",
+               f"--pyi_out={out}", str(proto)]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise ExecError(f"{' '.join(cmd)} failed ({result.returncode}): "
                             f"{result.stderr.strip()}")
 
     def get_outputs(self, include_bytecode=True):
+        out = pathlib.Path(self.build_lib) / "wsbridge"
         return super().get_outputs(include_bytecode) + [
-            str(pathlib.Path(self.build_lib) / "wsbridge" / "wsbridge_pb2.py")]
+            str(out / "wsbridge_pb2.py"), str(out / "wsbridge_pb2.pyi")]
 
 
 setup(cmdclass={"build_py": BuildPyWithProtoc})

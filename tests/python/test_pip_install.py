@@ -63,7 +63,7 @@ def test_pip_install_offline_into_a_fresh_venv(wsb, tmp_path):
                           capture_output=True, text=True, env=env, check=True).stdout.strip()
     installed = pathlib.Path(site)
     assert installed.is_relative_to(venv), installed
-    assert (installed / "py.typed").exists() and (installed / "wsbridge_pb2.py").exists()
+    assert all((installed / f).exists() for f in ("py.typed", "wsbridge_pb2.py", "wsbridge_pb2.pyi"))
 
     proc = subprocess.Popen([str(venv / "bin" / "python"), "-c", SCRIPT, str(daemon.socket)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

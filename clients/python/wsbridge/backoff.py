@@ -34,5 +34,5 @@ class Backoff:
 
     def delay(self, attempt: int, rand: float | None = None) -> float:
         """Seconds to wait before try ATTEMPT (0, 1, ...); RAND in [0, 1) for tests."""
-        cap = min(self.maximum, self.initial * 2 ** min(attempt, 62))
+        cap = min(self.maximum, self.initial * float(1 << min(attempt, 62)))
         return cap * (random.random() if rand is None else rand)

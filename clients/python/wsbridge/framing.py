@@ -28,7 +28,7 @@ MAX_FRAME_BYTES = 64 << 20
 
 def encode_frame(frame: pb.ClientFrame) -> bytes:
     """FRAME serialized with its length prefix."""
-    body = frame.SerializeToString()
+    body: bytes = frame.SerializeToString()
     return encode_varint(len(body)) + body
 
 
@@ -101,7 +101,7 @@ class FrameReader:
                             if ds + dl == end:
                                 if sid != sid_now:
                                     if sink is not None:
-                                        touched[sink] = m  # type: ignore[assignment]
+                                        touched[sink] = m
                                     sid_now, sink = sid, subs.get(sid)
                                     append = sink.items.append if sink is not None else None
                                 if append is not None:
@@ -140,6 +140,7 @@ class FrameReader:
     @staticmethod
     def _decode(body: memoryview) -> pb.ServerFrame:
         try:
-            return pb.ServerFrame.FromString(body)
+            frame: pb.ServerFrame = pb.ServerFrame.FromString(body)
+            return frame
         except Exception as e:  # protobuf's DecodeError, or a bad buffer
             raise ProtocolError(f"undecodable frame from the daemon: {e}") from None

@@ -26,7 +26,7 @@ def _len_field(mv: memoryview, pos: int) -> tuple[int, int]:
 def state_name(value: int) -> str:
     """``SESSION_STATE_BACKOFF`` (as a number) -> ``"backoff"``."""
     try:
-        return pb.SessionState.Name(value).removeprefix("SESSION_STATE_").lower()
+        return str(pb.SessionState.Name(value)).removeprefix("SESSION_STATE_").lower()
     except ValueError:
         return "unspecified"
 
@@ -47,6 +47,13 @@ class Message:
     __slots__ = ("data", "_mv", "_ms", "_session", "_channel", "_seq", "_epoch", "_time_us")
 
     data: str | bytes
+    _mv: memoryview | None
+    _ms: int
+    _session: str
+    _channel: str
+    _seq: int
+    _epoch: int
+    _time_us: int
 
     def __init__(self, session: str, channel: str, seq: int, epoch: int, time_us: int,
                  data: str | bytes) -> None:

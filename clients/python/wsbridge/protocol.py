@@ -6,7 +6,7 @@ asyncio client) writes the bytes it returns and feeds it what it reads.
 from __future__ import annotations
 
 import collections
-from typing import Callable, Protocol, Union
+from typing import Any, Callable, Protocol, Union
 
 from . import wsbridge_pb2 as pb
 from .errors import Error, ProtocolError, error_for
@@ -73,7 +73,7 @@ class Core:
         return encode_frame(pb.ClientFrame(hello=pb.Hello(
             api_major=API_MAJOR, api_minor=API_MINOR, client_name=client_name)))
 
-    def request(self, op: str, body: object, on_reply: ReplyHandler) -> bytes:
+    def request(self, op: str, body: Any, on_reply: ReplyHandler) -> bytes:
         """The frame of a request OP (a Request.op field name) carrying BODY;
         ON_REPLY gets its reply once it arrives."""
         req_id, self._next_id = self._next_id, self._next_id + 1

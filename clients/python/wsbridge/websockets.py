@@ -138,7 +138,7 @@ class WebSocketClientProtocol:
             else:
                 raise TypeError("a fragmented message is all str or all bytes")
         try:
-            await self._conn.send(self.session, message)  # type: ignore[arg-type]
+            await self._conn.send(self.session, message)
         except DaemonUnreachable as e:
             await self._close(ConnectionClosedError(1006, str(e)))
             raise self._closed from e  # type: ignore[misc]
