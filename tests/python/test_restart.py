@@ -120,3 +120,39 @@ def test_subscription_gives_up_after_its_backoff(wsb):
             pass
         else:
             raise AssertionError("a request after giving up did not fail")
+
+
+def test_repeated_restarts_under_traffic_lose_nothing_silently(wsb):
+    """The daemon restarted three times while the server keeps sending: in
+    every epoch the messages and gaps the subscriber gets cover the seqs
+    contiguously, each once (from 1 in every epoch after the first)."""
+    server = wsb.server("--send-interval", "0.01")
+    conf = session_conf("s", server.url, history_messages=1000)
+    daemon = wsb.daemon(conf)
+    daemon.wait_state("s", "open")
+    with wsbridge.Client(daemon.socket, reconnect=FAST_BACKOFF) as c:
+        sub = c.subscribe("s")
+        start = sub.status.last_seq
+        items = []
+
+        def collect(n):
+            for _ in range(n):
+                items.append(next_event_blocking(sub))
+        collect(20)
+        for _ in range(3):
+            assert daemon.stop() == 0
+            daemon.start(conf)
+            collect(30)
+    epochs = []
+    for item in items:
+        if not epochs or epochs[-1][0] != item.epoch:
+            epochs.append((item.epoch, []))
+        epochs[-1][1].append(item)
+    assert len(epochs) == 4, [(e, len(i)) for e, i in epochs]
+    for n, (epoch, its) in enumerate(epochs):
+        expected = start + 1 if n == 0 else 1
+        for item in its:
+            first, last = ((item.seq, item.seq) if isinstance(item, wsbridge.Message)
+                           else (item.from_seq, item.to_seq))
+            assert first == expected, (n, expected, item)
+            expected = last + 1

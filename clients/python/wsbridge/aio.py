@@ -487,6 +487,8 @@ class Connection:
         handled; ON_ORPHAN instead when the caller was cancelled meanwhile."""
         if stream is None:
             stream = await self._usable()
+        elif stream.lost:  # its core has failed its requests already
+            raise ConnectionLost(self.socket, "the daemon closed the connection")
         fut: asyncio.Future[pb.Reply] = self._loop.create_future()
 
         def handle(reply: pb.Reply | Exception) -> None:
