@@ -218,3 +218,20 @@ def test_async_messages_the_fast_path_does_not_take_keep_their_order(wsb):
             assert [m.data for m in on_channel] == batch and [m.seq for m in on_channel] == [1, 3, 5]
             assert {m.channel for m in on_channel} == {long_channel}
     run(main())
+
+
+def test_async_star_subscription_over_many_routed_channels(wsb):
+    """A "*" subscription learns routed channels into its fast path up to a
+    limit; beyond it messages take the protobuf path, in the same order."""
+    server, daemon = feed(wsb, channel_key="/ch")
+    sent = [f'{{"ch":"c{i % 40}","i":{i}}}' for i in range(120)]
+
+    async def main():
+        async with wsbridge.connect(daemon.socket) as c:
+            every = await c.subscribe("s")
+            server.inject(*sent)
+            got = await take(every, len(sent))
+            assert [m.data for m in got] == sent
+            assert [m.seq for m in got] == list(range(1, len(sent) + 1))
+            assert [m.channel for m in got] == [f"c{i % 40}" for i in range(120)]
+    run(main())

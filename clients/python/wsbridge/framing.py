@@ -9,12 +9,13 @@ is decoded with the generated protobuf classes.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Callable
 
 from . import wsbridge_pb2 as pb
 from .errors import ProtocolError
 from .model import Message
-from .wire import FIXED_PART, encode_varint, varint, varint_at
+from .wire import encode_varint, varint_at
 
 if TYPE_CHECKING:
     from .protocol import Sink
@@ -32,13 +33,48 @@ def encode_frame(frame: pb.ClientFrame) -> bytes:
     return encode_varint(len(body)) + body
 
 
+# One or two bytes of varint: every length inside a frame under 16 KiB.
+_LEN12 = rb"(?:[\x00-\x7f]|[\x80-\xff][\x00-\x7f])"
+# A Message after its channel, up to its data: seq, epoch, time_us, binary
+# (only when true: the one group), the data's tag and length.
+_TAIL = (rb"\x18[\x80-\xff]{0,9}[\x00-\x7f]\x21.{8}\x28[\x80-\xff]{0,9}[\x00-\x7f](\x30\x01)?\x3a"
+         + _LEN12)
+#: A "*" subscription sees messages of every routed channel: this many are
+#: learnt into its pattern, the others take the protobuf path.
+MAX_ROUTE_CHANNELS = 32
+
+
+def _field(tag: int, text: str) -> bytes:
+    raw = text.encode("utf-8")
+    return re.escape(bytes([tag]) + encode_varint(len(raw)) + raw)
+
+
+class _Route:
+    """The fast path of one subscription id: its sink, and a pattern matching
+    its message events from the frame's start up to the data, as the daemon
+    encodes them (ServerFrame.event{subscription_id, message{session,
+    channel, seq, epoch, time_us, [binary], data}})."""
+
+    __slots__ = ("sid", "sink", "channels", "match")
+
+    def __init__(self, sid: int, sink: Sink, channels: tuple[str, ...]) -> None:
+        self.sid, self.sink, self.channels = sid, sink, channels
+        pattern = (rb"\x1a" + _LEN12 + re.escape(b"\x08" + encode_varint(sid)) + rb"\x12"
+                   + _LEN12 + _field(0x0A, sink.session)
+                   + rb"(?:" + b"|".join(_field(0x12, c) for c in channels) + rb")" + _TAIL)
+        self.match = re.compile(pattern, re.DOTALL).match
+
+
 class FrameReader:
     """Splits the daemon's byte stream into frames.
 
-    Message events for a subscription id in ``subscriptions`` are appended
-    to that sink's ``items`` as they are split (the hot path: no protobuf,
-    no copy), its ``last`` set to the newest and ``wake()`` called once per
-    chunk; ``on_frame(frame)`` gets every other :class:`ServerFrame`.
+    A message event for a subscription id in ``subscriptions`` is matched by
+    that subscription's pattern and appended to its sink's ``items`` as a
+    :class:`Message` over the chunk (the hot path: no protobuf, no copy of
+    the frame); the sink's ``last`` is set to the newest and ``wake()`` called
+    once per chunk. ``on_frame(frame)`` gets every other :class:`ServerFrame`
+    (and messages the patterns do not cover: frames over 16 KiB, channels
+    not learnt), decoded by protobuf.
     """
 
     def __init__(self, subscriptions: dict[int, Sink],
@@ -46,6 +82,29 @@ class FrameReader:
         self._subscriptions = subscriptions
         self._on_frame = on_frame
         self._tail = b""
+        self._routes: dict[int, _Route] = {}
+
+    def _route(self, sid: int) -> _Route | None:
+        sink = self._subscriptions.get(sid)
+        route = self._routes.get(sid)
+        if sink is None:
+            if route is not None:
+                del self._routes[sid]
+            return None
+        if route is None or route.sink is not sink:
+            route = self._routes[sid] = _Route(sid, sink, (sink.channel,))
+        return route
+
+    def _learn(self, frame: pb.ServerFrame) -> None:
+        """A message event the fast path missed: teach its channel to the
+        route of a "*" subscription, so that the next ones take it."""
+        if frame.WhichOneof("frame") != "event" or frame.event.WhichOneof("event") != "message":
+            return
+        route = self._route(frame.event.subscription_id)
+        channel = frame.event.message.channel
+        if (route is not None and route.sink.channel == "*" and channel not in route.channels
+                and len(route.channels) < MAX_ROUTE_CHANNELS):
+            self._routes[route.sid] = _Route(route.sid, route.sink, route.channels + (channel,))
 
     def feed(self, data: bytes) -> None:
         """Handle DATA, the next bytes read from the socket. The bytes object
@@ -56,11 +115,9 @@ class FrameReader:
         mv = memoryview(data)
         n = len(data)
         pos = 0
-        subs = self._subscriptions
-        fixed_part = FIXED_PART.match
         new_message = Message.__new__
-        touched: dict[Sink, Message] = {}
-        sid_now, sink, append, m = -1, None, None, None
+        touched: set[Sink] = set()
+        sid_now, sink, match, append, last = -1, None, None, None, None
         while pos < n:
             # The frame's length: nearly always one or two bytes.
             b = data[pos]
@@ -79,49 +136,50 @@ class FrameReader:
             if end > n:
                 break
             pos = end
-            # ServerFrame{event{subscription_id, message{session, channel,
-            # seq, epoch, time_us, [binary], data}}} as the daemon encodes
-            # it, with names shorter than 128 bytes and frames shorter than
-            # 16 KiB (so that every length takes one or two bytes): the hot
-            # path. Anything else is decoded by protobuf.
-            if data[start] == 0x1A and 16 < length < 16384:
-                p = start + 2 if data[start + 1] < 0x80 else start + 3
-                sid = data[p + 1]
-                if data[p] == 0x08 and sid < 0x80 and data[p + 2] == 0x12:
-                    ms = p + 4 if data[p + 3] < 0x80 else p + 5
-                    q = ms + 2 + data[ms + 1]
-                    if (data[ms] == 0x0A and data[ms + 1] < 0x80 and q < end
-                            and data[q] == 0x12 and data[q + 1] < 0x80):
-                        fixed = fixed_part(data, q + 2 + data[q + 1], end)
-                        if fixed is not None:
-                            ds = fixed.end()
-                            dl = data[ds - 1]
-                            if data[ds - 2] >= 0x80:
-                                dl = varint(fixed.group(5))
-                            if ds + dl == end:
-                                if sid != sid_now:
-                                    if sink is not None:
-                                        touched[sink] = m
-                                    sid_now, sink = sid, subs.get(sid)
-                                    append = sink.items.append if sink is not None else None
-                                if append is not None:
-                                    m = new_message(Message)
-                                    m.data = (str(mv[ds:end], "utf-8", "replace")
-                                              if fixed.group(4) is None else data[ds:end])
-                                    m._mv, m._ms = mv, ms
-                                    append(m)
-                                continue
-            if sink is not None:
-                touched[sink] = m  # type: ignore[assignment]
-            sid_now, sink, append = -1, None, None
-            self._on_frame(self._decode(mv[start:end]))
-        if sink is not None:
-            touched[sink] = m  # type: ignore[assignment]
-        self._tail = data[pos:] if pos < n else b""
-        for sink, last in touched.items():
+            # The subscription id where a message event has it; the pattern
+            # checks the rest (that this is an event at all, to begin with).
+            if 4 < length < 16384:
+                sid = data[start + 3] if data[start + 1] < 0x80 else data[start + 4]
+                if sid != sid_now:
+                    if last is not None:
+                        sink.last = last
+                        touched.add(sink)
+                        last = None
+                    sid_now = sid
+                    route = self._route(sid)
+                    if route is None:
+                        sink = match = append = None
+                    else:
+                        sink, match, append = route.sink, route.match, route.sink.items.append
+                if match is not None:
+                    found = match(data, start, end)
+                    if found is not None:
+                        ds = found.end()
+                        dl = data[ds - 1]
+                        if data[ds - 2] >= 0x80:
+                            dl = (data[ds - 2] & 0x7F) | (dl << 7)
+                        if ds + dl == end:
+                            last = new_message(Message)
+                            last.data = (data[ds:end].decode("utf-8", "replace")
+                                         if found.lastindex is None else data[ds:end])
+                            last._mv, last._ms = mv, start
+                            append(last)  # type: ignore[misc]
+                            continue
+            # Anything else, in order with what came before it.
             if last is not None:
-                sink.last = last
-            sink.wake()
+                sink.last = last  # type: ignore[union-attr]
+                touched.add(sink)  # type: ignore[arg-type]
+                last = None
+            sid_now, sink, match, append = -1, None, None, None
+            frame = self._decode(mv[start:end])
+            self._learn(frame)
+            self._on_frame(frame)
+        if last is not None:
+            sink.last = last  # type: ignore[union-attr]
+            touched.add(sink)  # type: ignore[arg-type]
+        self._tail = data[pos:] if pos < n else b""
+        for s in touched:
+            s.wake()
 
     def _long_length(self, data: bytes, pos: int) -> tuple[int, int] | None:
         """(start, length) of a frame whose length takes more than two bytes,

@@ -41,7 +41,7 @@ class Message:
     """
 
     # The fast path of wsbridge.framing sets data and refers to the chunk the
-    # message came in (_mv) and where it starts (_ms), decoding the other
+    # message came in (_mv) and where its frame starts (_ms), decoding the other
     # fields when they are read; otherwise _mv is None and the others hold
     # the values.
     __slots__ = ("data", "_mv", "_ms", "_session", "_channel", "_seq", "_epoch", "_time_us")
@@ -72,9 +72,13 @@ class Message:
         return type(self.data) is bytes
 
     def _decode(self) -> None:
-        """Decode session, channel, seq, epoch and time_us from the chunk."""
-        mv, ms = self._mv, self._ms
+        """Decode session, channel, seq, epoch and time_us from the chunk,
+        where the frame (its Event) starts at _ms."""
+        mv = self._mv
         assert mv is not None
+        ms = _len_field(mv, self._ms)[0]  # the Event's fields
+        ms = varint_at(mv, ms + 1)[1]     # after subscription_id
+        ms = _len_field(mv, ms)[0]        # the Message's fields
         s0, s1 = _len_field(mv, ms)
         c0, c1 = _len_field(mv, s1)
         fixed = FIXED_PART.match(mv, c1)

@@ -27,6 +27,8 @@ class Sink(Protocol):
     decoded by protobuf; the fast path of FrameReader appends messages to
     ``items`` itself, sets ``last`` and calls ``wake`` once per chunk read."""
 
+    session: str
+    channel: str
     items: collections.deque[Item]
     last: Message | Gap | None
 
