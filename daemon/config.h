@@ -5,6 +5,9 @@
 #include <glib.h>
 
 #define WSB_SESSION_NAME_MAX 64
+/* The longest path and query a url may have: the request line carrying it
+ * must stay within what servers accept (8 KiB is the common limit). */
+#define WSB_URL_PATH_MAX 8192
 
 typedef struct
 {
@@ -49,6 +52,8 @@ typedef struct
 typedef struct
 {
   guint64 max_clients;
+  guint64 max_clients_per_user;
+  guint64 hello_timeout_ms;
   guint64 max_frame_bytes;
   guint64 client_buffer_bytes;
   char *slow_client_policy; /* "drop-oldest" or "disconnect" */
@@ -80,6 +85,25 @@ typedef enum
 /* Checks one "Name: value" handshake header (config headers= and
  * auth_command output share these rules). */
 WsbHeaderProblem wsb_header_check (const char *header);
+
+/* One key of the configuration table, for documentation and its checks
+ * (tests/packaging: every key is in wsbridge.conf(5) with its default and
+ * range). */
+typedef struct
+{
+  const char *group;         /* "daemon" or "session" */
+  const char *name;
+  const char *type;          /* "boolean", "number", "size", "text", "list", ... */
+  const char *default_value; /* as a file would write it; NULL: none */
+  gboolean ranged;           /* numbers and sizes: min..max apply */
+  guint64 min, max;
+  const char *doc;
+} WsbConfigKeyInfo;
+
+typedef void (*WsbConfigKeyFunc) (const WsbConfigKeyInfo *key, gpointer data);
+
+/* Calls func for every key of the table: [daemon] keys, then [session] keys. */
+void wsb_config_foreach_key (WsbConfigKeyFunc func, gpointer data);
 
 /* Loads DIR/wsbridge.conf and DIR/sessions.d/ *.conf; missing files are fine.
  * Errors name the file, line, key and reason (WSB_ERROR_CONFIG). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "log.h"
 #include "router.h"
 #include "session-store.h"
 #include "status.h"
@@ -300,7 +301,8 @@ send_channel_frame (HubSession *hs, const char *tmpl, const char *channel)
     return;
   frame = wsb_template_fill (tmpl, channel);
   if (wsb_session_send_control (hs->session, frame))
-    g_debug ("%s: upstream %s for channel %s", hs_name (hs),
+    wsb_session_log (hs_name (hs), G_LOG_LEVEL_DEBUG, "%s: upstream %s for channel %s",
+                     hs_name (hs),
              tmpl == wsb_session_get_config (hs->session)->subscribe_template ? "subscribe"
                                                                              : "unsubscribe",
              channel);
@@ -476,15 +478,17 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
   if (cfg->queue_persist)
     {
       if (!wsb_session_set_journal (hs->session, path, &error))
-        g_warning ("%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
-                   error->message);
+        wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
+                         "%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
+                         error->message);
     }
   else
     {
       if (g_file_test (path, G_FILE_TEST_EXISTS))
-        g_warning ("%s: %s holds queued messages of an earlier run, but queue_persist is off: "
-                   "they are not sent",
-                   cfg->name, path);
+        wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
+                         "%s: %s holds queued messages of an earlier run, but queue_persist is "
+                         "off: they are not sent",
+                         cfg->name, path);
       wsb_session_set_journal (hs->session, NULL, NULL);
     }
 }
@@ -620,9 +624,9 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
 {
   gpointer key = NULL;
 
-  g_message ("%s: %s", hs_name (hs), why);
+  wsb_session_log (hs_name (hs), G_LOG_LEVEL_MESSAGE, "%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
-  wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "session removed");
+  wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
   wsb_session_cancel_queue (hs->session, "session removed");
   wsb_session_set_journal (hs->session, NULL, NULL);
   g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
@@ -690,12 +694,14 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
       WsbSessionConfig *cfg = g_ptr_array_index (sessions, i);
       hs = g_hash_table_lookup (hub->sessions, cfg->name);
       if (hs && hs->runtime)
-        g_warning ("%s: %s defines a session that was created at runtime; the runtime one "
-                   "stays until it is removed",
-                   cfg->name, cfg->source);
+        wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
+                         "%s: %s defines a session that was created at runtime; the runtime "
+                         "one stays until it is removed",
+                         cfg->name, cfg->source);
       else if (!hs)
         {
-          g_message ("%s: added by the configuration", cfg->name);
+          wsb_session_log (cfg->name, G_LOG_LEVEL_MESSAGE, "%s: added by the configuration",
+                           cfg->name);
           hs = add_session (hub, cfg);
           if (cfg->autoconnect)
             wsb_session_connect (hs->session);
@@ -759,7 +765,7 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     {
-      wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "daemon shutting down");
+      wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
       /* A journaled queue waits for the next start. */
       if (!wsb_session_get_config (hs->session)->queue_persist)
         wsb_session_cancel_queue (hs->session, "daemon shutting down");
@@ -979,10 +985,11 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
   if (!wsb_config_parse_text (parsed, persist ? path : "the request", text, strlen (text), name,
                               &local))
     {
-      /* The message names the key and why, never a header's value. */
-      const char *msg = strstr (local->message, "[session");
-      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT, "%s",
-                   msg ? msg : local->message);
+      /* The message names the key and why, never a header's value:
+       * "the request: [session] url: why" becomes "session 'NAME': url: why". */
+      const char *msg = strstr (local->message, "[session] ");
+      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT, "session '%s': %s", name,
+                   msg ? msg + strlen ("[session] ") : local->message);
       return FALSE;
     }
   if (persist && g_file_test (path, G_FILE_TEST_EXISTS))
@@ -996,7 +1003,8 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
   cfg = g_ptr_array_index (parsed->sessions, 0);
   hs = add_session (hub, cfg);
   hs->runtime = !persist;
-  g_message ("%s: created at runtime%s", name, persist ? " and persisted" : "");
+  wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: created at runtime%s", name,
+                   persist ? " and persisted" : "");
   if (cfg->autoconnect)
     wsb_session_connect (hs->session);
   return TRUE;
@@ -1043,7 +1051,7 @@ wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error)
   HubSession *hs = lookup (hub, name, error);
 
   if (hs)
-    wsb_session_close (hs->session, LWS_CLOSE_STATUS_NORMAL, "disconnected by request");
+    wsb_session_close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
   return hs != NULL;
 }
 
