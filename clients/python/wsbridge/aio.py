@@ -283,7 +283,7 @@ class Subscription:
     async def get(self, timeout: float | None = None) -> Item:
         """The next item; asyncio.TimeoutError when none comes within TIMEOUT
         seconds, StopAsyncIteration once the subscription is closed."""
-        if timeout is None:
+        if timeout is None or self._feed.items:
             return await self.__anext__()
         return await asyncio.wait_for(self.__anext__(), timeout)
 

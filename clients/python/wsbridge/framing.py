@@ -117,7 +117,8 @@ class FrameReader:
         pos = 0
         new_message = Message.__new__
         touched: set[Sink] = set()
-        sid_now, sink, match, append, last = -1, None, None, None, None
+        sid_now, sink, append, last = -1, None, None, None
+        match: Callable[[bytes, int, int], re.Match[bytes] | None] | None = None
         while pos < n:
             # The frame's length: nearly always one or two bytes.
             b = data[pos]
@@ -136,35 +137,43 @@ class FrameReader:
             if end > n:
                 break
             pos = end
-            # The subscription id where a message event has it; the pattern
-            # checks the rest (that this is an event at all, to begin with).
-            if 4 < length < 16384:
-                sid = data[start + 3] if data[start + 1] < 0x80 else data[start + 4]
-                if sid != sid_now:
-                    if last is not None:
-                        sink.last = last
-                        touched.add(sink)
-                        last = None
-                    sid_now = sid
-                    route = self._route(sid)
-                    if route is None:
-                        sink = match = append = None
-                    else:
-                        sink, match, append = route.sink, route.match, route.sink.items.append
-                if match is not None:
-                    found = match(data, start, end)
-                    if found is not None:
-                        ds = found.end()
-                        dl = data[ds - 1]
-                        if data[ds - 2] >= 0x80:
-                            dl = (data[ds - 2] & 0x7F) | (dl << 7)
-                        if ds + dl == end:
-                            last = new_message(Message)
-                            last.data = (data[ds:end].decode("utf-8", "replace")
-                                         if found.lastindex is None else data[ds:end])
-                            last._mv, last._ms = mv, start
-                            append(last)  # type: ignore[misc]
-                            continue
+            if length < 16384:
+                # Most often the frame is for the subscription the last one
+                # was for: its pattern checks everything, the id included.
+                found = match(data, start, end) if match is not None else None
+                if found is None and length > 4:
+                    # Where a message event has its subscription id.
+                    sid = data[start + 3] if data[start + 1] < 0x80 else data[start + 4]
+                    if sid != sid_now:
+                        if last is not None:
+                            sink.last = last
+                            touched.add(sink)
+                            last = None
+                        sid_now = sid
+                        route = self._route(sid)
+                        if route is None:
+                            sink = match = append = None
+                        else:
+                            sink, match, append = route.sink, route.match, route.sink.items.append
+                            found = match(data, start, end)
+                if found is not None:
+                    ds = found.end()
+                    dl = data[ds - 1]
+                    if data[ds - 2] >= 0x80:
+                        dl = (data[ds - 2] & 0x7F) | (dl << 7)
+                    if ds + dl == end:
+                        last = new_message(Message)
+                        if found.lastindex is None:
+                            try:
+                                last.data = data[ds:end].decode()
+                            except UnicodeDecodeError:
+                                last.data = data[ds:end].decode("utf-8", "replace")
+                        else:
+                            last.data = data[ds:end]
+                        last._mv = mv
+                        last._ms = start
+                        append(last)  # type: ignore[misc]
+                        continue
             # Anything else, in order with what came before it.
             if last is not None:
                 sink.last = last  # type: ignore[union-attr]
