@@ -57,7 +57,15 @@ def expected_files(install):
         libdir / "libwsbridge.so", libdir / "libwsbridge.so.1", libdir / f"libwsbridge.so.1.{api_minor()}.0",
         libdir / "pkgconfig" / "wsbridge.pc",
         datadir / "wsbridge" / "wsbridge.proto",
-    ])
+    ] + [prefix / "lib" / "python3" / "dist-packages" / "wsbridge" / name for name in PYTHON_FILES])
+
+
+# The Python client (clients/python/wsbridge), in Debian's python3 dist-packages.
+PYTHON_FILES = [
+    "__init__.py", "aio.py", "backoff.py", "client.py", "errors.py", "framing.py", "model.py",
+    "paths.py", "protocol.py", "py.typed", "url.py", "websocket.py", "websockets.py", "wire.py",
+    "wsbridge_pb2.py", "wsbridge_pb2.pyi",
+]
 
 
 def test_install_file_list(tmp_path):
