@@ -11,28 +11,9 @@ import {
   AccessDeniedError, AlreadyExistsError, DaemonUnreachableError, Gap, InvalidArgumentError,
   Message, NotFoundError, QueueFullError, StateChange, WsbridgeError, connect, defaultSocketPath,
 } from '../../clients/node/src/index.js';
-import { CLIENT_DIR, take, waitFor, wsbTest } from './harness.mjs';
+import { CLIENT_DIR, feed, injectAll, messages, take, waitFor, wsbTest } from './harness.mjs';
 
 const run = promisify(execFile);
-const messages = (items) => items.filter((i) => i.type === 'message');
-
-/** A ws_server.py and a daemon with session "feed" to it, open. */
-async function feed(h, keys = {}, daemonOptions = {}) {
-  const server = await h.server();
-  const daemon = await h.daemon({ sessions: [{ name: 'feed', url: server.url, ...keys }], ...daemonOptions });
-  await daemon.waitState('feed', 'open');
-  return { server, daemon };
-}
-
-/** Injects texts and waits until the daemon has numbered them all. */
-async function injectAll(h, c, server, texts) {
-  const before = (await c.status('feed')).lastSeq;
-  await server.inject(...texts);
-  return waitFor(async () => {
-    const st = await c.status('feed');
-    return st.lastSeq >= before + texts.length && st;
-  }, 5000 * h.slow, `${texts.length} messages at the daemon`);
-}
 
 wsbTest('node_connect_unreachable_names_path_and_reason', async (h) => {
   const path = `${h.info.tmp}/nothing-here.sock`;

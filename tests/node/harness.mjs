@@ -182,6 +182,26 @@ export async function take(iterator, pred, timeoutMs, what) {
   }
 }
 
+export const messages = (items) => items.filter((i) => i.type === 'message');
+
+/** A ws_server.py and a daemon with session "feed" (more session keys in KEYS) to it, open. */
+export async function feed(h, keys = {}, daemonOptions = {}) {
+  const server = await h.server();
+  const daemon = await h.daemon({ sessions: [{ name: 'feed', url: server.url, ...keys }], ...daemonOptions });
+  await daemon.waitState('feed', 'open');
+  return { server, daemon };
+}
+
+/** Injects TEXTS and waits until the daemon has numbered them all; returns the status then. */
+export async function injectAll(h, c, server, texts) {
+  const before = (await c.status('feed')).lastSeq;
+  await server.inject(...texts);
+  return waitFor(async () => {
+    const st = await c.status('feed');
+    return st.lastSeq >= before + texts.length && st;
+  }, 5000 * h.slow, `${texts.length} messages at the daemon`);
+}
+
 export function describe(item) {
   if (item.type === 'message') return `message ${item.seq} ${item.binary ? `<${item.size} bytes>` : JSON.stringify(item.data)}`;
   if (item.type === 'gap') return `gap ${item.fromSeq}..${item.toSeq} epoch ${item.epoch}`;
@@ -207,14 +227,22 @@ if (selected) {
 export function wsbTest(name, fn, { timeout = 60000 } = {}) {
   if (selected && selected !== name) return;
   found = true;
-  test(name, { timeout }, async (t) => {
+  test(name, { timeout: timeout + 30000 }, async (t) => {
     const h = await Harness.start();
+    let timer;
+    const hung = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the test did not finish within ${timeout / 1000} s`)),
+        timeout * h.slow);
+    });
     try {
-      await fn(h, t);
+      await Promise.race([fn(h, t), hung]);
     } catch (err) {
+      console.error('the test failed:', err);
       console.error(await h.logs().catch((e) => `(no logs: ${e.message})`));
       await h.close().catch((e) => console.error(e.message));
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     await h.close();
   });

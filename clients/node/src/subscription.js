@@ -284,11 +284,15 @@ export class Subscription extends EventEmitter {
         this.#taken();
         this.emit(item.type, item);
       }
-      if (this.#error && !this.#iterating && this.#queue.length === 0
-        && (this.#listening || this.listenerCount('error') > 0)) {
+      // An error comes after the items a listener takes, then 'close'.
+      // Unheard, it waits for an iterator.
+      const heard = this.#listening || this.listenerCount('error') > 0;
+      if (this.#error && !this.#iterating && heard
+          && (this.#queue.length === 0 || this.#paused || !this.#listening)) {
         const err = this.#error;
         this.#error = null;
         this.emit('error', err);
+        this.emit('close');
       }
     });
   }
@@ -349,13 +353,12 @@ export class Subscription extends EventEmitter {
       const { reject } = this.#waiter;
       this.#waiter = null;
       reject(err);
-    } else if (!this.#iterating && (this.#listening || this.listenerCount('error') > 0) && this.#queue.length === 0) {
-      this.emit('error', err);
-    } else {
-      this.#error = err; // after the items still queued
-      this.#scheduleFlush();
+      this.emit('close');
+      return;
     }
-    this.emit('close');
+    this.#error = err; // after the items still queued
+    if (this.#iterating || !(this.#listening || this.listenerCount('error') > 0)) this.emit('close');
+    else this.#scheduleFlush();
   }
 
   /** Stops taking items; keeps the queued ones when keep (an error follows them). */
