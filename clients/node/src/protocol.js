@@ -8,7 +8,6 @@
 // same in message after message, are decoded once. Its field numbers and
 // wire types come from the loaded schema, and are checked against it when
 // this module loads. Every other frame goes through protobufjs.
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import protobuf from 'protobufjs';
@@ -17,12 +16,24 @@ import protobuf from 'protobufjs';
 // source tree has only the original, three levels up.
 const SHIPPED = fileURLToPath(new URL('../proto/wsbridge.proto', import.meta.url));
 const IN_TREE = fileURLToPath(new URL('../../../proto/wsbridge.proto', import.meta.url));
-export const PROTO_PATH = existsSync(SHIPPED) ? SHIPPED : IN_TREE;
+
+function loadSchema() {
+  for (const path of [SHIPPED, IN_TREE]) {
+    try {
+      return { path, root: protobuf.loadSync(path) };
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err;
+    }
+  }
+  throw new Error(`wsbridge: the schema is missing: neither ${SHIPPED} nor ${IN_TREE} exists`);
+}
+
+const { path: protoPath, root } = loadSchema();
+export const PROTO_PATH = protoPath;
 
 export const API_MAJOR = 1;
 export const API_MINOR = 0;
 
-const root = protobuf.loadSync(PROTO_PATH);
 const type = (name) => root.lookupType(`wsbridge.v1.${name}`);
 const ClientFrame = type('ClientFrame');
 const ServerFrame = type('ServerFrame');
