@@ -140,6 +140,10 @@ static const KeyDef session_keys[] = {
 #define D(field) offsetof (WsbDaemonConfig, field)
 static const KeyDef daemon_keys[] = {
   { "max_clients", KEY_UINT, "256", 1, 65536, D (max_clients), "simultaneous API clients" },
+  { "max_clients_per_user", KEY_UINT, "64", 1, 65536, D (max_clients_per_user),
+    "system instance: API clients one user (uid) may hold; root is not counted" },
+  { "hello_timeout_ms", KEY_UINT, "5000", 100, 600000, D (hello_timeout_ms),
+    "a client that has not sent its hello by then is disconnected" },
   { "max_frame_bytes", KEY_SIZE, "16M", KIB, 256 * MIB, D (max_frame_bytes),
     "largest API frame accepted" },
   { "client_buffer_bytes", KEY_SIZE, "4M", 64 * KIB, GIB, D (client_buffer_bytes),
@@ -397,6 +401,18 @@ check_url (const char *v, GString *why)
       g_string_assign (why, "a WebSocket URL cannot have a #fragment");
       return FALSE;
     }
+  {
+    const char *query = g_uri_get_query (uri);
+    gsize path_len = strlen (g_uri_get_path (uri)) + (query ? 1 + strlen (query) : 0);
+
+    if (path_len > WSB_URL_PATH_MAX)
+      {
+        g_string_printf (why, "path of %" G_GSIZE_FORMAT " bytes is longer than the %d the "
+                         "connection can send",
+                         path_len, WSB_URL_PATH_MAX);
+        return FALSE;
+      }
+  }
   return TRUE;
 }
 

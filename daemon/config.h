@@ -5,6 +5,9 @@
 #include <glib.h>
 
 #define WSB_SESSION_NAME_MAX 64
+/* The longest path and query a url may have: the request line carrying it
+ * must stay within what servers accept (8 KiB is the common limit). */
+#define WSB_URL_PATH_MAX 8192
 
 typedef struct
 {
@@ -49,6 +52,8 @@ typedef struct
 typedef struct
 {
   guint64 max_clients;
+  guint64 max_clients_per_user;
+  guint64 hello_timeout_ms;
   guint64 max_frame_bytes;
   guint64 client_buffer_bytes;
   char *slow_client_policy; /* "drop-oldest" or "disconnect" */

@@ -622,7 +622,7 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
 
   g_message ("%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
-  wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "session removed");
+  wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
   wsb_session_cancel_queue (hs->session, "session removed");
   wsb_session_set_journal (hs->session, NULL, NULL);
   g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
@@ -759,7 +759,7 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     {
-      wsb_session_close (hs->session, LWS_CLOSE_STATUS_GOINGAWAY, "daemon shutting down");
+      wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
       /* A journaled queue waits for the next start. */
       if (!wsb_session_get_config (hs->session)->queue_persist)
         wsb_session_cancel_queue (hs->session, "daemon shutting down");
@@ -1043,7 +1043,7 @@ wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error)
   HubSession *hs = lookup (hub, name, error);
 
   if (hs)
-    wsb_session_close (hs->session, LWS_CLOSE_STATUS_NORMAL, "disconnected by request");
+    wsb_session_close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
   return hs != NULL;
 }
 

@@ -72,6 +72,7 @@ struct _Client
   gpointer fd_tag;
   struct ucred cred;
   gboolean hello_done;
+  guint hello_timer; /* until the hello arrives: hello_timeout_ms */
   gboolean dead;
   guint free_id;
   GByteArray *in;
@@ -104,6 +105,9 @@ typedef struct
   guint64 id;
 } SendKey;
 
+/* How long accepting pauses when the daemon is out of file descriptors. */
+#define ACCEPT_PAUSE_MS 250
+
 struct _WsbIpcServer
 {
   WsbHub *hub;
@@ -112,6 +116,7 @@ struct _WsbIpcServer
   WsbDaemonConfig cfg;
   int listen_fd;
   guint listen_id;
+  guint resume_id; /* accepting is paused: out of file descriptors */
   char *path; /* unlinked on free when we bound it */
   GList *clients;
   guint n_clients;
@@ -1095,6 +1100,9 @@ handle_hello (Client *c, const Wsbridge__V1__Hello *hello)
       g_free (old);
     }
   c->hello_done = TRUE;
+  if (c->hello_timer)
+    g_source_remove (c->hello_timer);
+  c->hello_timer = 0;
   hr.api_major = WSB_API_MAJOR;
   hr.api_minor = WSB_API_MINOR;
   hr.daemon_version = (char *) WSB_VERSION;
@@ -1268,6 +1276,9 @@ client_close (Client *c)
   if (c->dead)
     return;
   c->dead = TRUE;
+  if (c->hello_timer)
+    g_source_remove (c->hello_timer);
+  c->hello_timer = 0;
   g_debug ("client %s: disconnected", c->name);
   g_hash_table_remove_all (c->subs);
   g_hash_table_foreach_remove (c->srv->sends, is_client, c);
@@ -1322,6 +1333,18 @@ reject_client (int fd, Wsbridge__V1__ErrorCode code, const char *text)
   close (fd);
 }
 
+static gboolean
+on_hello_timeout (gpointer data)
+{
+  Client *c = data;
+
+  c->hello_timer = 0;
+  fail_connection (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                   "no hello within hello_timeout_ms (%" G_GUINT64_FORMAT " ms)",
+                   c->srv->cfg.hello_timeout_ms);
+  return G_SOURCE_REMOVE;
+}
+
 /* Serves a connected, non-blocking socket whose peer is c->cred. */
 static void
 client_start (WsbIpcServer *srv, Client *c, int fd)
@@ -1340,9 +1363,97 @@ client_start (WsbIpcServer *srv, Client *c, int fd)
   cs->client = c;
   c->fd_tag = g_source_add_unix_fd (c->source, fd, G_IO_IN);
   g_source_attach (c->source, NULL);
+  c->hello_timer = g_timeout_add ((guint) srv->cfg.hello_timeout_ms, on_hello_timeout, c);
   srv->clients = g_list_prepend (srv->clients, c);
   srv->n_clients++;
   g_debug ("client %s (uid %u) connected", c->name, c->cred.uid);
+}
+
+static gboolean on_accept (int lfd, GIOCondition cond, gpointer data);
+
+/* The longest-waiting client that has not sent its hello, or NULL. */
+static Client *
+oldest_without_hello (WsbIpcServer *srv)
+{
+  for (GList *l = g_list_last (srv->clients); l; l = l->prev)
+    {
+      Client *c = l->data;
+      if (!c->dead && !c->hello_done)
+        return c;
+    }
+  return NULL;
+}
+
+static guint
+clients_of_uid (WsbIpcServer *srv, uid_t uid)
+{
+  guint n = 0;
+
+  for (GList *l = srv->clients; l; l = l->next)
+    {
+      Client *c = l->data;
+      n += !c->dead && c->cred.uid == uid;
+    }
+  return n;
+}
+
+/* Whether the new client c (not started yet) may be served. At max_clients
+ * a connection that never said hello makes room for it; on the system
+ * instance one user may hold at most max_clients_per_user, so no user can
+ * lock the others out. A refused client is told why. */
+static gboolean
+admit (WsbIpcServer *srv, Client *c, int fd)
+{
+  if (srv->system && c->cred.uid != 0
+      && clients_of_uid (srv, c->cred.uid) >= srv->cfg.max_clients_per_user)
+    {
+      g_warning ("refused API client pid %d: uid %u already has max_clients_per_user (%"
+                 G_GUINT64_FORMAT ") connections",
+                 c->cred.pid, c->cred.uid, srv->cfg.max_clients_per_user);
+      reject_client (fd, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
+                     "too many connections from this user (max_clients_per_user reached)");
+      return FALSE;
+    }
+  if (srv->n_clients >= srv->cfg.max_clients)
+    {
+      Client *idle = oldest_without_hello (srv);
+
+      if (!idle)
+        {
+          g_warning ("refused API client pid %d: max_clients (%" G_GUINT64_FORMAT ") reached",
+                     c->cred.pid, srv->cfg.max_clients);
+          reject_client (fd, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
+                         "too many clients (max_clients reached)");
+          return FALSE;
+        }
+      fail_connection (idle, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
+                       "max_clients reached and no hello sent yet: making room for a new "
+                       "client");
+    }
+  return TRUE;
+}
+
+static gboolean
+on_resume_accept (gpointer data)
+{
+  WsbIpcServer *srv = data;
+
+  srv->resume_id = 0;
+  if (srv->listen_fd >= 0)
+    srv->listen_id = g_unix_fd_add (srv->listen_fd, G_IO_IN, on_accept, srv);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of file descriptors: the waiting connection would wake us at once
+ * for ever. Stop listening for a moment; it stays in the backlog. */
+static void
+pause_accepting (WsbIpcServer *srv, int err)
+{
+  g_warning ("accept on the API socket failed: %s; new clients wait %d ms (the daemon's "
+             "open-file limit is reached: raise LimitNOFILE or lower the number of sessions)",
+             g_strerror (err), ACCEPT_PAUSE_MS);
+  srv->listen_id = 0;
+  srv->resume_id = g_timeout_add (ACCEPT_PAUSE_MS, on_resume_accept, srv);
 }
 
 static gboolean
@@ -1358,7 +1469,12 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
 
       if (fd < 0)
         {
-          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            {
+              pause_accepting (srv, errno);
+              return G_SOURCE_REMOVE;
+            }
+          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
             g_warning ("accept on the API socket failed: %s", g_strerror (errno));
           return G_SOURCE_CONTINUE;
         }
@@ -1380,12 +1496,8 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
           g_free (c);
           continue;
         }
-      if (srv->n_clients >= srv->cfg.max_clients)
+      if (!admit (srv, c, fd))
         {
-          g_warning ("refused API client pid %d: max_clients (%" G_GUINT64_FORMAT ") reached",
-                     c->cred.pid, srv->cfg.max_clients);
-          reject_client (fd, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
-                         "too many clients (max_clients reached)");
           g_free (c);
           continue;
         }
@@ -1533,6 +1645,9 @@ wsb_ipc_server_stop_listening (WsbIpcServer *srv)
   if (srv->listen_id)
     g_source_remove (srv->listen_id);
   srv->listen_id = 0;
+  if (srv->resume_id)
+    g_source_remove (srv->resume_id);
+  srv->resume_id = 0;
   /* Unlink before closing: while the socket accepts, a successor started
    * with --replace waits; once it does not, the path is already gone, so
    * we cannot unlink the successor's new socket. */

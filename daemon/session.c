@@ -1,18 +1,13 @@
 #include "session.h"
 
 #include <string.h>
-#include <sys/socket.h>
 
 #include "auth.h"
 #include "backoff.h"
 #include "outbox.h"
-#include "tls-verify.h"
+#include "ws-client.h"
+#include "ws-frame.h"
 #include "wsb-error.h"
-
-/* Messages above this size do not keep their reassembly buffer afterwards. */
-#define RX_KEEP_BYTES (64 * 1024)
-/* How long a clean close may take before the connection is dropped. */
-#define CLOSE_GRACE_S 3
 
 struct _WsbSession
 {
@@ -34,15 +29,11 @@ struct _WsbSession
   gboolean wanted; /* connect (or stay connected) when possible */
 
   /* The current connection: a connect attempt, or open once `opened`. */
-  struct lws *wsi;
+  WsbWsClient *conn;
   gboolean opened;
   gboolean ever_opened;
   gint64 opened_at;  /* monotonic µs */
-  gint64 last_valid; /* monotonic µs of the last pong (or of the open) */
-  char *drop_reason; /* why we are dropping it ourselves */
-  char *peer_close;  /* the server's close frame, described */
-  guint16 close_code; /* a clean close to send at the next WRITEABLE */
-  char *close_text;
+  char *close_text;  /* why we closed it ourselves (disconnect, remove) */
 
   GCancellable *resolving; /* proxy lookup and DNS of the current attempt */
   WsbAuth *auth;
@@ -51,8 +42,6 @@ struct _WsbSession
   char *proxy_host;
   guint16 proxy_port;
   char *proxy_userinfo; /* secret */
-  WsbTlsCheck tls_check; /* of the current connection */
-  guint probe_source;   /* a wake-up probe waiting for its pong */
   GList *addresses; /* GInetAddress*, from the last lookup */
   GList *next_address;
   char *address;    /* "ip:port" being tried or connected */
@@ -62,20 +51,12 @@ struct _WsbSession
   guint retry_source;
   guint connect_timeout_source;
   guint ping_source;
-  gboolean ping_due;
+  guint pong_source;   /* our ping is unanswered: drop when it fires */
+  gboolean probing;    /* the unanswered ping is a wake-up probe */
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
-  gboolean tx_draining;  /* permessage-deflate is still reading the message in flight */
-  gboolean tx_empty;     /* the message being written has no payload */
 
   WsbBackoff backoff;
-  lws_retry_bo_t keepalive; /* lws' validity policy: ping, then hang up */
-
   WsbOutbox *outbox;
-  GByteArray *rx; /* reassembly of a fragmented message */
-  gboolean rx_active;
-  gboolean rx_binary;
-  gboolean rx_discard; /* an oversized message is being refused */
-
   WsbSessionStats stats;
 };
 
@@ -148,37 +129,20 @@ clear_source (guint *id)
   *id = 0;
 }
 
+/* Let go of the connection: no more events from it; it is dropped unless
+ * it already ended. */
 static void
-rx_reset (WsbSession *s)
+detach (WsbSession *s)
 {
-  s->rx_active = FALSE;
-  if (s->rx && s->rx->len > RX_KEEP_BYTES)
-    g_clear_pointer (&s->rx, g_byte_array_unref);
-  else if (s->rx)
-    g_byte_array_set_size (s->rx, 0);
-}
-
-/* Forget the connection: later lws callbacks for it are ignored. */
-static void
-detach (WsbSession *s, struct lws *wsi, gboolean kill)
-{
-  if (wsi)
-    {
-      lws_set_opaque_user_data (wsi, NULL);
-      if (kill)
-        lws_set_timeout (wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-    }
-  if (wsi == s->wsi || !wsi)
-    s->wsi = NULL;
+  if (s->conn)
+    wsb_ws_client_abandon (g_steal_pointer (&s->conn));
+  s->opened = FALSE;
   clear_source (&s->connect_timeout_source);
   clear_source (&s->ping_source);
-  clear_source (&s->probe_source);
-  s->ping_due = FALSE;
+  clear_source (&s->pong_source);
+  s->probing = FALSE;
   s->ping_sent_at = 0;
-  s->tx_draining = FALSE;
   wsb_outbox_connection_ended (s->outbox);
-  s->rx_discard = FALSE;
-  rx_reset (s);
 }
 
 static void
@@ -224,9 +188,9 @@ on_next_address (gpointer data)
 
 /* The attempt to reach s->address did not open. */
 static void
-attempt_failed (WsbSession *s, struct lws *wsi, gboolean kill, const char *reason)
+attempt_failed (WsbSession *s, const char *reason)
 {
-  detach (s, wsi, kill);
+  detach (s);
   replace_str (&s->last_failure, g_strdup_printf ("%s (%s)", reason, s->address));
   if (!s->wanted)
     {
@@ -246,12 +210,11 @@ attempt_failed (WsbSession *s, struct lws *wsi, gboolean kill, const char *reaso
 
 /* The open connection ended. */
 static void
-connection_lost (WsbSession *s, struct lws *wsi, const char *reason)
+connection_lost (WsbSession *s, const char *reason)
 {
   gint64 open_ms = (g_get_monotonic_time () - s->opened_at) / 1000;
 
-  detach (s, wsi, FALSE);
-  s->opened = FALSE;
+  detach (s);
   wsb_backoff_connection_ended (&s->backoff, (guint64) MAX (open_ms, 0));
   if (!s->wanted)
     {
@@ -270,27 +233,39 @@ on_connect_timeout (gpointer data)
                                           s->cfg->connect_timeout);
 
   s->connect_timeout_source = 0;
-  attempt_failed (s, s->wsi, TRUE, why);
+  attempt_failed (s, why);
   return G_SOURCE_REMOVE;
 }
+
+static const WsbWsClientEvents conn_events;
 
 static void
 try_next_address (WsbSession *s)
 {
-  struct lws_client_connect_info ci;
+  WsbWsClientParams p = { 0 };
   GInetAddress *addr;
   g_autofree char *ip = NULL;
   g_autofree char *bracketed = NULL;
-  g_autofree char *proxy = NULL;
+  g_autofree char *tunnel = NULL;
   g_autoptr (GError) error = NULL;
-  WsbVhostSpec spec;
-  struct lws_vhost *vhost;
-  struct lws *wsi;
+  SSL_CTX *tls = NULL;
 
   if (!s->next_address)
     {
       schedule_retry (s, s->last_failure ? s->last_failure : "no address to connect to");
       return;
+    }
+  if (s->tls)
+    {
+      tls = wsb_upstream_get_tls (s->up, s->cfg->tls_ca_file, s->cfg->tls_cert_file,
+                                  s->cfg->tls_key_file, &error);
+      if (!tls)
+        {
+          /* Not an address problem: the next address would fail the same way. */
+          free_addresses (s);
+          schedule_retry (s, error->message);
+          return;
+        }
     }
   addr = s->next_address->data;
   s->next_address = s->next_address->next;
@@ -300,67 +275,49 @@ try_next_address (WsbSession *s)
                   : g_strdup (ip);
   if (s->via_proxy)
     {
+      g_autofree char *host = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host)
+                                                     : g_strdup (s->host);
       replace_str (&s->address, g_strdup_printf ("%s:%u via proxy %s:%u", s->host, s->port,
                                                  bracketed, s->proxy_port));
-      proxy = g_strdup_printf ("%s%s%s:%u", s->proxy_userinfo ? s->proxy_userinfo : "",
-                               s->proxy_userinfo ? "@" : "", bracketed, s->proxy_port);
+      /* The proxy resolves the name it is given. */
+      tunnel = g_strdup_printf ("%s:%u", host, s->port);
+      p.port = s->proxy_port;
+      p.proxy_userinfo = s->proxy_userinfo;
     }
   else
-    replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->port));
-
-  spec.ca_file = s->cfg->tls_ca_file;
-  spec.cert_file = s->cfg->tls_cert_file;
-  spec.key_file = s->cfg->tls_key_file;
-  spec.proxy = proxy;
-  spec.compression = s->cfg->compression;
-  vhost = wsb_upstream_get_vhost (s->up, &spec, &error);
-  if (!vhost)
     {
-      /* Not an address problem: the next address would fail the same way. */
-      free_addresses (s);
-      schedule_retry (s, error->message);
-      return;
+      replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->port));
+      p.port = s->port;
     }
-
-  memset (&ci, 0, sizeof ci);
-  ci.context = wsb_upstream_get_context (s->up);
-  ci.vhost = vhost;
-  /* Through a proxy lws connects to the vhost's proxy and names the target
-   * in its CONNECT line; the proxy resolves it. */
-  ci.address = s->via_proxy ? s->host : ip;
-  ci.port = s->port;
-  ci.path = s->path;
-  ci.host = s->host_header;
-  ci.origin = s->cfg->origin;
-  ci.protocol = s->subprotocols;
-  ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+  p.address = ip;
+  p.tunnel = tunnel;
+  p.tls = tls;
+  p.tls_host = s->host;
+  p.tls_insecure = s->cfg->tls_insecure;
+  p.tls_pins = s->cfg->tls_pin_sha256;
+  p.path = s->path;
+  p.host_header = s->host_header;
+  p.origin = s->cfg->origin;
+  p.subprotocols = s->subprotocols;
+  p.headers = s->cfg->headers;
+  p.auth_headers = s->auth_headers;
+  p.compression = s->cfg->compression;
+  p.max_message_bytes = s->cfg->max_message_bytes;
   if (s->tls && s->cfg->tls_insecure)
-    {
-      ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
-                           | LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-      session_log (s, G_LOG_LEVEL_WARNING,
-                   "%s: tls_insecure=true: the server's certificate is not verified",
-                   s->cfg->name);
-    }
-  ci.local_protocol_name = "wsbridge";
-  ci.retry_and_idle_policy = &s->keepalive;
-  ci.opaque_user_data = s;
+    session_log (s, G_LOG_LEVEL_WARNING,
+                 "%s: tls_insecure=true: the server's certificate is not verified",
+                 s->cfg->name);
 
   s->opened = FALSE;
-  wsb_tls_check_reset (&s->tls_check, s->cfg->tls_insecure, s->cfg->tls_pin_sha256);
-  g_clear_pointer (&s->drop_reason, g_free);
-  g_clear_pointer (&s->peer_close, g_free);
   set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
+  s->conn = wsb_ws_client_connect (s->up, &p, &conn_events, s, &error);
+  if (!s->conn)
+    {
+      attempt_failed (s, error->message);
+      return;
+    }
   s->connect_timeout_source
       = g_timeout_add ((guint) s->cfg->connect_timeout * 1000, on_connect_timeout, s);
-
-  /* lws may already report the failure through the callback before returning NULL. */
-  s->wsi = NULL;
-  wsi = lws_client_connect_via_info (&ci);
-  if (wsi && s->connect_timeout_source)
-    s->wsi = wsi;
-  else if (!wsi && s->connect_timeout_source)
-    attempt_failed (s, NULL, FALSE, "cannot start a connection (see the lws log with -v)");
 }
 
 static void
@@ -492,7 +449,6 @@ begin_attempt (WsbSession *s)
    * this attempt: its callback would otherwise outlive the session. */
   cancel_pending (s);
   g_clear_pointer (&s->close_text, g_free);
-  s->close_code = 0;
   s->resolving = g_cancellable_new ();
   if (wsb_auth_needed (s->cfg))
     {
@@ -536,29 +492,35 @@ wsb_session_close (WsbSession *s, guint16 close_code, const char *reason)
   s->wanted = FALSE;
   replace_str (&s->close_text, g_strdup (reason));
   cancel_pending (s);
-  if (s->wsi && s->opened)
+  if (s->conn && s->opened)
     {
-      s->close_code = close_code;
+      clear_source (&s->ping_source);
+      clear_source (&s->pong_source);
       set_state (s, WSB_STATE_CLOSING, "%s", reason);
-      lws_set_timeout (s->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
-      lws_callback_on_writable (s->wsi);
+      wsb_ws_client_close (s->conn, close_code, reason);
       return;
     }
-  detach (s, s->wsi, TRUE);
+  detach (s);
   set_state (s, WSB_STATE_DISCONNECTED, "%s", reason);
 }
 
 gboolean
 wsb_session_has_connection (WsbSession *s)
 {
-  return s->wsi != NULL;
+  return s->conn != NULL;
+}
+
+static gboolean
+is_open (WsbSession *s)
+{
+  return s->conn && s->opened && s->state == WSB_STATE_OPEN;
 }
 
 gboolean
 wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary, guint32 ttl_ms,
                   guint64 *id, GError **error)
 {
-  if (!binary && !g_utf8_validate_len ((const char *) data, len, NULL))
+  if (!binary && !wsb_utf8_valid (data, len))
     {
       g_set_error_literal (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
                            "a text message must be valid UTF-8 (send it as binary instead)");
@@ -566,18 +528,18 @@ wsb_session_send (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
     }
   if (!wsb_outbox_push (s->outbox, data, len, binary, ttl_ms, id, error))
     return FALSE;
-  if (s->wsi && s->opened && s->state == WSB_STATE_OPEN)
-    lws_callback_on_writable (s->wsi);
+  if (is_open (s))
+    wsb_ws_client_want_write (s->conn);
   return TRUE;
 }
 
 gboolean
 wsb_session_send_control (WsbSession *s, const char *text)
 {
-  if (!s->wsi || !s->opened || s->state != WSB_STATE_OPEN)
+  if (!is_open (s))
     return FALSE;
   wsb_outbox_push_control (s->outbox, text);
-  lws_callback_on_writable (s->wsi);
+  wsb_ws_client_want_write (s->conn);
   return TRUE;
 }
 
@@ -586,8 +548,8 @@ wsb_session_set_journal (WsbSession *s, const char *path, GError **error)
 {
   gboolean ok = wsb_outbox_set_journal (s->outbox, path, error);
 
-  if (ok && s->wsi && s->opened && s->state == WSB_STATE_OPEN && wsb_outbox_has_pending (s->outbox))
-    lws_callback_on_writable (s->wsi);
+  if (ok && is_open (s) && wsb_outbox_has_pending (s->outbox))
+    wsb_ws_client_want_write (s->conn);
   return ok;
 }
 
@@ -597,174 +559,58 @@ wsb_session_cancel_queue (WsbSession *s, const char *reason)
   wsb_outbox_cancel_all (s->outbox, reason);
 }
 
-/* ------------------------------------------------------------ lws callback */
+/* ------------------------------------------------------ connection events */
 
+static gboolean
+on_pong_timeout (gpointer data)
+{
+  WsbSession *s = data;
+  g_autofree char *why = NULL;
+
+  s->pong_source = 0;
+  why = s->probing ? g_strdup_printf ("no pong within pong_timeout (%" G_GUINT64_FORMAT
+                                      " s) after a wake-up",
+                                      s->cfg->pong_timeout)
+                   : g_strdup_printf ("no pong within pong_timeout (%" G_GUINT64_FORMAT
+                                      " s) of a ping (keepalive)",
+                                      s->cfg->pong_timeout);
+  session_log (s, G_LOG_LEVEL_DEBUG, "%s: %s", s->cfg->name, why);
+  wsb_ws_client_drop (s->conn, why);
+  return G_SOURCE_REMOVE;
+}
+
+/* A ping now, and the connection is dropped unless its pong comes within
+ * pong_timeout. While one is unanswered no other is sent. */
 static void
-deliver (WsbSession *s, const guint8 *data, gsize len, gboolean binary)
+ping (WsbSession *s, gboolean probe)
 {
-  s->stats.rx_messages++;
-  s->events->message (s, data, len, binary, s->user_data);
-}
-
-static int
-on_receive (WsbSession *s, struct lws *wsi, const guint8 *in, gsize len)
-{
-  gboolean final = lws_is_final_fragment (wsi) && lws_remaining_packet_payload (wsi) == 0;
-  gsize have = s->rx_active && s->rx ? s->rx->len : 0;
-
-  if (s->rx_discard)
-    return 0;
-  if (!s->rx_active)
+  if (s->pong_source)
     {
-      s->rx_active = TRUE;
-      s->rx_binary = lws_frame_is_binary (wsi);
+      s->probing = s->probing || probe;
+      return;
     }
-  if (have + len > s->cfg->max_message_bytes)
-    {
-      replace_str (&s->drop_reason,
-                   g_strdup_printf ("inbound message larger than max_message_bytes (%"
-                                    G_GUINT64_FORMAT "); closed with 1009",
-                                    s->cfg->max_message_bytes));
-      /* Close from WRITEABLE: returning -1 here makes lws 4.1.6 write past its
-       * rx buffer while sending the close frame. */
-      s->rx_discard = TRUE;
-      s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-      replace_str (&s->close_text, g_strdup ("message too large"));
-      rx_reset (s);
-      lws_callback_on_writable (wsi);
-      return 0;
-    }
-  if (final && have == 0)
-    {
-      deliver (s, in, len, s->rx_binary);
-      s->rx_active = FALSE;
-      return 0;
-    }
-  if (!s->rx)
-    s->rx = g_byte_array_sized_new ((guint) MIN (have + len, RX_KEEP_BYTES));
-  g_byte_array_append (s->rx, in, (guint) len);
-  if (final)
-    {
-      deliver (s, s->rx->data, s->rx->len, s->rx_binary);
-      rx_reset (s);
-    }
-  return 0;
-}
-
-/* Our own pings give the round trip (lws' keepalive pings are invisible to
- * us); lws' validity policy still hangs up a silent peer. The send time
- * stays here, not in the payload: lws 4.1.6 spins when a ping with a payload
- * goes through permessage-deflate. */
-static int
-send_ping (WsbSession *s, struct lws *wsi)
-{
-  guint8 buf[LWS_PRE + 1];
-
-  s->ping_due = FALSE;
-  if (lws_write (wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
-    {
-      replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
-      return -1;
-    }
+  s->probing = probe;
+  session_log (s, G_LOG_LEVEL_DEBUG, "%s: ping%s", s->cfg->name, probe ? " (wake-up probe)" : "");
   s->ping_sent_at = g_get_monotonic_time ();
-  if (wsb_outbox_has_pending (s->outbox))
-    lws_callback_on_writable (wsi);
-  return 0;
+  wsb_ws_client_ping (s->conn);
+  s->pong_source = g_timeout_add ((guint) s->cfg->pong_timeout * 1000, on_pong_timeout, s);
 }
 
 static gboolean
 on_ping_timer (gpointer data)
 {
-  WsbSession *s = data;
-
-  s->ping_due = TRUE;
-  lws_callback_on_writable (s->wsi);
+  ping (data, FALSE);
   return G_SOURCE_CONTINUE;
 }
 
-/* The message in flight is handed over; a queued one counts as sent. */
 static void
-finish_write (WsbSession *s)
+on_conn_open (WsbWsClient *c, gpointer data)
 {
-  if (wsb_outbox_written (s->outbox))
-    s->stats.tx_messages++;
-}
+  WsbSession *s = data;
 
-static int
-on_writeable (WsbSession *s, struct lws *wsi)
-{
-  WsbOutMsg *m;
-  int n;
-
-  if (s->close_code)
-    {
-      gsize tlen = MIN (strlen (s->close_text ? s->close_text : ""), 120);
-      lws_close_reason (wsi, (enum lws_close_status) s->close_code,
-                        (unsigned char *) (s->close_text ? s->close_text : ""), tlen);
-      return -1;
-    }
-  /* lws holds WRITEABLE back while it drains the deflate extension; the
-   * message the compressor was reading is then handed over. */
-  if (!s->tx_draining)
-    finish_write (s);
-  if (s->ping_due)
-    return send_ping (s, wsi);
-  if (s->state != WSB_STATE_OPEN || !(m = wsb_outbox_begin (s->outbox)))
-    return 0;
-  s->tx_empty = m->len == 0;
-  n = lws_write (wsi, wsb_out_msg_payload (LWS_PRE, m), m->len,
-                 m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-  s->tx_empty = FALSE;
-  if (n < (int) m->len)
-    {
-      replace_str (&s->drop_reason, g_strdup ("write to the server failed"));
-      return -1;
-    }
-  if (s->tx_draining)
-    return 0; /* the compressor keeps reading this message's bytes */
-  finish_write (s);
-  if (wsb_outbox_has_pending (s->outbox))
-    lws_callback_on_writable (wsi);
-  return 0;
-}
-
-/* lws 4.1.6's private enum pmd_return: the compressor has more output than
- * its buffer held and will go on reading the caller's data. */
-#define LWS_PMDR_HAS_PENDING 2
-
-int
-wsb_session_deflate_callback (struct lws_context *context, const struct lws_extension *ext,
-                              struct lws *wsi, enum lws_extension_callback_reasons reason,
-                              void *user, void *in, size_t len)
-{
-  WsbSession *s = wsi ? lws_get_opaque_user_data (wsi) : NULL;
-  int n;
-
-  /* lws 4.1.6 asserts when it compresses an empty message after the first
-   * one (the flushed stream yields no bytes to trim). An empty message
-   * goes out uncompressed instead (RSV1 clear), which RFC 7692 allows. */
-  if (s && s->tx_empty && reason == LWS_EXT_CB_PAYLOAD_TX)
-    return 0;
-  n = lws_extension_callback_pm_deflate (context, ext, wsi, reason, user, in, len);
-
-  if (s && reason == LWS_EXT_CB_PAYLOAD_TX)
-    {
-      gboolean was = s->tx_draining;
-      s->tx_draining = n == LWS_PMDR_HAS_PENDING;
-      if (was && !s->tx_draining)
-        lws_callback_on_writable (wsi);
-    }
-  return n;
-}
-
-static void
-on_established (WsbSession *s, struct lws *wsi)
-{
   clear_source (&s->connect_timeout_source);
-  s->wsi = wsi;
   s->opened = TRUE;
   s->opened_at = g_get_monotonic_time ();
-  s->last_valid = s->opened_at;
   if (s->ever_opened)
     s->stats.reconnects++;
   s->ever_opened = TRUE;
@@ -777,175 +623,66 @@ on_established (WsbSession *s, struct lws *wsi)
     wsb_outbox_push_control (s->outbox, s->cfg->on_connect[i]);
   set_state (s, WSB_STATE_OPEN, "connected to %s", s->address);
   if (wsb_outbox_has_pending (s->outbox))
-    lws_callback_on_writable (wsi);
+    wsb_ws_client_want_write (c);
 }
 
-static char *
-describe_peer_close (const guint8 *in, gsize len)
+static void
+on_conn_message (WsbWsClient *c, const guint8 *data, gsize len, gboolean binary, gpointer d)
 {
-  guint code;
-  g_autofree char *text = NULL;
+  WsbSession *s = d;
 
-  if (len < 2)
-    return g_strdup ("server closed the connection (no close code)");
-  code = (guint) in[0] << 8 | in[1];
-  text = g_utf8_make_valid ((const char *) in + 2, (gssize) len - 2);
-  for (char *p = text; *p; p++)
-    if ((guchar) *p < 0x20)
-      *p = ' ';
-  /* lws 4.1 turns 1012-1014 (restart, try again later, bad gateway), like
-   * invalid codes, into 1002 before we see them. */
-  const char *alias = code == LWS_CLOSE_STATUS_PROTOCOL_ERR
-                          ? " (or 1012-1014, which libwebsockets 4.1 reports as 1002)"
-                          : "";
-  return *text ? g_strdup_printf ("server closed the connection with %u%s: %s", code, alias, text)
-               : g_strdup_printf ("server closed the connection with %u%s", code, alias);
+  s->stats.rx_messages++;
+  s->events->message (s, data, len, binary, s->user_data);
 }
 
-static char *
-describe_connection_error (WsbSession *s, struct lws *wsi, const char *in)
+static void
+on_conn_pong (WsbWsClient *c, gpointer data)
 {
-  unsigned int status = lws_http_client_http_response (wsi);
-  g_autofree char *lws_error = wsb_upstream_take_error (s->up);
+  WsbSession *s = data;
 
-  if (s->tls_check.failure)
-    return g_strdup (s->tls_check.failure);
-  if (status == 401 || status == 403)
-    return g_strdup_printf ("unauthorized (HTTP %u during the WebSocket upgrade)", status);
-  if (status && status != 101)
-    return g_strdup_printf ("HTTP %u during the WebSocket upgrade", status);
-  /* lws' callback text is generic ("tls: ..."); its log line has the cause. */
-  if (s->tls && lws_error && (strstr (lws_error, "SSL") || strstr (lws_error, "ssl")))
-    return g_strdup_printf ("TLS: handshake failed: %s", lws_error);
-  /* With TLS 1.3 a server's "certificate required" alert only shows up as a
-   * failed read of the upgrade reply. */
-  if (s->tls && !s->cfg->tls_cert_file && g_strcmp0 (in, "read failed") == 0)
-    return g_strdup ("TLS: the server closed the connection before the upgrade reply "
-                     "(does it require a client certificate? see tls_cert_file)");
-  return g_strdup (in && *in ? in : "connection failed");
+  if (!s->ping_sent_at)
+    return; /* unsolicited */
+  s->stats.rtt_us = (guint64) (g_get_monotonic_time () - s->ping_sent_at);
+  s->ping_sent_at = 0;
+  s->probing = FALSE;
+  clear_source (&s->pong_source);
 }
 
-/* The reason an open connection ended, most specific first. */
-static char *
-describe_loss (WsbSession *s)
+/* Batches queued messages into the connection's next write. */
+static void
+on_conn_writable (WsbWsClient *c, gpointer data)
 {
-  if (s->drop_reason)
-    return g_strdup (s->drop_reason);
-  if (s->peer_close)
-    return g_strdup (s->peer_close);
-  /* lws hangs up silently when its validity policy expires. */
-  if (s->keepalive.secs_since_valid_hangup)
+  WsbSession *s = data;
+  WsbOutMsg *m;
+
+  if (s->state != WSB_STATE_OPEN)
+    return;
+  while (wsb_ws_client_has_room (c) && (m = wsb_outbox_begin (s->outbox)))
     {
-      gint64 silent_ms = (g_get_monotonic_time () - s->last_valid) / 1000;
-      if (silent_ms >= (gint64) s->keepalive.secs_since_valid_hangup * 1000 - 1000)
-        return g_strdup_printf ("no pong for %u s (keepalive)",
-                                s->keepalive.secs_since_valid_hangup);
+      wsb_ws_client_send (c, wsb_out_msg_payload (0, m), m->len, m->binary);
+      if (wsb_outbox_written (s->outbox))
+        s->stats.tx_messages++;
     }
-  return g_strdup ("connection lost");
+  if (wsb_outbox_has_pending (s->outbox))
+    wsb_ws_client_want_write (c);
 }
 
-/* Appends "Name: value" entries as handshake headers. */
-static gboolean
-append_headers (WsbSession *s, struct lws *wsi, char **headers, unsigned char **p,
-                unsigned char *end)
+static void
+on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
 {
-  for (guint i = 0; headers && headers[i]; i++)
-    {
-      const char *h = headers[i], *colon = strchr (h, ':');
-      g_autofree char *name = g_strndup (h, colon - h + 1);
-      const char *value = colon + 1;
-      while (*value == ' ' || *value == '\t')
-        value++;
-      if (lws_add_http_header_by_name (wsi, (const unsigned char *) name,
-                                       (const unsigned char *) value, (int) strlen (value), p,
-                                       end))
-        {
-          replace_str (&s->drop_reason, g_strdup ("handshake headers too large"));
-          return FALSE;
-        }
-    }
-  return TRUE;
+  WsbSession *s = data;
+  g_autofree char *why = g_strdup (reason);
+
+  s->conn = NULL; /* it is gone */
+  if (s->opened)
+    connection_lost (s, why);
+  else
+    attempt_failed (s, why);
 }
 
-int
-wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                          void *in, size_t len)
-{
-  WsbSession *s = wsi ? lws_get_opaque_user_data (wsi) : NULL;
-  g_autofree char *why = NULL;
-
-  if (!s)
-    return 0;
-
-  switch (reason)
-    {
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-      {
-        unsigned char **p = in, *end = *p + len;
-        if (!append_headers (s, wsi, s->cfg->headers, p, end)
-            || !append_headers (s, wsi, s->auth_headers, p, end))
-          return -1;
-        return 0;
-      }
-
-    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-      return wsb_tls_check_certificate (&s->tls_check, user, (int) len);
-
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      on_established (s, wsi);
-      return 0;
-
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-      return on_receive (s, wsi, in, len);
-
-    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-      s->last_valid = g_get_monotonic_time ();
-      clear_source (&s->probe_source);
-      if (s->ping_sent_at)
-        s->stats.rtt_us = (guint64) (s->last_valid - s->ping_sent_at);
-      s->ping_sent_at = 0;
-      return 0;
-
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-      return on_writeable (s, wsi);
-
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-      replace_str (&s->peer_close, describe_peer_close (in, len));
-      /* lws echoes this buffer as our close frame: answer a close that it
-       * rewrote to 1002 with 1000 rather than blame the server. */
-      if (len >= 2 && ((guint8 *) in)[0] == 0x03 && ((guint8 *) in)[1] == 0xea)
-        {
-          ((guint8 *) in)[0] = LWS_CLOSE_STATUS_NORMAL >> 8;
-          ((guint8 *) in)[1] = LWS_CLOSE_STATUS_NORMAL & 0xff;
-        }
-      return 0;
-
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-      why = describe_connection_error (s, wsi, in);
-      if (s->opened)
-        connection_lost (s, wsi, why);
-      else
-        attempt_failed (s, wsi, FALSE, why);
-      return 0;
-
-    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-    case LWS_CALLBACK_CLIENT_CLOSED:
-    case LWS_CALLBACK_WSI_DESTROY:
-      if (s->opened)
-        {
-          why = describe_loss (s);
-          connection_lost (s, wsi, why);
-        }
-      else
-        attempt_failed (s, wsi, FALSE,
-                        s->drop_reason ? s->drop_reason
-                                       : "connection closed before the WebSocket upgrade completed");
-      return 0;
-
-    default:
-      return 0;
-    }
-}
+static const WsbWsClientEvents conn_events = {
+  on_conn_open, on_conn_message, on_conn_pong, on_conn_writable, on_conn_ended,
+};
 
 /* ---------------------------------------------------------- construction */
 
@@ -993,16 +730,6 @@ apply_config (WsbSession *s, const WsbSessionConfig *cfg)
     g_error ("session %s: URL passed validation but does not parse", cfg->name);
   if (cfg->subprotocols && cfg->subprotocols[0])
     s->subprotocols = g_strjoinv (", ", cfg->subprotocols);
-  memset (&s->keepalive, 0, sizeof s->keepalive);
-  if (cfg->ping_interval)
-    {
-      /* lws pings only when ours went unanswered; it hangs up after
-       * ping_interval + pong_timeout without a pong. */
-      guint hangup = (guint) MIN (cfg->ping_interval + cfg->pong_timeout, 65000);
-      guint ping = (guint) MIN (cfg->ping_interval + 1, 60000);
-      s->keepalive.secs_since_valid_ping = (uint16_t) (ping < hangup ? ping : hangup - 1);
-      s->keepalive.secs_since_valid_hangup = (uint16_t) hangup;
-    }
   wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
                     (guint) cfg->backoff_reset_s * 1000);
   if (s->outbox)
@@ -1029,7 +756,7 @@ wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionE
   s->up = up;
   s->events = events;
   s->user_data = user_data;
-  s->outbox = wsb_outbox_new (cfg, LWS_PRE, on_outcome, s);
+  s->outbox = wsb_outbox_new (cfg, 0, on_outcome, s);
   apply_config (s, cfg);
   s->state = WSB_STATE_DISCONNECTED;
   s->reason = g_strdup (cfg->autoconnect ? "starting" : "autoconnect is off");
@@ -1043,27 +770,10 @@ wsb_session_reconfigure (WsbSession *s, const WsbSessionConfig *cfg)
 
   session_log (s, G_LOG_LEVEL_MESSAGE, "%s: configuration changed; reconnecting", cfg->name);
   /* An open connection closes cleanly and the retry uses the new settings. */
-  wsb_session_close (s, LWS_CLOSE_STATUS_GOINGAWAY, "configuration changed");
+  wsb_session_close (s, WSB_CLOSE_GOING_AWAY, "configuration changed");
   apply_config (s, cfg);
   if (want)
     wsb_session_connect (s);
-}
-
-static gboolean
-on_probe_timeout (gpointer data)
-{
-  WsbSession *s = data;
-
-  s->probe_source = 0;
-  replace_str (&s->drop_reason, g_strdup_printf ("no pong within pong_timeout (%" G_GUINT64_FORMAT
-                                                 " s) after a wake-up",
-                                                 s->cfg->pong_timeout));
-  /* The peer is dead: a kill through lws would first try a close handshake
-   * with it and wait. Shutting the socket down makes lws see the hang-up at
-   * once, and its close callbacks report it like any other loss. */
-  if (shutdown (lws_get_socket_fd (s->wsi), SHUT_RDWR) < 0)
-    lws_set_timeout (s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-  return G_SOURCE_REMOVE;
 }
 
 void
@@ -1079,14 +789,9 @@ wsb_session_wake (WsbSession *s)
       begin_attempt (s);
       return;
     }
-  if (s->state == WSB_STATE_OPEN && s->wsi && !s->probe_source)
-    {
-      /* The connection may have died while the network or the machine was away. */
-      s->ping_due = TRUE;
-      lws_callback_on_writable (s->wsi);
-      s->probe_source
-          = g_timeout_add ((guint) s->cfg->pong_timeout * 1000, on_probe_timeout, s);
-    }
+  /* The connection may have died while the network or the machine was away. */
+  if (is_open (s))
+    ping (s, TRUE);
 }
 
 void
@@ -1095,16 +800,13 @@ wsb_session_free (WsbSession *s)
   if (!s)
     return;
   cancel_pending (s);
-  detach (s, s->wsi, TRUE);
+  detach (s);
   wsb_outbox_free (s->outbox);
-  g_clear_pointer (&s->rx, g_byte_array_unref);
   g_free (s->host);
   g_free (s->host_header);
   g_free (s->path);
   g_free (s->subprotocols);
   g_free (s->reason);
-  g_free (s->drop_reason);
-  g_free (s->peer_close);
   g_free (s->close_text);
   g_free (s->address);
   g_free (s->last_failure);
@@ -1112,7 +814,6 @@ wsb_session_free (WsbSession *s)
   g_strfreev (s->auth_headers);
   g_free (s->proxy_host);
   g_free (s->proxy_userinfo);
-  wsb_tls_check_clear (&s->tls_check);
   wsb_session_config_free (s->cfg);
   g_free (s);
 }

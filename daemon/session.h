@@ -3,8 +3,6 @@
  * of subscribers or frontends; it reports to its owner through WsbSessionEvents. */
 #pragma once
 
-#include <libwebsockets.h>
-
 #include "config.h"
 #include "outbox.h"
 #include "upstream.h"
@@ -17,6 +15,10 @@ typedef enum
   WSB_STATE_BACKOFF,
   WSB_STATE_CLOSING,
 } WsbState;
+
+/* Close codes the daemon itself closes with. */
+#define WSB_CLOSE_NORMAL 1000
+#define WSB_CLOSE_GOING_AWAY 1001
 
 typedef struct _WsbSession WsbSession;
 
@@ -71,7 +73,7 @@ void wsb_session_reconfigure (WsbSession *s, const WsbSessionConfig *cfg);
  * pong_timeout. */
 void wsb_session_wake (WsbSession *s);
 
-/* TRUE while an lws connection still exists (closing takes a round trip). */
+/* TRUE while a connection still exists (closing takes a round trip). */
 gboolean wsb_session_has_connection (WsbSession *s);
 
 /* Queues one message; it goes out in order once the session is open, after
@@ -90,13 +92,3 @@ gboolean wsb_session_set_journal (WsbSession *s, const char *path, GError **erro
 
 /* Every queued message ends `cancelled` with reason. */
 void wsb_session_cancel_queue (WsbSession *s, const char *reason);
-
-/* permessage-deflate, watched for when it still reads the caller's data
- * (registered by upstream.c). */
-int wsb_session_deflate_callback (struct lws_context *context, const struct lws_extension *ext,
-                                  struct lws *wsi, enum lws_extension_callback_reasons reason,
-                                  void *user, void *in, size_t len);
-
-/* The lws protocol callback (registered by upstream.c). */
-int wsb_session_lws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                              void *in, size_t len);

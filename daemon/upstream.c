@@ -1,10 +1,10 @@
 #include "upstream.h"
 
 #include <libwebsockets.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "session.h"
+#include "tls-client.h"
+#include "ws-client.h"
 #include "wsb-error.h"
 
 #define G_LOG_DOMAIN_LWS "lws"
@@ -12,25 +12,26 @@
 struct _WsbUpstream
 {
   struct lws_context *ctx;
-  GHashTable *vhosts; /* spec key → struct lws_vhost* */
+  struct lws_vhost *vhost;
+  GHashTable *tls;   /* spec key → SSL_CTX* */
+  GHashTable *conns; /* conn → its GDestroyNotify */
   gboolean system;
-  guint n_vhosts;
 };
 
-static const struct lws_extension deflate_extensions[] = {
-  { "permessage-deflate", wsb_session_deflate_callback,
-    "permessage-deflate; client_max_window_bits" },
-  { NULL, NULL, NULL },
-};
+static int
+raw_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+              size_t len)
+{
+  return wsb_ws_client_lws_callback (wsi, (int) reason, user, in, len);
+}
 
 static const struct lws_protocols protocols[] = {
-  /* rx_buffer_size 0: 4 KiB chunks, allocated per connection; messages are
-   * reassembled by the session, so a larger buffer would only cost memory. */
-  { "wsbridge", wsb_session_lws_callback, 0, 0, 0, NULL, 0 },
+  /* Raw sockets: TLS, the upgrade and frames are ws-client.c's. */
+  { "wsbridge", raw_callback, 0, 0, 0, NULL, 0 },
   { NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-/* Last error lws logged, to explain a failed context creation. */
+/* Last error or warning lws logged, to explain a failure its API does not. */
 static char last_lws_error[256];
 
 static void
@@ -40,7 +41,7 @@ lws_log_to_glib (int level, const char *line)
 
   while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
     len--;
-  if (level & LLL_ERR)
+  if (level & (LLL_ERR | LLL_WARN))
     g_strlcpy (last_lws_error, line, MIN (len + 1, sizeof last_lws_error));
   g_log_structured (G_LOG_DOMAIN_LWS, G_LOG_LEVEL_DEBUG, "MESSAGE", "%.*s", (int) len, line);
 }
@@ -52,24 +53,25 @@ wsb_upstream_new (GMainLoop *loop, gboolean verbose, gboolean system_instance, G
   struct lws_context_creation_info info;
   void *foreign_loops[] = { loop };
 
+  /* lws formats a line before it filters by level: only errors and
+   * warnings reach the formatter unless -v. */
   lws_set_log_level (verbose ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : (LLL_ERR | LLL_WARN),
                      lws_log_to_glib);
 
+  up->conns = g_hash_table_new (NULL, NULL);
+  up->tls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify) SSL_CTX_free);
   memset (&info, 0, sizeof info);
-  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT
-                 | LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8
-                 | LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols;
   info.foreign_loops = foreign_loops;
   /* Sessions enforce their own connect_timeout; keep lws' stage timeout out of its way. */
   info.timeout_secs = 310;
   info.pt_serv_buf_size = 64 * 1024;
-  info.fd_limit_per_thread = 0;
 
   last_lws_error[0] = '\0';
   up->ctx = lws_create_context (&info);
-
   if (!up->ctx)
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED,
@@ -78,66 +80,81 @@ wsb_upstream_new (GMainLoop *loop, gboolean verbose, gboolean system_instance, G
                    last_lws_error[0] ? last_lws_error : "lws_create_context failed");
       return NULL;
     }
-  up->vhosts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  memset (&info, 0, sizeof info);
+  info.vhost_name = "wsbridge";
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = protocols;
+  /* lws would otherwise connect through http_proxy from the environment
+   * (ignoring no_proxy); wsbridge decides proxying itself. An empty address
+   * keeps lws from looking (it logs an error and sets no proxy). */
+  info.http_proxy_address = "";
+  info.timeout_secs = 310;
+  up->vhost = lws_create_vhost (up->ctx, &info);
+  if (!up->vhost)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot set up libwebsockets: %s",
+                   last_lws_error[0] ? last_lws_error : "lws_create_vhost failed");
+      return NULL;
+    }
+  last_lws_error[0] = '\0';
   up->system = system_instance;
   return g_steal_pointer (&up);
 }
 
-struct lws_vhost *
-wsb_upstream_get_vhost (WsbUpstream *up, const WsbVhostSpec *spec, GError **error)
+SSL_CTX *
+wsb_upstream_get_tls (WsbUpstream *up, const char *ca_file, const char *cert_file,
+                      const char *key_file, GError **error)
 {
-  g_autofree char *key = g_strdup_printf ("%s\x1f%s\x1f%s\x1f%s\x1f%d", spec->ca_file ?: "",
-                                          spec->cert_file ?: "", spec->key_file ?: "",
-                                          spec->proxy ?: "", spec->compression);
-  struct lws_context_creation_info info;
-  struct lws_vhost *vh = g_hash_table_lookup (up->vhosts, key);
-  g_autofree char *name = NULL;
+  g_autofree char *key = g_strdup_printf ("%s\x1f%s\x1f%s", ca_file ?: "", cert_file ?: "",
+                                          key_file ?: "");
+  SSL_CTX *ctx = g_hash_table_lookup (up->tls, key);
 
-  if (vh)
-    return vh;
-  name = g_strdup_printf ("wsb%u", ++up->n_vhosts);
-  memset (&info, 0, sizeof info);
-  info.vhost_name = name;
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = protocols;
-  /* DO_SSL_GLOBAL_INIT on the vhost is what makes lws give it a client TLS context. */
-  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8
-                 | LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
-  info.client_ssl_ca_filepath = spec->ca_file;
-  info.client_ssl_cert_filepath = spec->cert_file;
-  info.client_ssl_private_key_filepath = spec->key_file;
-  /* Without a proxy lws would fall back to http_proxy from the environment
-   * (ignoring no_proxy); wsbridge decides proxying itself. An empty address
-   * keeps lws from looking (it logs an error and sets no proxy). */
-  info.http_proxy_address = spec->proxy ? spec->proxy : "";
-  info.extensions = spec->compression ? deflate_extensions : NULL;
-  info.timeout_secs = 310;
+  if (ctx)
+    return ctx;
+  ctx = wsb_tls_context_new (ca_file, cert_file, key_file, error);
+  if (ctx)
+    g_hash_table_insert (up->tls, g_steal_pointer (&key), ctx);
+  return ctx;
+}
 
-  last_lws_error[0] = '\0';
-  vh = lws_create_vhost (up->ctx, &info);
-  if (vh)
-    last_lws_error[0] = '\0';
-  else
-    {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "%s%s",
-                   spec->ca_file || spec->cert_file ? "TLS: cannot load the CA or client "
-                                                      "certificate files: "
-                                                    : "cannot set up the connection: ",
-                   last_lws_error[0] ? last_lws_error : "lws_create_vhost failed");
-      return NULL;
-    }
-  g_hash_table_insert (up->vhosts, g_steal_pointer (&key), vh);
-  return vh;
+void
+wsb_upstream_track (WsbUpstream *up, gpointer conn, GDestroyNotify free_func)
+{
+  g_hash_table_insert (up->conns, conn, free_func);
+}
+
+void
+wsb_upstream_untrack (WsbUpstream *up, gpointer conn)
+{
+  GDestroyNotify free_func = g_hash_table_lookup (up->conns, conn);
+
+  if (g_hash_table_remove (up->conns, conn))
+    free_func (conn);
 }
 
 void
 wsb_upstream_free (WsbUpstream *up)
 {
+  GHashTableIter it;
+  gpointer conn, free_func;
+
   if (!up)
     return;
+  /* Destroys every connection lws still has (each frees itself). */
   if (up->ctx)
     lws_context_destroy (up->ctx);
-  g_clear_pointer (&up->vhosts, g_hash_table_unref);
+  if (up->conns)
+    {
+      g_hash_table_iter_init (&it, up->conns);
+      while (g_hash_table_iter_next (&it, &conn, &free_func))
+        {
+          g_hash_table_iter_steal (&it);
+          ((GDestroyNotify) free_func) (conn);
+        }
+      g_hash_table_unref (up->conns);
+    }
+  g_clear_pointer (&up->tls, g_hash_table_unref);
   g_free (up);
 }
 
@@ -160,4 +177,10 @@ struct lws_context *
 wsb_upstream_get_context (WsbUpstream *up)
 {
   return up->ctx;
+}
+
+struct lws_vhost *
+wsb_upstream_get_vhost (WsbUpstream *up)
+{
+  return up->vhost;
 }

@@ -42,6 +42,7 @@ DAEMON = BUILD_ROOT / "daemon" / "wsbridged"
 CTL = BUILD_ROOT / "clients" / "wsbridgectl" / "wsbridgectl"
 WS_SERVER = pathlib.Path(__file__).with_name("ws_server.py")
 CONNECT_PROXY = pathlib.Path(__file__).with_name("connect_proxy.py")
+RAW_SERVER = pathlib.Path(__file__).with_name("raw_server.py")
 
 WRAPPER = shlex.split(os.environ.get("WSB_DAEMON_WRAPPER", ""))
 # Deadlines for things the contract does not time (startup, "eventually"
@@ -225,6 +226,21 @@ class Proxy(Server):
     @property
     def url(self):
         return f"http://{self.host}:{self.port}"
+
+    def requests(self):
+        return self.events("request")
+
+
+class RawServer(Server):
+    """raw_server.py: answers each connection with exactly the bytes its
+    script says (see that file) and records what the client sends."""
+
+    script = RAW_SERVER
+
+    def frames(self, conn=None, opcode=None):
+        """Frames the daemon sent, in order (on connection CONN, of OPCODE)."""
+        return [e for e in self.events("frame") if (conn is None or e["conn"] == conn)
+                and (opcode is None or e["opcode"] == opcode)]
 
     def requests(self):
         return self.events("request")
@@ -642,6 +658,17 @@ class Harness:
         self.servers.append(server)
         return server.start()
 
+    def raw_server(self, connections=(), default=None, host="127.0.0.1"):
+        """A running raw_server.py: CONNECTIONS (a list of steps) for the first
+        connections, DEFAULT (a correct 101 when None) for the rest."""
+        n = len(self.servers) + 1
+        script = self.tmp / f"raw{n}.json"
+        script.write_text(json.dumps({"connections": list(connections),
+                                      "default": default or {}}))
+        server = RawServer(self.tmp, f"raw{n}", ["--script", str(script)], host)
+        self.servers.append(server)
+        return server.start()
+
     def proxy(self, *args, host="127.0.0.1"):
         """A running HTTP CONNECT proxy (connect_proxy.py ARGS)."""
         proxy = Proxy(self.tmp, f"proxy{len(self.proxies) + 1}", args, host)
@@ -962,13 +989,19 @@ class DBusMock:
         self.log_path = bus.workdir / f"dbusmock-{template}.log"
         self.proc = None
 
-    def start(self):
+    def command(self):
+        """The dbusmock command line (a subclass may use another bus or template)."""
+        return [PYTHON, "-m", "dbusmock", "--system", "--template", self.template]
+
+    def environment(self):
         env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.bus.address}
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        return env
+
+    def start(self):
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [PYTHON, "-m", "dbusmock", "--system", "--template", self.template],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, env=self.environment())
         conn = self.bus.connection()
 
         def owned():

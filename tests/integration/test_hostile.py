@@ -1,0 +1,162 @@
+"""A misbehaving upstream (raw_server.py, raw sockets): every violation of
+RFC 6455 a client must catch is caught, named in the state reason, answered
+with the close frame the RFC asks for, and followed by a reconnect, while a
+second session on the same daemon keeps receiving throughout."""
+
+import re
+import struct
+
+from wsbtest import SLOW, session_conf, wait_for
+
+
+def frame(first_byte, payload=b"", mask=None):
+    """A frame as a server would send it (unmasked unless MASK)."""
+    n = len(payload)
+    head = bytes([first_byte])
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n <= 0xFFFF:
+        head += bytes([mbit | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([mbit | 127]) + struct.pack(">Q", n)
+    if mask:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+def close_frame(code, reason=b""):
+    return frame(0x88, struct.pack(">H", code) + reason)
+
+
+def _misbehave(wsb, after, want_reason, want_code, capsys=None, reply=None, **session_keys):
+    """The server sends AFTER (bytes) right behind its 101 (in the same
+    segment); the session must fail with WANT_REASON, send a close frame
+    with WANT_CODE, reconnect, and a bystander must keep receiving."""
+    step = {"after": after.hex()}
+    if reply:
+        step["reply"] = reply
+    bad = wsb.raw_server([step])
+    good = wsb.server("--send-interval", "0.02")
+    keys = {"compression": "false", **session_keys}
+    daemon = wsb.daemon(session_conf("bad", bad.url, **keys) + session_conf("good", good.url))
+    daemon.wait_state("good", "open")
+    rx_before = daemon.status()["good"]["rx_messages"]
+
+    # The backoff is short: its reason is read from the log, where every
+    # state change is.
+    line = daemon.wait_log(r"bad: backoff \(.*" + re.escape(want_reason))[0]
+    assert re.search(rf"\((closed|answered) with {want_code}\)", line), line
+    closes = wait_for(lambda: bad.frames(conn=0, opcode=8), 5 * SLOW,
+                      "the daemon's close frame on the first connection")
+    assert closes[0]["close_code"] == want_code, closes
+    assert closes[0]["masked"], "client frames must be masked"
+    # Then it comes back (the server behaves from the second connection on).
+    daemon.wait_state("bad", "open", timeout=10 * SLOW)
+    wait_for(lambda: daemon.status()["good"]["rx_messages"] > rx_before + 10, 5 * SLOW,
+             "the bystander session to keep receiving")
+    assert daemon.status()["good"]["state"] == "open"
+
+
+def test_hostile_masked_frame(wsb):
+    _misbehave(wsb, frame(0x81, b"hello", mask=b"\x01\x02\x03\x04"), "masked frame", 1002)
+
+
+def test_hostile_invalid_utf8_in_the_101_segment(wsb):
+    _misbehave(wsb, frame(0x81, b"ok") + frame(0x81, b"\xc3\x28"),
+               "server sent invalid UTF-8 in a text message", 1007)
+
+
+def test_hostile_reserved_opcode(wsb):
+    _misbehave(wsb, frame(0x83, b"x"), "server used reserved opcode 0x3", 1002)
+
+
+def test_hostile_reserved_control_opcode(wsb):
+    _misbehave(wsb, frame(0x8B), "server used reserved opcode 0xb", 1002)
+
+
+def test_hostile_rsv1_without_extension(wsb):
+    # compression=true offers permessage-deflate, but the reply accepts no extension.
+    _misbehave(wsb, frame(0xC1, b"x"), "RSV1 on a text frame without permessage-deflate", 1002,
+               compression="true")
+
+
+def test_hostile_rsv2_rsv3(wsb):
+    _misbehave(wsb, frame(0xB1, b"x"), "RSV2/RSV3", 1002)
+
+
+def test_hostile_control_frame_too_long(wsb):
+    _misbehave(wsb, frame(0x89, b"p" * 126), "ping frame of 126 bytes", 1002)
+
+
+def test_hostile_fragmented_control_frame(wsb):
+    _misbehave(wsb, frame(0x09, b"p"), "fragmented ping frame", 1002)
+
+
+def test_hostile_continuation_without_start(wsb):
+    _misbehave(wsb, frame(0x80, b"x"), "continuation frame outside a fragmented message", 1002)
+
+
+def test_hostile_new_message_inside_fragmented(wsb):
+    _misbehave(wsb, frame(0x01, b"a") + frame(0x81, b"b"),
+               "new text message inside a fragmented one", 1002)
+
+
+def test_hostile_length_2_pow_63(wsb):
+    _misbehave(wsb, b"\x82\x7f\x80" + b"\x00" * 7, "2^63", 1002)
+
+
+def test_hostile_oversized_message(wsb):
+    _misbehave(wsb, frame(0x82, b"z" * 2000), "larger than max_message_bytes (1000)", 1009,
+               max_message_bytes="1000")
+
+
+def test_hostile_invalid_close_codes(wsb):
+    """Each invalid code the server closes with is reported as such and
+    answered with 1002, never echoed."""
+    codes = [999, 1004, 1005, 1006, 1015, 1016, 2999, 5000]
+    bad = wsb.raw_server([{"after": close_frame(c, b"why").hex()} for c in codes])
+    good = wsb.server("--send-interval", "0.02")
+    daemon = wsb.daemon(session_conf("bad", bad.url, backoff_initial_ms=20, backoff_max_ms=50)
+                        + session_conf("good", good.url))
+    wait_for(lambda: len(bad.frames(opcode=8)) >= len(codes), 15 * SLOW,
+             lambda: f"close frames for {codes}: {bad.frames(opcode=8)}")
+    for conn, code in enumerate(codes):
+        answer = bad.frames(conn=conn, opcode=8)
+        assert answer and answer[0]["close_code"] == 1002, (code, answer)
+        daemon.wait_log(rf"bad: backoff \(server closed the connection with close code {code}, "
+                        r"which is not a valid one \(answered with 1002\)")
+    daemon.wait_state("bad", "open", timeout=10 * SLOW)
+    assert daemon.status()["good"]["state"] == "open"
+
+
+def test_hostile_invalid_close_code_reason_names_it(wsb):
+    _misbehave(wsb, close_frame(5000), "close code 5000, which is not a valid one", 1002)
+
+
+def test_hostile_one_byte_close_payload(wsb):
+    _misbehave(wsb, frame(0x88, b"\x03"), "1-byte payload", 1002)
+
+
+def test_hostile_close_reason_not_utf8(wsb):
+    _misbehave(wsb, close_frame(1000, b"\xff\xfe"), "not valid UTF-8", 1007)
+
+
+def test_hostile_valid_close_is_echoed(wsb):
+    """The other side of the rule: a registered code is echoed, not 1002."""
+    bad = wsb.raw_server([{"after": close_frame(4001, b"maintenance").hex()}])
+    daemon = wsb.daemon(session_conf("s", bad.url))
+    daemon.wait_log(r"s: backoff \(server closed the connection with 4001: maintenance\)")
+    closes = wait_for(lambda: bad.frames(conn=0, opcode=8), 5 * SLOW, "the echoed close")
+    assert closes[0]["close_code"] == 4001, closes
+    daemon.wait_state("s", "open", timeout=10 * SLOW)
+
+
+def test_hostile_bad_accept_key(wsb):
+    reply = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n")
+    bad = wsb.raw_server([{"reply": reply}])
+    daemon = wsb.daemon(session_conf("s", bad.url))
+    daemon.wait_log(r"s: backoff \(the server's Sec-WebSocket-Accept does not match")
+    daemon.wait_state("s", "open", timeout=10 * SLOW)

@@ -1,0 +1,177 @@
+#include <glib/gstdio.h>
+
+#include "notify-options.h"
+
+/* Parses the arguments (after the program name) with conf, when non-NULL,
+ * written to a file passed as --config. */
+static gboolean
+parse (WsbNotifyOptions *o, const char *conf, GError **error, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir = g_dir_make_tmp ("test-notify-options-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "demo.conf", NULL);
+  g_autofree char **argv_copy = NULL;
+  char **argv;
+  int argc;
+  gboolean ok;
+  va_list ap;
+
+  g_ptr_array_add (args, g_strdup ("wsbridge-notify"));
+  if (conf)
+    {
+      g_assert_true (g_file_set_contents (path, conf, -1, NULL));
+      g_ptr_array_add (args, g_strdup_printf ("--config=%s", path));
+    }
+  va_start (ap, error);
+  for (const char *a; (a = va_arg (ap, const char *));)
+    g_ptr_array_add (args, g_strdup (a));
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  argc = (int) args->len - 1;
+  /* GOption reorders and drops pointers of argv, so it gets a copy. */
+  argv_copy = g_memdup2 (args->pdata, args->len * sizeof (char *));
+  argv = argv_copy;
+  ok = wsb_notify_options_parse (o, &argc, &argv, error);
+  g_unlink (path);
+  g_rmdir (dir);
+  return ok;
+}
+
+static void
+test_defaults (void)
+{
+  g_auto (WsbNotifyOptions) o = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_setenv ("WSBRIDGE_SOCKET", "/tmp/x.sock", TRUE);
+  g_assert_true (parse (&o, NULL, &error, "demo", NULL));
+  g_assert_no_error (error);
+  g_assert_cmpstr (o.session, ==, "demo");
+  g_assert_cmpstr (o.channel, ==, "*");
+  g_assert_cmpstr (o.target, ==, "demo");
+  g_assert_cmpstr (o.app_name, ==, "wsbridge");
+  g_assert_cmpstr (o.socket, ==, "/tmp/x.sock");
+  g_assert_cmpuint (o.burst, ==, WSB_NOTIFY_DEFAULT_BURST);
+  g_assert_cmpfloat (o.window, ==, WSB_NOTIFY_DEFAULT_WINDOW);
+  g_assert_null (o.summary);
+  g_assert_null (o.icon);
+  g_unsetenv ("WSBRIDGE_SOCKET");
+}
+
+static void
+test_command_line (void)
+{
+  g_auto (WsbNotifyOptions) o = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (parse (&o, NULL, &error, "--summary", "/t", "--body=/b", "--icon", "mail",
+                        "--burst", "3", "--window", "0.5", "--socket", "/s", "--url-key", "/u",
+                        "demo/chan/with/slashes", NULL));
+  g_assert_no_error (error);
+  g_assert_cmpstr (o.session, ==, "demo");
+  g_assert_cmpstr (o.channel, ==, "chan/with/slashes");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.summary), ==, "/t");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.body), ==, "/b");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.url_key), ==, "/u");
+  g_assert_cmpstr (o.icon, ==, "mail");
+  g_assert_cmpuint (o.burst, ==, 3);
+  g_assert_cmpfloat (o.window, ==, 0.5);
+  g_assert_cmpstr (o.socket, ==, "/s");
+}
+
+static void
+test_key_file_and_precedence (void)
+{
+  g_auto (WsbNotifyOptions) o = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (parse (&o,
+                        "[notify]\nsummary=/title\napp-name=My Feed\nburst=2\n"
+                        "urgency-key=/level\n",
+                        &error, "--burst", "7", "demo", NULL));
+  g_assert_no_error (error);
+  g_assert_cmpstr (wsb_notify_pointer_text (o.summary), ==, "/title");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.urgency_key), ==, "/level");
+  g_assert_cmpstr (o.app_name, ==, "My Feed");
+  g_assert_cmpuint (o.burst, ==, 7);
+}
+
+static void
+test_unknown_keys_warn (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_auto (WsbNotifyOptions) o = { 0 };
+
+      /* The warnings are the point here: not fatal in this child. */
+      g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+      g_assert_true (parse (&o, "[notify]\nsumary=/x\n[other]\na=b\n", NULL, "demo", NULL));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*demo.conf: unknown key sumary in [notify] ignored*");
+  g_test_trap_assert_stderr ("*demo.conf: unknown group [other] ignored*");
+}
+
+static void
+test_missing_file_is_empty (void)
+{
+  g_auto (WsbNotifyOptions) o = { 0 };
+  g_autoptr (GError) error = NULL;
+  char *argv_data[]
+      = { "wsbridge-notify", "--config=/nonexistent/wsbridge/demo.conf", "demo", NULL };
+  char **argv = argv_data;
+  int argc = 3;
+
+  g_assert_true (wsb_notify_options_parse (&o, &argc, &argv, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (o.session, ==, "demo");
+}
+
+static void
+assert_rejected (const char *conf, const char *arg, const char *target, const char *message)
+{
+  g_auto (WsbNotifyOptions) o = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (arg ? parse (&o, conf, &error, arg, target, NULL)
+                      : parse (&o, conf, &error, target, NULL));
+  g_assert_nonnull (error);
+  if (!g_pattern_match_simple (message, error->message))
+    g_error ("error \"%s\" does not match \"%s\"", error->message, message);
+}
+
+static void
+test_bad_values (void)
+{
+  assert_rejected (NULL, "--burst=0", "demo",
+                   "--burst: \"0\" is not a whole number from 1 to 1000");
+  assert_rejected (NULL, "--burst=1001", "demo", "--burst: *");
+  assert_rejected (NULL, "--burst=2x", "demo", "--burst: *");
+  assert_rejected (NULL, "--window=0", "demo", "--window: \"0\" is not a number of seconds*");
+  assert_rejected (NULL, "--window=nan", "demo", "--window: *");
+  assert_rejected (NULL, "--window=1e9", "demo", "--window: *");
+  assert_rejected (NULL, "--summary=title", "demo", "--summary: invalid JSON pointer*");
+  assert_rejected (NULL, "--app-name=", "demo", "--app-name: empty");
+  assert_rejected (NULL, "--socket=", "demo", "--socket: empty");
+  assert_rejected (NULL, NULL, "Demo", "invalid session name \"Demo\"*");
+  assert_rejected (NULL, NULL, "demo/", "invalid channel in \"demo/\": empty after '/'");
+  assert_rejected ("[notify]\nburst=many\n", NULL, "demo", "*demo.conf: key burst: \"many\"*");
+  assert_rejected ("[notify]\nbody=x\n", NULL, "demo", "*demo.conf: key body: invalid JSON*");
+  assert_rejected ("not a key file\n", NULL, "demo", "*demo.conf: *");
+  assert_rejected (NULL, "demo", "other", "more than one SESSION[/CHANNEL]");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/notify-options/defaults", test_defaults);
+  g_test_add_func ("/notify-options/command-line", test_command_line);
+  g_test_add_func ("/notify-options/key-file", test_key_file_and_precedence);
+  g_test_add_func ("/notify-options/unknown-keys", test_unknown_keys_warn);
+  g_test_add_func ("/notify-options/missing-file", test_missing_file_is_empty);
+  g_test_add_func ("/notify-options/bad-values", test_bad_values);
+  return g_test_run ();
+}
