@@ -20,17 +20,23 @@ if (!Number.isSafeInteger(count) || count < 2) throw new RangeError(`--count mus
 let n = 0;
 let bytes = 0;
 let start = 0n;
+let cpu = null;
 
 /** Counts one payload; true once COUNT have come. */
 function counted(payload) {
-  if (n === 0) start = process.hrtime.bigint();
+  if (n === 0) {
+    start = process.hrtime.bigint();
+    cpu = process.cpuUsage();
+  }
   bytes += payload.length;
   return ++n === count;
 }
 
 function report() {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(`RATE ${Math.round((count - 1) / seconds)} COUNT ${n} BYTES ${bytes}`);
+  const used = process.cpuUsage(cpu);
+  console.log(`RATE ${Math.round((count - 1) / seconds)} COUNT ${n} BYTES ${bytes} ` +
+    `CPU_NS_PER_MSG ${Math.round(((used.user + used.system) * 1000) / (count - 1))}`);
 }
 
 if (values.api === 'websocket') {

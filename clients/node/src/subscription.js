@@ -318,9 +318,11 @@ export class Subscription extends EventEmitter {
     this.#iterating = true;
     return {
       next: () => this.#next(),
-      return: async () => {
-        await this.close();
-        return { value: undefined, done: true };
+      // Breaking out of the loop unsubscribes without waiting for the
+      // daemon's answer (which a held connection would delay).
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]() {
         return this;
