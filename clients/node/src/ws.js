@@ -74,6 +74,7 @@ export class WebSocket extends EventEmitter {
   #closeCode = 1006;
   #closeReason = Buffer.alloc(0);
   #finishing = false;
+  #sending = new Set(); // sends the daemon has not answered yet
   #attributes = new Map(); // 'message' -> the wrapper of onmessage
 
   /**
@@ -169,8 +170,14 @@ export class WebSocket extends EventEmitter {
       this.#readyState = CLOSED;
       process.nextTick(() => this.emit('close', this.#closeCode, this.#closeReason));
     };
-    if (client) client.close().then(done);
-    else done();
+    if (!client) {
+      done();
+      return;
+    }
+    // As ws sends what it has before its close frame, the sends made before
+    // close() get their answers first; terminate() does not wait.
+    const sends = this.#closeCode === 1006 ? [] : [...this.#sending];
+    Promise.allSettled(sends).then(() => client.close()).then(done);
   }
 
   /**
@@ -193,14 +200,16 @@ export class WebSocket extends EventEmitter {
     const binary = options.binary ?? typeof data !== 'string';
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength ?? 0;
     this.#bufferedAmount += size;
-    this.#client.send(this.#session, data, { binary }).then(() => {
-      this.#bufferedAmount -= size;
+    const sent = this.#client.send(this.#session, data, { binary }).then(() => {
       cb?.();
     }, (err) => {
-      this.#bufferedAmount -= size;
       if (cb) cb(err);
-      else this.emit('error', err);
+      else if (this.#readyState === OPEN) this.emit('error', err);
+    }).finally(() => {
+      this.#bufferedAmount -= size;
+      this.#sending.delete(sent);
     });
+    this.#sending.add(sent);
   }
 
   /**
