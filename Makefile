@@ -3,6 +3,7 @@
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 FUZZ_DIR ?= build-fuzz
+DEB_DIR ?= build-deb
 # Seconds per fuzz target under "make fuzz".
 FUZZ_SECONDS ?= 60
 MESON ?= meson
@@ -16,7 +17,7 @@ SETUP_ARGS := $(if $(filter true 1,$(CI)),-Dwerror=true)
 ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:print_summary=1
 
-.PHONY: all build run check test check-asan check-valgrind fuzz bench deps clean
+.PHONY: all build run check test check-asan check-valgrind fuzz bench deb deb-test deps clean
 # Prerequisites run in the order listed (deps before build); ninja does the parallel work.
 .NOTPARALLEL:
 
@@ -60,5 +61,15 @@ fuzz: deps
 bench: build
 	tests/bench/run-bench $(BUILD_DIR)
 
+# Debian packages (packaging/debian/): dpkg-buildpackage in a copy of the
+# tree, the .debs in $(DEB_DIR). deb-test builds them, installs them into a
+# scratch root and runs lintian. Neither is part of "make check" (minutes).
+deb:
+	@tools/install-deps --deb
+	tools/make-deb $(DEB_DIR)
+
+deb-test: deb
+	tests/packaging/run-deb-test $(DEB_DIR)
+
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) $(DEB_DIR)

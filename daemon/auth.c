@@ -1,5 +1,6 @@
 #include "auth.h"
 #include "auth-private.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +55,7 @@ wsb_auth_needed (const WsbSessionConfig *cfg)
   return cfg->token_file != NULL || cfg->auth_command != NULL;
 }
 
-#define auth_log(a, level, ...)                                                                    \
-  g_log_structured (G_LOG_DOMAIN, level, "WSB_SESSION", (a)->session, "MESSAGE", __VA_ARGS__)
+#define auth_log(a, level, ...) wsb_session_log ((a)->session, level, __VA_ARGS__)
 
 static void
 auth_free (WsbAuth *auth)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "suggest.h"
 #include "template.h"
 #include "wsb-error.h"
 
@@ -80,7 +81,8 @@ static const KeyDef session_keys[] = {
   { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list" },
   { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header" },
   { "token_file", KEY_PATH, NULL, 0, 0, S (token_file),
-    "file whose content is sent as Authorization: Bearer, re-read before every connect" },
+    "file whose content is sent as Authorization: Bearer, re-read before every connect; "
+    "${CREDENTIALS_DIRECTORY}/NAME names a systemd credential (LoadCredential=)" },
   { "auth_command", KEY_COMMAND, NULL, 0, 0, S (auth_command),
     "command run before every connect; its 'Name: value' output lines are headers" },
   { "tls_ca_file", KEY_PATH, NULL, 0, 0, S (tls_ca_file), "PEM CA bundle to trust instead of "
@@ -165,6 +167,41 @@ static const char *const reserved_headers[] = {
   "host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
   "sec-websocket-extensions", "sec-websocket-protocol", "origin", "content-length",
 };
+
+static const char *
+type_name (KeyType type)
+{
+  static const char *const names[] = {
+    [KEY_BOOL] = "boolean",    [KEY_UINT] = "number",   [KEY_SIZE] = "size",
+    [KEY_STRING] = "text",     [KEY_STRV] = "list",     [KEY_URL] = "url",
+    [KEY_HEADERS] = "headers", [KEY_PATH] = "file",     [KEY_COMMAND] = "command",
+    [KEY_PINS] = "pins",       [KEY_PROXY] = "proxy",   [KEY_POINTER] = "pointer",
+    [KEY_TEMPLATE] = "template", [KEY_CHANNELS] = "channels", [KEY_FRAMES] = "frames",
+    [KEY_POLICY] = "policy",
+  };
+
+  return names[type];
+}
+
+static void
+foreach_key (const char *group, const KeyDef *keys, gsize n, WsbConfigKeyFunc func,
+             gpointer data)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      const KeyDef *k = &keys[i];
+      WsbConfigKeyInfo info = { group, k->name, type_name (k->type), k->default_value,
+                                storage (k->type) == STORE_NUMBER, k->min, k->max, k->doc };
+      func (&info, data);
+    }
+}
+
+void
+wsb_config_foreach_key (WsbConfigKeyFunc func, gpointer data)
+{
+  foreach_key ("daemon", daemon_keys, G_N_ELEMENTS (daemon_keys), func, data);
+  foreach_key ("session", session_keys, G_N_ELEMENTS (session_keys), func, data);
+}
 
 gboolean
 wsb_config_is_session_key (const char *key)
@@ -538,6 +575,39 @@ free_field (const KeyDef *k, gpointer base)
     }
 }
 
+/* Any file name key may start with ${CREDENTIALS_DIRECTORY}/, the
+ * directory of the service's systemd credentials (LoadCredential=), which
+ * is only known when the daemon runs. */
+#define CREDENTIALS_PREFIX "${CREDENTIALS_DIRECTORY}/"
+
+static gboolean
+expand_credentials (char **path, GString *why)
+{
+  const char *dir = g_getenv ("CREDENTIALS_DIRECTORY");
+  const char *name;
+  char *expanded;
+
+  if (!g_str_has_prefix (*path, CREDENTIALS_PREFIX))
+    return TRUE;
+  name = *path + strlen (CREDENTIALS_PREFIX);
+  if (!*name || strchr (name, '/') || g_str_equal (name, ".") || g_str_equal (name, ".."))
+    {
+      g_string_assign (why, "a credential name (one file name) must follow "
+                            "${CREDENTIALS_DIRECTORY}/");
+      return FALSE;
+    }
+  if (!dir || !g_path_is_absolute (dir))
+    {
+      g_string_assign (why, "CREDENTIALS_DIRECTORY is not set: wsbridged was not started by "
+                            "systemd with LoadCredential= or SetCredential=");
+      return FALSE;
+    }
+  expanded = g_build_filename (dir, name, NULL);
+  g_free (*path);
+  *path = expanded;
+  return TRUE;
+}
+
 /* Sets one field from its raw text. why gets the reason on failure. */
 static gboolean
 set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, const char *raw,
@@ -552,7 +622,9 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
     case STORE_BOOL:
       if (!parse_bool (raw, (gboolean *) field))
         {
-          g_string_printf (why, "expected true or false, got '%s'", raw);
+          g_string_printf (why, "expected a boolean (true/false, yes/no, on/off or 1/0), got "
+                           "'%s'",
+                           raw);
           return FALSE;
         }
       return TRUE;
@@ -584,6 +656,8 @@ set_field (const KeyDef *k, gpointer base, GKeyFile *kf, const char *group, cons
             g_string_printf (why, "%s", err ? err->message : "not a valid value");
             return FALSE;
           }
+        if (k->type == KEY_PATH && !expand_credentials (&s, why))
+          return FALSE;
         if (!check_value (k->type, s, why))
           return FALSE;
         free_field (k, base);
@@ -761,6 +835,17 @@ lookup_key (const KeyDef *keys, gsize n, const char *name)
   return NULL;
 }
 
+/* The known key an unknown one was probably meant to be, or NULL. */
+static const char *
+closest_key (const KeyDef *keys, gsize n, const char *name)
+{
+  g_autofree const char **names = g_new0 (const char *, n + 1);
+
+  for (gsize i = 0; i < n; i++)
+    names[i] = keys[i].name;
+  return wsb_suggest (name, names);
+}
+
 static gboolean
 apply_group (const Source *src, GKeyFile *kf, const char *group, const KeyDef *keys, gsize n,
              gpointer base, WsbConfig *cfg, GError **error)
@@ -775,9 +860,11 @@ apply_group (const Source *src, GKeyFile *kf, const char *group, const KeyDef *k
       if (!k)
         {
           g_autofree char *loc = where (src, group, names[i]);
+          const char *guess = closest_key (keys, n, names[i]);
+          g_autofree char *hint = guess ? g_strdup_printf (" (did you mean '%s'?)", guess) : NULL;
           g_ptr_array_add (cfg->warnings,
-                           g_strdup_printf ("%s: unknown key '%s' in [%s] ignored", loc,
-                                            names[i], group));
+                           g_strdup_printf ("%s: unknown key '%s' in [%s] ignored%s", loc,
+                                            names[i], group, hint ? hint : ""));
           continue;
         }
       if (!set_field (k, base, kf, group, raw, why))
@@ -839,24 +926,45 @@ add_session (WsbConfig *cfg, const Source *src, GKeyFile *kf, const char *group,
 }
 
 /* GKeyFile's own parse errors quote the offending line, which may hold a
- * secret header; report the line number instead. */
+ * secret header, and give no line number; find the line and say what is
+ * wrong with it instead. */
 static void
 syntax_error (const Source *src, GError **error)
 {
-  g_auto (GStrv) lines = g_strsplit (src->text, "\n", -1);
+  g_auto (GStrv) lines = NULL;
+  gboolean in_group = FALSE;
 
+  if (memchr (src->text, '\0', src->len))
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s: contains a NUL byte (not a text file?)",
+                   src->path);
+      return;
+    }
+  lines = g_strsplit (src->text, "\n", -1);
   for (guint i = 0; lines[i]; i++)
     {
-      const char *l = g_strstrip (lines[i]);
-      if (*l && *l != '#' && *l != '[' && !strchr (l, '='))
+      const char *why = NULL;
+      char *l = g_strstrip (lines[i]);
+
+      if (!g_utf8_validate (l, -1, NULL))
+        why = "not valid UTF-8";
+      else if (!*l || *l == '#')
+        continue;
+      else if (*l == '[' && l[strlen (l) - 1] != ']')
+        why = "unclosed group header (a [group] line must end with ']')";
+      else if (*l == '[')
+        in_group = TRUE;
+      else if (!strchr (l, '='))
+        why = "not a key=value pair, [group] or comment";
+      else if (!in_group)
+        why = "key outside any [group] (put it under [daemon] or a [session NAME] group)";
+      if (why)
         {
-          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
-                       "%s:%u: not a key=value pair, [group] or comment", src->path, i + 1);
+          g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s:%u: %s", src->path, i + 1, why);
           return;
         }
     }
-  g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG,
-               "%s: syntax error (unbalanced group header or invalid UTF-8)", src->path);
+  g_set_error (error, WSB_ERROR, WSB_ERROR_CONFIG, "%s: syntax error", src->path);
 }
 
 /* GKeyFile silently merges a group that appears twice; refuse it instead. */

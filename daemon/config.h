@@ -86,6 +86,25 @@ typedef enum
  * auth_command output share these rules). */
 WsbHeaderProblem wsb_header_check (const char *header);
 
+/* One key of the configuration table, for documentation and its checks
+ * (tests/packaging: every key is in wsbridge.conf(5) with its default and
+ * range). */
+typedef struct
+{
+  const char *group;         /* "daemon" or "session" */
+  const char *name;
+  const char *type;          /* "boolean", "number", "size", "text", "list", ... */
+  const char *default_value; /* as a file would write it; NULL: none */
+  gboolean ranged;           /* numbers and sizes: min..max apply */
+  guint64 min, max;
+  const char *doc;
+} WsbConfigKeyInfo;
+
+typedef void (*WsbConfigKeyFunc) (const WsbConfigKeyInfo *key, gpointer data);
+
+/* Calls func for every key of the table: [daemon] keys, then [session] keys. */
+void wsb_config_foreach_key (WsbConfigKeyFunc func, gpointer data);
+
 /* Loads DIR/wsbridge.conf and DIR/sessions.d/ *.conf; missing files are fine.
  * Errors name the file, line, key and reason (WSB_ERROR_CONFIG). */
 WsbConfig *wsb_config_load_dir (const char *dir, GError **error);

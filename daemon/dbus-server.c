@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "log.h"
 #include "wsb-dbus-generated.h"
 #include "wsb-error.h"
 
@@ -318,7 +319,8 @@ object_remove (SessionObject *obj)
 {
   WsbDBusServer *srv = obj->srv;
 
-  g_debug ("D-Bus: %s: object %s removed", obj->name, obj->path);
+  wsb_session_log (obj->name, G_LOG_LEVEL_DEBUG, "D-Bus: %s: object %s removed", obj->name,
+                   obj->path);
   g_hash_table_steal (srv->objects, obj->name);
   g_hash_table_steal (srv->by_path, obj->path);
   if (obj->reg_id)
@@ -351,7 +353,8 @@ object_ensure (WsbDBusServer *srv, const char *name)
   obj->reg_id = g_dbus_connection_register_object (
       srv->conn, obj->path, wsb_dbus_session_interface_info (), &session_vtable, srv, NULL, &error);
   if (!obj->reg_id)
-    g_warning ("D-Bus: %s: cannot export %s: %s", name, obj->path, error->message);
+    wsb_session_log (name, G_LOG_LEVEL_WARNING, "D-Bus: %s: cannot export %s: %s", name,
+                     obj->path, error->message);
   g_hash_table_insert (srv->objects, obj->name, obj);
   g_hash_table_insert (srv->by_path, obj->path, obj);
   if (obj->reg_id)
@@ -629,7 +632,8 @@ subscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv, G
     }
   cs->key = g_steal_pointer (&key);
   g_hash_table_insert (c->subs, cs->key, cs);
-  g_debug ("D-Bus: caller %s subscribed to %s", c->name, cs->key);
+  wsb_session_log (obj->name, G_LOG_LEVEL_DEBUG, "D-Bus: caller %s subscribed to %s", c->name,
+                   cs->key);
   /* The reply goes out first; catch-up's signals follow it on the connection. */
   g_dbus_method_invocation_return_value (inv, NULL);
   wsb_hub_catch_up (cs->sub);
@@ -709,7 +713,8 @@ session_method_call (GDBusConnection *conn, const char *sender, const char *path
     }
   if (!may_use (srv, sender, obj->name, &error))
     {
-      g_message ("D-Bus: caller %s: denied: %s", sender, error->message);
+      wsb_session_log (obj->name, G_LOG_LEVEL_MESSAGE, "D-Bus: caller %s: denied: %s", sender,
+                       error->message);
       return_error (inv, error);
       return;
     }

@@ -14,6 +14,7 @@
 
 #include "access.h"
 #include "framing.h"
+#include "log.h"
 #include "pb-strict.h"
 #include "status.h"
 #include "wsb-error.h"
@@ -723,7 +724,8 @@ may_use (Client *c, guint64 id, const char *session)
     return TRUE;
   if (wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, &error))
     return TRUE;
-  g_message ("client %s: denied: %s", c->name, error->message);
+  wsb_session_log (session, G_LOG_LEVEL_MESSAGE, "client %s: denied: %s", c->name,
+                   error->message);
   reply_gerror (c, id, error);
   return FALSE;
 }
@@ -1108,6 +1110,7 @@ handle_hello (Client *c, const Wsbridge__V1__Hello *hello)
   hr.daemon_version = (char *) WSB_VERSION;
   hr.uid = c->cred.uid;
   hr.gid = c->cred.gid;
+  hr.max_frame_bytes = c->srv->cfg.max_frame_bytes;
   hr.pid = c->cred.pid;
   frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_HELLO;
   frame.hello = &hr;

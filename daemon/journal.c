@@ -750,20 +750,18 @@ wsb_journal_close (WsbJournal *j)
   journal_free (j);
 }
 
-void
-wsb_journal_remove (WsbJournal *j)
+gboolean
+wsb_journal_remove (WsbJournal *j, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = NULL;
+  g_autofree char *dir = g_path_get_dirname (j->path);
+  gboolean ok = TRUE;
 
-  if (!j)
-    return;
-  dir = g_path_get_dirname (j->path);
   if (unlink (j->path) < 0 && errno != ENOENT)
-    g_warning ("Could not remove journal %s: %s", j->path, g_strerror (errno));
+    ok = fail_errno (error, errno, "remove journal", j->path);
   /* Make the removal durable, so a restart does not resend what the
    * session's removal cancelled. */
-  else if (!fsync_dir (dir, &error))
-    g_warning ("%s", error->message);
+  else
+    ok = fsync_dir (dir, error);
   journal_free (j);
+  return ok;
 }

@@ -91,8 +91,10 @@ gboolean wsb_journal_sync (WsbJournal *j, GError **error);
 /* Syncs (logging a failure) and closes. */
 void wsb_journal_close (WsbJournal *j);
 
-/* Closes and deletes the file (the session was removed). */
-void wsb_journal_remove (WsbJournal *j);
+/* Closes and deletes the file (the session was removed), durably; j is
+ * freed either way. FALSE if the file could not be removed or the removal
+ * not synced. */
+gboolean wsb_journal_remove (WsbJournal *j, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbJournalEntry, wsb_journal_entry_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbJournal, wsb_journal_close)

@@ -211,6 +211,19 @@ main (int argc, char **argv)
 
   paths = wsb_paths_resolve (&opts);
   bus_type = paths->bus == WSB_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION;
+  if (!g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR))
+    {
+      if (opts.config_dir)
+        {
+          g_printerr ("wsbridged: --config %s: %s\n", opts.config_dir,
+                      g_file_test (opts.config_dir, G_FILE_TEST_EXISTS) ? "not a directory"
+                                                                        : "no such directory");
+          return EXIT_USAGE;
+        }
+      g_message ("no configuration directory %s: running without configured sessions (see "
+                 "wsbridge.conf(5))",
+                 paths->config_dir);
+    }
   cfg = wsb_config_load_dir (paths->config_dir, &error);
   if (!cfg)
     {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "log.h"
 #include "wsb-error.h"
 
 struct _WsbOutbox
@@ -61,7 +62,7 @@ on_sync (gpointer data)
 
   ob->sync_source = 0;
   if (ob->journal && !wsb_journal_sync (ob->journal, &error))
-    g_warning ("%s: %s", ob->name, error->message);
+    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: %s", ob->name, error->message);
   return G_SOURCE_REMOVE;
 }
 
@@ -82,7 +83,8 @@ journal_add (WsbOutbox *ob, WsbOutMsg *m)
     return;
   if (!wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms,
                            wsb_out_msg_payload (ob->headroom, m), m->len, &error))
-    g_warning ("%s: queue_persist: %s", ob->name, error->message);
+    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: queue_persist: %s", ob->name,
+                     error->message);
   schedule_sync (ob);
 }
 
@@ -94,7 +96,8 @@ journal_done (WsbOutbox *ob, guint64 id)
   if (!ob->journal)
     return;
   if (!wsb_journal_done (ob->journal, id, &error))
-    g_warning ("%s: queue_persist: %s", ob->name, error->message);
+    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: queue_persist: %s", ob->name,
+                     error->message);
   schedule_sync (ob);
 }
 
@@ -103,12 +106,15 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
 {
   g_autoptr (GPtrArray) entries = NULL;
   g_autofree char *warning = NULL;
+  g_autoptr (GError) err = NULL;
   WsbJournal *j;
 
   if (!path)
     {
       clear_source (&ob->sync_source);
-      g_clear_pointer (&ob->journal, wsb_journal_remove);
+      if (ob->journal && !wsb_journal_remove (g_steal_pointer (&ob->journal), &err))
+        wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: queue_persist: %s", ob->name,
+                         err->message);
       return TRUE;
     }
   if (ob->journal)
@@ -117,7 +123,7 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
   if (!j)
     return FALSE;
   if (warning)
-    g_warning ("%s: queue_persist: %s", ob->name, warning);
+    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: queue_persist: %s", ob->name, warning);
   ob->journal = j;
   /* The journal's messages are from an earlier run whose clients never saw
    * their ids: they are all marked done, then journaled again after what is
@@ -141,8 +147,8 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
     }
   arm_ttl (ob);
   if (entries->len)
-    g_message ("%s: %u queued message%s restored from %s", ob->name, entries->len,
-               entries->len == 1 ? "" : "s", path);
+    wsb_session_log (ob->name, G_LOG_LEVEL_MESSAGE, "%s: %u queued message%s restored from %s",
+                     ob->name, entries->len, entries->len == 1 ? "" : "s", path);
   return TRUE;
 }
 
@@ -273,6 +279,9 @@ wsb_outbox_free (WsbOutbox *ob)
     return;
   clear_source (&ob->ttl_source);
   clear_source (&ob->sync_source);
+  /* Synced here, so that a failure is logged as this session's. */
+  if (ob->journal && wsb_journal_needs_sync (ob->journal))
+    on_sync (ob);
   g_clear_pointer (&ob->journal, wsb_journal_close);
   g_queue_clear_full (&ob->control, g_free);
   wsb_send_queue_clear (&ob->queue);

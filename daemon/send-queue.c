@@ -45,7 +45,9 @@ wsb_send_queue_check (const WsbSendQueue *q, gsize len, GError **error)
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
                    "message of %" G_GSIZE_FORMAT " bytes is larger than the session's "
-                   "queue_max_bytes (%" G_GUINT64_FORMAT ")",
+                   "queue_max_bytes (%" G_GUINT64_FORMAT "): every send passes through the "
+                   "send queue, so that is also the largest message the session sends "
+                   "(raise queue_max_bytes for larger ones)",
                    len, q->max_bytes);
       return FALSE;
     }

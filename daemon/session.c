@@ -1,68 +1,13 @@
-#include "session.h"
+/* A session's state machine: wanted or not, the state and its reason,
+ * backoff between attempts, keepalive pings, the events of its connection
+ * (ws-client.c), the send queue, configuration and the public API. How an
+ * attempt reaches the server is session-route.c's. */
+#include "session-private.h"
 
 #include <string.h>
 
-#include "auth.h"
-#include "backoff.h"
-#include "outbox.h"
-#include "ws-client.h"
 #include "ws-frame.h"
 #include "wsb-error.h"
-
-struct _WsbSession
-{
-  WsbUpstream *up;
-  WsbSessionConfig *cfg;
-  const WsbSessionEvents *events;
-  gpointer user_data;
-
-  /* From the URL. */
-  char *host;        /* for DNS, without brackets */
-  char *host_header; /* Host: value, with the port when not the default */
-  char *path;        /* path and query, at least "/" */
-  guint16 port;
-  gboolean tls;
-  char *subprotocols; /* comma-separated, or NULL */
-
-  WsbState state;
-  char *reason;
-  gboolean wanted; /* connect (or stay connected) when possible */
-
-  /* The current connection: a connect attempt, or open once `opened`. */
-  WsbWsClient *conn;
-  gboolean opened;
-  gboolean ever_opened;
-  gint64 opened_at;  /* monotonic µs */
-  char *close_text;  /* why we closed it ourselves (disconnect, remove) */
-
-  GCancellable *resolving; /* proxy lookup and DNS of the current attempt */
-  WsbAuth *auth;
-  char **auth_headers; /* from token_file / auth_command; secret */
-  gboolean via_proxy;
-  char *proxy_host;
-  guint16 proxy_port;
-  char *proxy_userinfo; /* secret */
-  GList *addresses; /* GInetAddress*, from the last lookup */
-  GList *next_address;
-  char *address;    /* "ip:port" being tried or connected */
-  char *last_failure;
-  char *logged_backoff; /* last backoff reason logged at message level */
-
-  guint retry_source;
-  guint connect_timeout_source;
-  guint ping_source;
-  guint pong_source;   /* our ping is unanswered: drop when it fires */
-  gboolean probing;    /* the unanswered ping is a wake-up probe */
-  gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
-
-  WsbBackoff backoff;
-  WsbOutbox *outbox;
-  WsbSessionStats stats;
-};
-
-static void try_next_address (WsbSession *s);
-static void begin_attempt (WsbSession *s);
-static void cancel_pending (WsbSession *s);
 
 const char *
 wsb_state_to_string (WsbState state)
@@ -72,15 +17,12 @@ wsb_state_to_string (WsbState state)
   return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
-static void
-replace_str (char **field, char *value)
+void
+session_replace_str (char **field, char *value)
 {
   g_free (*field);
   *field = value;
 }
-
-#define session_log(s, level, ...)                                                                \
-  g_log_structured (G_LOG_DOMAIN, level, "WSB_SESSION", (s)->cfg->name, "MESSAGE", __VA_ARGS__)
 
 /* A server that stays down would log every retry; say each distinct
  * failure once and keep the repeats for -v. */
@@ -96,12 +38,11 @@ state_log_level (WsbSession *s, WsbState state, const char *reason)
     }
   if (g_strcmp0 (s->logged_backoff, reason) == 0)
     return G_LOG_LEVEL_DEBUG;
-  replace_str (&s->logged_backoff, g_strdup (reason));
+  session_replace_str (&s->logged_backoff, g_strdup (reason));
   return G_LOG_LEVEL_MESSAGE;
 }
 
-static void G_GNUC_PRINTF (3, 4)
-set_state (WsbSession *s, WsbState state, const char *fmt, ...)
+void G_GNUC_PRINTF (3, 4) session_set_state (WsbSession *s, WsbState state, const char *fmt, ...)
 {
   g_autofree char *reason = NULL;
   va_list ap;
@@ -121,8 +62,8 @@ set_state (WsbSession *s, WsbState state, const char *fmt, ...)
   s->events->state_changed (s, s->user_data);
 }
 
-static void
-clear_source (guint *id)
+void
+session_clear_source (guint *id)
 {
   if (*id)
     g_source_remove (*id);
@@ -131,26 +72,18 @@ clear_source (guint *id)
 
 /* Let go of the connection: no more events from it; it is dropped unless
  * it already ended. */
-static void
-detach (WsbSession *s)
+void
+session_detach (WsbSession *s)
 {
   if (s->conn)
     wsb_ws_client_abandon (g_steal_pointer (&s->conn));
   s->opened = FALSE;
-  clear_source (&s->connect_timeout_source);
-  clear_source (&s->ping_source);
-  clear_source (&s->pong_source);
+  session_clear_source (&s->connect_timeout_source);
+  session_clear_source (&s->ping_source);
+  session_clear_source (&s->pong_source);
   s->probing = FALSE;
   s->ping_sent_at = 0;
   wsb_outbox_connection_ended (s->outbox);
-}
-
-static void
-free_addresses (WsbSession *s)
-{
-  g_resolver_free_addresses (s->addresses);
-  s->addresses = NULL;
-  s->next_address = NULL;
 }
 
 static gboolean
@@ -159,42 +92,33 @@ on_retry_timer (gpointer data)
   WsbSession *s = data;
 
   s->retry_source = 0;
-  begin_attempt (s);
+  session_begin_attempt (s);
   return G_SOURCE_REMOVE;
 }
 
-static void
-schedule_retry (WsbSession *s, const char *reason)
+void
+session_schedule_retry (WsbSession *s, const char *reason)
 {
   guint delay = wsb_backoff_next_ms (&s->backoff, g_random_double ());
 
-  free_addresses (s);
-  clear_source (&s->retry_source);
+  session_free_addresses (s);
+  session_clear_source (&s->retry_source);
   s->retry_source = g_timeout_add (delay, on_retry_timer, s);
   s->stats.next_retry_us = g_get_real_time () + (gint64) delay * 1000;
-  set_state (s, WSB_STATE_BACKOFF, "%s", reason);
+  session_set_state (s, WSB_STATE_BACKOFF, "%s", reason);
   session_log (s, G_LOG_LEVEL_DEBUG, "%s: next try in %u ms", s->cfg->name, delay);
 }
 
-static gboolean
-on_next_address (gpointer data)
-{
-  WsbSession *s = data;
-
-  s->retry_source = 0;
-  try_next_address (s);
-  return G_SOURCE_REMOVE;
-}
-
 /* The attempt to reach s->address did not open. */
-static void
-attempt_failed (WsbSession *s, const char *reason)
+void
+session_attempt_failed (WsbSession *s, const char *reason)
 {
-  detach (s);
-  replace_str (&s->last_failure, g_strdup_printf ("%s (%s)", reason, s->address));
+  session_detach (s);
+  session_replace_str (&s->last_failure, g_strdup_printf ("%s (%s)", reason, s->address));
   if (!s->wanted)
     {
-      set_state (s, WSB_STATE_DISCONNECTED, "%s", s->close_text ? s->close_text : "disconnected");
+      session_set_state (s, WSB_STATE_DISCONNECTED, "%s",
+                         s->close_text ? s->close_text : "disconnected");
       return;
     }
   if (s->next_address)
@@ -202,10 +126,10 @@ attempt_failed (WsbSession *s, const char *reason)
       session_log (s, G_LOG_LEVEL_DEBUG, "%s: %s; trying the next address", s->cfg->name,
                    s->last_failure);
       /* Never reconnect from inside an lws callback: come back from the loop. */
-      s->retry_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_next_address, s, NULL);
+      s->retry_source = g_idle_add_full (G_PRIORITY_DEFAULT, session_on_next_address, s, NULL);
       return;
     }
-  schedule_retry (s, s->last_failure);
+  session_schedule_retry (s, s->last_failure);
 }
 
 /* The open connection ended. */
@@ -214,263 +138,14 @@ connection_lost (WsbSession *s, const char *reason)
 {
   gint64 open_ms = (g_get_monotonic_time () - s->opened_at) / 1000;
 
-  detach (s);
+  session_detach (s);
   wsb_backoff_connection_ended (&s->backoff, (guint64) MAX (open_ms, 0));
   if (!s->wanted)
     {
-      set_state (s, WSB_STATE_DISCONNECTED, "%s", s->close_text ? s->close_text : reason);
+      session_set_state (s, WSB_STATE_DISCONNECTED, "%s", s->close_text ? s->close_text : reason);
       return;
     }
-  schedule_retry (s, reason);
-}
-
-static gboolean
-on_connect_timeout (gpointer data)
-{
-  WsbSession *s = data;
-  g_autofree char *why = g_strdup_printf ("no WebSocket connection within connect_timeout (%"
-                                          G_GUINT64_FORMAT " s)",
-                                          s->cfg->connect_timeout);
-
-  s->connect_timeout_source = 0;
-  attempt_failed (s, why);
-  return G_SOURCE_REMOVE;
-}
-
-static const WsbWsClientEvents conn_events;
-
-static void
-try_next_address (WsbSession *s)
-{
-  WsbWsClientParams p = { 0 };
-  GInetAddress *addr;
-  g_autofree char *ip = NULL;
-  g_autofree char *bracketed = NULL;
-  g_autofree char *tunnel = NULL;
-  g_autoptr (GError) error = NULL;
-  SSL_CTX *tls = NULL;
-
-  if (!s->next_address)
-    {
-      schedule_retry (s, s->last_failure ? s->last_failure : "no address to connect to");
-      return;
-    }
-  if (s->tls)
-    {
-      tls = wsb_upstream_get_tls (s->up, s->cfg->tls_ca_file, s->cfg->tls_cert_file,
-                                  s->cfg->tls_key_file, &error);
-      if (!tls)
-        {
-          /* Not an address problem: the next address would fail the same way. */
-          free_addresses (s);
-          schedule_retry (s, error->message);
-          return;
-        }
-    }
-  addr = s->next_address->data;
-  s->next_address = s->next_address->next;
-  ip = g_inet_address_to_string (addr);
-  bracketed = g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6
-                  ? g_strdup_printf ("[%s]", ip)
-                  : g_strdup (ip);
-  if (s->via_proxy)
-    {
-      g_autofree char *host = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host)
-                                                     : g_strdup (s->host);
-      replace_str (&s->address, g_strdup_printf ("%s:%u via proxy %s:%u", s->host, s->port,
-                                                 bracketed, s->proxy_port));
-      /* The proxy resolves the name it is given. */
-      tunnel = g_strdup_printf ("%s:%u", host, s->port);
-      p.port = s->proxy_port;
-      p.proxy_userinfo = s->proxy_userinfo;
-    }
-  else
-    {
-      replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->port));
-      p.port = s->port;
-    }
-  p.address = ip;
-  p.tunnel = tunnel;
-  p.tls = tls;
-  p.tls_host = s->host;
-  p.tls_insecure = s->cfg->tls_insecure;
-  p.tls_pins = s->cfg->tls_pin_sha256;
-  p.path = s->path;
-  p.host_header = s->host_header;
-  p.origin = s->cfg->origin;
-  p.subprotocols = s->subprotocols;
-  p.headers = s->cfg->headers;
-  p.auth_headers = s->auth_headers;
-  p.compression = s->cfg->compression;
-  p.max_message_bytes = s->cfg->max_message_bytes;
-  if (s->tls && s->cfg->tls_insecure)
-    session_log (s, G_LOG_LEVEL_WARNING,
-                 "%s: tls_insecure=true: the server's certificate is not verified",
-                 s->cfg->name);
-
-  s->opened = FALSE;
-  set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
-  s->conn = wsb_ws_client_connect (s->up, &p, &conn_events, s, &error);
-  if (!s->conn)
-    {
-      attempt_failed (s, error->message);
-      return;
-    }
-  s->connect_timeout_source
-      = g_timeout_add ((guint) s->cfg->connect_timeout * 1000, on_connect_timeout, s);
-}
-
-static void
-on_resolved (GObject *source, GAsyncResult *res, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &error);
-  WsbSession *s = data;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* s may be gone */
-  g_clear_object (&s->resolving);
-  if (!addrs)
-    {
-      g_autofree char *why = g_strdup_printf ("DNS: cannot resolve %s%s: %s",
-                                              s->via_proxy ? "proxy " : "",
-                                              s->via_proxy ? s->proxy_host : s->host,
-                                              error->message);
-      schedule_retry (s, why);
-      return;
-    }
-  free_addresses (s);
-  s->addresses = addrs;
-  s->next_address = addrs;
-  g_clear_pointer (&s->last_failure, g_free);
-  try_next_address (s);
-}
-
-static void
-resolve (WsbSession *s, const char *name)
-{
-  g_autoptr (GResolver) resolver = g_resolver_get_default ();
-
-  set_state (s, WSB_STATE_CONNECTING, "resolving %s", name);
-  g_resolver_lookup_by_name_async (resolver, name, s->resolving, on_resolved, s);
-}
-
-/* proxy_uri: http://[user:pw@]host:port (validated by the config or the
- * proxy resolver's answer). */
-static void
-use_proxy (WsbSession *s, const char *proxy_uri)
-{
-  g_autoptr (GUri) uri = g_uri_parse (proxy_uri, G_URI_FLAGS_NONE, NULL);
-  const char *userinfo;
-
-  if (!uri || g_ascii_strcasecmp (g_uri_get_scheme (uri), "http") != 0 || !g_uri_get_host (uri))
-    {
-      g_autofree char *why = g_strdup_printf (
-          "proxy: only http:// CONNECT proxies are supported (got a %s proxy)",
-          uri ? g_uri_get_scheme (uri) : "malformed");
-      schedule_retry (s, why);
-      return;
-    }
-  s->via_proxy = TRUE;
-  replace_str (&s->proxy_host, g_strdup (g_uri_get_host (uri)));
-  s->proxy_port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 3128;
-  userinfo = g_uri_get_userinfo (uri);
-  replace_str (&s->proxy_userinfo, userinfo ? g_uri_unescape_string (userinfo, NULL) : NULL);
-  resolve (s, s->proxy_host);
-}
-
-static void
-on_proxy_lookup (GObject *source, GAsyncResult *res, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-  g_auto (GStrv) proxies = g_proxy_resolver_lookup_finish (G_PROXY_RESOLVER (source), res, &error);
-  WsbSession *s = data;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* s may be gone */
-  if (!proxies || !proxies[0] || g_str_has_prefix (proxies[0], "direct://"))
-    {
-      if (error)
-        session_log (s, G_LOG_LEVEL_DEBUG, "%s: proxy lookup failed, going direct: %s",
-                     s->cfg->name, error->message);
-      resolve (s, s->host);
-      return;
-    }
-  use_proxy (s, proxies[0]);
-}
-
-/* Direct, the configured proxy, or whatever the environment and desktop
- * settings say (GIO's proxy resolver, asked with the http(s) equivalent of
- * the URL, which is what proxy settings are written for). */
-static void
-find_route (WsbSession *s)
-{
-  g_autoptr (GProxyResolver) resolver = NULL;
-  g_autofree char *url = NULL;
-
-  s->via_proxy = FALSE;
-  if (s->cfg->proxy && g_ascii_strcasecmp (s->cfg->proxy, "none") == 0)
-    {
-      resolve (s, s->host);
-      return;
-    }
-  if (s->cfg->proxy)
-    {
-      use_proxy (s, s->cfg->proxy);
-      return;
-    }
-  resolver = g_object_ref (g_proxy_resolver_get_default ());
-  url = g_strdup_printf ("%s://%s/", s->tls ? "https" : "http", s->host_header);
-  /* Connecting from here on: a second connect request waits for this one. */
-  set_state (s, WSB_STATE_CONNECTING, "looking up the proxy for %s", s->host_header);
-  g_proxy_resolver_lookup_async (resolver, url, s->resolving, on_proxy_lookup, s);
-}
-
-static void
-on_auth_done (char **headers, const char *error, gpointer data)
-{
-  WsbSession *s = data;
-
-  s->auth = NULL;
-  if (!headers)
-    {
-      schedule_retry (s, error);
-      return;
-    }
-  g_strfreev (s->auth_headers);
-  s->auth_headers = headers;
-  find_route (s);
-}
-
-static void
-begin_attempt (WsbSession *s)
-{
-  /* A lookup still running (a wake-up in the middle of one) must end with
-   * this attempt: its callback would otherwise outlive the session. */
-  cancel_pending (s);
-  g_clear_pointer (&s->close_text, g_free);
-  s->resolving = g_cancellable_new ();
-  if (wsb_auth_needed (s->cfg))
-    {
-      set_state (s, WSB_STATE_CONNECTING, "fetching credentials");
-      s->auth = wsb_auth_fetch (s->cfg, wsb_upstream_is_system (s->up), on_auth_done, s);
-      return;
-    }
-  find_route (s);
-}
-
-/* Stop whatever is in progress short of an open connection. */
-static void
-cancel_pending (WsbSession *s)
-{
-  clear_source (&s->retry_source);
-  if (s->resolving)
-    {
-      g_cancellable_cancel (s->resolving);
-      g_clear_object (&s->resolving);
-    }
-  g_clear_pointer (&s->auth, wsb_auth_cancel);
-  free_addresses (s);
+  session_schedule_retry (s, reason);
 }
 
 void
@@ -481,27 +156,27 @@ wsb_session_connect (WsbSession *s)
     return;
   if (s->state == WSB_STATE_CLOSING)
     return; /* the close completes first; connection_lost then schedules the retry */
-  wsb_backoff_init (&s->backoff, (guint) s->cfg->backoff_initial_ms,
-                    (guint) s->cfg->backoff_max_ms, (guint) s->cfg->backoff_reset_s * 1000);
-  begin_attempt (s);
+  wsb_backoff_init (&s->backoff, (guint) s->cfg->backoff_initial_ms, (guint) s->cfg->backoff_max_ms,
+                    (guint) s->cfg->backoff_reset_s * 1000);
+  session_begin_attempt (s);
 }
 
 void
 wsb_session_close (WsbSession *s, guint16 close_code, const char *reason)
 {
   s->wanted = FALSE;
-  replace_str (&s->close_text, g_strdup (reason));
-  cancel_pending (s);
+  session_replace_str (&s->close_text, g_strdup (reason));
+  session_cancel_pending (s);
   if (s->conn && s->opened)
     {
-      clear_source (&s->ping_source);
-      clear_source (&s->pong_source);
-      set_state (s, WSB_STATE_CLOSING, "%s", reason);
+      session_clear_source (&s->ping_source);
+      session_clear_source (&s->pong_source);
+      session_set_state (s, WSB_STATE_CLOSING, "%s", reason);
       wsb_ws_client_close (s->conn, close_code, reason);
       return;
     }
-  detach (s);
-  set_state (s, WSB_STATE_DISCONNECTED, "%s", reason);
+  session_detach (s);
+  session_set_state (s, WSB_STATE_DISCONNECTED, "%s", reason);
 }
 
 gboolean
@@ -559,8 +234,6 @@ wsb_session_cancel_queue (WsbSession *s, const char *reason)
   wsb_outbox_cancel_all (s->outbox, reason);
 }
 
-/* ------------------------------------------------------ connection events */
-
 static gboolean
 on_pong_timeout (gpointer data)
 {
@@ -608,20 +281,20 @@ on_conn_open (WsbWsClient *c, gpointer data)
 {
   WsbSession *s = data;
 
-  clear_source (&s->connect_timeout_source);
+  session_clear_source (&s->connect_timeout_source);
   s->opened = TRUE;
   s->opened_at = g_get_monotonic_time ();
   if (s->ever_opened)
     s->stats.reconnects++;
   s->ever_opened = TRUE;
-  free_addresses (s);
+  session_free_addresses (s);
   if (s->cfg->ping_interval)
     s->ping_source = g_timeout_add_seconds ((guint) s->cfg->ping_interval, on_ping_timer, s);
   /* on_connect frames go first; the owner adds its subscribe frames when it
    * sees the state change, all before the queue. */
   for (guint i = 0; s->cfg->on_connect && s->cfg->on_connect[i]; i++)
     wsb_outbox_push_control (s->outbox, s->cfg->on_connect[i]);
-  set_state (s, WSB_STATE_OPEN, "connected to %s", s->address);
+  session_set_state (s, WSB_STATE_OPEN, "connected to %s", s->address);
   if (wsb_outbox_has_pending (s->outbox))
     wsb_ws_client_want_write (c);
 }
@@ -645,7 +318,7 @@ on_conn_pong (WsbWsClient *c, gpointer data)
   s->stats.rtt_us = (guint64) (g_get_monotonic_time () - s->ping_sent_at);
   s->ping_sent_at = 0;
   s->probing = FALSE;
-  clear_source (&s->pong_source);
+  session_clear_source (&s->pong_source);
 }
 
 /* Batches queued messages into the connection's next write. */
@@ -677,14 +350,12 @@ on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
   if (s->opened)
     connection_lost (s, why);
   else
-    attempt_failed (s, why);
+    session_attempt_failed (s, why);
 }
 
-static const WsbWsClientEvents conn_events = {
+const WsbWsClientEvents session_conn_events = {
   on_conn_open, on_conn_message, on_conn_pong, on_conn_writable, on_conn_ended,
 };
-
-/* ---------------------------------------------------------- construction */
 
 static gboolean
 parse_url (WsbSession *s)
@@ -704,9 +375,8 @@ parse_url (WsbSession *s)
   {
     g_autofree char *bracketed
         = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host) : g_strdup (s->host);
-    s->host_header = s->port == default_port
-                         ? g_steal_pointer (&bracketed)
-                         : g_strdup_printf ("%s:%u", bracketed, s->port);
+    s->host_header = s->port == default_port ? g_steal_pointer (&bracketed)
+                                             : g_strdup_printf ("%s:%u", bracketed, s->port);
   }
   query = g_uri_get_query (uri);
   s->path = g_strdup_printf ("%s%s%s", *g_uri_get_path (uri) ? g_uri_get_path (uri) : "/",
@@ -786,7 +456,7 @@ wsb_session_wake (WsbSession *s)
       /* The reason for the failures may be gone: start over. */
       wsb_backoff_init (&s->backoff, (guint) s->cfg->backoff_initial_ms,
                         (guint) s->cfg->backoff_max_ms, (guint) s->cfg->backoff_reset_s * 1000);
-      begin_attempt (s);
+      session_begin_attempt (s);
       return;
     }
   /* The connection may have died while the network or the machine was away. */
@@ -799,8 +469,8 @@ wsb_session_free (WsbSession *s)
 {
   if (!s)
     return;
-  cancel_pending (s);
-  detach (s);
+  session_cancel_pending (s);
+  session_detach (s);
   wsb_outbox_free (s->outbox);
   g_free (s->host);
   g_free (s->host_header);

@@ -124,12 +124,50 @@ wait_outcome (WsbctlContext *ctx, Waiter *w)
   return WSBCTL_EXIT_DAEMON;
 }
 
+/* The frame a send of len bytes makes, against the daemon's limit (from
+ * its hello): a frame over it would end the connection with a message
+ * about frames rather than about the message the user gave. */
+static gboolean
+fits_in_a_frame (WsbctlContext *ctx, const char *session, gsize len, gboolean binary,
+                 guint32 ttl)
+{
+  const Wsbridge__V1__HelloReply *hello = wsb_client_get_hello (ctx->client);
+  Wsbridge__V1__ClientFrame frame = WSBRIDGE__V1__CLIENT_FRAME__INIT;
+  Wsbridge__V1__Request req = WSBRIDGE__V1__REQUEST__INIT;
+  Wsbridge__V1__SendRequest send = WSBRIDGE__V1__SEND_REQUEST__INIT;
+  gsize frame_len, overhead;
+
+  if (!hello || !hello->max_frame_bytes)
+    return TRUE;
+  send.session = (char *) session;
+  send.binary = binary;
+  send.ttl_ms = ttl;
+  req.id = G_MAXUINT64;
+  req.op_case = WSBRIDGE__V1__REQUEST__OP_SEND;
+  req.send = &send;
+  frame.frame_case = WSBRIDGE__V1__CLIENT_FRAME__FRAME_REQUEST;
+  frame.request = &req;
+  /* The empty message's frame plus the data and its longer length prefix. */
+  overhead = wsbridge__v1__client_frame__get_packed_size (&frame) + 2 * 10;
+  frame_len = overhead + len;
+  if (frame_len <= hello->max_frame_bytes)
+    return TRUE;
+  g_printerr ("wsbridgectl: message of %" G_GSIZE_FORMAT " bytes is too large: the daemon "
+              "accepts API frames of at most %" G_GUINT64_FORMAT " bytes ([daemon] "
+              "max_frame_bytes), which leaves room for a message of %" G_GUINT64_FORMAT
+              " bytes (the session's queue_max_bytes may be lower still)\n",
+              len, hello->max_frame_bytes,
+              hello->max_frame_bytes > overhead ? hello->max_frame_bytes - overhead : 0);
+  return FALSE;
+}
+
 int
 wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
 {
   gboolean binary = FALSE;
   gboolean verbose = FALSE;
   gboolean wait = FALSE;
+  gboolean allow_empty = FALSE;
   g_autofree char *ttl_text = NULL;
   guint64 ttl = 0;
   const GOptionEntry entries[] = {
@@ -139,6 +177,8 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
       "Expire if not sent within MS milliseconds (default: the session's queue_ttl_ms)", "MS" },
     { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until the message is sent, expires or is "
       "cancelled; exit 1 unless it was sent", NULL },
+    { "allow-empty", 0, 0, G_OPTION_ARG_NONE, &allow_empty,
+      "Send an empty message (refused otherwise, as it is usually a mistake)", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr (GBytes) data = NULL;
@@ -181,12 +221,19 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
       data = g_bytes_new (text, strlen (text));
     }
   bytes = g_bytes_get_data (data, &len);
+  if (len == 0 && !allow_empty)
+    return wsbctl_usage_error (ctx, "the message is empty (%s); use --allow-empty to send an "
+                               "empty message",
+                               g_str_equal (text, "-") ? "nothing on standard input"
+                                                       : "an empty TEXT argument");
   if (!binary && !is_utf8 (bytes, len))
     return wsbctl_usage_error (ctx, "the message is not valid UTF-8; use --binary to send bytes");
 
   status = wsbctl_connect (ctx);
   if (status != WSBCTL_CONTINUE)
     return status;
+  if (!fits_in_a_frame (ctx, session, len, binary, (guint32) ttl))
+    return WSBCTL_EXIT_DAEMON;
   Waiter w = { .session = session, .client = ctx->client };
   w.outcomes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, outcome_free);
   if (wait)

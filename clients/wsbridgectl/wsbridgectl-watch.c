@@ -16,6 +16,7 @@ typedef struct
   GHashTable *channels; /* subscription id → channel, for state events */
   GHashTable *last_state; /* session → its last state line (human output) */
   GMainLoop *loop;
+  guint unanswered; /* subscribe requests without a reply yet */
   gboolean finished;
   int status; /* exit status once finished */
 } Watch;
@@ -136,11 +137,15 @@ on_subscribed (WsbClient *client, const Wsbridge__V1__Reply *reply, void *user_d
 
   if (w->finished)
     return;
+  w->unanswered--;
   if (reply->result_case == WSBRIDGE__V1__REPLY__RESULT_ERROR)
     {
       const char *msg = reply->error->message;
 
-      if (msg && *msg)
+      /* The daemon speaks of the API's field; the user gave --since. */
+      if (msg && g_str_has_prefix (msg, "since_seq "))
+        g_printerr ("wsbridgectl: --since %s\n", msg + strlen ("since_seq "));
+      else if (msg && *msg)
         g_printerr ("wsbridgectl: %s\n", msg);
       else
         g_printerr ("wsbridgectl: subscribe failed (error code %d)\n", (int) reply->error->code);
@@ -181,8 +186,21 @@ subscribe_all (Watch *w, GPtrArray *pending, int argc, char **argv, guint64 sinc
       st = wsb_client_request (w->ctx->client, &request, on_subscribed, p, NULL);
       if (st)
         return wsbctl_fail (w->ctx, st);
+      w->unanswered++;
     }
   return WSBCTL_CONTINUE;
+}
+
+/* The subscribe replies must come within --timeout; events after them may
+ * take as long as they take. */
+static gboolean
+on_subscribe_timeout (gpointer user_data)
+{
+  Watch *w = user_data;
+
+  if (w->unanswered)
+    finish (w, wsbctl_fail_no_answer (w->ctx, "the subscribe"));
+  return G_SOURCE_REMOVE;
 }
 
 /* Signal handlers go in before the first subscribe leaves, so an early
@@ -191,7 +209,7 @@ static int
 run_watch (Watch *w, int argc, char **argv, guint64 since, guint64 epoch)
 {
   g_autoptr (GPtrArray) pending = g_ptr_array_new_with_free_func (pending_free);
-  guint sources[3];
+  guint sources[4] = { 0 };
   int status;
 
   w->loop = g_main_loop_new (NULL, FALSE);
@@ -199,6 +217,8 @@ run_watch (Watch *w, int argc, char **argv, guint64 since, guint64 epoch)
   sources[1] = g_unix_signal_add (SIGTERM, on_signal, w);
   sources[2] = g_unix_fd_add (wsb_client_get_fd (w->ctx->client), G_IO_IN | G_IO_HUP | G_IO_ERR,
                               on_readable, w);
+  if (w->ctx->timeout_s > 0)
+    sources[3] = g_timeout_add ((guint) (w->ctx->timeout_s * 1000 + 0.5), on_subscribe_timeout, w);
   status = subscribe_all (w, pending, argc, argv, since, epoch);
   if (status == WSBCTL_CONTINUE)
     {
@@ -209,7 +229,7 @@ run_watch (Watch *w, int argc, char **argv, guint64 since, guint64 epoch)
     }
   for (size_t i = 0; i < G_N_ELEMENTS (sources); i++)
     {
-      GSource *source = g_main_context_find_source_by_id (NULL, sources[i]);
+      GSource *source = sources[i] ? g_main_context_find_source_by_id (NULL, sources[i]) : NULL;
 
       if (source)
         g_source_destroy (source);

@@ -3,13 +3,13 @@
  * the helpers every command uses; each command lives in wsbridgectl-<name>.c. */
 #include "wsbridgectl.h"
 
+#include "suggest.h"
 #include "wsb-version.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
-
-#define CALL_TIMEOUT_MS 30000
 
 static const WsbctlCommand commands[] = {
   { "status", "", "List sessions and their state",
@@ -71,11 +71,35 @@ add_global_entries (GOptionContext *octx, WsbctlContext *ctx, gboolean *help)
       "Socket of wsbridged (default: $WSBRIDGE_SOCKET, else the user instance's)", "PATH" },
     { "system", 0, 0, G_OPTION_ARG_NONE, &ctx->system,
       "Talk to the system instance (/run/wsbridge/wsbridge.sock)", NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &ctx->timeout_option,
+      "Seconds to wait for the daemon's hello and each reply (default 5; 0: no limit)",
+      "SECONDS" },
     { "help", 'h', 0, G_OPTION_ARG_NONE, help, "Show help", NULL },
     G_OPTION_ENTRY_NULL
   };
 
   g_option_context_add_main_entries (octx, entries, NULL);
+}
+
+/* --timeout SECONDS, checked once the options are parsed. */
+static gboolean
+check_timeout (WsbctlContext *ctx)
+{
+  char *end = NULL;
+  double v;
+
+  if (!ctx->timeout_option)
+    return TRUE;
+  v = g_ascii_strtod (ctx->timeout_option, &end);
+  if (!*ctx->timeout_option || *end || !(v >= 0) || v > 86400)
+    {
+      wsbctl_usage_error (ctx, "invalid value '%s' for --timeout: expected seconds, from 0 (no "
+                          "limit) to 86400",
+                          ctx->timeout_option);
+      return FALSE;
+    }
+  ctx->timeout_s = v;
+  return TRUE;
 }
 
 int
@@ -95,14 +119,48 @@ wsbctl_usage_error (WsbctlContext *ctx, const char *format, ...)
   return WSBCTL_EXIT_USAGE;
 }
 
+static const char *const global_option_names[] = { "socket", "system", "timeout", "help", NULL };
+
+/* GOption's message in our style (lower case), with the closest option
+ * named when an unknown one looks like a typo of it. */
+static int
+option_error (WsbctlContext *ctx, const GOptionEntry *entries, const GError *error)
+{
+  g_autofree char *msg = g_strdup (error->message);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  const char *prefix = "Unknown option ";
+  const char *guess = NULL;
+
+  msg[0] = g_ascii_tolower (msg[0]);
+  if (g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION)
+      && g_str_has_prefix (error->message, prefix)
+      && g_str_has_prefix (error->message + strlen (prefix), "--"))
+    {
+      g_autofree char *word = g_strdup (error->message + strlen (prefix) + 2);
+      char *eq = strchr (word, '=');
+
+      if (eq)
+        *eq = '\0';
+      for (guint i = 0; entries && entries[i].long_name; i++)
+        g_ptr_array_add (names, (gpointer) entries[i].long_name);
+      for (guint i = 0; global_option_names[i]; i++)
+        g_ptr_array_add (names, (gpointer) global_option_names[i]);
+      g_ptr_array_add (names, NULL);
+      guess = wsb_suggest (word, (const char *const *) names->pdata);
+    }
+  if (guess)
+    return wsbctl_usage_error (ctx, "%s (did you mean --%s?)", msg, guess);
+  return wsbctl_usage_error (ctx, "%s", msg);
+}
+
 /* A global option given again after the command overrides the first one. */
 static void
-merge_socket_option (WsbctlContext *ctx, char *before)
+merge_option (char **option, char *before)
 {
-  if (ctx->socket_option)
+  if (*option)
     g_free (before);
   else
-    ctx->socket_option = before;
+    *option = before;
 }
 
 /* GOption leaves the "--" that ends the options (as in `send NAME -- -5`)
@@ -127,7 +185,9 @@ wsbctl_parse_options (WsbctlContext *ctx, const GOptionEntry *entries, int *argc
   g_autofree char *prgname = g_strdup_printf ("wsbridgectl %s", cmd->name);
   g_autoptr (GOptionContext) octx = g_option_context_new (params);
   g_autoptr (GError) error = NULL;
+  gboolean ok;
   char *socket_before = g_steal_pointer (&ctx->socket_option);
+  char *timeout_before = g_steal_pointer (&ctx->timeout_option);
   gboolean help = FALSE;
 
   g_set_prgname (prgname);
@@ -139,12 +199,13 @@ wsbctl_parse_options (WsbctlContext *ctx, const GOptionEntry *entries, int *argc
     g_option_context_add_main_entries (octx, entries, NULL);
   add_global_entries (octx, ctx, &help);
 
-  if (!g_option_context_parse (octx, argc, argv, &error))
-    {
-      merge_socket_option (ctx, socket_before);
-      return wsbctl_usage_error (ctx, "%s", error->message);
-    }
-  merge_socket_option (ctx, socket_before);
+  ok = g_option_context_parse (octx, argc, argv, &error);
+  merge_option (&ctx->socket_option, socket_before);
+  merge_option (&ctx->timeout_option, timeout_before);
+  if (!ok)
+    return option_error (ctx, entries, error);
+  if (!check_timeout (ctx))
+    return WSBCTL_EXIT_USAGE;
   if (help)
     {
       g_autofree char *text = g_option_context_get_help (octx, TRUE, NULL);
@@ -195,11 +256,31 @@ wsbctl_connect (WsbctlContext *ctx)
   ctx->client = wsb_client_new ();
   if (!ctx->client)
     g_error ("out of memory");
-  wsb_client_set_timeout (ctx->client, CALL_TIMEOUT_MS);
+  wsb_client_set_timeout (ctx->client,
+                          ctx->timeout_s > 0 ? (int) (ctx->timeout_s * 1000 + 0.5) : -1);
   st = wsb_client_connect (ctx->client, ctx->socket_path, name);
   if (st)
     return wsbctl_fail (ctx, st);
   return WSBCTL_CONTINUE;
+}
+
+int
+wsbctl_fail_no_answer (WsbctlContext *ctx, const char *what)
+{
+  g_printerr ("wsbridgectl: wsbridged at %s did not answer %s within %g s: it may be stuck "
+              "(or another program listens on that socket); --timeout sets the wait\n",
+              ctx->socket_path, what, ctx->timeout_s);
+  return WSBCTL_EXIT_UNREACHABLE;
+}
+
+/* How to start the daemon, for "nobody listens there". */
+static const char *
+start_hint (WsbctlContext *ctx)
+{
+  if (ctx->system || g_str_has_prefix (ctx->socket_path, "/run/wsbridge/"))
+    return "is it running? start it with 'systemctl start wsbridge'";
+  return "is it running? start it with 'systemctl --user start wsbridge' (or 'make run' in a "
+         "source tree)";
 }
 
 int
@@ -209,9 +290,17 @@ wsbctl_fail (WsbctlContext *ctx, WsbClientStatus status)
 
   if (status == WSB_CLIENT_ERR_UNREACHABLE)
     {
-      g_printerr ("wsbridgectl: cannot reach wsbridged at %s: %s\n", ctx->socket_path, msg);
+      gboolean nobody = !g_file_test (ctx->socket_path, G_FILE_TEST_EXISTS)
+                        || g_str_equal (msg, g_strerror (ECONNREFUSED));
+
+      if (g_str_has_prefix (msg, "no answer to the hello"))
+        return wsbctl_fail_no_answer (ctx, "the hello");
+      g_printerr ("wsbridgectl: cannot reach wsbridged at %s: %s%s%s\n", ctx->socket_path, msg,
+                  nobody ? "; " : "", nobody ? start_hint (ctx) : "");
       return WSBCTL_EXIT_UNREACHABLE;
     }
+  if (status == WSB_CLIENT_ERR_TIMEOUT)
+    return wsbctl_fail_no_answer (ctx, "a request");
   g_printerr ("wsbridgectl: %s\n", msg);
   return WSBCTL_EXIT_DAEMON;
 }
@@ -307,7 +396,9 @@ parse_global_options (WsbctlContext *ctx, int *argc, char ***argv)
   add_global_entries (octx, ctx, &help);
 
   if (!g_option_context_parse (octx, argc, argv, &error))
-    return wsbctl_usage_error (ctx, "%s", error->message);
+    return option_error (ctx, entries, error);
+  if (!check_timeout (ctx))
+    return WSBCTL_EXIT_USAGE;
   if (help)
     {
       g_autofree char *text = g_option_context_get_help (octx, TRUE, NULL);
@@ -324,6 +415,22 @@ parse_global_options (WsbctlContext *ctx, int *argc, char ***argv)
   return WSBCTL_CONTINUE;
 }
 
+static int
+unknown_command (WsbctlContext *ctx, const char *name)
+{
+  const char *names[G_N_ELEMENTS (commands) + 2];
+  const char *guess;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    names[i] = commands[i].name;
+  names[G_N_ELEMENTS (commands)] = "help";
+  names[G_N_ELEMENTS (commands) + 1] = NULL;
+  guess = wsb_suggest (name, names);
+  if (guess)
+    return wsbctl_usage_error (ctx, "unknown command '%s' (did you mean '%s'?)", name, guess);
+  return wsbctl_usage_error (ctx, "unknown command '%s'", name);
+}
+
 /* `wsbridgectl help [COMMAND]` is `wsbridgectl [COMMAND] --help`. */
 static int
 run_help (WsbctlContext *ctx, int argc, char **argv)
@@ -338,7 +445,7 @@ run_help (WsbctlContext *ctx, int argc, char **argv)
     return parse_global_options (ctx, &help_argc, &args);
   ctx->command = find_command (argv[1]);
   if (!ctx->command)
-    return wsbctl_usage_error (ctx, "unknown command '%s'", argv[1]);
+    return unknown_command (ctx, argv[1]);
   help_argv[0] = argv[1];
   return ctx->command->run (ctx, help_argc, args);
 }
@@ -346,7 +453,7 @@ run_help (WsbctlContext *ctx, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  WsbctlContext ctx = { 0 };
+  WsbctlContext ctx = { .timeout_s = WSBCTL_DEFAULT_TIMEOUT_S };
   int status;
 
   setlocale (LC_ALL, "");
@@ -362,13 +469,14 @@ main (int argc, char **argv)
       if (g_str_equal (cmd_argv[0], "help"))
         status = run_help (&ctx, cmd_argc, cmd_argv);
       else if (!(ctx.command = find_command (cmd_argv[0])))
-        status = wsbctl_usage_error (&ctx, "unknown command '%s'", cmd_argv[0]);
+        status = unknown_command (&ctx, cmd_argv[0]);
       else
         status = ctx.command->run (&ctx, cmd_argc, cmd_argv);
     }
 
   wsb_client_free (ctx.client);
   g_free (ctx.socket_option);
+  g_free (ctx.timeout_option);
   g_free (ctx.socket_path);
   return status;
 }

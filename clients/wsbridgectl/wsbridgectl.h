@@ -31,6 +31,8 @@ typedef struct
   /* Global options; they are accepted before and after the command name. */
   char *socket_option;
   gboolean system;
+  char *timeout_option;
+  double timeout_s; /* --timeout: the wait for the hello and each reply; 0: none */
   /* The socket path chosen by wsbctl_connect(). */
   char *socket_path;
   WsbClient *client;
@@ -65,6 +67,11 @@ int wsbctl_connect (WsbctlContext *ctx);
 
 /* Prints the client's last error and returns the matching exit status. */
 int wsbctl_fail (WsbctlContext *ctx, WsbClientStatus status);
+/* The daemon did not answer within --timeout: prints so, returns exit 3. */
+int wsbctl_fail_no_answer (WsbctlContext *ctx, const char *what);
+
+/* The default of --timeout, in seconds. */
+#define WSBCTL_DEFAULT_TIMEOUT_S 5.0
 
 /* Text for one terminal line: valid UTF-8, control characters escaped
  * (\n, \t, \x1b…). len -1: NUL-terminated. */

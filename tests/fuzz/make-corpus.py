@@ -4,6 +4,11 @@
   corpus/frames/  client byte streams for fuzz-frames (wsbridge.v1 frames
                   with varint length prefixes, valid and broken)
   corpus/config/  configuration file texts for fuzz-config
+  corpus/server-frames/  server byte streams after the upgrade for
+                  fuzz-server-frames (setup byte, chunk sizes, frames)
+  corpus/handshake/  upgrade and proxy replies for fuzz-handshake
+  corpus/journal/  journal scripts and raw journal files for fuzz-journal
+  corpus/routing/  channel_key pointer, NUL, message for fuzz-routing
 
 Run it again after changing wsbridge.proto or the configuration keys, with
 the Python bindings Meson generates:
@@ -363,6 +368,115 @@ origin[en_US.UTF-8@euro]=x
 }
 
 
+def ws_frame(first, payload=b"", mask=None):
+    """A frame as a server sends it (unmasked unless MASK)."""
+    n = len(payload)
+    head = bytes([first])
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n <= 0xFFFF:
+        head += bytes([mbit | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([mbit | 127]) + n.to_bytes(8, "big")
+    if mask:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+def deflated(text):
+    import zlib
+    z = zlib.compressobj(wbits=-15)
+    out = z.compress(text) + z.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4]
+
+
+def server_frames_corpus():
+    """setup byte (bit 0 deflate, bit 1 no context takeover, bit 2 small
+    limit), a count byte, chunk sizes, then the stream."""
+    def seed(setup, stream, sizes=b"\x00\x03\x10"):
+        return bytes([setup, len(sizes) - 1]) + sizes + stream
+    close = lambda code, why=b"": ws_frame(0x88, code.to_bytes(2, "big") + why)
+    seeds = {
+        "text.bin": seed(0, ws_frame(0x81, b"hello") + ws_frame(0x82, b"\x00\x01")),
+        "fragmented.bin": seed(0, ws_frame(0x01, b"fr") + ws_frame(0x89, b"p") + ws_frame(0x80, b"ag")),
+        "long16.bin": seed(0, ws_frame(0x82, b"x" * 300)),
+        "long64.bin": seed(0, ws_frame(0x82, b"y" * 70000)),
+        "pong.bin": seed(0, ws_frame(0x8a, b"")),
+        "masked.bin": seed(0, ws_frame(0x81, b"hello", mask=b"\x01\x02\x03\x04")),
+        "reserved-op.bin": seed(0, ws_frame(0x83, b"x")),
+        "rsv.bin": seed(0, ws_frame(0xc1, b"x")),
+        "big-ping.bin": seed(0, ws_frame(0x89, b"p" * 126)),
+        "frag-ping.bin": seed(0, ws_frame(0x09, b"p")),
+        "cont.bin": seed(0, ws_frame(0x80, b"x")),
+        "nested.bin": seed(0, ws_frame(0x01, b"a") + ws_frame(0x81, b"b")),
+        "len63.bin": seed(0, b"\x82\x7f\x80" + b"\x00" * 7),
+        "bad-utf8.bin": seed(0, ws_frame(0x81, b"\xc3\x28")),
+        "split-utf8.bin": seed(0, ws_frame(0x01, b"\xc3") + ws_frame(0x80, b"\xa9")),
+        "too-large.bin": seed(4, ws_frame(0x82, b"z" * 65)),
+        "close-bye.bin": seed(0, close(1000, b"bye") + ws_frame(0x81, b"after")),
+        "close-empty.bin": seed(0, ws_frame(0x88)),
+        "close-1byte.bin": seed(0, ws_frame(0x88, b"\x03")),
+        "close-999.bin": seed(0, close(999)),
+        "close-5000.bin": seed(0, close(5000)),
+        "close-badtext.bin": seed(0, close(1000, b"\xff")),
+        "deflate.bin": seed(1, ws_frame(0xc1, deflated(b"hello hello hello")) + ws_frame(0xc1, deflated(b"hello again"))),
+        "deflate-split.bin": seed(3, ws_frame(0x41, deflated(b"wwwwwwwwwwwwwwwwwwwwww")[:2])
+                                  + ws_frame(0x80, deflated(b"wwwwwwwwwwwwwwwwwwwwww")[2:])),
+        "deflate-bomb.bin": seed(5, ws_frame(0xc1, deflated(b"a" * 100000))),
+        "deflate-corrupt.bin": seed(1, ws_frame(0xc1, b"\xff\xff\xff\xff")),
+    }
+    return seeds
+
+
+ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+HANDSHAKES = {
+    "ok.txt": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Accept: " + ACCEPT + "\r\n\r\n",
+    "ok-deflate.txt": "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+                      "Sec-WebSocket-Accept: " + ACCEPT + "\r\nSec-WebSocket-Protocol: b\r\n"
+                      "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+                      "client_max_window_bits=10\r\n\r\nframes",
+    "deflate-bad.txt": "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Accept: " + ACCEPT + "\r\n"
+                       "Sec-WebSocket-Extensions: permessage-deflate; foo=1, x\r\n\r\n",
+    "401.txt": "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n\r\n",
+    "302.txt": "HTTP/1.1 302 Found\r\nLocation: wss://elsewhere/\r\n\r\n",
+    "proxy-ok.txt": "HTTP/1.0 200 Connection established\r\n\r\n",
+    "proxy-407.txt": "HTTP/1.1 407 Proxy Authentication Required\r\n\r\n",
+    "lf-only.txt": "HTTP/1.1 101 X\nUpgrade: websocket\nConnection: upgrade\n"
+                   "Sec-WebSocket-Accept: " + ACCEPT + "\n\n",
+    "folded.txt": "HTTP/1.1 101 X\r\nUpgrade: websocket\r\n folded\r\n\r\n",
+    "not-http.txt": "SSH-2.0-OpenSSH_9.2\r\n",
+    "tls.txt": b"\x16\x03\x01\x00\x05hello",
+}
+
+
+def journal_corpus():
+    """Scripts (first byte < 0x80): ops 0-3 append LEN BYTES, 4-5 done N,
+    6 sync, 7 end; then a damage byte (1 cut, 2 flip) and its offsets."""
+    return {
+        "appends.bin": bytes([0, 0, 3]) + b"abc" + bytes([1, 2]) + b"de" + bytes([7, 0]),
+        "append-done.bin": bytes([0, 0, 4]) + b"abcd" + bytes([2, 1]) + b"x" + bytes([4, 0, 6, 7, 0]),
+        "cut.bin": bytes([0, 0, 5]) + b"hello" + bytes([0, 3]) + b"bye" + bytes([7, 1, 0, 40, 0, 0]),
+        "flip.bin": bytes([0, 0, 5]) + b"hello" + bytes([0, 3]) + b"bye" + bytes([7, 2, 0, 0, 0, 30]),
+        "raw-empty.bin": b"\x80",
+        "raw-magic.bin": b"\x80WSBJRNL\n\x01\x00\x00\x00",
+    }
+
+
+ROUTING = {
+    "string.bin": b"/ch\x00{\"ch\":\"eu\",\"x\":1}",
+    "nested.bin": b"/a/0/b\x00{\"a\":[{\"b\":\"x\"}]}",
+    "number.bin": b"/n\x00{\"n\":1.5e300}",
+    "escape.bin": b"/~0~1\x00{\"~/\":\"q\\\"u\"}",
+    "bad-pointer.bin": b"nope\x00{}",
+    "not-json.bin": b"/a\x00[[[[[",
+    "unicode.bin": b"/k\x00{\"k\":\"\\u00e9\\u0000\"}",
+}
+
+
 def write_dir(name, seeds):
     d = CORPUS / name
     d.mkdir(parents=True, exist_ok=True)
@@ -379,6 +493,10 @@ def write_dir(name, seeds):
 def main():
     write_dir("frames", frames_corpus())
     write_dir("config", CONFIGS)
+    write_dir("server-frames", server_frames_corpus())
+    write_dir("handshake", HANDSHAKES)
+    write_dir("journal", journal_corpus())
+    write_dir("routing", ROUTING)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def test_notify_unit_exec_start_reads_instance_config(wsb, desk):
     notify_dir.mkdir(parents=True)
     (notify_dir / "demo-eu.conf").write_text(
         f"[notify]\nsummary=/title\nsocket={daemon.socket}\napp-name=From the unit\n")
-    text = (pathlib.Path(__file__).parents[2] / "packaging" / f"{TEMPLATE}.in").read_text()
+    text = (pathlib.Path(__file__).parents[2] / "packaging" / "systemd" / "user" / f"{TEMPLATE}.in").read_text()
     args = shlex.split(exec_start(text).replace("%E", str(config_home))
                        .replace("%i", "demo-eu").replace("%I", "demo/eu"))
     assert args[0] == "@bindir@/wsbridge-notify"

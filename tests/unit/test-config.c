@@ -107,7 +107,8 @@ test_bad_values (void)
   assert_fails ("[session a]\nurl=ws://x/\npong_timeout=0\n",
                 (const char *[]){ "pong_timeout", "out of range", NULL });
   assert_fails ("[session a]\nurl=ws://x/\nautoconnect=maybe\n",
-                (const char *[]){ "autoconnect", "true or false", NULL });
+                (const char *[]){ "autoconnect", "a boolean (true/false, yes/no, on/off or 1/0)",
+                                  NULL });
   assert_fails ("[session a]\nurl=http://x/\n", (const char *[]){ "url", "ws://", NULL });
   assert_fails ("[session a]\nurl=ws://u:p@x/\n", (const char *[]){ "url", "credentials", NULL });
   assert_fails ("[session a]\nurl=ws:///nohost\n", (const char *[]){ "url", NULL });
@@ -123,6 +124,20 @@ test_bad_values (void)
   assert_fails ("[session a]\nurl=ws://x/\nmax_message_bytes=99999999999999999999999\n",
                 (const char *[]){ "max_message_bytes", NULL });
   assert_fails ("[daemon]\nmax_clients=0\n", (const char *[]){ "max_clients", NULL });
+  assert_fails ("# c\nurl=ws://x/\n[session a]\nurl=ws://x/\n",
+                (const char *[]){ "test.conf:2: key outside any [group]", NULL });
+  assert_fails ("[session a]\nurl=ws://x/\n[session t\nurl=ws://y/\n",
+                (const char *[]){ "test.conf:3: unclosed group header", NULL });
+  assert_fails ("[session a]\nurl=ws://x/\njust words\n",
+                (const char *[]){ "test.conf:3: not a key=value pair", NULL });
+  assert_fails ("[session a]\nurl=ws://x/\norigin=\xff\n",
+                (const char *[]){ "test.conf:3", "origin", "not UTF-8", NULL });
+  {
+    g_autofree char *long_path = g_strnfill (9000, 'p');
+    g_autofree char *path = g_strdup_printf ("[session a]\nurl=ws://x/%s\n", long_path);
+    assert_fails (path, (const char *[]){ "url", "path of 9001 bytes is longer than the 8192",
+                                          NULL });
+  }
   assert_fails ("[session Bad]\nurl=ws://x/\n", (const char *[]){ "invalid session name", NULL });
   assert_fails ("[session ../x]\nurl=ws://x/\n", (const char *[]){ "invalid session name", NULL });
   assert_fails ("[session a]\nurl=ws://x/\n[session a]\nurl=ws://y/\n",
@@ -318,7 +333,39 @@ test_channel_keys (void)
   assert_fails ("[session a]\nurl=ws://e/\nhistory_messages=2000000\n",
                 (const char *const[]){ "history_messages", "out of range", NULL });
   assert_fails ("[session a]\nurl=ws://e/\nqueue_persist=maybe\n",
-                (const char *const[]){ "queue_persist", "true or false", NULL });
+                (const char *const[]){ "queue_persist", "a boolean (true/false, yes/no, on/off or 1/0)", NULL });
+}
+
+/* ${CREDENTIALS_DIRECTORY}/NAME in a file name key: systemd's credentials
+ * directory of the running daemon, and an error naming the key without it. */
+static void
+test_credentials (void)
+{
+  const char *text = "[session a]\nurl=ws://example.com/\n"
+                     "token_file=${CREDENTIALS_DIRECTORY}/prices-token\n"
+                     "tls_key_file=${CREDENTIALS_DIRECTORY}/client.key\n"
+                     "tls_cert_file=/etc/ssl/client.pem\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbConfig) cfg = NULL;
+  WsbSessionConfig *sc;
+
+  g_setenv ("CREDENTIALS_DIRECTORY", "/run/credentials/wsbridge.service", TRUE);
+  cfg = parse (text, NULL, &error);
+  g_assert_no_error (error);
+  sc = g_ptr_array_index (cfg->sessions, 0);
+  g_assert_cmpstr (sc->token_file, ==, "/run/credentials/wsbridge.service/prices-token");
+  g_assert_cmpstr (sc->tls_key_file, ==, "/run/credentials/wsbridge.service/client.key");
+  g_assert_cmpstr (sc->tls_cert_file, ==, "/etc/ssl/client.pem");
+
+  assert_fails ("[session a]\nurl=ws://example.com/\ntoken_file=${CREDENTIALS_DIRECTORY}/\n",
+                (const char *[]){ "test.conf:3", "token_file", "credential name", NULL });
+  assert_fails ("[session a]\nurl=ws://example.com/\n"
+                "token_file=${CREDENTIALS_DIRECTORY}/../etc/shadow\n",
+                (const char *[]){ "token_file", "credential name", NULL });
+  g_unsetenv ("CREDENTIALS_DIRECTORY");
+  assert_fails (text, (const char *[]){ "test.conf:3", "token_file",
+                                        "CREDENTIALS_DIRECTORY is not set", "LoadCredential=",
+                                        NULL });
 }
 
 int
@@ -335,5 +382,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/load-dir", test_load_dir);
   g_test_add_func ("/config/copy-equal", test_copy_equal);
   g_test_add_func ("/config/channel-keys", test_channel_keys);
+  g_test_add_func ("/config/credentials", test_credentials);
   return g_test_run ();
 }

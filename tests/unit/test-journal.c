@@ -741,10 +741,12 @@ static void
 test_remove (Fixture *f, gconstpointer data)
 {
   WsbJournal *j = open_clean (f, NULL);
+  g_autoptr (GError) error = NULL;
   GDir *dir;
 
   append (j, 1);
-  wsb_journal_remove (j);
+  g_assert_true (wsb_journal_remove (j, &error));
+  g_assert_no_error (error);
   g_assert_cmpint (g_access (f->path, F_OK), ==, -1);
   dir = g_dir_open (f->dir, 0, NULL);
   g_assert_null (g_dir_read_name (dir));

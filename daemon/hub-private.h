@@ -1,0 +1,95 @@
+/* What hub.c (the session table) and hub-channels.c (channels, delivery,
+ * subscriptions, history) share. Not for frontends: they see hub.h. */
+#pragma once
+
+#include "history.h"
+#include "hub.h"
+#include "router.h"
+#include "session.h"
+
+/* One channel of a session: its subscribers and its history. It exists
+ * while it has either. */
+typedef struct
+{
+  char *name;
+  GPtrArray *subs;     /* WsbSubscription*; unsubscribed ones linger during delivery */
+  guint live;          /* subscriptions not unsubscribed */
+  WsbHistory *history; /* NULL until a message arrives on it */
+  GList lru;           /* link in HubSession.lru while it has a history (not for "*") */
+} HubChannel;
+
+typedef struct
+{
+  WsbHub *hub;
+  WsbSession *session;
+  guint64 epoch;
+  guint64 last_seq;
+  WsbRouter *router;    /* NULL without channel_key */
+  HubChannel *all;      /* "*" */
+  GHashTable *channels; /* name → HubChannel*, "*" included */
+  GQueue lru;           /* HubChannels with a history, least recently active first */
+  /* Histories made now vouch only for messages from here on: before it, an
+   * evicted history may have held messages of their channel. */
+  guint64 history_floor;
+  gboolean subscribed_upstream; /* subscribe frames went out on this connection */
+  gboolean runtime;             /* created over an API without persist: reloads keep it */
+  guint delivering;             /* > 0 while fanning out: unsubscribes are deferred */
+  gboolean has_dead;
+  gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
+  guint free_id;
+} HubSession;
+
+typedef struct
+{
+  WsbHubOutcomeFunc func;
+  gpointer data;
+} OutcomeListener;
+
+typedef struct
+{
+  const WsbHubSessionFuncs *funcs;
+  gpointer data;
+} SessionListener;
+
+struct _WsbHub
+{
+  WsbUpstream *up;
+  char *state_dir;
+  char *config_dir;
+  GArray *outcome_listeners; /* OutcomeListener */
+  GArray *session_listeners; /* SessionListener */
+  GHashTable *sessions;      /* name → HubSession* */
+  GList *removed;            /* HubSession* closing before they are freed */
+  GSourceFunc shutdown_done;
+  gpointer shutdown_data;
+  gint64 shutdown_deadline;
+};
+
+struct _WsbSubscription
+{
+  HubSession *hs;
+  HubChannel *ch;
+  const WsbSubscriberFuncs *funcs; /* NULL once unsubscribed during delivery */
+  gpointer data;
+  guint64 since_seq; /* what catch-up replays after */
+  guint64 since_epoch;
+};
+
+static inline const char *
+hs_name (HubSession *hs)
+{
+  return wsb_session_get_name (hs->session);
+}
+
+/* hub.c */
+void hub_fill_status (HubSession *hs, WsbSessionStatus *st);
+HubSession *hub_lookup (WsbHub *hub, const char *name, GError **error);
+
+/* hub-channels.c */
+HubChannel *hub_get_channel (HubSession *hs, const char *name);
+void hub_channel_free (HubChannel *ch);
+void hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
+                     gpointer user_data);
+void hub_state_changed (HubSession *hs);
+/* Tells every subscriber of hs that it is over, then drops the subscriptions. */
+void hub_end_subscriptions (HubSession *hs);

@@ -1,0 +1,13 @@
+/* Log lines about one session carry the journal field WSBRIDGE_SESSION=NAME,
+ * so that "journalctl WSBRIDGE_SESSION=NAME" shows that session alone.
+ * GLib's default writer sends the fields to the journal when stderr is the
+ * journal (systemd services) and prints the message alone otherwise, so
+ * the message names the session too ("NAME: ..."). */
+#pragma once
+
+#include <glib.h>
+
+#define WSB_LOG_FIELD_SESSION "WSBRIDGE_SESSION"
+
+#define wsb_session_log(name, level, ...)                                                          \
+  g_log_structured (G_LOG_DOMAIN, level, WSB_LOG_FIELD_SESSION, (name), "MESSAGE", __VA_ARGS__)
