@@ -1,71 +1,52 @@
 // Benchmark: messages per second through the Node client (clients/node).
-// Subscribes to SESSION on wsbridged and prints "RATE <msgs/s> COUNT <n>"
-// after N messages, timed from the first one. Every message's payload is
+// Subscribes to a channel of a session on wsbridged and counts --count
+// messages; output as node-report.mjs says. Every message's payload is
 // taken as a Buffer, as ws hands it over (node-direct.mjs).
-//   node node-subscriber.mjs --socket PATH --session NAME --count N [--api iterator|emitter|websocket]
+//   node node-subscriber.mjs --socket PATH --session NAME [--channel CH] --count N
+//        [--api iterator|emitter|websocket] [--timeout SECONDS]
 import { parseArgs } from 'node:util';
 import { WebSocket, connect } from '../../clients/node/src/index.js';
+import { Meter } from './node-report.mjs';
 
 const { values } = parseArgs({
   options: {
     socket: { type: 'string' },
     session: { type: 'string', default: 'bench' },
+    channel: { type: 'string', default: '*' },
     count: { type: 'string', default: '1000000' },
     api: { type: 'string', default: 'iterator' },
+    timeout: { type: 'string', default: '60' },
   },
 });
-const count = Number(values.count);
-if (!Number.isSafeInteger(count) || count < 2) throw new RangeError(`--count must be a whole number ≥ 2, not ${values.count}`);
-
-let n = 0;
-let bytes = 0;
-let start = 0n;
-let cpu = null;
-
-/** Counts one payload; true once COUNT have come. */
-function counted(payload) {
-  if (n === 0) {
-    start = process.hrtime.bigint();
-    cpu = process.cpuUsage();
-  }
-  bytes += payload.length;
-  return ++n === count;
-}
-
-function report() {
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const used = process.cpuUsage(cpu);
-  console.log(`RATE ${Math.round((count - 1) / seconds)} COUNT ${n} BYTES ${bytes} ` +
-    `CPU_NS_PER_MSG ${Math.round(((used.user + used.system) * 1000) / (count - 1))}`);
-}
+const meter = new Meter(`node-subscriber ${values.api}`, Number(values.count), Number(values.timeout));
+const fail = (err) => meter.report(err.message);
 
 if (values.api === 'websocket') {
-  const ws = new WebSocket(`wsbridge://${values.session}`, { socket: values.socket });
-  ws.on('error', (err) => {
-    console.error(err.message);
-    process.exit(1);
-  });
-  ws.on('message', (data) => {
-    if (counted(data)) {
-      report();
-      ws.terminate();
-    }
-  });
+  const path = values.channel === '*' ? '' : `/${encodeURIComponent(values.channel)}`;
+  const ws = new WebSocket(`wsbridge://${values.session}${path}`, { socket: values.socket, highWaterMark: 4096 });
+  ws.on('error', fail);
+  ws.on('open', () => meter.ready());
+  ws.on('gap', (g) => meter.gap(g.toSeq - g.fromSeq + 1) && meter.report());
+  ws.on('message', (data) => meter.message(data) && meter.report());
 } else {
-  const c = await connect(values.socket);
-  const sub = c.subscribe(values.session, '*', { highWaterMark: 4096 });
+  const c = await connect(values.socket).catch(fail);
+  const sub = c.subscribe(values.session, values.channel, { highWaterMark: 4096 });
+  sub.once('subscribed', () => meter.ready());
   if (values.api === 'emitter') {
-    await new Promise((resolve, reject) => {
-      sub.on('error', reject);
-      sub.on('message', (m) => {
-        if (counted(m.raw)) resolve();
-      });
-    });
+    sub.on('error', fail);
+    sub.on('gap', (g) => meter.gap(g.toSeq - g.fromSeq + 1) && meter.report());
+    sub.on('message', (m) => meter.message(m.raw) && meter.report());
   } else if (values.api === 'iterator') {
-    for await (const item of sub) if (item.type === 'message' && counted(item.raw)) break;
+    try {
+      for await (const item of sub) {
+        if (item.type === 'message' ? meter.message(item.raw)
+          : item.type === 'gap' && meter.gap(item.toSeq - item.fromSeq + 1)) break;
+      }
+      meter.report();
+    } catch (err) {
+      fail(err);
+    }
   } else {
-    throw new TypeError(`--api must be iterator, emitter or websocket, not ${values.api}`);
+    fail(new TypeError(`--api must be iterator, emitter or websocket, not ${values.api}`));
   }
-  report();
-  await c.close();
 }
