@@ -1,0 +1,547 @@
+// The wire protocol: the schema loaded by protobufjs from wsbridge.proto,
+// protobuf's delimited framing, and the items apps see (Message, Gap,
+// StateChange, SessionStatus).
+//
+// Message events are most of the traffic, so they have a decoder of their
+// own that reads a frame in place: the data is a view of the chunk the
+// socket read (no copy per message), and session, channel and epoch, the
+// same in message after message, are decoded once. Its field numbers and
+// wire types come from the loaded schema, and are checked against it when
+// this module loads. Every other frame goes through protobufjs.
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import protobuf from 'protobufjs';
+
+// The package ships a copy made by `npm pack` (scripts/proto-copy.js); the
+// source tree has only the original, three levels up.
+const SHIPPED = fileURLToPath(new URL('../proto/wsbridge.proto', import.meta.url));
+const IN_TREE = fileURLToPath(new URL('../../../proto/wsbridge.proto', import.meta.url));
+
+function loadSchema() {
+  for (const path of [SHIPPED, IN_TREE]) {
+    try {
+      return { path, root: protobuf.loadSync(path) };
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err;
+    }
+  }
+  throw new Error(`wsbridge: the schema is missing: neither ${SHIPPED} nor ${IN_TREE} exists`);
+}
+
+const { path: protoPath, root } = loadSchema();
+export const PROTO_PATH = protoPath;
+
+export const API_MAJOR = 1;
+export const API_MINOR = 0;
+
+const type = (name) => root.lookupType(`wsbridge.v1.${name}`);
+const ClientFrame = type('ClientFrame');
+const ServerFrame = type('ServerFrame');
+const EventType = type('Event');
+const MessageType = type('Message');
+const SessionStateEnum = root.lookupEnum('wsbridge.v1.SessionState');
+const SendResultEnum = root.lookupEnum('wsbridge.v1.SendResult');
+const ErrorCodeEnum = root.lookupEnum('wsbridge.v1.ErrorCode');
+
+/** A frame from the daemon that does not follow the protocol. */
+export class ProtocolError extends Error {
+  get name() {
+    return 'ProtocolError';
+  }
+}
+
+/** The result of a Reply, after checking it is the kind the request asks for. */
+export function expectResult(reply, kind) {
+  if (reply.result !== kind)
+    throw new ProtocolError(`the daemon answered a ${kind} request with ${reply.result ?? 'nothing'}`);
+  return reply[kind];
+}
+
+// ------------------------------------------------------------ small values
+
+const TWO_32 = 2 ** 32;
+
+/** A uint64/int64 from protobufjs (Long or number) as a number. */
+export function toNumber(v) {
+  if (typeof v === 'number') return v;
+  if (v == null) return 0;
+  return v.unsigned ? (v.high >>> 0) * TWO_32 + (v.low >>> 0) : v.high * TWO_32 + (v.low >>> 0);
+}
+
+/** A whole number 0 ≤ v < 2^64 (exact below 2^53) in the form protobufjs encodes as 64 bits. */
+export function toLongBits(v) {
+  return { low: v % TWO_32 | 0, high: Math.floor(v / TWO_32) | 0, unsigned: true };
+}
+
+const lowerSuffix = (name, prefix) => name.slice(prefix.length).toLowerCase();
+
+export function stateName(n) {
+  const name = SessionStateEnum.valuesById[n];
+  return name ? lowerSuffix(name, 'SESSION_STATE_') : `unknown(${n})`;
+}
+
+export function sendResultName(n) {
+  const name = SendResultEnum.valuesById[n];
+  return name ? lowerSuffix(name, 'SEND_RESULT_') : `unknown(${n})`;
+}
+
+export function errorCodeName(n) {
+  return (ErrorCodeEnum.valuesById[n] ?? `ERROR_CODE_${n}`).replace(/^ERROR_CODE_/, '');
+}
+
+// ------------------------------------------------------------ items
+
+/** One inbound message of a session's channel. */
+export class Message {
+  #buf;
+  #start;
+  #end;
+  #raw;
+  #text;
+
+  /** The payload is buf[start .. end): a view of the socket's read buffer, made when used. */
+  constructor(session, channel, seq, epoch, timeUs, binary, buf, start, end) {
+    this.type = 'message';
+    this.session = session;
+    this.channel = channel;
+    this.seq = seq;
+    this.epoch = epoch;
+    this.timeUs = timeUs;
+    this.binary = binary;
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  /** The payload's length in bytes. */
+  get size() {
+    return this.#end - this.#start;
+  }
+
+  /** The payload as received, a Buffer that shares memory with the read buffer. */
+  get raw() {
+    if (this.#raw === undefined) this.#raw = this.#buf.subarray(this.#start, this.#end);
+    return this.#raw;
+  }
+
+  /** A string for a text message (decoded once, on first use), the Buffer for a binary one. */
+  get data() {
+    if (this.binary) return this.raw;
+    if (this.#text === undefined) this.#text = this.#buf.toString('utf8', this.#start, this.#end);
+    return this.#text;
+  }
+
+  toJSON() {
+    const { type, session, channel, seq, epoch, timeUs, binary } = this;
+    return {
+      type, session, channel, seq, epoch, timeUs, binary,
+      data: binary ? this.raw.toString('base64') : this.data,
+    };
+  }
+
+  [inspect.custom](depth, options, inspectFn = inspect) {
+    const { session, channel, seq, epoch, timeUs, binary } = this;
+    return `Message ${inspectFn({ session, channel, seq, epoch, timeUs, binary, data: this.data }, options)}`;
+  }
+}
+
+/** Messages fromSeq..toSeq (inclusive) of epoch that this subscription will never see. */
+export class Gap {
+  constructor(session, channel, fromSeq, toSeq, epoch, previousEpoch = 0) {
+    this.type = 'gap';
+    this.session = session;
+    this.channel = channel;
+    this.fromSeq = fromSeq;
+    this.toSeq = toSeq;
+    this.epoch = epoch;
+    /** Set when seq restarted (the daemon restarted): the epoch the subscription was in. */
+    this.previousEpoch = previousEpoch;
+  }
+}
+
+/** The session changed state (connecting, open, backoff, …). */
+export class StateChange {
+  constructor(session, channel, status) {
+    this.type = 'state';
+    this.session = session;
+    this.channel = channel;
+    this.state = status.state;
+    this.reason = status.reason;
+    this.status = status;
+  }
+}
+
+export function statusFromPb(s) {
+  return {
+    name: s.name,
+    url: s.url,
+    state: stateName(s.state),
+    reason: s.reason,
+    epoch: toNumber(s.epoch),
+    lastSeq: toNumber(s.lastSeq),
+    reconnects: toNumber(s.reconnects),
+    rxMessages: toNumber(s.rxMessages),
+    txMessages: toNumber(s.txMessages),
+    queuedMessages: toNumber(s.queuedMessages),
+    rttUs: toNumber(s.rttUs),
+    nextRetryUs: toNumber(s.nextRetryUs),
+  };
+}
+
+export function messageFromPb(m) {
+  return new Message(m.session, m.channel, toNumber(m.seq), toNumber(m.epoch),
+    toNumber(m.timeUs), m.binary, m.data, 0, m.data.length);
+}
+
+export function gapFromPb(g) {
+  return new Gap(g.session, g.channel, toNumber(g.fromSeq), toNumber(g.toSeq), toNumber(g.epoch));
+}
+
+// ------------------------------------------------------------ encoding
+
+/** One ClientFrame, length-delimited, ready to write. */
+export function encodeClientFrame(frame) {
+  const err = ClientFrame.verify(frame);
+  if (err) throw new TypeError(`invalid request: ${err}`);
+  return ClientFrame.encodeDelimited(frame).finish();
+}
+
+// ------------------------------------------------------------ framing
+
+/**
+ * Splits the byte stream into frame bodies. Bodies are views of the chunks
+ * pushed; only a frame that straddles two reads is copied (once, whole).
+ */
+export class FrameReader {
+  constructor(maxFrameBytes) {
+    this.maxFrameBytes = maxFrameBytes;
+    this.buf = null;
+    this.pos = 0;
+    this.pending = []; // chunks of one incomplete frame, header included
+    this.pendingLen = 0;
+    this.need = 0; // its full size once the header is known
+    this.later = []; // chunks pushed while frames of earlier ones were unread
+    this.ready = null; // a straddling frame completed by the last push, header included
+    this.readyStart = 0;
+    this.frame = null; // where next() found the frame
+    this.start = 0;
+    this.end = 0;
+  }
+
+  push(chunk) {
+    if (this.buf !== null || this.ready !== null) {
+      this.later.push(chunk); // frames of earlier chunks are still to be read
+      return;
+    }
+    if (this.pendingLen === 0) {
+      this.buf = chunk;
+      this.pos = 0;
+      return;
+    }
+    this.pending.push(chunk);
+    this.pendingLen += chunk.length;
+    if (this.need === 0) this.need = this.#pendingFrameSize();
+    if (this.need === 0 || this.pendingLen < this.need) return;
+    const fromChunk = this.need - (this.pendingLen - chunk.length);
+    this.pending[this.pending.length - 1] = chunk.subarray(0, fromChunk);
+    this.ready = Buffer.concat(this.pending, this.need);
+    this.readyStart = this.#headerLength(this.ready);
+    this.pending = [];
+    this.pendingLen = 0;
+    this.need = 0;
+    this.buf = chunk;
+    this.pos = fromChunk;
+  }
+
+  /**
+   * Finds the next complete frame: returns false until more bytes come, else
+   * true with its body at this.frame[this.start .. this.end).
+   */
+  next() {
+    if (this.ready) {
+      this.frame = this.ready;
+      this.start = this.readyStart;
+      this.end = this.ready.length;
+      this.ready = null;
+      return true;
+    }
+    if (this.buf === null) {
+      if (this.later.length === 0) return false;
+      this.push(this.later.shift());
+      return this.next();
+    }
+    const buf = this.buf;
+    const start = this.pos;
+    const end = buf.length;
+    let p = start;
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= end) return this.#keep(start, 0);
+      const b = buf[p++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 0x80;
+      if (p - start >= 10) throw new ProtocolError('bad varint in a frame length');
+    }
+    if (len > this.maxFrameBytes)
+      throw new ProtocolError(`frame of ${len} bytes is over the limit of ${this.maxFrameBytes}`);
+    if (p + len > end) return this.#keep(start, p - start + len);
+    this.pos = p + len;
+    if (this.pos === end) this.buf = null;
+    this.frame = buf;
+    this.start = p;
+    this.end = p + len;
+    return true;
+  }
+
+  #keep(start, need) {
+    const rest = this.buf.subarray(start);
+    this.buf = null;
+    if (rest.length) {
+      this.pending = [rest];
+      this.pendingLen = rest.length;
+      this.need = need;
+    }
+    return this.later.length ? this.next() : false;
+  }
+
+  /** Header + body size of the pending frame, 0 while its header is incomplete. */
+  #pendingFrameSize() {
+    const head = Buffer.concat(this.pending, Math.min(this.pendingLen, 10));
+    let len = 0;
+    let mul = 1;
+    for (let i = 0; i < head.length; i++) {
+      len += (head[i] & 0x7f) * mul;
+      if (head[i] < 0x80) {
+        if (len > this.maxFrameBytes)
+          throw new ProtocolError(`frame of ${len} bytes is over the limit of ${this.maxFrameBytes}`);
+        return i + 1 + len;
+      }
+      mul *= 0x80;
+    }
+    if (head.length >= 10) throw new ProtocolError('bad varint in a frame length');
+    return 0;
+  }
+
+  #headerLength(whole) {
+    let i = 0;
+    while (whole[i] >= 0x80) i++;
+    return i + 1;
+  }
+}
+
+// ------------------------------------------------------------ decoding
+
+const WIRE = { varint: 0, i64: 1, len: 2, i32: 5 };
+const WIRE_OF_TYPE = {
+  string: WIRE.len, bytes: WIRE.len, uint64: WIRE.varint, int64: WIRE.varint, bool: WIRE.varint,
+  uint32: WIRE.varint, fixed64: WIRE.i64,
+};
+
+/** The tag of TYPE's field NAME; throws if its type is not the one the fast path reads. */
+function tagOf(msgType, name, protoType) {
+  const field = msgType.fields[name];
+  const wire = protoType in WIRE_OF_TYPE ? WIRE_OF_TYPE[protoType] : WIRE.len;
+  if (!field || field.type !== protoType)
+    throw new Error(`${PROTO_PATH}: ${msgType.name}.${name} is not a ${protoType} field; ` +
+      'src/protocol.js reads message events with that assumption');
+  return field.id * 8 + wire;
+}
+
+const TAG_FRAME_EVENT = tagOf(ServerFrame, 'event', 'Event');
+const TAG_EVENT_SUB = tagOf(EventType, 'subscriptionId', 'uint64');
+const TAG_EVENT_MESSAGE = tagOf(EventType, 'message', 'Message');
+const TAG_SESSION = tagOf(MessageType, 'session', 'string');
+const TAG_CHANNEL = tagOf(MessageType, 'channel', 'string');
+const TAG_SEQ = tagOf(MessageType, 'seq', 'uint64');
+const TAG_EPOCH = tagOf(MessageType, 'epoch', 'fixed64');
+const TAG_TIME = tagOf(MessageType, 'timeUs', 'int64');
+const TAG_BINARY = tagOf(MessageType, 'binary', 'bool');
+const TAG_DATA = tagOf(MessageType, 'data', 'bytes');
+
+/** Whether buf[s .. e) holds the bytes of last (a loop: names are short). */
+function sameBytes(last, buf, s, e) {
+  if (last === null || last.length !== e - s) return false;
+  for (let i = 0; i < last.length; i++) if (last[i] !== buf[s + i]) return false;
+  return true;
+}
+
+const TWO_63 = 2 ** 63;
+const TWO_64 = 2 ** 64;
+
+/**
+ * Decodes frame bodies. decode() returns the message of a message event
+ * (and sets subscriptionId), or null for any other frame, which
+ * decodeOther() then decodes. One per connection: it caches the strings
+ * and the epoch of the last message.
+ */
+export class FrameDecoder {
+  constructor() {
+    this.subscriptionId = 0;
+    this.p = 0;
+    this.sessionBytes = null;
+    this.session = '';
+    this.channelBytes = null;
+    this.channel = '';
+
+  }
+
+  decode(buf, start, end) {
+    this.p = start;
+    if (end === start || this.#varint(buf, end) !== TAG_FRAME_EVENT) return null;
+    const evEnd = this.#len(buf, end);
+    if (evEnd !== end) return null; // anything after the event: let protobufjs sort it out
+    let sub = 0;
+    let msgStart = -1;
+    let msgEnd = -1;
+    while (this.p < evEnd) {
+      const tag = this.#varint(buf, evEnd);
+      if (tag === TAG_EVENT_SUB) sub = this.#varint(buf, evEnd);
+      else if (tag === TAG_EVENT_MESSAGE) {
+        const e = this.#len(buf, evEnd);
+        msgStart = this.p;
+        msgEnd = e;
+        this.p = e;
+      } else return null; // gap, state, outcome, or a field this client does not know
+    }
+    if (msgStart < 0) return null;
+    this.subscriptionId = sub;
+    return this.#message(buf, msgStart, msgEnd);
+  }
+
+  #message(buf, start, end) {
+    let session = '';
+    let channel = '';
+    let seq = 0;
+    let epoch = 0;
+    let timeUs = 0;
+    let binary = false;
+    let dataStart = start;
+    let dataEnd = start;
+    this.p = start;
+    while (this.p < end) {
+      const tag = this.#varint(buf, end);
+      switch (tag) {
+        case TAG_SESSION: {
+          const e = this.#len(buf, end);
+          session = this.#cachedSession(buf, this.p, e);
+          this.p = e;
+          break;
+        }
+        case TAG_CHANNEL: {
+          const e = this.#len(buf, end);
+          channel = this.#cachedChannel(buf, this.p, e);
+          this.p = e;
+          break;
+        }
+        case TAG_SEQ:
+          seq = this.#varint(buf, end);
+          break;
+        case TAG_EPOCH:
+          epoch = this.#fixed64(buf, end);
+          break;
+        case TAG_TIME:
+          timeUs = this.#varint(buf, end);
+          if (timeUs >= TWO_63) timeUs -= TWO_64;
+          break;
+        case TAG_BINARY:
+          binary = this.#varint(buf, end) !== 0;
+          break;
+        case TAG_DATA: {
+          dataEnd = this.#len(buf, end);
+          dataStart = this.p;
+          this.p = dataEnd;
+          break;
+        }
+        default:
+          this.#skip(buf, end, tag);
+      }
+    }
+    return new Message(session, channel, seq, epoch, timeUs, binary, buf, dataStart, dataEnd);
+  }
+
+  #cachedSession(buf, s, e) {
+    if (!sameBytes(this.sessionBytes, buf, s, e)) {
+      this.sessionBytes = Buffer.from(buf.subarray(s, e));
+      this.session = this.sessionBytes.toString('utf8');
+    }
+    return this.session;
+  }
+
+  #cachedChannel(buf, s, e) {
+    if (!sameBytes(this.channelBytes, buf, s, e)) {
+      this.channelBytes = Buffer.from(buf.subarray(s, e));
+      this.channel = this.channelBytes.toString('utf8');
+    }
+    return this.channel;
+  }
+
+  #fixed64(buf, end) {
+    const p = this.p;
+    if (p + 8 > end) throw new ProtocolError('truncated fixed64 in a message');
+    this.p = p + 8;
+    return buf.readUInt32LE(p + 4) * TWO_32 + buf.readUInt32LE(p);
+  }
+
+  /** A varint as a number (exact up to 2^53). */
+  #varint(buf, end) {
+    let p = this.p;
+    if (p >= end) throw new ProtocolError('truncated varint in a frame');
+    let b = buf[p++];
+    if (b < 0x80) {
+      this.p = p;
+      return b;
+    }
+    let v = b & 0x7f;
+    let mul = 0x80;
+    for (let i = 1; i < 10; i++) {
+      if (p >= end) throw new ProtocolError('truncated varint in a frame');
+      b = buf[p++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        this.p = p;
+        return v;
+      }
+      mul *= 0x80;
+    }
+    throw new ProtocolError('bad varint in a frame');
+  }
+
+  /** Reads a length; returns where the field ends (this.p is where it starts). */
+  #len(buf, end) {
+    const n = this.#varint(buf, end);
+    const e = this.p + n;
+    if (e > end) throw new ProtocolError('a field runs past the end of its frame');
+    return e;
+  }
+
+  #skip(buf, end, tag) {
+    switch (tag & 7) {
+      case WIRE.varint:
+        this.#varint(buf, end);
+        break;
+      case WIRE.i64:
+        this.p += 8;
+        break;
+      case WIRE.len:
+        this.p = this.#len(buf, end);
+        break;
+      case WIRE.i32:
+        this.p += 4;
+        break;
+      default:
+        throw new ProtocolError(`unexpected wire type ${tag & 7} in a message`);
+    }
+    if (this.p > end) throw new ProtocolError('a field runs past the end of its frame');
+  }
+
+  /** Any frame through protobufjs; a plain object with Longs. */
+  decodeOther(buf) {
+    try {
+      return ServerFrame.decode(buf);
+    } catch (e) {
+      throw new ProtocolError(`undecodable frame from the daemon: ${e.message}`);
+    }
+  }
+}
