@@ -1,8 +1,10 @@
-"""The benchmark programs of BENCHMARKS.md ("Python client") run: each
-prints one line RATE <msgs/s> COUNT <n> after N messages from the C feed."""
+"""The benchmark programs of BENCHMARKS.md ("Python client") run in
+run-bench's client contract: READY, then RATE <msgs/s> COUNT <n> and a JSON
+result line after N messages from the C feed."""
 
 import os
 import pathlib
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from pyclient import TIMEOUT
 from wsbtest import BUILD_ROOT, session_conf
 
 BENCH = pathlib.Path(os.environ["WSB_SOURCE_ROOT"]) / "tests" / "bench"
-LINE = re.compile(r"RATE \d+ COUNT (\d+)\n")
+LINE = re.compile(r"READY\nRATE \d+ COUNT (\d+)( LOST (\d+))?\n(\{.*\})\n")
 
 
 def _feed():
@@ -39,7 +41,11 @@ def test_bench_programs_print_their_rate(wsb):
                                timeout=TIMEOUT * 6)
             assert r.returncode == 0, r.stderr
             m = LINE.fullmatch(r.stdout)
-            assert m and m.group(1) == "20000", (cmd, r.stdout, r.stderr)
+            assert m, (cmd, r.stdout, r.stderr)
+            result = json.loads(m.group(4))
+            # Every message arrived or is in a gap; the JSON says the same.
+            assert int(m.group(1)) + int(m.group(3) or 0) == 20000, (cmd, r.stdout)
+            assert result["messages"] == int(m.group(1)) and result["complete"], result
     finally:
         for f in feeds:
             f.stdin.close()
