@@ -5,6 +5,9 @@
 #include "client-private.h"
 
 #include <inttypes.h>
+#include <string.h>
+
+#include "client-fast.h"
 
 /* First byte of a ServerFrame whose first field is `event` (field 3, length-delimited). */
 #define SERVER_FRAME_EVENT_TAG ((WSB_SERVER_FRAME_EVENT << 3) | 2)
@@ -17,6 +20,42 @@ deliver_event (WsbClient *c, const Wsbridge__V1__Event *event)
   if (c->event_func)
     c->event_func (c, event, c->event_data);
   return c->fatal;
+}
+
+/* A message event from the fast decoder as the struct protobuf-c would have
+ * made. Its strings and data are copied into the arena: a callback may make
+ * a blocking call that reads more and moves the inbound buffer, or gets
+ * events of its own delivered from inside it. */
+static WsbClientStatus
+deliver_fast_message (WsbClient *c, const WsbcFastMessage *fm)
+{
+  Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
+  Wsbridge__V1__Message msg = WSBRIDGE__V1__MESSAGE__INIT;
+  char *copy = c->arena_allocator.alloc (&c->arena,
+                                         fm->session_len + fm->channel_len + fm->data_len + 2);
+
+  if (!copy)
+    return wsbc_fail (c, WSB_CLIENT_ERR_NOMEM, 0, "out of memory");
+  memcpy (copy, fm->session, fm->session_len);
+  copy[fm->session_len] = '\0';
+  msg.session = copy;
+  copy += fm->session_len + 1;
+  memcpy (copy, fm->channel, fm->channel_len);
+  copy[fm->channel_len] = '\0';
+  msg.channel = copy;
+  copy += fm->channel_len + 1;
+  if (fm->data_len)
+    memcpy (copy, fm->data, fm->data_len);
+  msg.seq = fm->seq;
+  msg.epoch = fm->epoch;
+  msg.time_us = fm->time_us;
+  msg.binary = fm->binary;
+  msg.data.data = fm->data_len ? (uint8_t *) copy : NULL;
+  msg.data.len = fm->data_len;
+  ev.subscription_id = fm->subscription_id;
+  ev.event_case = WSBRIDGE__V1__EVENT__EVENT_MESSAGE;
+  ev.message = &msg;
+  return deliver_event (c, &ev);
 }
 
 static WsbClientStatus
@@ -37,9 +76,16 @@ handle_frame (WsbClient *c, const uint8_t *body, size_t len)
   if (len > 0 && body[0] == SERVER_FRAME_EVENT_TAG)
     {
       WsbcArenaMark mark;
+      WsbcFastMessage fm;
 
       if (!wsbc_arena_mark (&c->arena, &mark))
         return wsbc_fail (c, WSB_CLIENT_ERR_NOMEM, 0, "out of memory");
+      if (wsbc_fast_decode_message_event (body, len, &fm))
+        {
+          st = deliver_fast_message (c, &fm);
+          wsbc_arena_release (&c->arena, &mark);
+          return st;
+        }
       frame = wsbridge__v1__server_frame__unpack (&c->arena_allocator, len, body);
       if (frame && frame->frame_case == WSBRIDGE__V1__SERVER_FRAME__FRAME_EVENT)
         {
