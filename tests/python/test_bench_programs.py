@@ -43,8 +43,10 @@ def test_bench_programs_print_their_rate(wsb):
             m = LINE.fullmatch(r.stdout)
             assert m, (cmd, r.stdout, r.stderr)
             result = json.loads(m.group(4))
-            # Every message arrived or is in a gap; the JSON says the same.
-            assert int(m.group(1)) + int(m.group(3) or 0) == 20000, (cmd, r.stdout)
+            # Every message arrived or is in a gap (the last gap may reach past
+            # the count); the JSON says the same.
+            assert int(m.group(1)) <= 20000 <= int(m.group(1)) + int(m.group(3) or 0), (cmd,
+                                                                                    r.stdout)
             assert result["messages"] == int(m.group(1)) and result["complete"], result
     finally:
         for f in feeds:
