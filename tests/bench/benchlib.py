@@ -206,18 +206,26 @@ def proc_rss_kib(pid):
 
 
 def proc_context_switches(pid):
-    """Voluntary + involuntary context switches of every thread: each time a
-    thread of an idle process wakes up, it switches in and out once."""
-    total = 0
+    """{thread id: voluntary + involuntary context switches} of every thread:
+    each time a thread of an idle process wakes up, it switches in and out
+    once."""
+    counts = {}
     for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
         try:
             text = (task / "status").read_text()
         except FileNotFoundError:
             continue  # a thread that just ended
-        for line in text.splitlines():
-            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
-                total += int(line.split()[1])
-    return total
+        counts[task.name] = sum(int(line.split()[1]) for line in text.splitlines() if
+                                line.startswith(("voluntary_ctxt_switches:",
+                                                 "nonvoluntary_ctxt_switches:")))
+    return counts
+
+
+def context_switches_between(before, after):
+    """Switches between two proc_context_switches snapshots: threads started
+    in between count whole; those that ended in between are not seen (their
+    last switches are lost, so this can only undercount)."""
+    return sum(n - before.get(tid, 0) for tid, n in after.items())
 
 
 # ---------------------------------------------------------------- feed and daemon

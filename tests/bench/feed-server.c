@@ -108,6 +108,7 @@ struct Conn
   guint64 burst_sent;
   gint64 burst_start_ns;
   guint64 msg_index; /* for the channel field */
+  gboolean opened;   /* the handshake completed (counted in n_open) */
   gboolean dead;     /* closed; freed after the current batch of events */
   Conn *prev, *next;
 };
@@ -307,7 +308,7 @@ conn_close (Server *srv, Conn *c)
     srv->conns = c->next;
   if (c->next)
     c->next->prev = c->prev;
-  if (c->state != CONN_HANDSHAKE)
+  if (c->opened)
     srv->n_open--;
   c->dead = TRUE;
   g_ptr_array_add (srv->dead, c);
@@ -480,6 +481,7 @@ handshake (Server *srv, Conn *c)
                           accept);
   g_byte_array_append (c->tx, (const guint8 *) resp, (guint) strlen (resp));
   c->state = CONN_OPEN;
+  c->opened = TRUE;
   srv->n_open++;
   srv->n_opened++;
   if (srv->opt.start_on_accept)
