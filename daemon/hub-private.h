@@ -51,6 +51,12 @@ typedef struct
   gpointer data;
 } SessionListener;
 
+typedef struct
+{
+  WsbHubFlushFunc func;
+  gpointer data;
+} FlushListener;
+
 struct _WsbHub
 {
   WsbUpstream *up;
@@ -58,6 +64,7 @@ struct _WsbHub
   char *config_dir;
   GArray *outcome_listeners; /* OutcomeListener */
   GArray *session_listeners; /* SessionListener */
+  GArray *flush_listeners;   /* FlushListener */
   GHashTable *sessions;      /* name → HubSession* */
   GList *removed;            /* HubSession* closing before they are freed */
   GSourceFunc shutdown_done;

@@ -115,9 +115,23 @@ on_send_done (WsbSession *s, guint64 id, WsbSendResult result, const char *reaso
     }
 }
 
+static void
+on_batch_end (WsbSession *s, gpointer user_data)
+{
+  HubSession *hs = user_data;
+  GArray *listeners = hs->hub->flush_listeners;
+
+  for (guint i = 0; i < listeners->len; i++)
+    {
+      FlushListener *l = &g_array_index (listeners, FlushListener, i);
+      l->func (l->data);
+    }
+}
+
 static const WsbSessionEvents session_events = {
   .state_changed = on_session_state,
   .message = hub_on_message,
+  .batch_end = on_batch_end,
   .send_done = on_send_done,
 };
 
@@ -183,6 +197,7 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
   hub->state_dir = g_strdup (state_dir);
   hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
   hub->session_listeners = g_array_new (FALSE, FALSE, sizeof (SessionListener));
+  hub->flush_listeners = g_array_new (FALSE, FALSE, sizeof (FlushListener));
   /* Keys are copies: a reload replaces the session's config and its name
    * string with it. */
   hub->sessions
@@ -206,6 +221,7 @@ wsb_hub_free (WsbHub *hub)
   g_hash_table_unref (hub->sessions);
   g_array_unref (hub->outcome_listeners);
   g_array_unref (hub->session_listeners);
+  g_array_unref (hub->flush_listeners);
   g_free (hub->state_dir);
   g_free (hub->config_dir);
   g_free (hub);
@@ -250,6 +266,28 @@ tell_listeners (WsbHub *hub, const char *session, gboolean added)
       void (*func) (const char *, gpointer) = added ? l->funcs->added : l->funcs->changed;
       if (func)
         func (session, l->data);
+    }
+}
+
+void
+wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
+{
+  FlushListener l = { func, data };
+
+  g_array_append_val (hub->flush_listeners, l);
+}
+
+void
+wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
+{
+  for (guint i = 0; i < hub->flush_listeners->len; i++)
+    {
+      FlushListener *l = &g_array_index (hub->flush_listeners, FlushListener, i);
+      if (l->func == func && l->data == data)
+        {
+          g_array_remove_index (hub->flush_listeners, i);
+          return;
+        }
     }
 }
 

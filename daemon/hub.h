@@ -117,6 +117,12 @@ void wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs,
 void wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs,
                                       gpointer data);
 
+/* After every read from an upstream has been fanned out: frontends flush
+ * what it queued now, not a main-loop turn later (latency). */
+typedef void (*WsbHubFlushFunc) (gpointer data);
+void wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data);
+void wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data);
+
 /* Outcomes of every accepted send, of every session, go to func. */
 void wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
 void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);

@@ -141,8 +141,30 @@ void
 wsb_ipc_client_queued (WsbIpcClient *c, gboolean over)
 {
   poll_for (c, TRUE);
+  if (!c->pending && !c->out_full)
+    {
+      c->pending = TRUE;
+      c->pending_link.data = c;
+      g_queue_push_tail_link (&c->srv->pending, &c->pending_link);
+    }
   if (over)
     overflow (c);
+}
+
+void
+wsb_ipc_clients_flush_pending (gpointer data)
+{
+  WsbIpcServer *srv = data;
+  GList *l;
+
+  while ((l = g_queue_pop_head_link (&srv->pending)))
+    {
+      WsbIpcClient *c = l->data;
+
+      c->pending = FALSE;
+      if (!c->out_full && !flush (c))
+        wsb_ipc_client_close (c);
+    }
 }
 
 void
@@ -432,6 +454,9 @@ wsb_ipc_client_close (WsbIpcClient *c)
   if (c->hello_timer)
     g_source_remove (c->hello_timer);
   c->hello_timer = 0;
+  if (c->pending)
+    g_queue_unlink (&c->srv->pending, &c->pending_link);
+  c->pending = FALSE;
   g_debug ("client %s: disconnected", c->name);
   g_hash_table_remove_all (c->subs);
   wsb_ipc_outcomes_forget_client (c);

@@ -30,6 +30,7 @@ struct _WsbIpcServer
   char *path;      /* unlinked on free when we bound it */
   GList *clients;
   guint n_clients; /* not closed yet */
+  GQueue pending;  /* clients with output queued since the last flush */
 };
 
 struct _WsbIpcClient
@@ -41,6 +42,8 @@ struct _WsbIpcClient
   struct ucred cred;
   gboolean hello_done;
   guint hello_timer; /* until the hello arrives: hello_timeout_ms */
+  GList pending_link; /* in srv->pending while output waits for the next flush */
+  gboolean pending;
   gboolean dead;
   guint free_id;
   GByteArray *in;
@@ -77,6 +80,9 @@ void wsb_ipc_client_fail (WsbIpcClient *c, Wsbridge__V1__ErrorCode code, const c
 void wsb_ipc_client_send_frame (WsbIpcClient *c, const Wsbridge__V1__ServerFrame *frame);
 /* Something was queued on c->out (over: it is over client_buffer_bytes). */
 void wsb_ipc_client_queued (WsbIpcClient *c, gboolean over);
+/* Writes what the upstream reads since the last call made the clients
+ * queue (the hub calls it after each read's fan-out). */
+void wsb_ipc_clients_flush_pending (gpointer srv);
 
 /* ipc-requests.c */
 /* nul_in: the field holding a NUL byte, if any (wsb_pb_unpack_strict). */

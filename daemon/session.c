@@ -321,6 +321,14 @@ on_conn_pong (WsbWsClient *c, gpointer data)
   session_clear_source (&s->pong_source);
 }
 
+static void
+on_conn_read_done (WsbWsClient *c, gpointer data)
+{
+  WsbSession *s = data;
+
+  s->events->batch_end (s, s->user_data);
+}
+
 /* Batches queued messages into the connection's next write. */
 static void
 on_conn_writable (WsbWsClient *c, gpointer data)
@@ -354,7 +362,7 @@ on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
 }
 
 const WsbWsClientEvents session_conn_events = {
-  on_conn_open, on_conn_message, on_conn_pong, on_conn_writable, on_conn_ended,
+  on_conn_open, on_conn_message, on_conn_pong, on_conn_read_done, on_conn_writable, on_conn_ended,
 };
 
 static gboolean

@@ -29,6 +29,8 @@ typedef struct
   void (*message) (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
                    gpointer user_data);
   /* An accepted send ended (sent, expired or cancelled); reason is NULL when sent. */
+  /* The messages of one read from the upstream were all delivered. */
+  void (*batch_end) (WsbSession *s, gpointer user_data);
   void (*send_done) (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
                      gpointer user_data);
 } WsbSessionEvents;

@@ -140,6 +140,8 @@ wsb_ws_client_lws_callback (struct lws *wsi, int reason, void *user, void *in, s
       case LWS_CALLBACK_RAW_RX:
         if (!c->ended)
           ws_client_on_bytes (c, in, len);
+        if (c->events && c->phase == PHASE_OPEN)
+          c->events->read_done (c, c->user_data);
         break;
 
       case LWS_CALLBACK_RAW_WRITEABLE:

@@ -28,6 +28,9 @@ typedef struct
   void (*message) (WsbWsClient *c, const guint8 *data, gsize len, gboolean binary,
                    gpointer user_data);
   void (*pong) (WsbWsClient *c, gpointer user_data);
+  /* Every message of one read from the socket was delivered (the owner may
+   * flush what they made it queue, at once rather than a loop turn later). */
+  void (*read_done) (WsbWsClient *c, gpointer user_data);
   /* The connection may take more data: call wsb_ws_client_send while
    * wsb_ws_client_has_room says so. */
   void (*writable) (WsbWsClient *c, gpointer user_data);
