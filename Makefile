@@ -10,6 +10,12 @@ MESON ?= meson
 NINJA ?= ninja
 # Extra arguments for wsbridged under "make run", e.g. make run ARGS=-v
 ARGS ?=
+# Tests at once: most of them wait on processes and sockets, so more than
+# the cores (2 here) keeps the suite short without starving any.
+TEST_JOBS ?= 4
+# Which suites check-asan runs (all of them by default); CI names the
+# daemon's own to stay within its time budget (.ci/run).
+ASAN_SUITES ?=
 
 # CI builds treat warnings as errors (STYLE.md).
 SETUP_ARGS := $(if $(filter true 1,$(CI)),-Dwerror=true)
@@ -36,7 +42,7 @@ run: deps build
 	@tools/run-demo $(ARGS)
 
 test: build
-	$(MESON) test -C $(BUILD_DIR) --print-errorlogs
+	$(MESON) test -C $(BUILD_DIR) --print-errorlogs --num-processes $(TEST_JOBS)
 
 check: deps test
 
@@ -44,11 +50,12 @@ check-asan: deps
 	@test -f $(ASAN_DIR)/build.ninja || $(MESON) setup $(SETUP_ARGS) \
 		-Db_sanitize=address,undefined -Db_lundef=false $(ASAN_DIR)
 	$(NINJA) -C $(ASAN_DIR)
-	$(ASAN_ENV) $(MESON) test -C $(ASAN_DIR) --print-errorlogs
+	$(ASAN_ENV) $(MESON) test -C $(ASAN_DIR) --print-errorlogs --num-processes $(TEST_JOBS) \
+		$(foreach s,$(ASAN_SUITES),--suite $(s))
 
 # The same suite with every unit test and every daemon under valgrind.
 check-valgrind: deps build
-	$(MESON) test -C $(BUILD_DIR) --setup=valgrind --print-errorlogs
+	$(MESON) test -C $(BUILD_DIR) --setup=valgrind --print-errorlogs --num-processes $(TEST_JOBS)
 
 # libFuzzer targets (tests/fuzz, HACKING.md): clang + ASan/UBSan build in
 # $(FUZZ_DIR), each target run for $(FUZZ_SECONDS) s. Not part of "make check",
