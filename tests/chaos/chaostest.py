@@ -2,6 +2,9 @@
 
   LONG, scale()  the short form (make check) or the long one (WSB_CHAOS_LONG=1)
   Worker         a thread whose exception fails the test
+  Sender         sends "c<i>" steadily over the socket API and collects outcomes
+  Subscriber     a live subscriber of a session's "*" that records every event
+  check_sends    no send lost (outside the fault windows), none twice, in order
   NetPair        two network namespaces joined by a veth pair, whose link can
                  be cut and whose packets can be dropped
   Tmpfs          a small tmpfs mount
@@ -11,6 +14,9 @@ import itertools
 import os
 import subprocess
 import threading
+import time
+
+from wsbtest import SLOW, ApiClient, pb, state_name, wait_for
 
 LONG = os.environ.get("WSB_CHAOS_LONG", "") not in ("", "0")
 
@@ -46,6 +52,128 @@ class Worker(threading.Thread):
         assert not self.is_alive(), f"{self.name} did not finish within {timeout} s"
         if self.error:
             raise self.error
+
+
+class Sender(Worker):
+    """Sends "c0", "c1", ... to SESSION every INTERVAL s until stopped, then
+    waits for every outcome. sent[i] = (send id, monotonic time of its
+    reply); outcomes[id] = (result, reason), each recorded once."""
+
+    def __init__(self, socket_path, session, interval=0.02):
+        super().__init__(self._run, name=f"sender to {session}")
+        self.socket_path, self.session, self.interval = socket_path, session, interval
+        self.sent = []
+        self.outcomes = {}
+        self.repeated = []  # send ids whose outcome came more than once
+
+    def _take(self, api):
+        while api.pending_events:
+            self._outcome(api.pending_events.popleft())
+
+    def _outcome(self, ev):
+        if ev.WhichOneof("event") != "outcome":
+            return
+        o = ev.outcome
+        if o.send_id in self.outcomes:
+            self.repeated.append(o.send_id)
+        self.outcomes[o.send_id] = (o.result, o.reason)
+
+    def _run(self, worker):
+        api = ApiClient(self.socket_path)
+        api.hello()
+        while not self.stop.is_set():
+            self.sent.append((api.send_ok(self.session, f"c{len(self.sent)}"), time.monotonic()))
+            self._take(api)
+            time.sleep(self.interval)
+        deadline = time.monotonic() + 30 * SLOW
+        while len(self.outcomes) < len(self.sent) and time.monotonic() < deadline:
+            ev = api.next_event(0.5)
+            if ev is not None:
+                self._outcome(ev)
+        api.close()
+
+    def finish(self, timeout=60 * SLOW):
+        self.stop.set()
+        self.result(timeout)
+
+
+class Subscriber(Worker):
+    """A live subscriber of SESSION's "*" on the socket API, recording every
+    event: messages (seq, data), gaps (from, to) and states (state, reason,
+    monotonic time of arrival)."""
+
+    def __init__(self, socket_path, session):
+        super().__init__(self._run, name=f"subscriber of {session}")
+        self.api = ApiClient(socket_path)
+        self.api.hello()
+        self.api.subscribe_ok(session)
+        self.messages, self.gaps, self.states = [], [], []
+
+    def _run(self, worker):
+        while not self.stop.is_set():
+            ev = self.api.next_event(0.1)
+            if ev is None:
+                continue
+            kind = ev.WhichOneof("event")
+            if kind == "message":
+                self.messages.append((ev.message.seq, ev.message.data.decode()))
+            elif kind == "gap":
+                self.gaps.append((ev.gap.from_seq, ev.gap.to_seq))
+            elif kind == "state":
+                st = ev.state.status
+                self.states.append((state_name(st.state), st.reason, time.monotonic()))
+        self.api.close()
+
+    def count(self):
+        return len(self.messages)
+
+    def wait_left_open(self, after, timeout):
+        """The first state event after AFTER (monotonic) that is not open:
+        (state, reason, when)."""
+        def left():
+            return next((s for s in list(self.states) if s[2] > after and s[0] != "open"), None)
+        return wait_for(left, timeout, lambda: f"the session to leave open; states {self.states}")
+
+    def finish(self, timeout=10 * SLOW):
+        self.stop.set()
+        self.result(timeout)
+
+    def check(self, gaps_ok=False):
+        """Every seq once, in order, each a distinct server message in order
+        ("msg <n>", n increasing); gaps (with GAPS_OK) cover what is missing."""
+        seqs = [s for s, _ in self.messages]
+        covered = sorted(seqs + [s for a, b in self.gaps for s in range(a, b + 1)])
+        assert seqs == sorted(set(seqs)), "inbound seqs repeated or out of order"
+        if not gaps_ok:
+            assert not self.gaps, f"gaps: {self.gaps[:5]}"
+        assert covered == list(range(covered[0], covered[0] + len(covered))), (
+            "a hole in the seqs that no gap accounts for")
+        numbers = [int(d.split()[1]) for _, d in self.messages]
+        assert numbers == sorted(set(numbers)), "server messages repeated or out of order"
+
+
+def check_sends(sender, received, windows=()):
+    """What SENDER sent against what the server RECEIVED ("c<i>" texts in
+    arrival order): every send has one outcome, SENT; nothing arrives twice
+    or out of order; and everything arrives, except sends whose reply came
+    inside one of WINDOWS ((start, end) monotonic times: a fault, when
+    handed-over bytes may die in the network). Returns the lost indices."""
+    ids = [i for i, _ in sender.sent]
+    assert len(set(ids)) == len(ids), "send ids repeat"
+    assert not sender.repeated, f"outcomes reported twice: {sender.repeated[:5]}"
+    assert len(sender.outcomes) == len(ids), (
+        f"{len(sender.outcomes)} outcomes for {len(ids)} sends")
+    bad = {i: o for i, o in sender.outcomes.items() if o[0] != pb.SEND_RESULT_SENT}
+    assert not bad, f"{len(bad)} sends not SENT, e.g. {list(bad.items())[:5]}"
+    numbers = [int(m[1:]) for m in received if m.startswith("c")]
+    assert numbers == sorted(set(numbers)), "client messages repeated or out of order"
+    got = set(numbers)
+    lost = [i for i in range(len(ids)) if i not in got]
+    unexcused = [i for i in lost
+                 if not any(a <= sender.sent[i][1] <= b for a, b in windows)]
+    assert not unexcused, (f"{len(unexcused)} sends lost outside the fault windows, "
+                           f"e.g. c{unexcused[:10]}")
+    return lost
 
 
 _IDS = itertools.count(1)
