@@ -108,6 +108,7 @@ class Subscriber(Worker):
         self.api.hello()
         self.api.subscribe_ok(session)
         self.messages, self.gaps, self.states = [], [], []
+        self.times = []  # monotonic arrival time of each message
 
     def _run(self, worker):
         while not self.stop.is_set():
@@ -117,6 +118,7 @@ class Subscriber(Worker):
             kind = ev.WhichOneof("event")
             if kind == "message":
                 self.messages.append((ev.message.seq, ev.message.data.decode()))
+                self.times.append(time.monotonic())
             elif kind == "gap":
                 self.gaps.append((ev.gap.from_seq, ev.gap.to_seq))
             elif kind == "state":
