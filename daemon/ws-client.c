@@ -592,6 +592,24 @@ on_bytes (WsbWsClient *c, const guint8 *data, gsize len)
     on_plaintext (c, data, len);
 }
 
+const char *
+wsb_ws_client_waiting_for (WsbWsClient *c)
+{
+  switch (c->phase)
+    {
+    case PHASE_TCP:
+      return "the TCP connect";
+    case PHASE_PROXY:
+      return "the proxy's answer to CONNECT";
+    case PHASE_TLS:
+      return "the TLS handshake";
+    case PHASE_UPGRADE:
+      return "the server's answer to the upgrade request";
+    default:
+      return NULL;
+    }
+}
+
 /* ------------------------------------------------------------ the end */
 
 static const char *
