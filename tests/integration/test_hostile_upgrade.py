@@ -127,7 +127,8 @@ def test_upgrade_trickled_reply_ends_at_connect_timeout(wsb):
     bounds the whole handshake."""
     start = time.monotonic()
     _rejected(wsb, {"reply": OK_HEAD + "\r\n", "trickle_s": 0.2},
-              "no WebSocket connection within connect_timeout (1 s)", connect_timeout=1)
+              "no WebSocket connection within connect_timeout (1 s): stuck in the server's "
+              "answer to the upgrade request", connect_timeout=1)
     assert time.monotonic() - start < 10 * SLOW
 
 
