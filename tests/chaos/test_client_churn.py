@@ -13,7 +13,7 @@ import threading
 import time
 
 from chaostest import Subscriber, Worker, scale
-from wsbtest import SLOW, ApiClient, encode_varint, pb, session_conf, wait_for
+from wsbtest import SLOW, ApiClient, session_conf, wait_for
 
 CLIENTS = scale(1000, 10000)
 OPEN_AT_ONCE = scale(100, 1000)

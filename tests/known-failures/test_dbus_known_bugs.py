@@ -11,6 +11,11 @@ daemon/dbus-server.c), so they wait for those.
   limit named at add time ("url: path of N bytes is longer than the 8192
   the connection can send"); `headers` needs the same in daemon/config.c
   (check_header), e.g. 8 KiB per header.
+- A `headers` value may hold control characters other than CR and LF
+  (e.g. \x01, DEL), which go out in the upgrade request as they are
+  (servers answer 400). An auth_command's output lines are already checked
+  for them (daemon/auth.c, is_clean); daemon/config.c (wsb_header_check)
+  needs the same rule.
 - GetSession over D-Bus echoes the whole name it did not find: a 1 MiB name
   gets a 1 MiB error message. daemon/dbus-server.c (get_session) formats
   "no session named '%s'" itself; the hub's own lookup error cuts the name
@@ -46,6 +51,14 @@ def test_a_megabyte_header_is_refused_everywhere(wsb, bus):
     bad = wsb.daemon(session_conf("hdr3", "ws://127.0.0.1:9/", headers=big), wait=False)
     assert bad.wait_exit() == 2 and "headers" in bad.log()[:2000]
     assert set(daemon.status()) == {"quiet"}
+
+
+def test_a_header_with_a_control_character_is_refused(wsb):
+    daemon = wsb.daemon("")
+    for value in ("X-Key: a\x01b", "X-Key: a\x7fb", "X-Key: a\x1bb"):
+        r = daemon.ctl("add", "ctl", "ws://127.0.0.1:9/", "--header", value)
+        assert r.returncode == 1 and "headers" in r.stderr, (value, r.returncode, r.stderr)
+    assert daemon.status() == {}
 
 
 def test_dbus_get_session_error_does_not_echo_a_megabyte_name(wsb, bus):
