@@ -76,7 +76,8 @@ def test_chaos_fd_exhaustion_accept_fails_cleanly_and_recovers(wsb):
     mark = len(watch.messages())
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        assert keeper.list_sessions()["feed"].state == pb.SESSION_STATE_OPEN, "the session left open"
+        state = keeper.list_sessions()["feed"].state
+        assert state == pb.SESSION_STATE_OPEN, "the session left open"
         time.sleep(0.1)
     assert len(watch.messages()) > mark + 20, "the watcher stalled while descriptors ran out"
     spent = _cpu_seconds(daemon) - cpu

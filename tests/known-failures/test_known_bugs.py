@@ -16,6 +16,12 @@ daemon/dbus-server.c), so they wait for those.
   (servers answer 400). An auth_command's output lines are already checked
   for them (daemon/auth.c, is_clean); daemon/config.c (wsb_header_check)
   needs the same rule.
+- A configuration value that is not valid UTF-8 is echoed whole in the
+  error: GLib's message ("Key file contains key "proxy" with value "..."
+  which is not UTF-8") goes out as it is, so a proxy password or an
+  auth_command argument lands in the log (daemon/config.c passes
+  g_key_file_get_string's error on; it must name the key and the line only,
+  as it does for headers).
 - GetSession over D-Bus echoes the whole name it did not find: a 1 MiB name
   gets a 1 MiB error message. daemon/dbus-server.c (get_session) formats
   "no session named '%s'" itself; the hub's own lookup error cuts the name
@@ -59,6 +65,18 @@ def test_a_header_with_a_control_character_is_refused(wsb):
         r = daemon.ctl("add", "ctl", "ws://127.0.0.1:9/", "--header", value)
         assert r.returncode == 1 and "headers" in r.stderr, (value, r.returncode, r.stderr)
     assert daemon.status() == {}
+
+
+def test_a_config_value_that_is_not_utf8_is_not_echoed(wsb):
+    for key, value in (("proxy", b"http://user:TOPSECRET\xff@127.0.0.1:3128"),
+                       ("auth_command", b"/bin/echo --password TOPSECRET\xff")):
+        daemon = wsb.daemon(start=False)
+        (daemon.config_dir / "sessions.d").mkdir()
+        (daemon.config_dir / "sessions.d" / "a.conf").write_bytes(
+            b"[session]\nurl=ws://127.0.0.1:9/\n" + key.encode() + b"=" + value + b"\n")
+        daemon.start("", wait=False)
+        assert daemon.wait_exit() == 2
+        assert key in daemon.log() and "TOPSECRET" not in daemon.log_text(), daemon.log()
 
 
 def test_dbus_get_session_error_does_not_echo_a_megabyte_name(wsb, bus):
