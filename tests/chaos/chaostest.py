@@ -5,6 +5,7 @@
   Sender         sends "c<i>" steadily over the socket API and collects outcomes
   Subscriber     a live subscriber of a session's "*" that records every event
   check_sends    no send lost (outside the fault windows), none twice, in order
+  Traffic        a Sender and a Subscriber on one session, and the fault cycle
   NetPair        two network namespaces joined by a veth pair, whose link can
                  be cut and whose packets can be dropped
   Tmpfs          a small tmpfs mount
@@ -154,12 +155,15 @@ class Subscriber(Worker):
         assert numbers == sorted(set(numbers)), "server messages repeated or out of order"
 
 
-def check_sends(sender, received, windows=()):
-    """What SENDER sent against what the server RECEIVED ("c<i>" texts in
-    arrival order): every send has one outcome, SENT; nothing arrives twice
-    or out of order; and everything arrives, except sends whose reply came
-    inside one of WINDOWS ((start, end) monotonic times: a fault, when
-    handed-over bytes may die in the network). Returns the lost indices."""
+def check_sends(sender, server, windows=()):
+    """What SENDER sent against what SERVER received ("c<i>" texts): every
+    send has one outcome, SENT; nothing arrives twice; the daemon never
+    sends an older message after a newer one (each connection's messages
+    in order, and each connection's newer than the one before: the server
+    may read two connections interleaved); and everything arrives, except
+    sends whose reply came inside one of WINDOWS ((start, end) monotonic
+    times: a fault, when handed-over bytes may die in the network).
+    Returns the lost indices."""
     ids = [i for i, _ in sender.sent]
     assert len(set(ids)) == len(ids), "send ids repeat"
     assert not sender.repeated, f"outcomes reported twice: {sender.repeated[:5]}"
@@ -167,8 +171,15 @@ def check_sends(sender, received, windows=()):
         f"{len(sender.outcomes)} outcomes for {len(ids)} sends")
     bad = {i: o for i, o in sender.outcomes.items() if o[0] != pb.SEND_RESULT_SENT}
     assert not bad, f"{len(bad)} sends not SENT, e.g. {list(bad.items())[:5]}"
-    numbers = [int(m[1:]) for m in received if m.startswith("c")]
-    assert numbers == sorted(set(numbers)), "client messages repeated or out of order"
+    by_conn = {c["conn"]: [] for c in server.connects()}
+    for e in server.events("message"):
+        if e["type"] == "text" and e["data"].startswith("c"):
+            by_conn[e["conn"]].append(int(e["data"][1:]))
+    numbers = [n for conn in by_conn.values() for n in conn]
+    if numbers != sorted(set(numbers)):
+        i = next(i for i in range(1, len(numbers)) if numbers[i] <= numbers[i - 1])
+        raise AssertionError(f"client messages repeated or out of order at #{i} (by "
+                             f"connection): {numbers[max(0, i - 5):i + 5]}")
     got = set(numbers)
     lost = [i for i in range(len(ids)) if i not in got]
     unexcused = [i for i in lost
@@ -176,6 +187,59 @@ def check_sends(sender, received, windows=()):
     assert not unexcused, (f"{len(unexcused)} sends lost outside the fault windows, "
                            f"e.g. c{unexcused[:10]}")
     return lost
+
+
+class Traffic:
+    """A Sender and a Subscriber on SESSION, running; faults the daemon must
+    detect within BOUND s (ping_interval + pong_timeout + 1), each recorded
+    with its window for check_sends."""
+
+    def __init__(self, daemon, session, bound):
+        self.subscriber = Subscriber(daemon.socket, session)
+        self.sender = Sender(daemon.socket, session)
+        self.bound = bound
+        self.windows, self.detections = [], []
+        self.subscriber.start()
+        self.sender.start()
+
+    def flowing(self, what, n=20):
+        """Wait for N more inbound messages."""
+        mark = self.subscriber.count()
+        wait_for(lambda: self.subscriber.count() > mark + n, 5 * SLOW,
+                 f"the subscriber to receive {what}")
+
+    def fault(self, cause):
+        """Messages flow, then CAUSE(); the session must leave open naming
+        pong_timeout within the bound. Returns when it was detected."""
+        self.flowing("before the fault")
+        cause()
+        start = time.monotonic()
+        state, reason, detected = self.subscriber.wait_left_open(start, (self.bound + 5) * SLOW)
+        self.detections.append(detected - start)
+        # Bytes handed to the socket meanwhile may die with the connection.
+        self.windows.append((start - 0.5, detected))
+        assert "pong_timeout" in reason, (state, reason)
+        assert detected - start <= self.bound + 0.5 * SLOW, (
+            f"the fault took {detected - start:.2f} s to detect, want <= {self.bound} s "
+            "(ping_interval + pong_timeout + 1)")
+        return detected
+
+    def finish(self, server):
+        """Stop; check every send and every inbound seq. Returns the sends
+        lost inside the fault windows."""
+        self.flowing("after the last fault")
+        self.sender.finish()
+        last = f"c{len(self.sender.sent) - 1}"
+        wait_for(lambda: last in server.received(), 10 * SLOW, f"{last} at the server")
+        self.subscriber.finish()
+        lost = check_sends(self.sender, server, self.windows)
+        self.subscriber.check()
+        return lost
+
+    def summary(self, what):
+        return (f"{len(self.detections)} {what} detected in "
+                f"{', '.join(f'{d:.2f}' for d in self.detections)} s; "
+                f"{len(self.sender.sent)} sends; {self.subscriber.count()} messages received")
 
 
 _IDS = itertools.count(1)

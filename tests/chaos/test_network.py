@@ -11,8 +11,8 @@ Short form one fault per test; WSB_CHAOS_LONG=1: 10."""
 
 import time
 
-from chaostest import NetPair, Sender, Subscriber, check_sends, scale
-from wsbtest import SLOW, session_conf, wait_for
+from chaostest import NetPair, Traffic, scale
+from wsbtest import SLOW, session_conf
 
 PING_INTERVAL, PONG_TIMEOUT = 1, 1
 BOUND = PING_INTERVAL + PONG_TIMEOUT + 1
@@ -29,45 +29,18 @@ def _fault_cycles(net, wsb, capsys, fault, repair):
     daemon.prefix = net.prefix("client")
     daemon.start(config)
     status = daemon.wait_state("net", "open", timeout=10 * SLOW)
-    subscriber = Subscriber(daemon.socket, "net")
-    sender = Sender(daemon.socket, "net")
-    subscriber.start()
-    sender.start()
-    windows, detections = [], []
+    traffic = Traffic(daemon, "net", BOUND)
     for _ in range(CYCLES):
-        # Traffic both ways for a while, then the fault.
-        mark = subscriber.count()
-        wait_for(lambda: subscriber.count() > mark + 20, 5 * SLOW,
-                 "the subscriber to receive before the fault")
-        fault()
-        start = time.monotonic()
-        state, reason, detected = subscriber.wait_left_open(start, (BOUND + 5) * SLOW)
-        detections.append(detected - start)
-        windows.append((start - 0.5, detected))
-        assert "pong_timeout" in reason, (state, reason)
-        assert detected - start <= BOUND + 0.5 * SLOW, (
-            f"the fault took {detected - start:.2f} s to detect, want <= {BOUND} s "
-            f"(ping_interval {PING_INTERVAL} + pong_timeout {PONG_TIMEOUT} + 1)")
+        traffic.fault(fault)
         # The network stays broken for a while: tries fail and back off.
         time.sleep(1.0)
         assert daemon.status()["net"]["state"] != "open"
         repair()
         status = daemon.wait_state("net", "open", timeout=15 * SLOW,
                                    check=lambda s, r=status["reconnects"]: s["reconnects"] > r)
-    mark = subscriber.count()
-    wait_for(lambda: subscriber.count() > mark + 20, 5 * SLOW,
-             "the subscriber to receive after the last repair")
-    sender.finish()
-    # Everything queued since the last fault is out once the last one is.
-    last = f"c{len(sender.sent) - 1}"
-    wait_for(lambda: last in server.received(), 10 * SLOW, f"{last} at the server")
-    subscriber.finish(10 * SLOW)
-    lost = check_sends(sender, server.received(), windows)
-    subscriber.check()
+    lost = traffic.finish(server)
     with capsys.disabled():
-        print(f"\n{CYCLES} faults detected in {', '.join(f'{d:.2f}' for d in detections)} s; "
-              f"{len(sender.sent)} sends, {len(lost)} lost inside the fault windows; "
-              f"{subscriber.count()} messages received")
+        print(f"\n{traffic.summary('faults')}; {len(lost)} sends lost inside the fault windows")
 
 
 def test_chaos_link_cut_detected_and_recovered(net, wsb, capsys):

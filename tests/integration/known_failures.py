@@ -1,8 +1,9 @@
-"""KNOWN FAILURES, not registered with Meson (so `make check` stays green
-while they cannot pass): run them by hand (HACKING.md, "Bad-input
-catalogue"); once one passes, move it into tests/integration/. Both need
-fixes in files being refactored on other branches (daemon/config.c,
-daemon/dbus-server.c), so they wait for those.
+"""KNOWN FAILURES of the bad-input catalogue. This file is not named
+test_*.py, so list-tests.py does not register it with Meson and `make
+check` stays green while these cannot pass; run it by hand (HACKING.md,
+"Bad-input catalogue"), and once a test passes, move it into a test_*.py
+file. Each needs a fix in a file being refactored on another branch
+(daemon/config.c, daemon/dbus-server.c), so they wait for those.
 
 - A `headers` value has no size limit: CreateSession (D-Bus and the socket
   API), `wsbridgectl add --header` and configuration files all accept a
@@ -12,7 +13,7 @@ daemon/dbus-server.c), so they wait for those.
   the connection can send"); `headers` needs the same in daemon/config.c
   (check_header), e.g. 8 KiB per header.
 - A `headers` value may hold control characters other than CR and LF
-  (e.g. \x01, DEL), which go out in the upgrade request as they are
+  (e.g. 0x01, DEL), which go out in the upgrade request as they are
   (servers answer 400). An auth_command's output lines are already checked
   for them (daemon/auth.c, is_clean); daemon/config.c (wsb_header_check)
   needs the same rule.
