@@ -19,7 +19,8 @@ is used up). A STEP may hold:
             until this many bytes are out or the client hangs up.
   "flood":  {"frame_hex": a frame, "bytes": N}: after the reply, send the
             frame over and over, packed into large writes, N bytes in all
-            (as fast as the client reads), then go on as usual.
+            (as fast as the client reads; with "interval_s", one frame at
+            that interval instead), then go on as usual.
 With --tls-cert/--tls-key the server speaks TLS (through memory BIOs, so a
 step can make it misbehave inside TLS) and a STEP may also hold:
   "tls_stall": read the ClientHello, send only this many bytes of the
@@ -226,11 +227,14 @@ def send_endless_headers(sock, conn, limit):
 
 def flood(sock, conn, spec):
     frame = bytes.fromhex(spec["frame_hex"])
-    chunk = frame * max(1, (256 << 10) // len(frame))
+    interval = spec.get("interval_s")
+    chunk = frame if interval else frame * max(1, (256 << 10) // len(frame))
     sent = 0
     while sent < spec["bytes"]:
         sock.sendall(chunk)
         sent += len(chunk)
+        if interval:
+            time.sleep(interval)
     record("flooded", conn=conn, bytes=sent)
 
 

@@ -174,3 +174,29 @@ def test_server_sending_faster_than_the_daemon_routes(wsb):
         kinds.append(ev.WhichOneof("event"))
     assert "gap" in kinds, f"the stalled subscriber saw no gap in {len(kinds)} events"
     assert daemon.status()["flood"]["state"] == "open"
+
+
+def test_a_server_that_sends_but_never_pongs_is_alive_until_it_stops(wsb):
+    """A pong can wait behind data (a flood, a large message on a slow
+    link): while messages keep coming the peer is not dead, so the
+    keepalive must not drop it; once the server goes silent (it never
+    answers pings), that is detected within ping_interval + pong_timeout
+    + 1 s of the last message."""
+    message = frame(0x81, b"still here")
+    flow_s = 4.0
+    bad = wsb.raw_server([{"flood": {"frame_hex": message.hex(), "interval_s": 0.05,
+                                     "bytes": int(flow_s / 0.05) * len(message)}}])
+    daemon = wsb.daemon(session_conf("busy", bad.url, compression="false", ping_interval=1,
+                                     pong_timeout=1))
+    watch = wsb.watch(daemon, "busy", 10 ** 6)
+    flooded = wait_for(lambda: bad.events("flooded") or bad.events("error"),
+                       (flow_s + 5) * SLOW, "the server to send for 4 s")
+    stopped = time.monotonic()
+    left = [e for e in watch.events("state") if e.get("state") != "open"]
+    assert not left, f"the session left open while messages kept coming: {left}"
+    assert len(watch.messages()) >= 0.9 * flow_s / 0.05, len(watch.messages())
+    assert bad.frames(opcode=9), "the daemon sent no ping: the test did not test that"
+    state = daemon.wait_state("busy", ("backoff", "connecting"), timeout=10 * SLOW)
+    took = time.monotonic() - stopped
+    assert "pong_timeout" in state["reason"], state
+    assert took <= 3 + 0.5 * SLOW, f"silence after {flooded} detected after {took:.2f} s"
