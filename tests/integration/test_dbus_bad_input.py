@@ -161,7 +161,7 @@ def test_dbus_huge_arrays_are_refused_quickly(wsb, bus):
         took = time.monotonic() - start
         assert name.startswith(ERR), (what, name, text)
         assert len(text) < 4096, f"{what}: a {len(text)}-byte error message"
-        assert took < 10 * SLOW, f"{what}: the error took {took:.1f} s"
+        assert took < 15 * SLOW, f"{what}: the error took {took:.1f} s"
         bystander.check(what)
     # Subscribing to a 1 MiB channel name works or is refused, never breaks anything.
     try:
