@@ -43,7 +43,7 @@ struct _WsbJournal
   guint64 max_id;
   GHashTable *live;      /* &LiveRecord.id → LiveRecord* */
   gboolean dirty;        /* written since the last fsync */
-  gboolean must_rewrite; /* an fsync failed: only a fresh file is trustworthy */
+  gboolean must_rewrite; /* an fsync or a DONE failed: only a fresh file is trustworthy */
 };
 
 static guint32 crc_table[256];
@@ -618,6 +618,12 @@ wsb_journal_max_id (const WsbJournal *j)
   return j->max_id;
 }
 
+const char *
+wsb_journal_path (const WsbJournal *j)
+{
+  return j->path;
+}
+
 /* Writes one record at the end of the good part of the file. On failure the
  * file is cut back, so a torn record never sits before later ones. */
 static gboolean
@@ -706,7 +712,13 @@ wsb_journal_done (WsbJournal *j, guint64 id, GError **error)
   encode_record_header (rec, TYPE_DONE, 0, 0, id, 0);
   put_u32 (rec, crc32c (0, rec + 4, sizeof rec - 4));
   if (!write_record (j, rec, sizeof rec, error))
-    return FALSE;
+    {
+      /* The file still holds id as live: only a rewrite without it can
+       * keep a send that went out from being replayed. */
+      live_remove (j, id);
+      j->must_rewrite = TRUE;
+      return FALSE;
+    }
   live_remove (j, id);
   return TRUE;
 }

@@ -70,13 +70,17 @@ WsbJournal *wsb_journal_open (const char *path, GPtrArray **entries, char **warn
  * new journal. */
 guint64 wsb_journal_max_id (const WsbJournal *j);
 
+const char *wsb_journal_path (const WsbJournal *j);
+
 /* Writes an ADD record at once with write(2), so a daemon crash loses
  * nothing; fsync waits for wsb_journal_sync. Fails with
  * WSB_ERROR_INVALID_ARGUMENT if id is live already or len is over 1 GiB. */
 gboolean wsb_journal_append (WsbJournal *j, guint64 id, gboolean binary, gint64 queued_us,
                              guint32 ttl_ms, const guint8 *data, gsize len, GError **error);
 
-/* Writes a DONE record for id; nothing (and TRUE) if id is not live. */
+/* Writes a DONE record for id; nothing (and TRUE) if id is not live. When
+ * the record cannot be written, id is forgotten all the same and the next
+ * wsb_journal_sync rewrites the file without it (FALSE until one succeeds). */
 gboolean wsb_journal_done (WsbJournal *j, guint64 id, GError **error);
 
 /* TRUE when records were written since the last successful sync. */

@@ -25,6 +25,7 @@ struct _WsbOutbox
 
   WsbJournal *journal;
   guint sync_source;
+  gboolean journal_failing; /* since the last successful sync (logged once) */
 };
 
 static void arm_ttl (WsbOutbox *ob);
@@ -54,6 +55,15 @@ clear_source (guint *id)
 
 /* ----------------------------------------------------------------- journal */
 
+/* The first failure of a streak is a warning, the rest are debug messages. */
+static void
+journal_failed (WsbOutbox *ob, const GError *error)
+{
+  wsb_session_log (ob->name, ob->journal_failing ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_WARNING,
+                   "%s: queue_persist: %s", ob->name, error->message);
+  ob->journal_failing = TRUE;
+}
+
 static gboolean
 on_sync (gpointer data)
 {
@@ -61,8 +71,23 @@ on_sync (gpointer data)
   g_autoptr (GError) error = NULL;
 
   ob->sync_source = 0;
-  if (ob->journal && !wsb_journal_sync (ob->journal, &error))
-    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: %s", ob->name, error->message);
+  if (!ob->journal)
+    return G_SOURCE_REMOVE;
+  if (!wsb_journal_sync (ob->journal, &error))
+    {
+      /* E.g. a full disk: try again, so the journal catches up (and forgets
+       * sends already out) as soon as there is room, not at the next send. */
+      journal_failed (ob, error);
+      ob->sync_source = g_timeout_add_seconds (1, on_sync, ob);
+      return G_SOURCE_REMOVE;
+    }
+  if (ob->journal_failing && !wsb_journal_needs_sync (ob->journal))
+    {
+      wsb_session_log (ob->name, G_LOG_LEVEL_MESSAGE,
+                       "%s: queue_persist: the journal %s is written again", ob->name,
+                       wsb_journal_path (ob->journal));
+      ob->journal_failing = FALSE;
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -74,18 +99,24 @@ schedule_sync (WsbOutbox *ob)
     ob->sync_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_sync, ob, NULL);
 }
 
+static gboolean
+journal_add (WsbOutbox *ob, WsbOutMsg *m, GError **error)
+{
+  if (!ob->journal)
+    return TRUE;
+  schedule_sync (ob);
+  return wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms,
+                             wsb_out_msg_payload (ob->headroom, m), m->len, error);
+}
+
+/* For messages queued before the journal opened: a failure is logged. */
 static void
-journal_add (WsbOutbox *ob, WsbOutMsg *m)
+journal_add_logged (WsbOutbox *ob, WsbOutMsg *m)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!ob->journal)
-    return;
-  if (!wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms,
-                           wsb_out_msg_payload (ob->headroom, m), m->len, &error))
-    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: queue_persist: %s", ob->name,
-                     error->message);
-  schedule_sync (ob);
+  if (!journal_add (ob, m, &error))
+    journal_failed (ob, error);
 }
 
 static void
@@ -95,9 +126,10 @@ journal_done (WsbOutbox *ob, guint64 id)
 
   if (!ob->journal)
     return;
+  /* On failure the journal forgets id anyway and rewrites itself at the
+   * next sync, so a send that went out is never replayed. */
   if (!wsb_journal_done (ob->journal, id, &error))
-    wsb_session_log (ob->name, G_LOG_LEVEL_WARNING, "%s: queue_persist: %s", ob->name,
-                     error->message);
+    journal_failed (ob, error);
   schedule_sync (ob);
 }
 
@@ -131,7 +163,7 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
   for (guint i = 0; i < entries->len; i++)
     journal_done (ob, ((WsbJournalEntry *) g_ptr_array_index (entries, i))->id);
   for (GList *l = ob->queue.items.head; l; l = l->next)
-    journal_add (ob, l->data);
+    journal_add_logged (ob, l->data);
   for (guint i = 0; i < entries->len; i++)
     {
       WsbJournalEntry *e = g_ptr_array_index (entries, i);
@@ -143,7 +175,7 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
       m->ttl_ms = e->ttl_ms;
       ob->n_own_ttl += e->ttl_ms ? 1 : 0;
       wsb_send_queue_restore (&ob->queue, m);
-      journal_add (ob, m);
+      journal_add_logged (ob, m);
     }
   arm_ttl (ob);
   if (entries->len)
@@ -282,6 +314,7 @@ wsb_outbox_free (WsbOutbox *ob)
   /* Synced here, so that a failure is logged as this session's. */
   if (ob->journal && wsb_journal_needs_sync (ob->journal))
     on_sync (ob);
+  clear_source (&ob->sync_source); /* the retry a failure arms */
   g_clear_pointer (&ob->journal, wsb_journal_close);
   g_queue_clear_full (&ob->control, g_free);
   wsb_send_queue_clear (&ob->queue);
@@ -304,14 +337,24 @@ wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary, 
                  guint64 *id, GError **error)
 {
   gboolean was_empty = wsb_send_queue_length (&ob->queue) == 0;
+  g_autoptr (GError) err = NULL;
   WsbOutMsg *m;
 
   if (!wsb_send_queue_push (&ob->queue, data, len, binary, g_get_real_time (), id, error))
     return FALSE;
   m = ob->queue.items.tail->data;
   m->ttl_ms = ttl_ms;
+  /* queue_persist promises that an accepted send survives a restart: one
+   * the journal cannot take (a full disk) is refused, not kept in memory. */
+  if (!journal_add (ob, m, &err))
+    {
+      journal_failed (ob, err);
+      g_free (wsb_send_queue_remove_link (&ob->queue, ob->queue.items.tail));
+      g_set_error (error, WSB_ERROR, WSB_ERROR_QUEUE_FULL,
+                   "queue_persist: the journal cannot take this send: %s", err->message);
+      return FALSE;
+    }
   ob->n_own_ttl += ttl_ms ? 1 : 0;
-  journal_add (ob, m);
   if (was_empty)
     arm_ttl (ob);
   else if (deadline (ob, m) < (ob->ttl_source ? ob->ttl_at : G_MAXINT64))

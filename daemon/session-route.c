@@ -33,9 +33,10 @@ static gboolean
 on_connect_timeout (gpointer data)
 {
   WsbSession *s = data;
-  g_autofree char *why
-      = g_strdup_printf ("no WebSocket connection within connect_timeout (%" G_GUINT64_FORMAT " s)",
-                         s->cfg->connect_timeout);
+  const char *stage = s->conn ? wsb_ws_client_waiting_for (s->conn) : NULL;
+  g_autofree char *why = g_strdup_printf (
+      "no WebSocket connection within connect_timeout (%" G_GUINT64_FORMAT " s)%s%s",
+      s->cfg->connect_timeout, stage ? ": stuck in " : "", stage ? stage : "");
 
   s->connect_timeout_source = 0;
   session_attempt_failed (s, why);

@@ -234,6 +234,15 @@ wsb_session_cancel_queue (WsbSession *s, const char *reason)
   wsb_outbox_cancel_all (s->outbox, reason);
 }
 
+static gboolean on_pong_timeout (gpointer data);
+
+static void
+arm_pong_timeout (WsbSession *s, guint64 seconds)
+{
+  s->rx_at_ping = s->stats.rx_messages;
+  s->pong_source = g_timeout_add ((guint) seconds * 1000, on_pong_timeout, s);
+}
+
 static gboolean
 on_pong_timeout (gpointer data)
 {
@@ -241,6 +250,16 @@ on_pong_timeout (gpointer data)
   g_autofree char *why = NULL;
 
   s->pong_source = 0;
+  /* Messages came meanwhile: the peer lives, its pong waits behind them (a
+   * flood, a large message on a slow link). Look again in a while, no
+   * longer than ping_interval, so a peer that dies now is still found
+   * within ping_interval + pong_timeout. */
+  if (s->stats.rx_messages != s->rx_at_ping)
+    {
+      arm_pong_timeout (s, s->cfg->ping_interval ? MIN (s->cfg->pong_timeout, s->cfg->ping_interval)
+                                                 : s->cfg->pong_timeout);
+      return G_SOURCE_REMOVE;
+    }
   why = s->probing ? g_strdup_printf ("no pong within pong_timeout (%" G_GUINT64_FORMAT
                                       " s) after a wake-up",
                                       s->cfg->pong_timeout)
@@ -266,7 +285,7 @@ ping (WsbSession *s, gboolean probe)
   session_log (s, G_LOG_LEVEL_DEBUG, "%s: ping%s", s->cfg->name, probe ? " (wake-up probe)" : "");
   s->ping_sent_at = g_get_monotonic_time ();
   wsb_ws_client_ping (s->conn);
-  s->pong_source = g_timeout_add ((guint) s->cfg->pong_timeout * 1000, on_pong_timeout, s);
+  arm_pong_timeout (s, s->cfg->pong_timeout);
 }
 
 static gboolean

@@ -81,6 +81,9 @@ void wsb_ws_client_drop (WsbWsClient *c, const char *reason);
 void wsb_ws_client_abandon (WsbWsClient *c);
 
 gboolean wsb_ws_client_is_open (WsbWsClient *c);
+/* What a connection that is not open yet waits for ("the TLS handshake"),
+ * for timeout reasons; NULL once open. */
+const char *wsb_ws_client_waiting_for (WsbWsClient *c);
 
 /* The lws protocol callback of every connection (registered by upstream.c). */
 struct lws;

@@ -13,6 +13,23 @@ is used up). A STEP may hold:
   "after":  hex bytes sent in the same write as the reply (so they arrive in
             the same TCP segment as the 101).
   "close_after_send": close the TCP connection right after sending.
+  "trickle_s": send the reply (and "after") one byte every this many seconds.
+  "endless_headers": after the reply (a status line and headers without the
+            blank line that ends them), send header lines of 100 bytes
+            until this many bytes are out or the client hangs up.
+  "flood":  {"frame_hex": a frame, "bytes": N}: after the reply, send the
+            frame over and over, packed into large writes, N bytes in all
+            (as fast as the client reads; with "interval_s", one frame at
+            that interval instead), then go on as usual.
+With --tls-cert/--tls-key the server speaks TLS (through memory BIOs, so a
+step can make it misbehave inside TLS) and a STEP may also hold:
+  "tls_stall": read the ClientHello, send only this many bytes of the
+            server's first flight (0: none), then hold the connection.
+  "tls_alert": after the reply and "after", feed the server's own TLS stack
+            a forged record, so that it sends the client a real (encrypted)
+            fatal alert, bad_record_mac; then hold the connection.
+  "tls_close_notify": after the reply and "after", send a TLS close_notify
+            alert without a WebSocket close frame, and hold TCP open.
 Without "close_after_send" the server keeps the connection until the client
 closes it, answering a close frame from the client by closing TCP.
 
@@ -20,6 +37,7 @@ Every event is one JSON line in --record:
   {"event": "request", "conn", "line", "headers"}
   {"event": "frame", "conn", "opcode", "fin", "masked", "payload_hex", "close_code"}
   {"event": "eof", "conn"}
+  {"event": "tls_stalled", "conn"}, {"event": "flooded", "conn", "bytes"}
 """
 
 import argparse
@@ -28,8 +46,10 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
+import time
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 DEFAULT_REPLY = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -100,8 +120,135 @@ def read_frames(sock, conn, buf):
             return
 
 
-def serve(sock, conn, step):
+class TlsSocket:
+    """The server side of TLS on SOCK through memory BIOs, with the recv,
+    sendall and close of a socket."""
+
+    def __init__(self, sock, ctx):
+        self.sock = sock
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_side=True)
+
+    def _flush(self, limit=None):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data if limit is None else data[:limit])
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if chunk:
+            self.incoming.write(chunk)
+        else:
+            self.incoming.write_eof()
+        return chunk
+
+    def handshake(self, stall=None):
+        """FALSE when the client went away first (or STALL says to stop)."""
+        while True:
+            try:
+                self.tls.do_handshake()
+                self._flush()
+                return True
+            except ssl.SSLWantReadError:
+                if stall is not None:
+                    self._flush(stall)
+                    return False
+                self._flush()
+                if not self._fill():
+                    return False
+            except ssl.SSLError:
+                self._flush()
+                return False
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.tls.read(n)
+            except ssl.SSLWantReadError:
+                self._flush()
+                if not self._fill():
+                    return b""
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+
+    def sendall(self, data):
+        self.tls.write(data)
+        self._flush()
+
+    def send_alert(self):
+        """Make the TLS stack send a fatal alert: it finds a forged record
+        among what the client sent."""
+        self.incoming.write(b"\x17\x03\x03\x00\x20" + os.urandom(32))
+        try:
+            self.tls.read(1)
+        except ssl.SSLError:
+            pass
+        self._flush()
+
+    def send_close_notify(self):
+        try:
+            self.tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        self._flush()
+
+    def close(self):
+        self.sock.close()
+
+
+def hold(sock, conn):
+    """Read (and discard) until the client hangs up."""
+    while sock.recv(65536):
+        pass
+    record("eof", conn=conn)
+
+
+def send_reply(sock, data, trickle_s):
+    if not trickle_s:
+        sock.sendall(data)
+        return
+    for i in range(len(data)):
+        sock.sendall(data[i:i + 1])
+        time.sleep(trickle_s)
+
+
+def send_endless_headers(sock, conn, limit):
+    sent = 0
     try:
+        while sent < limit:
+            line = f"X-Filler-{sent:010d}: ".encode()
+            line += b"f" * (98 - len(line)) + b"\r\n"
+            sock.sendall(line)
+            sent += len(line)
+    except OSError:
+        pass
+    record("endless_headers", conn=conn, bytes=sent)
+
+
+def flood(sock, conn, spec):
+    frame = bytes.fromhex(spec["frame_hex"])
+    interval = spec.get("interval_s")
+    chunk = frame if interval else frame * max(1, (256 << 10) // len(frame))
+    sent = 0
+    while sent < spec["bytes"]:
+        sock.sendall(chunk)
+        sent += len(chunk)
+        if interval:
+            time.sleep(interval)
+    record("flooded", conn=conn, bytes=sent)
+
+
+def serve(sock, conn, step, tls_ctx):
+    try:
+        if tls_ctx:
+            sock = TlsSocket(sock, tls_ctx)
+            if not sock.handshake(step.get("tls_stall")):
+                if "tls_stall" in step:
+                    record("tls_stalled", conn=conn)
+                    hold(sock.sock, conn)
+                else:
+                    record("tls_failed", conn=conn)
+                return
         request, rest = read_request(sock)
         if request is None:
             record("eof", conn=conn)
@@ -111,8 +258,20 @@ def serve(sock, conn, step):
         key = headers.get("sec-websocket-key", "")
         accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
         reply = step.get("reply", DEFAULT_REPLY).replace("{accept}", accept).encode("latin-1")
-        sock.sendall(reply + bytes.fromhex(step.get("after", "")))
+        send_reply(sock, reply + bytes.fromhex(step.get("after", "")), step.get("trickle_s"))
         if step.get("close_after_send"):
+            return
+        if "endless_headers" in step:
+            send_endless_headers(sock, conn, step["endless_headers"])
+        if "flood" in step:
+            flood(sock, conn, step["flood"])
+        if step.get("tls_alert"):
+            sock.send_alert()
+            hold(sock.sock, conn)
+            return
+        if step.get("tls_close_notify"):
+            sock.send_close_notify()
+            hold(sock.sock, conn)
             return
         read_frames(sock, conn, rest)
         record("eof", conn=conn)
@@ -130,7 +289,13 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--script", required=True)
     p.add_argument("--record", required=True)
+    p.add_argument("--tls-cert", help="PEM certificate: speak TLS")
+    p.add_argument("--tls-key", help="PEM key of --tls-cert")
     args = p.parse_args()
+    tls_ctx = None
+    if args.tls_cert:
+        tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
     RECORD = open(args.record, "a", encoding="utf-8")
     with open(args.script, encoding="utf-8") as f:
         script = json.load(f)
@@ -145,7 +310,7 @@ def main():
     while True:
         sock, _ = listener.accept()
         step = steps[conn] if conn < len(steps) else default
-        threading.Thread(target=serve, args=(sock, conn, step), daemon=True).start()
+        threading.Thread(target=serve, args=(sock, conn, step, tls_ctx), daemon=True).start()
         conn += 1
 
 

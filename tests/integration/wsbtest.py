@@ -114,8 +114,9 @@ class Server:
 
     script = WS_SERVER
 
-    def __init__(self, workdir, name, args, host):
+    def __init__(self, workdir, name, args, host, prefix=()):
         self.name, self.args, self.host = name, list(args), host
+        self.prefix = list(prefix)  # e.g. ["ip", "netns", "exec", NS]: must exec the server
         self.record = workdir / f"{name}.jsonl"
         self.log = workdir / f"{name}.stderr"
         self.inject_path = workdir / f"{name}.inject"
@@ -134,7 +135,8 @@ class Server:
 
     def start(self):
         inject = ["--inject", str(self.inject_path)] if self.script == WS_SERVER else []
-        cmd = [PYTHON, str(self.script), "--host", self.host, "--port", str(self.port),
+        cmd = [*self.prefix, PYTHON, str(self.script), "--host", self.host, "--port",
+               str(self.port),
                "--record", str(self.record), *inject, *self.args]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -652,20 +654,22 @@ class Harness:
         self.daemons, self.servers, self.watches = [], [], []
         self.proxies, self.buses = [], []
 
-    def server(self, *args, host="127.0.0.1", name=None):
+    def server(self, *args, host="127.0.0.1", name=None, prefix=()):
+        """A running ws_server.py ARGS; PREFIX goes before its command line."""
         name = name or f"server{len(self.servers) + 1}"
-        server = Server(self.tmp, name, args, host)
+        server = Server(self.tmp, name, args, host, prefix)
         self.servers.append(server)
         return server.start()
 
-    def raw_server(self, connections=(), default=None, host="127.0.0.1"):
+    def raw_server(self, connections=(), default=None, host="127.0.0.1", args=()):
         """A running raw_server.py: CONNECTIONS (a list of steps) for the first
-        connections, DEFAULT (a correct 101 when None) for the rest."""
+        connections, DEFAULT (a correct 101 when None) for the rest; ARGS are
+        more raw_server.py options (e.g. --tls-cert)."""
         n = len(self.servers) + 1
         script = self.tmp / f"raw{n}.json"
         script.write_text(json.dumps({"connections": list(connections),
                                       "default": default or {}}))
-        server = RawServer(self.tmp, f"raw{n}", ["--script", str(script)], host)
+        server = RawServer(self.tmp, f"raw{n}", ["--script", str(script), *args], host)
         self.servers.append(server)
         return server.start()
 

@@ -1,41 +1,23 @@
 """Upstream restarts with traffic both ways: no send is lost or duplicated,
-and a resuming subscriber accounts for every inbound seq exactly once."""
+and a resuming subscriber accounts for every inbound seq exactly once.
+
+Short form 10 graceful restarts and 8 SIGKILLs; WSB_CHAOS_LONG=1: 100 each."""
 
 import random
-import threading
 import time
 
+from chaostest import Worker, scale
 from wsbtest import SLOW, ApiClient, pb, session_conf
 
-CYCLES = 50
-SENDS = 5000
+CYCLES = scale(10, 100)
+SENDS = 100 * CYCLES
+KILL_CYCLES = scale(8, 100)
+KILL_SENDS = 70 * KILL_CYCLES
 UP_TIME = 0.4          # seconds the server runs in each cycle
 HISTORY = 40           # messages the "*" history keeps
 SERVER_INTERVAL = 0.01  # the server sends "msg <n>" this often
 HELLO = '{"op":"hello"}'
 SUB = '{"op":"subscribe","channel":"chaos"}'
-
-
-class Worker(threading.Thread):
-    """A thread whose exception fails the test (see result())."""
-
-    def __init__(self, target):
-        super().__init__(daemon=True)
-        self._target_fn = target
-        self.error = None
-        self.stop = threading.Event()
-
-    def run(self):
-        try:
-            self._target_fn(self)
-        except BaseException as e:  # noqa: BLE001 (re-raised in result())
-            self.error = e
-
-    def result(self, timeout):
-        self.join(timeout)
-        assert not self.is_alive(), f"{self.name} did not finish within {timeout} s"
-        if self.error:
-            raise self.error
 
 
 def _sender(socket_path, sends, duration, record):
@@ -229,8 +211,8 @@ def test_chaos_server_killed_nothing_duplicated(wsb, capsys):
     """SIGKILL restarts: what was in flight is lost without a trace (TCP), but
     nothing arrives twice or out of order, every send gets its one outcome,
     and the resumer still accounts for every seq."""
-    got, seen, _, _ = _chaos(wsb, capsys, 15, 1000, lambda server: (server.kill(),
-                                                                     server.restart()))
+    got, seen, _, _ = _chaos(wsb, capsys, KILL_CYCLES, KILL_SENDS,
+                             lambda server: (server.kill(), server.restart()))
 
     numbers = [int(m[1:]) for m in got]
     assert numbers == sorted(set(numbers)), "client messages repeated or out of order"
