@@ -259,6 +259,13 @@ check_line (const char *line, guint number, GError **error)
   const char *colon = strchr (line, ':');
   WsbHeaderProblem problem = wsb_header_check (line);
 
+  if (problem == WSB_HEADER_TOO_LONG)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "auth_command output line %u is longer than the %d bytes a header may have",
+                   number, WSB_HEADER_MAX_BYTES);
+      return FALSE;
+    }
   if ((problem != WSB_HEADER_OK && problem != WSB_HEADER_RESERVED) || !is_clean (colon + 1, TRUE))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,

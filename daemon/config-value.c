@@ -94,6 +94,11 @@ wsb_header_check (const char *h)
       return WSB_HEADER_BAD_NAME;
   if (strpbrk (colon, "\r\n") != NULL)
     return WSB_HEADER_LINE_BREAK;
+  for (const char *p = colon + 1; *p; p++)
+    if (((guchar) *p < 0x20 && *p != '\t') || *p == 0x7f)
+      return WSB_HEADER_CONTROL;
+  if (strlen (h) > WSB_HEADER_MAX_BYTES)
+    return WSB_HEADER_TOO_LONG;
   for (guint i = 0; i < G_N_ELEMENTS (reserved_headers); i++)
     if ((gsize) (colon - h) == strlen (reserved_headers[i])
         && g_ascii_strncasecmp (h, reserved_headers[i], colon - h) == 0)
@@ -119,6 +124,14 @@ check_header (const char *h, guint index, GString *why)
         break;
       case WSB_HEADER_LINE_BREAK:
         g_string_printf (why, "entry %u has a line break in its value", index);
+        break;
+      case WSB_HEADER_CONTROL:
+        g_string_printf (why, "entry %u has a control character in its value", index);
+        break;
+      case WSB_HEADER_TOO_LONG:
+        g_string_printf (why, "entry %u is %" G_GSIZE_FORMAT " bytes long, over the %d a header "
+                         "may have",
+                         index, strlen (h), WSB_HEADER_MAX_BYTES);
         break;
       case WSB_HEADER_RESERVED:
         g_string_printf (why, "entry %u: header '%.*s' is set by wsbridge itself%s", index,
@@ -381,7 +394,12 @@ wsb_config_value_set (const KeyDef *k, gpointer base, GKeyFile *kf, const char *
           /* GLib returns the value and an error for a bad escape ("\\q"). */
           if (!s || err)
             {
-              g_string_printf (why, "%s", err ? err->message : "not a valid value");
+              /* GLib's message quotes the value, which may be a secret. */
+              g_string_assign (why, g_error_matches (err, G_KEY_FILE_ERROR,
+                                                     G_KEY_FILE_ERROR_UNKNOWN_ENCODING)
+                                            || (raw && !g_utf8_validate (raw, -1, NULL))
+                                        ? "the value is not valid UTF-8"
+                                        : "not a valid value (check its backslash escapes)");
               return FALSE;
             }
           if (k->type == KEY_PATH && !expand_credentials (&s, why))

@@ -8,6 +8,9 @@
 /* The longest path and query a url may have: the request line carrying it
  * must stay within what servers accept (8 KiB is the common limit). */
 #define WSB_URL_PATH_MAX 8192
+/* The longest "Name: value" header a session may send (servers commonly
+ * refuse request heads over 8 KiB in all). */
+#define WSB_HEADER_MAX_BYTES 8192
 
 typedef struct
 {
@@ -79,6 +82,8 @@ typedef enum
   WSB_HEADER_MALFORMED,   /* not "Name: value" */
   WSB_HEADER_BAD_NAME,    /* a character that is not allowed in a header name */
   WSB_HEADER_LINE_BREAK,  /* CR or LF in the value */
+  WSB_HEADER_CONTROL,     /* another control character in the value (tab aside) */
+  WSB_HEADER_TOO_LONG,    /* over WSB_HEADER_MAX_BYTES */
   WSB_HEADER_RESERVED,    /* a header wsbridge writes itself */
 } WsbHeaderProblem;
 

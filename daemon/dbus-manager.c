@@ -42,8 +42,10 @@ get_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *inv,
   obj = wsb_dbus_object_ensure (srv, name);
   if (!obj)
     {
+      /* The name as the hub's own errors show it: valid UTF-8, at most 80 bytes. */
+      g_autofree char *shown = g_utf8_make_valid (name, MIN (strlen (name), 80));
       g_dbus_method_invocation_return_error (inv, WSB_ERROR, WSB_ERROR_NOT_FOUND,
-                                             "no session named '%s'", name);
+                                             "no session named '%s'", shown);
       return;
     }
   g_dbus_method_invocation_return_value (inv, g_variant_new ("(o)", obj->path));

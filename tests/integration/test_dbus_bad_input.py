@@ -1,8 +1,8 @@
 """Bad input on D-Bus: every method called with the wrong signature (wrong
 types, missing or extra arguments), properties written or unknown, objects
 and methods that do not exist, and huge arrays (a 24 MiB SendBinary,
-100 000 CreateSession options, megabyte names and URLs; the cases that do
-not pass yet are in known_failures.py). Each gets a named D-Bus
+100 000 CreateSession options, megabyte names and URLs; header limits and
+echoes are in test_bad_input_limits.py). Each gets a named D-Bus
 error with a message, and nobody else notices: a socket-API subscriber
 gets every seq without a gap, another D-Bus caller is served, and the
 daemon's D-Bus side still works afterwards."""

@@ -131,7 +131,7 @@ test_bad_values (void)
   assert_fails ("[session a]\nurl=ws://x/\njust words\n",
                 (const char *[]){ "test.conf:3: not a key=value pair", NULL });
   assert_fails ("[session a]\nurl=ws://x/\norigin=\xff\n",
-                (const char *[]){ "test.conf:3", "origin", "not UTF-8", NULL });
+                (const char *[]){ "test.conf:3", "origin", "not valid UTF-8", NULL });
   {
     g_autofree char *long_path = g_strnfill (9000, 'p');
     g_autofree char *path = g_strdup_printf ("[session a]\nurl=ws://x/%s\n", long_path);
