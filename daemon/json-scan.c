@@ -93,6 +93,15 @@ utf8_sequence (const guchar *p, const guchar *end)
   return n;
 }
 
+static inline int
+hex_digit (guchar c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c |= 0x20; /* 'A'-'F' to 'a'-'f'; nothing else lands there */
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Four hex digits at p (which has at least four bytes), or -1. */
 static gint32
 hex4 (const guchar *p)
@@ -101,7 +110,7 @@ hex4 (const guchar *p)
 
   for (int i = 0; i < 4; i++)
     {
-      int d = g_ascii_xdigit_value ((char) p[i]);
+      int d = hex_digit (p[i]);
 
       if (d < 0)
         return -1;
