@@ -15,10 +15,16 @@ static const guint8 string_stop[256] = {
 
 static const guint8 white_space[256] = { [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1 };
 
+/* The escapes of one character, by the letter after the backslash. */
+static const char simple_escape[256] = {
+  ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+  ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t',
+};
+
 static inline const guchar *
 skip_ws (const guchar *p, const guchar *end)
 {
-  if (G_LIKELY (p < end && *p > ' '))
+  if (p == end || *p > ' ')
     return p; /* most JSON on the wire has no white space */
   while (p < end && white_space[*p])
     p++;
@@ -129,23 +135,10 @@ scan_escape (const guchar *p, const guchar *end, gboolean is_key)
 
   if (end - p < 2)
     return NULL;
-  switch (p[1])
-    {
-      case '"':
-      case '\\':
-      case '/':
-      case 'b':
-      case 'f':
-      case 'n':
-      case 'r':
-      case 't':
-        return p + 2;
-      case 'u':
-        break;
-      default:
-        return NULL;
-    }
-  if (end - p < 6 || (u = hex4 (p + 2)) < 0 || (u == 0 && is_key) || (u >= 0xdc00 && u <= 0xdfff))
+  if (simple_escape[p[1]])
+    return p + 2;
+  if (p[1] != 'u' || end - p < 6 || (u = hex4 (p + 2)) < 0 || (u == 0 && is_key)
+      || (u >= 0xdc00 && u <= 0xdfff))
     return NULL;
   p += 6;
   if (u >= 0xd800 && u <= 0xdbff)
@@ -272,29 +265,11 @@ decode_next (const guchar **pp, guchar out[4])
       *pp = p + 1;
       return 1;
     }
-  *pp = p + 2;
-  switch (p[1])
+  if (simple_escape[p[1]])
     {
-      case 'b':
-        out[0] = '\b';
-        return 1;
-      case 'f':
-        out[0] = '\f';
-        return 1;
-      case 'n':
-        out[0] = '\n';
-        return 1;
-      case 'r':
-        out[0] = '\r';
-        return 1;
-      case 't':
-        out[0] = '\t';
-        return 1;
-      case 'u':
-        break;
-      default: /* '"', '\\' or '/' */
-        out[0] = p[1];
-        return 1;
+      out[0] = (guchar) simple_escape[p[1]];
+      *pp = p + 2;
+      return 1;
     }
   u = (gunichar) hex4 (p + 2);
   p += 6;
