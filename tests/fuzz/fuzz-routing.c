@@ -54,7 +54,9 @@ reference_step (json_t *v, const char *token, gsize len)
       g_string_append_c (key, token[i]);
   if (json_is_object (v))
     return json_object_get (v, key->str);
-  if (!json_is_array (v) || (key->str[0] == '0' && key->len > 1)
+  /* Digits only: g_ascii_string_to_unsigned would skip leading white space. */
+  if (!json_is_array (v) || key->len == 0 || strspn (key->str, "0123456789") != key->len
+      || (key->str[0] == '0' && key->len > 1)
       || !g_ascii_string_to_unsigned (key->str, 10, 0, G_MAXUINT32, &index, NULL))
     return NULL; /* "-", a leading zero, a sign or not digits */
   return json_array_get (v, index);
