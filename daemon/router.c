@@ -3,33 +3,15 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "json-scan.h"
 #include "wsb-error.h"
-
-typedef struct
-{
-  const char *key; /* the unescaped reference token, in WsbRouter.keys */
-  gssize index;    /* the token as an array index, or -1 when it is not one */
-} Token;
 
 struct _WsbRouter
 {
   char *keys; /* every unescaped token, each NUL-terminated */
-  guint n_tokens;
-  Token tokens[];
+  guint n_steps;
+  WsbJsonStep steps[];
 };
-
-/* Why these jansson flags:
- * - JSON_ALLOW_NUL: "\u0000" in a string is valid JSON (RFC 8259 §7); without
- *   it jansson would reject the whole message for one such string anywhere,
- *   and it spares jansson a memchr over every string.
- * - no JSON_DECODE_ANY: a bare string or number has no members, so no
- *   pointer we accept resolves in it; without the flag jansson gives up on
- *   non-JSON text at its first token.
- * - no JSON_DISABLE_EOF_CHECK: trailing bytes after the value mean the
- *   message is not JSON, and it is not routed.
- * - no JSON_REJECT_DUPLICATES: that costs a lookup per member; RFC 8259
- *   leaves duplicates to the reader and jansson keeps the last one. */
-#define LOAD_FLAGS JSON_ALLOW_NUL
 
 /* 2^53: from there on a double may stand for more than one integer. */
 #define EXACT_INT_BOUND 9007199254740992.0
@@ -96,13 +78,14 @@ wsb_router_new (const char *pointer, GError **error)
     return NULL;
   for (const char *p = pointer; *p; p++)
     n += *p == '/';
-  r = g_malloc (sizeof (WsbRouter) + n * sizeof (Token));
-  r->n_tokens = n;
+  r = g_malloc (sizeof (WsbRouter) + n * sizeof (WsbJsonStep));
+  r->n_steps = n;
   /* Unescaping only shortens: each token fits where "/token" was. */
   r->keys = out = g_malloc (strlen (pointer) + 1);
   for (guint i = 0; i < n; i++)
     {
-      r->tokens[i].key = out;
+      char *key = out;
+
       for (pointer++; *pointer && *pointer != '/'; pointer++)
         {
           if (*pointer == '~')
@@ -111,7 +94,7 @@ wsb_router_new (const char *pointer, GError **error)
             *out++ = *pointer;
         }
       *out++ = '\0';
-      r->tokens[i].index = parse_index (r->tokens[i].key);
+      r->steps[i] = (WsbJsonStep){ key, strlen (key), parse_index (key) };
     }
   return r;
 }
@@ -123,21 +106,6 @@ wsb_router_free (WsbRouter *r)
     return;
   g_free (r->keys);
   g_free (r);
-}
-
-static json_t *
-resolve (const WsbRouter *r, json_t *v)
-{
-  for (guint i = 0; i < r->n_tokens && v; i++)
-    {
-      if (json_is_object (v))
-        v = json_object_get (v, r->tokens[i].key);
-      else if (json_is_array (v) && r->tokens[i].index >= 0)
-        v = json_array_get (v, (size_t) r->tokens[i].index); /* NULL past the end */
-      else
-        return NULL;
-    }
-  return v;
 }
 
 /* jansson's text for a double with `precision` significant digits. */
@@ -181,84 +149,61 @@ real_to_text (const json_t *real)
 }
 
 static char *
-value_to_channel (const json_t *v, gboolean ints_as_real)
+string_to_channel (const WsbJsonHit *hit)
 {
-  switch (json_typeof (v))
-    {
-      case JSON_STRING:
-        if (!wsb_channel_name_check (json_string_value (v), json_string_length (v), NULL))
-          return NULL;
-        return g_strndup (json_string_value (v), json_string_length (v));
-      case JSON_INTEGER:
-        return g_strdup_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (v));
-      case JSON_REAL:
-        if (ints_as_real)
-          {
-            /* The text was an integer or a real; only the value is left. */
-            double d = json_real_value (v);
+  char name[WSB_CHANNEL_MAX_BYTES];
+  gssize n = wsb_json_string_decode (hit->value, hit->len, name, sizeof name);
 
-            if (d <= -EXACT_INT_BOUND || d >= EXACT_INT_BOUND)
-              return NULL;
-            if ((double) (gint64) d == d)
-              return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) d);
-          }
-        return real_to_text (v);
-      default:
-        return NULL;
-    }
+  if (n < 0 || !wsb_channel_name_check (name, (gsize) n, NULL))
+    return NULL;
+  return g_strndup (name, (gsize) n);
 }
 
-/* Without JSON_DECODE_ANY jansson parses only an object or an array: spare
- * it, and its error messages, text that cannot start one. */
-static gboolean
-may_be_json (const char *data, gsize len)
+static char *
+number_to_channel (const WsbJsonHit *hit)
 {
-  for (gsize i = 0; i < len; i++)
-    switch (data[i])
-      {
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r':
-          continue;
-        case '{':
-        case '[':
-          return TRUE;
-        default:
-          return FALSE;
-      }
-  return FALSE;
+  g_autofree char *text = NULL;
+  json_t *real;
+  char *channel;
+  double d;
+
+  /* A JSON integer has no '+' and no leading zeros: within int64 its text
+   * is its decimal form, but for "-0". */
+  if (hit->is_integer && !hit->integers_beyond)
+    return hit->len == 2 && hit->value[0] == '-' && hit->value[1] == '0'
+               ? g_strdup ("0")
+               : g_strndup (hit->value, hit->len);
+  text = g_strndup (hit->value, hit->len);
+  d = g_ascii_strtod (text, NULL);
+  if (hit->integers_beyond)
+    {
+      /* As jansson's second parse had it, every number a double: only the
+       * value is left to tell an integer by. */
+      if (d <= -EXACT_INT_BOUND || d >= EXACT_INT_BOUND)
+        return NULL;
+      if ((double) (gint64) d == d)
+        return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) d);
+    }
+  real = json_real (d);
+  channel = real_to_text (real);
+  json_decref (real);
+  return channel;
 }
 
 char *
 wsb_router_route (const WsbRouter *r, const char *data, gsize len)
 {
-  json_error_t err;
-  json_t *root;
-  json_t *v;
-  gboolean ints_as_real = FALSE;
-  char *channel = NULL;
+  WsbJsonHit hit;
 
-  if (!may_be_json (data, len))
-    return NULL;
-  /* No JSON text holds a raw NUL, and jansson skips one that follows a
-   * number or a literal instead of failing: refuse it here. */
-  if (memchr (data, '\0', len))
-    return NULL;
-  root = json_loadb (data, len, LOAD_FLAGS, &err);
-  if (!root && json_error_code (&err) == json_error_numeric_overflow)
+  switch (wsb_json_scan (data, len, r->steps, r->n_steps, &hit))
     {
-      /* Valid JSON jansson cannot hold as int64; rare, so a second parse. */
-      ints_as_real = TRUE;
-      root = json_loadb (data, len, LOAD_FLAGS | JSON_DECODE_INT_AS_REAL, NULL);
+      case WSB_JSON_STRING:
+        return string_to_channel (&hit);
+      case WSB_JSON_NUMBER:
+        return number_to_channel (&hit);
+      default:
+        return NULL;
     }
-  if (!root)
-    return NULL;
-  v = resolve (r, root);
-  if (v)
-    channel = value_to_channel (v, ints_as_real);
-  json_decref (root);
-  return channel;
 }
 
 gboolean

@@ -1,7 +1,8 @@
 /* Routing cost per message: the channel at a JSON pointer, found with
- * json-glib and with jansson, on the same messages and with the same pointer
- * walk, next to the daemon's own router (jansson). BENCHMARKS.md has the
- * method and the numbers.
+ * parsers that build a tree (json-glib, jansson) and parsers that do not
+ * (yajl's callbacks, simdjson On-Demand), on the same messages and with the
+ * same pointer walk, next to the daemon's own router (its scanner,
+ * daemon/json-scan.c). BENCHMARKS.md has the method and the numbers.
  *
  *   bench-router                          wall clock, every case and library
  *   bench-router --list                   the case and library names
@@ -141,6 +142,9 @@ enum
   LIB_JSON_GLIB,
   LIB_JSON_GLIB_IMMUTABLE,
   LIB_JANSSON,
+  LIB_YAJL,
+  LIB_SIMDJSON,
+  LIB_SIMDJSON_WALK,
   LIB_WSB_ROUTER,
 };
 
@@ -149,6 +153,11 @@ static const Lib libs[] = {
   [LIB_JSON_GLIB_IMMUTABLE]
   = { "json-glib-immutable", bench_glib_immutable_setup, bench_glib_route, bench_glib_teardown },
   [LIB_JANSSON] = { "jansson", jansson_setup, jansson_route, jansson_teardown },
+  [LIB_YAJL] = { "yajl", bench_yajl_setup, bench_yajl_route, bench_yajl_teardown },
+  [LIB_SIMDJSON]
+  = { "simdjson-ondemand", bench_simdjson_setup, bench_simdjson_route, bench_simdjson_teardown },
+  [LIB_SIMDJSON_WALK] = { "simdjson-ondemand-walk", bench_simdjson_setup, bench_simdjson_walk_route,
+                          bench_simdjson_teardown },
   [LIB_WSB_ROUTER] = { "wsb_router", wsb_setup, wsb_route, wsb_teardown },
 };
 
@@ -161,6 +170,23 @@ small_message (void)
                    "\"side\":\"buy\",\"ts\":1700000000123}");
 }
 
+/* The same tick with the channel last: every other member is read first. */
+static char *
+late_message (void)
+{
+  return g_strdup ("{\"seq\":123,\"price\":\"41234.5\",\"size\":\"0.0125\",\"side\":\"buy\","
+                   "\"ts\":1700000000123,\"channel\":\"btc-usd\"}");
+}
+
+/* A chat line: non-ASCII text and escapes, as a JSON encoder writes them. */
+static char *
+escaped_message (void)
+{
+  return g_strdup (
+      "{\"channel\":\"room.k\\u00f6ln\",\"user\":\"J\u00fcrgen\","
+      "\"text\":\"Gr\u00fc\u00dfe \\u2014 \\\"bis gleich\\\"\\n\",\"ts\":1700000000123}");
+}
+
 static char *
 nested_message (void)
 {
@@ -168,21 +194,41 @@ nested_message (void)
                    "\"qty\":0.0125}],\"ts\":1700000000123}");
 }
 
-/* An order book update of about 1 KiB: the shape market-data feeds send. */
-static char *
-large_message (void)
+/* An order book update of `levels` bids and asks: the shape market-data
+ * feeds send. */
+static void
+append_book (GString *s, guint levels)
 {
-  GString *s = g_string_new ("{\"channel\":\"book.btc-usd\",\"type\":\"snapshot\",\"seq\":987654,"
-                             "\"ts\":1700000000123,\"bids\":[");
-
-  for (guint i = 0; i < 20; i++)
+  g_string_append (s, "\"type\":\"snapshot\",\"seq\":987654,\"ts\":1700000000123,\"bids\":[");
+  for (guint i = 0; i < levels; i++)
     g_string_append_printf (s, "%s[\"%u.%u\",\"%u.%04u\"]", i ? "," : "", 41234 - i, i % 10, i + 1,
                             (i * 37) % 10000);
   g_string_append (s, "],\"asks\":[");
-  for (guint i = 0; i < 20; i++)
+  for (guint i = 0; i < levels; i++)
     g_string_append_printf (s, "%s[\"%u.%u\",\"%u.%04u\"]", i ? "," : "", 41235 + i, i % 10, i + 2,
                             (i * 53) % 10000);
-  g_string_append (s, "],\"checksum\":\"a1b2c3d4\"}");
+  g_string_append (s, "],\"checksum\":\"a1b2c3d4\"");
+}
+
+/* About 1 KiB, the channel first. */
+static char *
+large_message (void)
+{
+  GString *s = g_string_new ("{\"channel\":\"book.btc-usd\",");
+
+  append_book (s, 20);
+  g_string_append_c (s, '}');
+  return g_string_free (s, FALSE);
+}
+
+/* About 4 KiB, the channel last. */
+static char *
+large_late_message (void)
+{
+  GString *s = g_string_new ("{");
+
+  append_book (s, 90);
+  g_string_append (s, ",\"channel\":\"book.btc-usd\"}");
   return g_string_free (s, FALSE);
 }
 
@@ -195,15 +241,19 @@ text_message (void)
 
 static Case cases[] = {
   { "top-level-100B", "/channel", "btc-usd", NULL, 0 },
+  { "late-100B", "/channel", "btc-usd", NULL, 0 },
   { "nested-100B", "/data/0/topic", "trades.btc-usd", NULL, 0 },
+  { "escaped-100B", "/channel", "room.k\xc3\xb6ln", NULL, 0 },
   { "top-level-1KiB", "/channel", "book.btc-usd", NULL, 0 },
+  { "late-4KiB", "/channel", "book.btc-usd", NULL, 0 },
   { "non-json-100B", "/channel", NULL, NULL, 0 },
 };
 
 static void
 cases_init (void)
 {
-  char *(*make[]) (void) = { small_message, nested_message, large_message, text_message };
+  char *(*make[]) (void) = { small_message, late_message,       nested_message, escaped_message,
+                             large_message, large_late_message, text_message };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -272,7 +322,7 @@ calibrate (const Lib *lib, gpointer state, const Case *c)
 
 /* ns per message for every library on one case. The libraries take turns
  * within each round, so load from elsewhere on the machine falls on all of
- * them alike; ratio is the median of the rounds' json-glib/jansson ratios. */
+ * them alike; ratio is the median of the rounds' jansson/wsb_router ratios. */
 static void
 measure_case (const Case *c, guint rounds, double *ns, double *ratio)
 {
@@ -297,7 +347,7 @@ measure_case (const Case *c, guint rounds, double *ns, double *ratio)
             bench_one (&libs[l], state[l], c);
           per[l][r] = (double) (now_ns () - t) / n[l];
         }
-      ratios[r] = per[LIB_JSON_GLIB][r] / per[LIB_JANSSON][r];
+      ratios[r] = per[LIB_JANSSON][r] / per[LIB_WSB_ROUTER][r];
     }
   for (guint l = 0; l < G_N_ELEMENTS (libs); l++)
     {
@@ -334,7 +384,7 @@ run_wall_clock (guint rounds)
   g_print ("%-16s %5s", "case", "bytes");
   for (guint l = 0; l < G_N_ELEMENTS (libs); l++)
     g_print (" %20s", libs[l].name);
-  g_print (" %18s\n", "json-glib/jansson");
+  g_print (" %18s\n", "jansson/wsb_router");
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       double ns[G_N_ELEMENTS (libs)], ratio;

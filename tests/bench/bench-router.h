@@ -1,9 +1,11 @@
-/* Shared by the two halves of bench-router: jansson's and json-glib's
- * headers both declare json_object_iter_next, so each library is used from
- * its own file. */
+/* Shared by the parts of bench-router: jansson's and json-glib's headers
+ * both declare json_object_iter_next, so each library is used from its own
+ * file (and simdjson from C++). */
 #pragma once
 
 #include <glib.h>
+
+G_BEGIN_DECLS
 
 /* A split JSON pointer. The bench's pointers have no "~" escapes; the
  * daemon's router unescapes. */
@@ -26,3 +28,17 @@ gpointer bench_glib_setup (const char *pointer);
 gpointer bench_glib_immutable_setup (const char *pointer);
 char *bench_glib_route (gpointer state, const char *data, gsize len);
 void bench_glib_teardown (gpointer state);
+
+/* yajl's callback parser, one handle per message. */
+gpointer bench_yajl_setup (const char *pointer);
+char *bench_yajl_route (gpointer state, const char *data, gsize len);
+void bench_yajl_teardown (gpointer state);
+
+/* simdjson On-Demand, at_pointer on a padded copy; walk_route visits every
+ * value first. */
+gpointer bench_simdjson_setup (const char *pointer);
+char *bench_simdjson_route (gpointer state, const char *data, gsize len);
+char *bench_simdjson_walk_route (gpointer state, const char *data, gsize len);
+void bench_simdjson_teardown (gpointer state);
+
+G_END_DECLS

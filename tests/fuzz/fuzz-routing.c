@@ -5,7 +5,11 @@
  * and filled into a subscribe template. Findings: a crash, a sanitizer
  * report, a leak, a pointer accepted by one check and refused by the other,
  * a routed channel that is not a valid channel name, a filled template that
- * is not valid UTF-8 or JSON-escapes badly. */
+ * is not valid UTF-8 or JSON-escapes badly, and a channel other than the one
+ * jansson's tree gives: the router scans without building one, and must
+ * route exactly as the jansson router before it did (reference_route). */
+#include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -24,6 +28,122 @@ fill (const char *channel)
   g_assert_true (g_utf8_validate (frame, -1, NULL));
   g_assert_true (g_str_has_prefix (frame, "{\"op\":\"subscribe\",\"channel\":\""));
   g_assert_true (g_str_has_suffix (frame, "\"}"));
+}
+
+/* 2^53: from there on a double may stand for more than one integer. */
+#define EXACT_INT_BOUND 9007199254740992.0
+
+/* The reference: the router as it was, on jansson's tree. */
+typedef enum
+{
+  REF_NONE,
+  REF_TEXT, /* the channel is *text */
+  REF_REAL, /* the channel is the text of *real (router.h says how) */
+} RefResult;
+
+static json_t *
+reference_step (json_t *v, const char *token, gsize len)
+{
+  g_autoptr (GString) key = g_string_sized_new (len);
+  guint64 index;
+
+  for (gsize i = 0; i < len; i++)
+    if (token[i] == '~')
+      g_string_append_c (key, token[++i] == '0' ? '~' : '/');
+    else
+      g_string_append_c (key, token[i]);
+  if (json_is_object (v))
+    return json_object_get (v, key->str);
+  /* Digits only: g_ascii_string_to_unsigned would skip leading white space. */
+  if (!json_is_array (v) || key->len == 0 || strspn (key->str, "0123456789") != key->len
+      || (key->str[0] == '0' && key->len > 1)
+      || !g_ascii_string_to_unsigned (key->str, 10, 0, G_MAXUINT32, &index, NULL))
+    return NULL; /* "-", a leading zero, a sign or not digits */
+  return json_array_get (v, index);
+}
+
+static RefResult
+reference_value (json_t *v, gboolean ints_as_real, char **text, double *real)
+{
+  if (json_is_string (v))
+    {
+      if (!wsb_channel_name_check (json_string_value (v), json_string_length (v), NULL))
+        return REF_NONE;
+      *text = g_strndup (json_string_value (v), json_string_length (v));
+      return REF_TEXT;
+    }
+  if (json_is_integer (v))
+    {
+      *text = g_strdup_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (v));
+      return REF_TEXT;
+    }
+  if (!json_is_real (v))
+    return REF_NONE;
+  *real = json_real_value (v);
+  if (ints_as_real && fabs (*real) >= EXACT_INT_BOUND)
+    return REF_NONE;
+  if (ints_as_real && *real == (double) (gint64) *real)
+    {
+      *text = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) *real);
+      return REF_TEXT;
+    }
+  return REF_REAL;
+}
+
+static RefResult
+reference_route (const char *pointer, const char *msg, gsize len, char **text, double *real)
+{
+  json_error_t err;
+  json_t *root, *v;
+  gboolean ints_as_real = FALSE;
+  RefResult result = REF_NONE;
+
+  if (memchr (msg, '\0', len))
+    return REF_NONE; /* jansson skips some raw NULs; JSON has none */
+  root = json_loadb (msg, len, JSON_ALLOW_NUL, &err);
+  if (!root && json_error_code (&err) == json_error_numeric_overflow)
+    {
+      ints_as_real = TRUE;
+      root = json_loadb (msg, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    }
+  v = root;
+  for (const char *p = pointer + 1; v; p++)
+    {
+      const char *slash = strchr (p, '/');
+      gsize n = slash ? (gsize) (slash - p) : strlen (p);
+
+      v = reference_step (v, p, n);
+      if (!slash)
+        break;
+      p = slash;
+    }
+  if (v)
+    result = reference_value (v, ints_as_real, text, real);
+  json_decref (root);
+  return result;
+}
+
+static void
+check_against_reference (const char *pointer, const char *msg, gsize len, const char *channel)
+{
+  g_autofree char *text = NULL;
+  double real = 0;
+
+  switch (reference_route (pointer, msg, len, &text, &real))
+    {
+      case REF_NONE:
+        g_assert_null (channel);
+        break;
+      case REF_TEXT:
+        g_assert_cmpstr (channel, ==, text);
+        break;
+      case REF_REAL:
+        g_assert_nonnull (channel);
+        g_assert_true (strpbrk (channel, ".e"));
+        g_assert_cmpfloat (g_ascii_strtod (channel, NULL), ==, real);
+        g_assert_cmpint (signbit (g_ascii_strtod (channel, NULL)), ==, signbit (real));
+        break;
+    }
 }
 
 int
@@ -48,6 +168,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (router)
     {
       g_autofree char *channel = wsb_router_route (router, msg, msg_len);
+
+      check_against_reference (pointer, msg, msg_len, channel);
       if (channel)
         {
           g_assert_true (wsb_channel_name_check (channel, strlen (channel), NULL));

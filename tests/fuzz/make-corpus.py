@@ -474,6 +474,15 @@ ROUTING = {
     "bad-pointer.bin": b"nope\x00{}",
     "not-json.bin": b"/a\x00[[[[[",
     "unicode.bin": b"/k\x00{\"k\":\"\\u00e9\\u0000\"}",
+    # What the scanner must get as jansson did (fuzz-routing compares them).
+    "duplicate.bin": b"/a/c\x00{\"a\":{\"c\":\"x\"},\"b\":[1],\"a\":{\"c\":\"y\",\"c\":7}}",
+    "escaped-key.bin": b"/\xc3\xa9/1\x00{\"\\u00e9\":[\"a\",\"b\"],\"e\":\"\\ud83d\\ude00\"}",
+    "nul-key.bin": b"/c\x00{\"c\":\"x\",\"d\":{\"a\\u0000\":1}}",
+    "big-int.bin": b"/c\x00{\"c\":2.0,\"id\":18446744073709551616,\"n\":-9007199254740993}",
+    "real-overflow.bin": b"/c\x00{\"c\":\"x\",\"n\":[1e308,1e-400,0.1e309]}",
+    "after-channel.bin": b"/c\x00{\"c\":\"x\",\"d\":[true,false,null,-0.5E+3,\"\\ud800\"]}",
+    "deep.bin": b"/c\x00{\"c\":\"x\",\"d\":" + b"[" * 2047 + b"]" * 2047 + b"}",
+    "too-deep.bin": b"/c\x00{\"c\":\"x\",\"d\":" + b"[" * 2048 + b"]" * 2048 + b"}",
 }
 
 

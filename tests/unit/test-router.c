@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "json-scan.h"
 #include "router.h"
 #include "wsb-error.h"
 
@@ -369,6 +370,264 @@ test_deep_nesting (void)
   g_string_free (doc, TRUE);
 }
 
+/* Of duplicate keys the last one counts, at every level of the path: a
+ * later member replaces the earlier one with all it held. */
+static void
+test_duplicate_keys (void)
+{
+  assert_routes ("/c", "{\"c\":\"x\",\"c\":{}}", NULL);
+  assert_routes ("/c", "{\"c\":{},\"c\":\"x\"}", "x");
+  assert_routes ("/c", "{\"c\":\"x\",\"d\":1,\"c\":2}", "2");
+  assert_routes ("/a/c", "{\"a\":{\"c\":\"x\"},\"a\":{\"c\":\"y\"}}", "y");
+  assert_routes ("/a/c", "{\"a\":{\"c\":\"x\"},\"a\":{\"d\":\"y\"}}", NULL);
+  assert_routes ("/a/c", "{\"a\":{\"c\":\"x\"},\"a\":7}", NULL);
+  assert_routes ("/a/c", "{\"a\":{\"c\":\"x\",\"c\":\"y\"},\"b\":1}", "y");
+  assert_routes ("/a/0", "{\"a\":[\"x\"],\"a\":[\"y\",\"z\"]}", "y");
+  assert_routes ("/a/1", "{\"a\":[\"x\"],\"a\":[\"y\",\"z\"]}", "z");
+  assert_routes ("/a/1", "{\"a\":[\"x\",\"w\"],\"a\":[\"y\"]}", NULL);
+  assert_routes ("/a/0/c", "{\"a\":[{\"c\":\"x\",\"c\":\"y\"}]}", "y");
+  /* A key of the same name deeper down, off the path, is not a duplicate. */
+  assert_routes ("/c", "{\"x\":{\"c\":\"wrong\"},\"c\":\"right\",\"y\":[{\"c\":\"no\"}]}", "right");
+  assert_routes ("/b/c", "{\"a\":{\"b\":{\"c\":\"no\"}},\"b\":{\"c\":\"yes\"}}", "yes");
+}
+
+static void
+test_escaped_keys (void)
+{
+  assert_routes ("/c", "{\"\\u0063\":\"x\"}", "x");
+  assert_routes ("/a~1b", "{\"a\\/b\":\"x\"}", "x");
+  assert_routes ("/\"q\"", "{\"\\\"q\\\"\":\"x\"}", "x");
+  assert_routes ("/t\tab", "{\"t\\tab\":\"x\"}", "x");
+  assert_routes ("/\xf0\x9f\x98\x80", "{\"\\ud83d\\ude00\":\"smile\"}", "smile");
+  assert_routes ("/\xc3\xa9t\xc3\xa9", "{\"\\u00e9t\\u00E9\":\"summer\"}", "summer");
+  /* Longer, shorter or other than the token after decoding. */
+  assert_routes ("/cc", "{\"cc\\u0041\":\"x\"}", NULL);
+  assert_routes ("/cA", "{\"c\\u0041\":\"x\"}", "x");
+  assert_routes ("/cAB", "{\"c\\u0041\":\"x\"}", NULL);
+  assert_routes ("/c", "{\"c\\u0041\":\"x\"}", NULL);
+  assert_routes ("/\xc3\xa9", "{\"\\u00e8\":\"x\"}", NULL);
+  /* An escaped key among plain ones, and on the way down. */
+  assert_routes ("/a/b", "{\"\\u0061\":{\"\\u0062\":\"x\"},\"b\":\"y\"}", "x");
+}
+
+/* The number at the pointer as router.h says, and every number elsewhere
+ * checked: one a double cannot hold makes the message not JSON. */
+static void
+test_number_forms (void)
+{
+  g_autoptr (GString) big = g_string_new ("{\"c\":\"x\",\"n\":");
+  g_autoptr (GString) huge = NULL;
+
+  assert_routes ("/c", "{\"c\":10}", "10");
+  assert_routes ("/c", "{\"c\":-10}", "-10");
+  assert_routes ("/c", "{\"c\":100}", "100");
+  assert_routes ("/c", "{\"c\":-0}", "0");
+  assert_routes ("/c", "{\"c\":1E2}", "100.0");
+  assert_routes ("/c", "{\"c\":1e-2}", "0.01");
+  assert_routes ("/c", "{\"c\":-1.25e+1}", "-12.5");
+  assert_routes ("/c", "{\"c\":0e0}", "0.0");
+  /* With an integer beyond int64 in the message every number is a double,
+   * so an integral real routes as an integer. */
+  assert_routes ("/c", "{\"c\":2.0,\"id\":18446744073709551616}", "2");
+  assert_routes ("/c", "{\"c\":-0.0,\"id\":-18446744073709551616}", "0");
+  assert_routes ("/c", "{\"id\":9223372036854775808,\"c\":1e300}", NULL);
+  assert_routes ("/c", "{\"id\":-9223372036854775809,\"c\":-5}", "-5");
+  assert_routes ("/c", "{\"id\":-9223372036854775808,\"c\":2.0}", "2.0");
+  /* Numbers after the channel: still checked. */
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":1e400}", NULL);
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":-1e400}", NULL);
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":1e-400}", "x");
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":0.00001e310}", "x");
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":1.7976931348623157e308}", "x");
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":1.7976931348623159e308}", NULL);
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":1e99999999999999999999}", NULL);
+  assert_routes ("/c", "{\"c\":\"x\",\"n\":1e-99999999999999999999}", "x");
+  /* A 309-digit integer: 1e308 is a double, 2e308 is not. */
+  huge = g_string_new (big->str);
+  g_string_append_c (big, '1');
+  g_string_append_c (huge, '2');
+  for (guint i = 0; i < 308; i++)
+    {
+      g_string_append_c (big, '0');
+      g_string_append_c (huge, '0');
+    }
+  g_string_append_c (big, '}');
+  g_string_append_c (huge, '}');
+  assert_routes ("/c", big->str, "x");
+  assert_routes ("/c", huge->str, NULL);
+}
+
+static GString *
+nested_arrays (const char *prefix, guint n, const char *inner, const char *suffix)
+{
+  GString *s = g_string_new (prefix);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_c (s, '[');
+  g_string_append (s, inner);
+  for (guint i = 0; i < n; i++)
+    g_string_append_c (s, ']');
+  g_string_append (s, suffix);
+  return s;
+}
+
+/* Values may nest WSB_JSON_SCAN_MAX_DEPTH (2048) deep, the top one at depth
+ * 1, as jansson allowed; one deeper anywhere makes the message not JSON. */
+static void
+test_nesting_limit (void)
+{
+  g_autoptr (GString) pointer = g_string_new (NULL);
+
+  g_assert_cmpint (WSB_JSON_SCAN_MAX_DEPTH, ==, 2048);
+  for (guint i = 0; i < 2047; i++)
+    g_string_append (pointer, "/0");
+  {
+    /* The string at depth 2048: the deepest value there may be. */
+    g_autoptr (GString) doc = nested_arrays ("", 2047, "\"deep\"", "");
+    g_autofree char *got = route (pointer->str, doc->str);
+    g_assert_cmpstr (got, ==, "deep");
+  }
+  {
+    g_autoptr (GString) doc = nested_arrays ("", 2048, "\"deep\"", "");
+    g_autofree char *got = route (pointer->str, doc->str);
+    g_assert_null (got);
+  }
+  {
+    /* After the channel: arrays to depth 2048, then one more. */
+    g_autoptr (GString) ok = nested_arrays ("{\"c\":\"x\",\"d\":", 2047, "", "}");
+    g_autoptr (GString) deep = nested_arrays ("{\"c\":\"x\",\"d\":", 2048, "", "}");
+    g_autoptr (GString) ok_scalar = nested_arrays ("{\"c\":\"x\",\"d\":", 2046, "1", "}");
+    g_autoptr (GString) deep_scalar = nested_arrays ("{\"c\":\"x\",\"d\":", 2047, "1", "}");
+    g_autofree char *got_ok = route ("/c", ok->str);
+    g_autofree char *got_deep = route ("/c", deep->str);
+    g_autofree char *got_ok_scalar = route ("/c", ok_scalar->str);
+    g_autofree char *got_deep_scalar = route ("/c", deep_scalar->str);
+
+    g_assert_cmpstr (got_ok, ==, "x");
+    g_assert_null (got_deep);
+    g_assert_cmpstr (got_ok_scalar, ==, "x");
+    g_assert_null (got_deep_scalar);
+  }
+}
+
+/* A message routes only when all of it is JSON: what comes after the
+ * channel is checked as well (router.h). */
+static void
+test_invalid_after_channel (void)
+{
+  const char *messages[] = {
+    "{\"c\":\"x\",\"d\":[1,2}",
+    "{\"c\":\"x\"}}",
+    "{\"c\":\"x\",\"d\":tru}",
+    "{\"c\":\"x\",\"d\":truex}",
+    "{\"c\":\"x\",\"d\":\"\\ud800\"}",
+    "{\"c\":\"x\",\"d\":\"\\udc00\"}",
+    "{\"c\":\"x\",\"d\":\"\\ud800\\u0041\"}",
+    "{\"c\":\"x\",\"d\":\"\\x\"}",
+    "{\"c\":\"x\",\"d\":\"\\u12\"}",
+    "{\"c\":\"x\",\"d\":\"\xed\xa0\x80\"}",     /* a surrogate in UTF-8 */
+    "{\"c\":\"x\",\"d\":\"\xf4\x90\x80\x80\"}", /* above U+10FFFF */
+    "{\"c\":\"x\",\"d\":\"\xe0\x80\xaf\"}",     /* overlong */
+    "{\"c\":\"x\",\"d\":\"\xc3\"}",
+    "{\"c\":\"x\",\"d\":01}",
+    "{\"c\":\"x\",\"d\":1.}",
+    "{\"c\":\"x\",\"d\":1e}",
+    "{\"c\":\"x\",\"d\":-}",
+    "{\"c\":\"x\",\"d\":[,]}",
+    "{\"c\":\"x\",\"d\":{\"k\"}}",
+    "{\"c\":\"x\",\"d\":{1:2}}",
+    "{\"c\":\"x\" \"d\":1}",
+    "{\"c\":\"x\",\"\\u0000\":1}",
+    "{\"c\":\"x\",\"d\":{\"a\\u0000\":1}}",
+    "{\"c\":\"x\"}\x0b",
+    "{\"c\":\"x\",\"d\":\"\x7f\x1f\"}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (messages); i++)
+    {
+      g_autofree char *got = route ("/c", messages[i]);
+      if (got)
+        g_error ("message %u (%s) routed to %s", i, messages[i], got);
+    }
+  /* Valid all the way: these route. */
+  assert_routes ("/c", "{\"c\":\"x\",\"d\":\"a\\u0000b\\ud83d\\ude00\x7f\"}", "x");
+  assert_routes ("/c", "{ \"c\" : \"x\" , \"d\" : [ 1 , { } , [ ] , null ] }\r\n", "x");
+}
+
+static void
+test_paths_through_arrays (void)
+{
+  const char *doc = "{\"a\":[{\"x\":[1,2,3]},[4,5],\"t\",[[\"p\",\"q\"],[\"r\",\"s\"]]]}";
+
+  assert_routes ("/a/2", doc, "t");
+  assert_routes ("/a/1/1", doc, "5");
+  assert_routes ("/a/0/x/2", doc, "3");
+  assert_routes ("/a/3/1/0", doc, "r");
+  assert_routes ("/a/3/1/1", doc, "s");
+  assert_routes ("/a/4", doc, NULL);
+  assert_routes ("/a/3/2/0", doc, NULL);
+  assert_routes ("/a/0/y", doc, NULL);
+  assert_routes ("/0/0", "[[\"a\"],[\"b\"]]", "a");
+  assert_routes ("/1/0", "[[\"a\"],[\"b\"]]", "b");
+}
+
+static void
+test_escaped_channel_length (void)
+{
+  g_autoptr (GString) doc254 = g_string_new ("{\"c\":\"");
+  g_autoptr (GString) doc256 = NULL;
+  g_autoptr (GString) expected = g_string_new (NULL);
+
+  for (guint i = 0; i < 127; i++)
+    {
+      g_string_append (doc254, "\\u00e9");
+      g_string_append (expected, "\xc3\xa9");
+    }
+  doc256 = g_string_new (doc254->str);
+  g_string_append (doc254, "\"}");
+  g_string_append (doc256, "\\u00e9\"}");
+  assert_routes ("/c", doc254->str, expected->str);
+  assert_routes ("/c", doc256->str, NULL);
+}
+
+/* The scanner's own answers, below what the router makes of them. */
+static void
+test_json_scan (void)
+{
+  const WsbJsonStep c = { "c", 1, -1 };
+  const WsbJsonStep zero = { "0", 1, 0 };
+  WsbJsonHit hit = { 0 };
+  char out[8];
+
+#define SCAN(text, steps, n) wsb_json_scan (text, strlen (text), steps, n, &hit)
+  g_assert_cmpint (SCAN ("{\"c\":\"a\\nb\"}", &c, 1), ==, WSB_JSON_STRING);
+  g_assert_cmpmem (hit.value, hit.len, "\"a\\nb\"", 6);
+  g_assert_cmpint (wsb_json_string_decode (hit.value, hit.len, out, sizeof out), ==, 3);
+  g_assert_cmpmem (out, 3, "a\nb", 3);
+  g_assert_cmpint (wsb_json_string_decode (hit.value, hit.len, out, 2), ==, -1);
+  g_assert_cmpint (SCAN ("{\"c\":\"a\\u0000\"}", &c, 1), ==, WSB_JSON_STRING);
+  g_assert_cmpint (wsb_json_string_decode (hit.value, hit.len, out, sizeof out), ==, 2);
+  g_assert_cmpmem (out, 2, "a\0", 2);
+  g_assert_cmpint (SCAN ("{\"c\":-12}", &c, 1), ==, WSB_JSON_NUMBER);
+  g_assert_cmpmem (hit.value, hit.len, "-12", 3);
+  g_assert_true (hit.is_integer);
+  g_assert_false (hit.integers_beyond);
+  g_assert_cmpint (SCAN ("{\"c\":1.5,\"d\":[99999999999999999999]}", &c, 1), ==, WSB_JSON_NUMBER);
+  g_assert_false (hit.is_integer);
+  g_assert_true (hit.integers_beyond);
+  g_assert_cmpint (SCAN ("{\"c\":9223372036854775807,\"d\":-9223372036854775808}", &c, 1), ==,
+                   WSB_JSON_NUMBER);
+  g_assert_false (hit.integers_beyond);
+  g_assert_cmpint (SCAN ("[true]", &zero, 1), ==, WSB_JSON_ABSENT);
+  g_assert_cmpint (SCAN ("{\"c\":null}", &c, 1), ==, WSB_JSON_ABSENT);
+  g_assert_cmpint (SCAN ("{\"c\":[\"x\"]}", &c, 1), ==, WSB_JSON_ABSENT);
+  g_assert_cmpint (SCAN ("{\"c\":\"x\"", &c, 1), ==, WSB_JSON_INVALID);
+  g_assert_cmpint (SCAN ("[\"x\"]", &zero, 1), ==, WSB_JSON_STRING);
+  g_assert_cmpint (SCAN ("{\"0\":\"x\"}", &zero, 1), ==, WSB_JSON_STRING);
+  g_assert_cmpint (wsb_json_scan (NULL, 0, &c, 1, &hit), ==, WSB_JSON_INVALID);
+#undef SCAN
+}
+
 static void
 test_channel_name_check (void)
 {
@@ -430,5 +689,13 @@ main (int argc, char **argv)
   g_test_add_func ("/router/reuse", test_router_reuse);
   g_test_add_func ("/router/deep-nesting", test_deep_nesting);
   g_test_add_func ("/router/channel-name-check", test_channel_name_check);
+  g_test_add_func ("/router/duplicate-keys", test_duplicate_keys);
+  g_test_add_func ("/router/escaped-keys", test_escaped_keys);
+  g_test_add_func ("/router/number-forms", test_number_forms);
+  g_test_add_func ("/router/nesting-limit", test_nesting_limit);
+  g_test_add_func ("/router/invalid-after-channel", test_invalid_after_channel);
+  g_test_add_func ("/router/paths-through-arrays", test_paths_through_arrays);
+  g_test_add_func ("/router/escaped-channel-length", test_escaped_channel_length);
+  g_test_add_func ("/json-scan/answers", test_json_scan);
   return g_test_run ();
 }
