@@ -149,12 +149,34 @@ wsb_dbus_server_set_replaced_func (WsbDBusServer *srv, GSourceFunc func, gpointe
   srv->replaced_data = data;
 }
 
+gboolean
+wsb_dbus_server_serve (WsbDBusServer *srv, GDBusConnection *conn, GBusType bus_type,
+                       GError **error)
+{
+  g_return_val_if_fail (!srv->conn, FALSE);
+  srv->bus_type = bus_type;
+  srv->conn = g_object_ref (conn);
+  g_dbus_connection_set_exit_on_close (srv->conn, FALSE);
+  srv->closed_id = g_signal_connect (srv->conn, "closed", G_CALLBACK (on_closed), srv);
+  srv->manager_reg_id = g_dbus_connection_register_object (
+      srv->conn, MANAGER_PATH, wsb_dbus_manager_interface_info (), wsb_dbus_manager_vtable (), srv,
+      NULL, error);
+  if (!srv->manager_reg_id)
+    {
+      drop_bus (srv);
+      return FALSE;
+    }
+  wsb_dbus_server_sync (srv);
+  return TRUE;
+}
+
 void
 wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type, gboolean replace)
 {
   GBusNameOwnerFlags flags = G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT;
 
   g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) conn = NULL;
   g_autofree char *address = NULL;
 
   srv->bus_type = bus_type;
@@ -163,30 +185,23 @@ wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type, gboolean replace)
    * freeing the server closes it. */
   address = g_dbus_address_get_for_bus_sync (bus_type, NULL, &error);
   if (address)
-    srv->conn = g_dbus_connection_new_for_address_sync (
+    conn = g_dbus_connection_new_for_address_sync (
         address,
         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
             | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
         NULL, NULL, &error);
-  if (!srv->conn)
+  if (!conn)
     {
       g_warning ("cannot connect to the D-Bus %s bus: %s; serving the socket API only",
                  bus_type_name (bus_type), error->message);
       return;
     }
-  g_dbus_connection_set_exit_on_close (srv->conn, FALSE);
-  srv->closed_id = g_signal_connect (srv->conn, "closed", G_CALLBACK (on_closed), srv);
-  srv->manager_reg_id = g_dbus_connection_register_object (
-      srv->conn, MANAGER_PATH, wsb_dbus_manager_interface_info (), wsb_dbus_manager_vtable (), srv,
-      NULL, &error);
-  if (!srv->manager_reg_id)
+  if (!wsb_dbus_server_serve (srv, conn, bus_type, &error))
     {
       g_warning ("cannot export %s on the D-Bus %s bus: %s; serving the socket API only",
                  MANAGER_PATH, bus_type_name (bus_type), error->message);
-      drop_bus (srv);
       return;
     }
-  wsb_dbus_server_sync (srv);
   if (replace)
     flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
   srv->name_state = WSB_DBUS_NAME_PENDING;

@@ -28,6 +28,14 @@ typedef enum
  * the bus later, is logged: the daemon goes on serving the socket API. */
 void wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type, gboolean replace);
 
+/* Serves the manager and one object per session on conn, asking for no
+ * name: what start does once connected, and what tests/fuzz/fuzz-dbus.c
+ * does on a peer-to-peer connection. bus_type says whose callers these are
+ * (on the system bus each caller's uid is asked of the bus). The server
+ * keeps a reference and closes conn when freed. */
+gboolean wsb_dbus_server_serve (WsbDBusServer *srv, GDBusConnection *conn, GBusType bus_type,
+                                GError **error);
+
 WsbDBusNameState wsb_dbus_server_get_name_state (WsbDBusServer *srv);
 
 /* func runs when another instance takes the name from us (its --replace). */

@@ -9,18 +9,14 @@
  * no daemon state or file outlives it, and there is no DNS. */
 #include <errno.h>
 #include <gio/gio.h>
-#include <glib/gstdio.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "hub.h"
+#include "fuzz-daemon.h"
 #include "ipc-server.h"
-#include "upstream.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -62,126 +58,6 @@ static const size_t chunk_sizes[] = { 1, 2, 3, 5, 8, 13, 21, 64, 256, 1024, 4096
 /* Main-loop rounds in a row in which nothing happens before the connection
  * counts as stuck. */
 #define MAX_IDLE_ROUNDS 10000
-
-/* No DNS: a request may create a session with any host name and connect
- * it, and a real lookup would make the run depend on the network. A name
- * fails at once; IP addresses and "localhost" never get here (GResolver
- * answers them itself), so those attempts are made for real. */
-typedef GResolver FuzzResolver;
-typedef GResolverClass FuzzResolverClass;
-static GType fuzz_resolver_get_type (void);
-G_DEFINE_TYPE (FuzzResolver, fuzz_resolver, G_TYPE_RESOLVER)
-
-static void
-fuzz_resolver_lookup_by_name_async (GResolver *resolver, const char *hostname,
-                                    GCancellable *cancellable, GAsyncReadyCallback callback,
-                                    gpointer data)
-{
-  g_autoptr (GTask) task = g_task_new (resolver, cancellable, callback, data);
-
-  g_task_return_new_error (task, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND,
-                           "no DNS in the fuzzer");
-}
-
-static GList *
-fuzz_resolver_lookup_by_name_finish (GResolver *resolver, GAsyncResult *result, GError **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-fuzz_resolver_class_init (FuzzResolverClass *klass)
-{
-  klass->lookup_by_name_async = fuzz_resolver_lookup_by_name_async;
-  klass->lookup_by_name_finish = fuzz_resolver_lookup_by_name_finish;
-}
-
-static void
-fuzz_resolver_init (FuzzResolver *resolver)
-{
-}
-
-typedef struct
-{
-  GMainLoop *loop;
-  WsbUpstream *up;
-  WsbConfig *cfg;
-  char *dir;        /* removed at exit */
-  char *config_dir; /* dir/config: sessions.d/ of persisted runtime sessions */
-  char *state_dir;  /* dir/state: send queue journals */
-} Fixture;
-
-static Fixture *fixture;
-
-/* Quiet, except that a critical is a bug like a crash. WSB_FUZZ_LOG=1
- * shows everything (to see what a reproducer does). */
-static GLogWriterOutput
-log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
-{
-  static int verbose = -1;
-
-  if (verbose < 0)
-    verbose = g_strcmp0 (g_getenv ("WSB_FUZZ_LOG"), "1") == 0;
-  if (verbose || (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)))
-    g_log_writer_standard_streams (level, fields, n_fields, data);
-  if (level & G_LOG_LEVEL_CRITICAL)
-    abort ();
-  return G_LOG_WRITER_HANDLED;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
-fixture_cleanup (void)
-{
-  remove_tree (fixture->dir);
-}
-
-static void
-fixture_init (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GResolver) resolver = NULL;
-
-  /* Neither the desktop's proxy settings (dconf, libproxy) nor DNS. */
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
-  resolver = g_object_new (fuzz_resolver_get_type (), NULL);
-  g_resolver_set_default (resolver);
-  g_log_set_writer_func (log_writer, NULL, NULL);
-  /* As the daemon does: a client that hangs up is an EPIPE, not a signal. */
-  signal (SIGPIPE, SIG_IGN);
-  fixture = g_new0 (Fixture, 1);
-  fixture->cfg = wsb_config_new ();
-  if (!wsb_config_parse_text (fixture->cfg, "fuzz.conf", fuzz_config, sizeof fuzz_config - 1, NULL,
-                              &error))
-    g_error ("fuzz config: %s", error->message);
-  fixture->dir = g_dir_make_tmp ("wsb-fuzz-XXXXXX", &error);
-  if (!fixture->dir)
-    g_error ("temporary directory: %s", error->message);
-  atexit (fixture_cleanup);
-  fixture->config_dir = g_build_filename (fixture->dir, "config", NULL);
-  fixture->state_dir = g_build_filename (fixture->dir, "state", NULL);
-  fixture->loop = g_main_loop_new (NULL, FALSE);
-  fixture->up = wsb_upstream_new (fixture->loop, FALSE, FALSE, &error);
-  if (!fixture->up)
-    g_error ("%s", error->message);
-}
 
 typedef enum
 {
@@ -271,46 +147,24 @@ run_connection (WsbIpcServer *srv, const uint8_t *data, size_t size, uid_t uid, 
     }
 }
 
-/* Removes what the daemon may have written (persisted sessions, send
- * queue journals), so that no input sees another's. */
-static void
-clear_dirs (void)
-{
-  remove_tree (fixture->config_dir);
-  remove_tree (fixture->state_dir);
-}
-
 /* One daemon, one connection, then everything goes. */
 static void
 serve (const uint8_t *data, size_t size, gboolean system, uid_t uid, gid_t gid)
 {
-  g_autoptr (GError) error = NULL;
-  WsbIpcServer *srv;
-  WsbHub *hub;
+  FuzzDaemon *fd = fuzz_daemon_get (fuzz_config);
+  WsbHub *hub = fuzz_daemon_hub_new (fd);
+  WsbIpcServer *srv = wsb_ipc_server_new (hub, &fd->cfg->daemon);
 
-  g_random_set_seed (1);
-  hub = wsb_hub_new (fixture->up, fixture->config_dir, fixture->state_dir);
-  for (guint i = 0; i < fixture->cfg->sessions->len; i++)
-    if (!wsb_hub_add_session (hub, g_ptr_array_index (fixture->cfg->sessions, i), &error))
-      g_error ("%s", error->message);
-  srv = wsb_ipc_server_new (hub, &fixture->cfg->daemon);
   wsb_ipc_server_set_system (srv, system);
-
   run_connection (srv, data, size, uid, gid);
-
   /* The order of main.c: frontends first, then the hub. */
   wsb_ipc_server_free (srv);
-  wsb_hub_free (hub);
-  for (guint i = 0; i < 1000 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
-  clear_dirs ();
+  fuzz_daemon_hub_free (fd, hub);
 }
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  if (!fixture)
-    fixture_init ();
   /* The user instance serves its own user; the system instance checks an
    * ordinary user's every request against allow_users and friends. */
   serve (data, size, FALSE, getuid (), getgid ());

@@ -9,6 +9,7 @@
   corpus/handshake/  upgrade and proxy replies for fuzz-handshake
   corpus/journal/  journal scripts and raw journal files for fuzz-journal
   corpus/routing/  channel_key pointer, NUL, message for fuzz-routing
+  corpus/dbus/    D-Bus call scripts for fuzz-dbus (GVariant arguments)
 
 Run it again after changing wsbridge.proto or the configuration keys, with
 the Python bindings Meson generates:
@@ -486,6 +487,65 @@ ROUTING = {
 }
 
 
+# fuzz-dbus.c's method table (the low 4 bits of a call's selector), its
+# session objects (bits 4-5) and callers (bit 6).
+DBUS_METHODS = [("ListSessions", "()"), ("GetSession", "(s)"), ("CreateSession", "(ssa{sv})"),
+                ("RemoveSession", "(s)"), ("Connect", "()"), ("Disconnect", "()"),
+                ("Send", "(s)"), ("SendBinary", "(ay)"), ("Subscribe", "(stt)"),
+                ("Unsubscribe", "(s)"), ("Get", "(ss)"), ("GetAll", "(s)"),
+                ("NameOwnerChanged", "()")]
+DBUS_OBJECTS = {"demo": 0, "b": 1, "n": 2}
+
+
+def dbus_call(method, args=(), obj="demo", caller=0):
+    from gi.repository import GLib
+
+    index = [m for m, _ in DBUS_METHODS].index(method)
+    body = GLib.Variant(DBUS_METHODS[index][1], tuple(args)).get_data_as_bytes().get_data()
+    selector = index | DBUS_OBJECTS[obj] << 4 | caller << 6
+    return bytes([selector, len(body) & 0xFF, len(body) >> 8]) + body
+
+
+def dbus_corpus():
+    from gi.repository import GLib
+
+    iface = "io.github.WsBridge1.Session"
+    create = dbus_call("CreateSession", ("n", "ws://127.0.0.1:9/x", {
+        "channel_key": GLib.Variant("s", "/c"), "autoconnect": GLib.Variant("b", False),
+        "ping_interval": GLib.Variant("i", 5), "history_messages": GLib.Variant("t", 8),
+        "proxy": GLib.Variant("s", "none")}))
+    life = (dbus_call("ListSessions") + dbus_call("GetSession", ("demo",)) + create
+            + dbus_call("Subscribe", ("x", 0, 0), obj="n") + dbus_call("Send", ("hi",), obj="n")
+            + dbus_call("SendBinary", (b"\x00\xff",), obj="n")
+            + dbus_call("Get", (iface, "State"), obj="n") + dbus_call("GetAll", (iface,), obj="b")
+            + dbus_call("Unsubscribe", ("x",), obj="n") + dbus_call("Connect", obj="n")
+            + dbus_call("Disconnect", obj="n") + dbus_call("RemoveSession", ("n",))
+            + dbus_call("Send", ("gone",), obj="n"))
+    seeds = {
+        "user-life.bin": b"\x00" + life,
+        "system-life.bin": b"\x01" + life,
+        "system-denied.bin": b"\x01" + dbus_call("GetSession", ("b",))
+        + dbus_call("Send", ("no",), obj="b") + dbus_call("Subscribe", ("*", 0, 0), obj="b"),
+        "bad-options.bin": b"\x00" + dbus_call("CreateSession", ("n", "ws://h/", {
+            "persist": GLib.Variant("s", "yes"), "nosuchkey": GLib.Variant("s", "1")}))
+        + dbus_call("CreateSession", ("n", "ws://h/", {"ping_interval": GLib.Variant("d", 1.5)}))
+        + dbus_call("CreateSession", ("n", "http://h/", {}))
+        + dbus_call("CreateSession", ("N*", "ws://h/", {}))
+        + dbus_call("CreateSession", ("demo", "ws://h/", {})),
+        "persist.bin": b"\x00" + dbus_call("CreateSession", ("n", "ws://127.0.0.1:9/", {
+            "persist": GLib.Variant("b", True), "autoconnect": GLib.Variant("b", False)}))
+        + dbus_call("RemoveSession", ("n",)),
+        "subscriptions.bin": b"\x00" + b"".join(
+            dbus_call("Subscribe", (ch, 1, 7), obj="demo", caller=c)
+            for c in (0, 1) for ch in ("a", "b", "c", "d", "e", "a"))
+        + dbus_call("Unsubscribe", ("a",), caller=1) + dbus_call("Unsubscribe", ("zz",))
+        + dbus_call("NameOwnerChanged", caller=1) + dbus_call("Subscribe", ("a", 0, 0), caller=1),
+        "unknown-object.bin": b"\x00" + dbus_call("Connect", obj="n")
+        + dbus_call("Get", (iface, "NoSuch"), obj="demo") + dbus_call("GetSession", ("x" * 300,)),
+    }
+    return seeds
+
+
 def write_dir(name, seeds):
     d = CORPUS / name
     d.mkdir(parents=True, exist_ok=True)
@@ -506,6 +566,7 @@ def main():
     write_dir("handshake", HANDSHAKES)
     write_dir("journal", journal_corpus())
     write_dir("routing", ROUTING)
+    write_dir("dbus", dbus_corpus())
 
 
 if __name__ == "__main__":
