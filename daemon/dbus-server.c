@@ -136,6 +136,12 @@ on_name_lost (GDBusConnection *conn, const char *name, gpointer data)
              name, bus_type_name (srv->bus_type));
 }
 
+void
+wsb_dbus_server_stop (WsbDBusServer *srv)
+{
+  drop_bus (srv);
+}
+
 WsbDBusNameState
 wsb_dbus_server_get_name_state (WsbDBusServer *srv)
 {

@@ -36,6 +36,10 @@ void wsb_dbus_server_start (WsbDBusServer *srv, GBusType bus_type, gboolean repl
 gboolean wsb_dbus_server_serve (WsbDBusServer *srv, GDBusConnection *conn, GBusType bus_type,
                                 GError **error);
 
+/* Unexports everything and lets go of the connection without closing it
+ * (the fuzz target's, reused from input to input); free closes it. */
+void wsb_dbus_server_stop (WsbDBusServer *srv);
+
 WsbDBusNameState wsb_dbus_server_get_name_state (WsbDBusServer *srv);
 
 /* func runs when another instance takes the name from us (its --replace). */
