@@ -29,17 +29,20 @@ typedef struct
   guint8 *owned;
 } OutChunk;
 
-/* The chunks from head on are queued, kept inline so queuing an event
- * allocates nothing once the array has grown. A chunk's position, base +
- * its index, outlives the removal of the written front of the array. */
+/* The chunks at positions head to tail are queued, in a ring kept inline
+ * so that queuing an event allocates nothing once the ring has grown, and
+ * nothing moves when the front is written. A chunk's position only grows
+ * (the chunk at pos is ring[pos & (cap - 1)]), so it names the chunk for as
+ * long as it is queued. */
 struct _WsbClientQueue
 {
   gsize limit;
   const WsbClientQueueFuncs *funcs;
   gpointer data;
-  GArray *chunks;
-  guint head;
-  gsize base;
+  OutChunk *ring;
+  gsize cap; /* 0 or a power of two */
+  gsize head;
+  gsize tail;
   gsize bytes;     /* to write; a pending gap counts at its largest */
   gsize offset;    /* bytes of the head chunk already written */
   guint n_slots;   /* CHUNK_DROPPED slots queued, all before drop_pos */
@@ -56,7 +59,6 @@ wsb_client_queue_new (gsize limit, const WsbClientQueueFuncs *funcs, gpointer da
   q->limit = limit;
   q->funcs = funcs;
   q->data = data;
-  q->chunks = g_array_new (FALSE, FALSE, sizeof (OutChunk));
   return q;
 }
 
@@ -66,7 +68,7 @@ wsb_client_queue_free (WsbClientQueue *q)
   if (!q)
     return;
   wsb_client_queue_clear (q);
-  g_array_unref (q->chunks);
+  g_free (q->ring);
   g_free (q);
 }
 
@@ -80,22 +82,16 @@ chunk_clear (OutChunk *ch)
   g_free (ch->owned);
 }
 
-static guint
+static gsize
 count (WsbClientQueue *q)
 {
-  return q->chunks->len - q->head;
+  return q->tail - q->head;
 }
 
 static OutChunk *
-at (WsbClientQueue *q, guint i)
+at (WsbClientQueue *q, gsize pos)
 {
-  return &g_array_index (q->chunks, OutChunk, i);
-}
-
-static OutChunk *
-at_pos (WsbClientQueue *q, gsize pos)
-{
-  return at (q, (guint) (pos - q->base));
+  return &q->ring[pos & (q->cap - 1)];
 }
 
 static WsbQueueSub *
@@ -125,7 +121,7 @@ wsb_client_queue_is_empty (WsbClientQueue *q)
 guint
 wsb_client_queue_get_slots (WsbClientQueue *q)
 {
-  return q->chunks->len;
+  return (guint) count (q);
 }
 
 guint
@@ -140,25 +136,9 @@ wsb_client_queue_get_dropped (WsbClientQueue *q)
   return q->dropped;
 }
 
-/* Removes the dead front of the array (written or squeezed out) once it is
- * as long as what follows, so a reader that never quite catches up does not
- * grow the array forever. */
-static void
-reclaim (WsbClientQueue *q)
-{
-  if (q->head == q->chunks->len)
-    {
-      q->base += q->chunks->len;
-      g_array_set_size (q->chunks, 0);
-      q->head = 0;
-    }
-  else if (q->head >= 64 && q->head * 2 >= q->chunks->len)
-    {
-      g_array_remove_range (q->chunks, 0, q->head);
-      q->base += q->head;
-      q->head = 0;
-    }
-}
+/* A ring this large is given back once it empties: a burst to one client
+ * does not hold its memory for good. */
+#define RING_KEEP 1024
 
 static void
 pop (WsbClientQueue *q)
@@ -171,7 +151,25 @@ pop (WsbClientQueue *q)
     q->n_slots--;
   chunk_clear (ch);
   q->head++;
-  reclaim (q);
+  if (q->head == q->tail && q->cap > RING_KEEP)
+    {
+      g_clear_pointer (&q->ring, g_free);
+      q->cap = 0;
+    }
+}
+
+/* Doubles the ring, each chunk going to where its position now points. */
+static void
+grow (WsbClientQueue *q)
+{
+  gsize cap = q->cap ? q->cap * 2 : 16;
+  OutChunk *ring = g_new (OutChunk, cap);
+
+  for (gsize pos = q->head; pos < q->tail; pos++)
+    ring[pos & (cap - 1)] = *at (q, pos);
+  g_free (q->ring);
+  q->ring = ring;
+  q->cap = cap;
 }
 
 void
@@ -191,8 +189,9 @@ append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, g
 {
   OutChunk *ch;
 
-  g_array_set_size (q->chunks, q->chunks->len + 1);
-  ch = at (q, q->chunks->len - 1);
+  if (count (q) == q->cap)
+    grow (q);
+  ch = at (q, q->tail++);
   ch->kind = kind;
   ch->sub_id = sub_id;
   ch->body = body;
@@ -277,7 +276,7 @@ wsb_client_queue_push_gap (WsbClientQueue *q, guint64 sub_id, guint8 *body, gsiz
 static void
 gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
 {
-  OutChunk *ch = at_pos (q, sub->gap_pos);
+  OutChunk *ch = at (q, sub->gap_pos);
   gsize len;
 
   if (ch->kind != CHUNK_GAP_PENDING)
@@ -295,7 +294,7 @@ gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
 static gboolean
 gap_extendable (WsbClientQueue *q, WsbQueueSub *sub)
 {
-  gsize unwritten = q->base + q->head + (q->offset ? 1 : 0);
+  gsize unwritten = q->head + (q->offset ? 1 : 0);
 
   if (sub->gap_open && sub->gap_pos < unwritten)
     sub->gap_open = FALSE;
@@ -331,12 +330,12 @@ gap_pending (WsbClientQueue *q, OutChunk *ch, WsbQueueSub *sub)
   q->bytes += ch->body_len;
 }
 
-/* Drops the message of sub at index i. The first dropped message of a
+/* Drops the message of sub at position i. The first dropped message of a
  * subscription since its last delivered one leaves its slot to the
  * subscription's gap, so the gap comes before anything of the subscription
  * still queued; later drops only move the gap's end. */
 static void
-drop_message (WsbClientQueue *q, guint i, WsbQueueSub *sub)
+drop_message (WsbClientQueue *q, gsize i, WsbQueueSub *sub)
 {
   OutChunk *ch = at (q, i);
   guint64 seq = ch->msg->seq;
@@ -344,7 +343,7 @@ drop_message (WsbClientQueue *q, guint i, WsbQueueSub *sub)
   q->dropped++;
   if (gap_extendable (q, sub))
     {
-      OutChunk *gap = at_pos (q, sub->gap_pos);
+      OutChunk *gap = at (q, sub->gap_pos);
 
       if (gap->kind != CHUNK_GAP_PENDING)
         gap_pending (q, gap, sub);
@@ -357,22 +356,21 @@ drop_message (WsbClientQueue *q, guint i, WsbQueueSub *sub)
     {
       gap_pending (q, ch, sub);
       sub->gap_open = TRUE;
-      sub->gap_pos = q->base + i;
+      sub->gap_pos = i;
       sub->gap_from = seq;
     }
   sub->gap_to = seq;
 }
 
 /* Closes up the slots of dropped messages (all before drop_pos) by moving
- * the chunks kept among them towards drop_pos, in order; the front they
- * leave goes as a written front does. */
+ * the chunks kept among them towards drop_pos, in order; the queue then
+ * starts where the first of them went. */
 static void
 squeeze (WsbClientQueue *q)
 {
-  guint end = (guint) (q->drop_pos - q->base);
-  guint w = end;
+  gsize w = q->drop_pos;
 
-  for (guint r = end; r-- > q->head;)
+  for (gsize r = q->drop_pos; r-- > q->head;)
     {
       OutChunk *ch = at (q, r);
       WsbQueueSub *sub;
@@ -383,12 +381,11 @@ squeeze (WsbClientQueue *q)
         continue;
       *at (q, w) = *ch;
       sub = lookup_sub (q, ch->sub_id);
-      if (sub && sub->gap_open && sub->gap_pos == q->base + r)
-        sub->gap_pos = q->base + w;
+      if (sub && sub->gap_open && sub->gap_pos == r)
+        sub->gap_pos = w;
     }
   q->n_slots = 0;
   q->head = w;
-  reclaim (q);
 }
 
 /* The walk goes on from where the last one stopped (everything before
@@ -398,10 +395,10 @@ squeeze (WsbClientQueue *q)
 gboolean
 wsb_client_queue_drop_oldest (WsbClientQueue *q)
 {
-  gsize first = q->base + q->head + (q->offset ? 1 : 0);
-  guint i = (guint) (MAX (q->drop_pos, first) - q->base);
+  gsize first = q->head + (q->offset ? 1 : 0);
+  gsize i = MAX (q->drop_pos, first);
 
-  for (; i < q->chunks->len && wsb_client_queue_is_over (q); i++)
+  for (; i < q->tail && wsb_client_queue_is_over (q); i++)
     {
       OutChunk *ch = at (q, i);
       WsbQueueSub *sub = lookup_sub (q, ch->sub_id);
@@ -411,7 +408,7 @@ wsb_client_queue_drop_oldest (WsbClientQueue *q)
       else if (ch->kind == CHUNK_EVENT)
         close_gap (q, sub);
     }
-  q->drop_pos = q->base + i;
+  q->drop_pos = i;
   if (q->n_slots >= 64 && q->n_slots * 2 >= i - q->head)
     squeeze (q);
   return !wsb_client_queue_is_over (q);
@@ -423,7 +420,7 @@ wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
   gsize skip = q->offset;
   int n = 0;
 
-  for (guint i = q->head; i < q->chunks->len && n + 2 <= max; i++)
+  for (gsize i = q->head; i < q->tail && n + 2 <= max; i++)
     {
       OutChunk *ch = at (q, i);
       gsize bskip;

@@ -87,8 +87,8 @@ gboolean wsb_client_queue_is_empty (WsbClientQueue *q);
  * events is bounded in memory too. */
 gsize wsb_client_queue_get_size (WsbClientQueue *q);
 gboolean wsb_client_queue_is_over (WsbClientQueue *q);
-/* The chunks the queue's array holds, with the written ones and the slots
- * of dropped ones it has not removed yet: its memory, for the tests. */
+/* The chunks the queue holds, with the slots of dropped ones it has not
+ * squeezed out yet: its memory, for the tests. */
 guint wsb_client_queue_get_slots (WsbClientQueue *q);
 /* Replies queued and not yet wholly written. */
 guint wsb_client_queue_get_replies (WsbClientQueue *q);

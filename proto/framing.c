@@ -23,33 +23,6 @@ enum
 
 #define TAG(field, wire) ((uint8_t) (((field) << 3) | (wire)))
 
-size_t
-wsb_varint_encode (uint64_t value, uint8_t out[WSB_VARINT_MAX])
-{
-  size_t n = 0;
-
-  while (value >= 0x80)
-    {
-      out[n++] = (uint8_t) (value | 0x80);
-      value >>= 7;
-    }
-  out[n++] = (uint8_t) value;
-  return n;
-}
-
-size_t
-wsb_varint_size (uint64_t value)
-{
-  size_t n = 1;
-
-  while (value >= 0x80)
-    {
-      value >>= 7;
-      n++;
-    }
-  return n;
-}
-
 WsbFrameStatus
 wsb_varint_decode (const uint8_t *buf, size_t len, uint64_t *value, size_t *used)
 {

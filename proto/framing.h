@@ -20,8 +20,34 @@ typedef enum
   WSB_FRAME_TOO_LARGE,   /* the prefix announces more than the limit */
 } WsbFrameStatus;
 
-size_t wsb_varint_encode (uint64_t value, uint8_t out[WSB_VARINT_MAX]);
-size_t wsb_varint_size (uint64_t value);
+/* Inline: the fan-out path encodes several varints per message and
+ * subscriber. */
+static inline size_t
+wsb_varint_encode (uint64_t value, uint8_t out[WSB_VARINT_MAX])
+{
+  size_t n = 0;
+
+  while (value >= 0x80)
+    {
+      out[n++] = (uint8_t) (value | 0x80);
+      value >>= 7;
+    }
+  out[n++] = (uint8_t) value;
+  return n;
+}
+
+static inline size_t
+wsb_varint_size (uint64_t value)
+{
+  size_t n = 1;
+
+  while (value >= 0x80)
+    {
+      value >>= 7;
+      n++;
+    }
+  return n;
+}
 
 /* Returns WSB_FRAME_OK (value and *used set), WSB_FRAME_NEED_MORE or
  * WSB_FRAME_BAD_VARINT. */

@@ -20,7 +20,8 @@ is used up). A STEP may hold:
   "flood":  {"frame_hex": a frame, "bytes": N}: after the reply, send the
             frame over and over, packed into large writes, N bytes in all
             (as fast as the client reads; with "interval_s", one frame at
-            that interval instead), then go on as usual.
+            that interval instead), and for at least "min_s" seconds if
+            given, then go on as usual.
 With --tls-cert/--tls-key the server speaks TLS (through memory BIOs, so a
 step can make it misbehave inside TLS) and a STEP may also hold:
   "tls_stall": read the ClientHello, send only this many bytes of the
@@ -230,7 +231,8 @@ def flood(sock, conn, spec):
     interval = spec.get("interval_s")
     chunk = frame if interval else frame * max(1, (256 << 10) // len(frame))
     sent = 0
-    while sent < spec["bytes"]:
+    until = time.monotonic() + spec.get("min_s", 0)
+    while sent < spec["bytes"] or time.monotonic() < until:
         sock.sendall(chunk)
         sent += len(chunk)
         if interval:

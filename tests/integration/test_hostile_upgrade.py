@@ -140,7 +140,10 @@ def test_server_sending_faster_than_the_daemon_routes(wsb):
     daemon's memory growing, and the flood is all accounted for."""
     message = frame(0x81, b'{"ch":"flood","n":1234567,"pad":"' + b"p" * 60 + b'"}')
     flood_bytes = 16 << 20
-    bad = wsb.raw_server([{"flood": {"frame_hex": message.hex(), "bytes": flood_bytes}}])
+    # At least half a second of it, however fast the daemon takes it in, so
+    # that the other session has had time to receive.
+    bad = wsb.raw_server([{"flood": {"frame_hex": message.hex(), "bytes": flood_bytes,
+                                     "min_s": 0.5}}])
     good = wsb.server("--send-interval", "0.02")
     daemon = wsb.daemon("[daemon]\nclient_buffer_bytes=64K\n\n"
                         + session_conf("flood", bad.url, compression="false", channel_key="/ch")
@@ -161,7 +164,7 @@ def test_server_sending_faster_than_the_daemon_routes(wsb):
         time.sleep(0.05)
     assert worst < 1.0 * SLOW, f"an API request took {worst:.2f} s during the flood"
     assert daemon.status()["good"]["rx_messages"] > rx_good + 10, "the other session starved"
-    want = flood_bytes // len(message)
+    want = bad.events("flooded")[0]["bytes"] // len(message)
     wait_for(lambda: api.list_sessions()["flood"].last_seq >= want * 0.99, 30 * SLOW,
              lambda: f"the daemon to take the flood ({api.list_sessions()['flood'].last_seq} "
                      f"of ~{want} messages)")
