@@ -138,8 +138,13 @@ hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary, g
     routed = wsb_router_route (hs->router, (const char *) data, len);
   if (routed && !g_str_equal (routed, "*"))
     ch = hub_get_channel (hs, routed);
+  /* The clock once per read from upstream, not per message: all of a read's
+   * messages arrived together (a read takes up to 64 KiB, hundreds of small
+   * messages, and the clock was a sixth of the daemon's time per message). */
+  if (!hs->read_time)
+    hs->read_time = g_get_real_time ();
   m = wsb_message_new (hs_name (hs), ch ? ch->name : "*", hs->last_seq, hs->epoch,
-                       g_get_real_time (), binary, data, len);
+                       hs->read_time, binary, data, len);
   history_push (hs, hs->all, m);
   if (ch)
     history_push (hs, ch, m);

@@ -34,6 +34,7 @@ typedef struct
   gboolean subscribed_upstream; /* subscribe frames went out on this connection */
   gboolean runtime;             /* created over an API without persist: reloads keep it */
   guint delivering;             /* > 0 while fanning out: unsubscribes are deferred */
+  gint64 read_time;             /* the time_us of the messages of this read; 0: not read yet */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
   guint free_id;

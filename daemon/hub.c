@@ -95,6 +95,8 @@ on_session_state (WsbSession *s, gpointer user_data)
 {
   HubSession *hs = user_data;
 
+  /* A read that ended the connection has no batch end: its time goes here. */
+  hs->read_time = 0;
   if (hs->removed)
     maybe_free_removed (hs);
   else
@@ -121,6 +123,7 @@ on_batch_end (WsbSession *s, gpointer user_data)
   HubSession *hs = user_data;
   GArray *listeners = hs->hub->flush_listeners;
 
+  hs->read_time = 0;
   for (guint i = 0; i < listeners->len; i++)
     {
       FlushListener *l = &g_array_index (listeners, FlushListener, i);
