@@ -5,6 +5,7 @@
 #include "dbus-server-private.h"
 
 #include <pwd.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "access.h"
@@ -19,6 +20,7 @@ typedef struct
   char *path;
   char *channel;
   WsbSubscription *sub;
+  guint64 gap_from, gap_to; /* messages the backlog made it lose (0: none) */
 } CallerSub;
 
 /* A peer on the bus, by unique name: its subscriptions, and on the system
@@ -39,6 +41,8 @@ struct _Caller
 static void
 caller_sub_free (CallerSub *cs)
 {
+  if (cs->gap_from)
+    cs->caller->srv->gaps_held--;
   if (cs->sub)
     wsb_hub_unsubscribe (cs->sub);
   g_free (cs->key);
@@ -151,6 +155,130 @@ wsb_dbus_clear_message_cache (WsbDBusServer *srv)
   g_clear_pointer (&srv->cache_params, g_variant_unref);
 }
 
+/* ---------------------------------------------------------------- backlog */
+
+/* GDBus queues each signal until its worker thread has written it to the
+ * bus, without limit, so a bus that stops reading (a stalled dbus-daemon)
+ * would grow the daemon by every message. The bytes of the signals sent
+ * are counted, a flush is asked for every FLUSH_EVERY of them, and what a
+ * finished flush proves written comes off: with more than
+ * client_buffer_bytes unwritten, D-Bus subscribers lose messages, each
+ * subscription's run of them told by one Gap signal before its next message
+ * or once the bus has caught up, as a slow socket client's are. */
+#define FLUSH_EVERY (64 * 1024)
+/* What a signal costs besides its arguments: GDBus's message and blob. */
+#define SIGNAL_OVERHEAD 512
+
+struct _FlushWait
+{
+  WsbDBusServer *srv; /* NULL once the connection went */
+  guint64 mark;       /* sent_bytes when the flush was asked for */
+};
+
+static guint64
+backlog (WsbDBusServer *srv)
+{
+  return srv->sent_bytes - srv->written_bytes;
+}
+
+static gboolean
+congested (WsbDBusServer *srv)
+{
+  return backlog (srv) > srv->cfg.client_buffer_bytes;
+}
+
+static void maybe_flush (WsbDBusServer *srv);
+static void send_held_gaps (WsbDBusServer *srv);
+
+static void
+on_flushed (GObject *source, GAsyncResult *res, gpointer data)
+{
+  struct _FlushWait *w = data;
+  WsbDBusServer *srv = w->srv;
+  guint64 mark = w->mark;
+
+  /* An error means the connection is closing: drop_bus follows. */
+  g_dbus_connection_flush_finish (G_DBUS_CONNECTION (source), res, NULL);
+  g_free (w);
+  if (!srv)
+    return;
+  srv->flush = NULL;
+  srv->written_bytes = MAX (srv->written_bytes, mark);
+  if (!congested (srv))
+    {
+      if (srv->lost)
+        g_message ("D-Bus: the bus has caught up; D-Bus subscribers lost %" G_GUINT64_FORMAT
+                   " message%s meanwhile (told by Gap signals)",
+                   srv->lost, srv->lost == 1 ? "" : "s");
+      srv->lost = 0;
+      send_held_gaps (srv);
+    }
+  maybe_flush (srv);
+}
+
+static void
+maybe_flush (WsbDBusServer *srv)
+{
+  if (srv->flush || !srv->conn || backlog (srv) < FLUSH_EVERY)
+    return;
+  srv->flush = g_new (struct _FlushWait, 1);
+  srv->flush->srv = srv;
+  srv->flush->mark = srv->sent_bytes;
+  g_dbus_connection_flush (srv->conn, NULL, on_flushed, srv->flush);
+}
+
+static void
+sent (WsbDBusServer *srv, gsize bytes)
+{
+  srv->sent_bytes += bytes + SIGNAL_OVERHEAD;
+  maybe_flush (srv);
+}
+
+void
+wsb_dbus_backlog_reset (WsbDBusServer *srv)
+{
+  if (srv->flush)
+    srv->flush->srv = NULL;
+  srv->flush = NULL;
+  srv->sent_bytes = srv->written_bytes = 0;
+  srv->lost = 0;
+}
+
+static void
+emit_gap (CallerSub *cs, guint64 from_seq, guint64 to_seq)
+{
+  WsbDBusServer *srv = cs->caller->srv;
+
+  g_dbus_connection_emit_signal (srv->conn, cs->caller->name, cs->path, SESSION_IFACE, "Gap",
+                                 g_variant_new ("(stt)", cs->channel, from_seq, to_seq), NULL);
+  sent (srv, strlen (cs->channel) + 16);
+}
+
+static void
+send_held_gap (CallerSub *cs)
+{
+  if (!cs->gap_from)
+    return;
+  emit_gap (cs, cs->gap_from, cs->gap_to);
+  cs->gap_from = cs->gap_to = 0;
+  cs->caller->srv->gaps_held--;
+}
+
+static void
+send_held_gaps (WsbDBusServer *srv)
+{
+  GHashTableIter callers, subs;
+  gpointer c, cs;
+
+  g_hash_table_iter_init (&callers, srv->callers);
+  while (srv->gaps_held && g_hash_table_iter_next (&callers, NULL, &c))
+    {
+      g_hash_table_iter_init (&subs, ((Caller *) c)->subs);
+      while (g_hash_table_iter_next (&subs, NULL, &cs))
+        send_held_gap (cs);
+    }
+}
+
 /* Message(s channel, t seq, x time_usec, s text) or BinaryMessage(..., ay):
  * the body is made once per message and channel, whatever the number of
  * subscribers. */
@@ -184,9 +312,27 @@ on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
   CallerSub *cs = data;
   WsbDBusServer *srv = cs->caller->srv;
 
+  if (congested (srv))
+    {
+      if (!srv->lost)
+        g_warning ("D-Bus: the bus has not taken the last %" G_GUINT64_FORMAT
+                   " bytes of signals (over client_buffer_bytes); D-Bus subscribers lose "
+                   "messages, told by Gap signals, until it does",
+                   backlog (srv));
+      srv->lost++;
+      if (!cs->gap_from)
+        {
+          cs->gap_from = m->seq;
+          srv->gaps_held++;
+        }
+      cs->gap_to = m->seq;
+      return;
+    }
+  send_held_gap (cs);
   g_dbus_connection_emit_signal (srv->conn, cs->caller->name, cs->path, SESSION_IFACE,
                                  m->binary ? "BinaryMessage" : "Message",
                                  message_params (srv, m, cs->channel), NULL);
+  sent (srv, m->data_len + strlen (cs->channel));
 }
 
 static void
@@ -194,9 +340,8 @@ on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer dat
 {
   CallerSub *cs = data;
 
-  g_dbus_connection_emit_signal (cs->caller->srv->conn, cs->caller->name, cs->path, SESSION_IFACE,
-                                 "Gap", g_variant_new ("(stt)", cs->channel, from_seq, to_seq),
-                                 NULL);
+  send_held_gap (cs);
+  emit_gap (cs, from_seq, to_seq);
 }
 
 /* State changes reach D-Bus callers as PropertiesChanged of the session. */

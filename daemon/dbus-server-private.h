@@ -58,6 +58,15 @@ struct _WsbDBusServer
   WsbMessage *cache_msg;
   char *cache_channel;
   GVariant *cache_params;
+  /* What GDBus has queued and not yet written to the bus (dbus-caller.c):
+   * the bytes of the signals sent, those known written (a flush that was
+   * asked for after them finished), the flush under way, the subscriptions
+   * holding a gap for what the backlog made them lose. */
+  guint64 sent_bytes;
+  guint64 written_bytes;
+  struct _FlushWait *flush;
+  guint64 lost;    /* messages not sent since the backlog last filled */
+  guint gaps_held; /* CallerSubs with a gap to send */
 };
 
 /* ---- dbus-server.c */
@@ -104,3 +113,6 @@ void wsb_dbus_unsubscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodIn
 
 /* Forgets the last Message signal's parameters. */
 void wsb_dbus_clear_message_cache (WsbDBusServer *srv);
+
+/* The connection is going: forgets the backlog and the flush under way. */
+void wsb_dbus_backlog_reset (WsbDBusServer *srv);

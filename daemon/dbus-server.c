@@ -82,6 +82,7 @@ drop_bus (WsbDBusServer *srv)
   if (!srv->conn)
     return;
   g_hash_table_remove_all (srv->callers);
+  wsb_dbus_backlog_reset (srv);
   g_hash_table_remove_all (srv->by_path);
   g_hash_table_remove_all (srv->objects);
   wsb_dbus_clear_message_cache (srv);

@@ -676,3 +676,58 @@ def test_dbus_watch_example_prints_messages(wsb, bus):
     assert proc.wait(10 * SLOW) == 1
     assert "wsbridged left the bus" in stderr.read_text()
     assert subprocess.run([str(DBUS_WATCH)], capture_output=True).returncode == 2
+
+
+def _rss(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) << 10
+    raise AssertionError("no VmRSS")
+
+
+def test_dbus_stalled_bus_costs_bounded_memory_then_gaps(wsb, bus):
+    """A dbus-daemon that stops reading (SIGSTOP) while a session streams to
+    a D-Bus subscriber: the daemon does not queue signals without limit (at
+    most client_buffer_bytes of them, then the D-Bus subscribers lose
+    messages), the session and the socket API go on, and once the bus reads
+    again the D-Bus subscriber is told what it lost by a Gap."""
+    from test_hostile import frame
+    from test_robustness import rss_meaningful
+    payload = b'{"n":0,"pad":"' + b"p" * 1000 + b'"}'
+    flood = 48 << 20
+    up = wsb.raw_server([{"flood": {"frame_hex": frame(0x81, payload).hex(), "bytes": flood}}])
+    total = flood // len(frame(0x81, payload))
+    daemon = dbus_daemon(wsb, bus, session_conf("s", up.url, autoconnect="false",
+                                                compression="false"))
+    sub = Client(bus)
+    sub.session("s", "Subscribe", "*", dbus.UInt64(0), dbus.UInt64(0))
+    api = wsbtest.ApiClient(daemon.socket)
+    api.hello()
+    before = _rss(daemon.proc.pid)
+
+    bus.proc.send_signal(signal.SIGSTOP)
+    try:
+        daemon.ctl_ok("connect", "s")
+        wait_for(lambda: up.events("flooded"), 60 * SLOW, "the upstream's flood")
+        wait_for(lambda: api.list_sessions()["s"].last_seq >= total, 60 * SLOW,
+                 "the daemon to take the whole flood")
+        grown = _rss(daemon.proc.pid) - before
+        status = daemon.status()["s"]
+        # The flood was 48 MiB; without the bound the daemon holds all of it
+        # that it turned into signals (over 100 MiB with GDBus's copies).
+        if rss_meaningful(daemon):
+            assert grown < 24 << 20, f"the daemon grew by {grown >> 20} MiB, the bus stalled"
+        assert status["state"] == "open"
+        daemon.wait_log(r"D-Bus: the bus has not taken the last \d+ bytes of signals "
+                        r"\(over client_buffer_bytes\); D-Bus subscribers lose messages")
+    finally:
+        bus.proc.send_signal(signal.SIGCONT)
+    # The D-Bus subscriber: what came, then one Gap for the rest.
+    wait_until(lambda: sub.got("Gap"), 60 * SLOW, "a Gap signal once the bus reads again")
+    daemon.wait_log(r"D-Bus: the bus has caught up; D-Bus subscribers lost \d+ messages")
+    wait_until(lambda: len(sub.messages()) + sum(a[2] - a[1] + 1 for *_, a in sub.got("Gap"))
+               >= total, 60 * SLOW, "every message in a Message signal or a Gap")
+    seqs = [seq for _, seq, _ in sub.messages()]
+    gaps = [(a[1], a[2]) for *_, a in sub.got("Gap")]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert gaps and all(not (lo <= s <= hi) for lo, hi in gaps for s in seqs)
