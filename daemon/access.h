@@ -4,7 +4,7 @@
  * allow_users/allow_groups (default: group wsbridge), and [daemon]
  * create_allow_groups for creating sessions at runtime. Root may do
  * everything. Names are looked up through NSS (getpwnam, getgrnam,
- * getgrouplist). */
+ * getgrouplist), and the answers kept for up to 30 s (access.c). */
 #pragma once
 
 #include <sys/types.h>
@@ -17,3 +17,6 @@ gboolean wsb_access_session_allowed (const WsbSessionConfig *cfg, uid_t uid, gid
                                      GError **error);
 gboolean wsb_access_create_allowed (const WsbDaemonConfig *cfg, uid_t uid, gid_t gid,
                                     GError **error);
+
+/* Drops the NSS answers kept (at a reload, and at exit). */
+void wsb_access_forget (void);

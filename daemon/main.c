@@ -5,6 +5,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "access.h"
 #include "config.h"
 #include "dbus-server.h"
 #include "hub.h"
@@ -92,6 +93,8 @@ on_hangup (gpointer data)
     g_warning ("%s", (const char *) g_ptr_array_index (cfg->warnings, i));
   if (!wsb_daemon_config_equal (&cfg->daemon, &d->daemon_cfg))
     g_warning ("[daemon] settings changed; they take effect when wsbridged restarts");
+  /* Users and groups may have changed with the configuration. */
+  wsb_access_forget ();
   wsb_hub_apply_config (d->hub, cfg->sessions);
   return G_SOURCE_CONTINUE;
 }
@@ -298,6 +301,7 @@ main (int argc, char **argv)
   g_clear_pointer (&ipc, wsb_ipc_server_free);
   g_clear_pointer (&dbus, wsb_dbus_server_free);
   wsb_hub_free (d.hub);
+  wsb_access_forget ();
   g_clear_pointer (&up, wsb_upstream_free);
   if (d.watchdog_id)
     g_source_remove (d.watchdog_id);
