@@ -286,12 +286,13 @@ handle_frame (WsbIpcClient *c, const guint8 *data, gsize len)
   wsb_pb_free_strict (&f->base);
 }
 
-/* Handles the whole frames in the input buffer until too_many_replies; the
- * rest is held in the buffer. */
-static void
-process_input (WsbIpcClient *c)
+/* Handles the whole frames of data[0..len) until too_many_replies (then
+ * in_held is set); returns how many bytes it handled. Nothing keeps a
+ * pointer into data once a frame is handled. */
+static gsize
+handle_frames (WsbIpcClient *c, const guint8 *data, gsize len)
 {
-  gsize pos = c->in_start;
+  gsize pos = 0;
 
   c->in_held = FALSE;
   while (!c->dead)
@@ -304,7 +305,7 @@ process_input (WsbIpcClient *c)
           c->in_held = TRUE;
           break;
         }
-      st = wsb_frame_peek (c->in->data + pos, c->in->len - pos, c->srv->cfg.max_frame_bytes,
+      st = wsb_frame_peek (data + pos, len - pos, c->srv->cfg.max_frame_bytes,
                            &prefix, &body);
       if (st == WSB_FRAME_NEED_MORE)
         break;
@@ -312,37 +313,93 @@ process_input (WsbIpcClient *c)
         {
           wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME,
                                "bad frame length prefix (invalid varint)");
-          return;
+          return pos;
         }
       if (st == WSB_FRAME_TOO_LARGE)
         {
           uint64_t announced = 0;
           size_t used;
-          wsb_varint_decode (c->in->data + pos, c->in->len - pos, &announced, &used);
+          wsb_varint_decode (data + pos, len - pos, &announced, &used);
           wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE,
                                "frame of %" G_GUINT64_FORMAT " bytes is over max_frame_bytes (%"
                                G_GUINT64_FORMAT ")",
                                (guint64) announced, c->srv->cfg.max_frame_bytes);
-          return;
+          return pos;
         }
-      handle_frame (c, c->in->data + pos + prefix, body);
+      handle_frame (c, data + pos + prefix, body);
       pos += prefix + body;
     }
+  return pos;
+}
+
+/* Drops the input buffer once it is empty: it held a partial or held
+ * frame, which may have grown it to any size up to max_frame_bytes. */
+static void
+input_consumed (WsbIpcClient *c)
+{
+  g_byte_array_unref (c->in);
+  c->in = g_byte_array_new ();
+  c->in_start = 0;
+}
+
+/* Handles the frames in the input buffer; the rest stays in it. */
+static void
+process_input (WsbIpcClient *c)
+{
+  gsize pos = c->in_start;
+
+  pos += handle_frames (c, c->in->data + pos, c->in->len - pos);
   if (c->dead)
     return;
   /* Held requests are taken a few at a time: the handled front goes once
    * it is most of the buffer, not at every call. */
   if (pos == c->in->len)
     {
-      g_byte_array_set_size (c->in, 0);
-      pos = 0;
+      input_consumed (c);
+      return;
     }
-  else if (pos > c->in->len / 2)
+  if (pos > c->in->len / 2)
     {
       g_byte_array_remove_range (c->in, 0, (guint) pos);
       pos = 0;
     }
   c->in_start = pos;
+}
+
+/* Reads into the input buffer when it holds the start of a frame, else
+ * into a buffer shared by all clients (the loop serves one at a time), whose
+ * whole frames are handled where they are and whose rest is kept: a client
+ * holds no input memory between requests. Returns the bytes read, 0 at
+ * EOF, or -1 with errno. */
+static ssize_t
+read_some (WsbIpcClient *c)
+{
+  static guint8 shared[READ_CHUNK];
+  ssize_t n;
+
+  if (c->in->len > 0)
+    {
+      guint old = c->in->len;
+
+      g_byte_array_set_size (c->in, old + READ_CHUNK);
+      do
+        n = read (c->fd, c->in->data + old, READ_CHUNK);
+      while (n < 0 && errno == EINTR);
+      g_byte_array_set_size (c->in, old + (n > 0 ? (guint) n : 0));
+      if (n > 0)
+        process_input (c);
+      return n;
+    }
+  do
+    n = read (c->fd, shared, READ_CHUNK);
+  while (n < 0 && errno == EINTR);
+  if (n > 0)
+    {
+      gsize used = handle_frames (c, shared, (gsize) n);
+      if (!c->dead && used < (gsize) n)
+        g_byte_array_append (c->in, shared + used, (guint) ((gsize) n - used));
+    }
+  return n;
 }
 
 /* Returns FALSE when the peer is gone. */
@@ -351,19 +408,12 @@ read_input (WsbIpcClient *c)
 {
   for (int rounds = 0; rounds < 16 && !c->dead && !c->in_held; rounds++)
     {
-      guint old = c->in->len;
-      ssize_t n;
+      ssize_t n = read_some (c);
 
-      g_byte_array_set_size (c->in, old + READ_CHUNK);
-      do
-        n = read (c->fd, c->in->data + old, READ_CHUNK);
-      while (n < 0 && errno == EINTR);
-      g_byte_array_set_size (c->in, old + (n > 0 ? (guint) n : 0));
       if (n == 0)
         return FALSE;
       if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK;
-      process_input (c);
       if (n < READ_CHUNK)
         break;
     }

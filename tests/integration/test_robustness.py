@@ -572,6 +572,42 @@ def test_connect_disconnect_cycles_leak_nothing(wsb):
     rig.finish()
 
 
+def test_idle_clients_hold_no_input_buffer(wsb):
+    """A client that sent requests and waits holds no input memory: 300 of
+    them, each after a hello, a list and a 60 KiB send (one read's worth),
+    cost the daemon well under the 64 KiB read buffer each used to keep
+    (19 MiB)."""
+    rig = Rig(wsb, "max_clients=600\nmax_clients_per_user=600")
+    d = rig.daemon
+    warm = [rig.client() for _ in range(20)]  # the allocator's first growth
+    for c in warm:
+        c.list_sessions()
+    rss_before = rss_bytes(d)
+    clients = []
+    for i in range(300):
+        c = rig.client()
+        assert "feed" in c.list_sessions()
+        c.send_ok("feed", b"x" * (60 * KiB))
+        clients.append(c)
+    grown = rss_bytes(d) - rss_before
+    assert grown < 8 * MiB or not rss_meaningful(d), (
+        f"300 idle clients grew the daemon by {grown >> 10} KiB")
+    # Each still works, and a frame split across writes still arrives whole.
+    for c in clients[::50]:
+        frame = request_frame(7, list_sessions=pb.ListSessionsRequest())
+        c.send_raw(frame[:3])
+        time.sleep(0.01)
+        c.send_raw(frame[3:])
+        reply = c.recv_frame(timeout=WAIT)
+        while reply is not None and reply.WhichOneof("frame") == "event":  # send outcomes
+            reply = c.recv_frame(timeout=WAIT)
+        assert reply is not None and reply.reply.id == 7, reply
+    rig.watch_progresses()
+    for c in clients + warm:
+        c.close()
+    rig.finish()
+
+
 def _hello_works(daemon):
     c = ApiClient(daemon.socket)
     try:
