@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
+#include <string.h>
+
 #include "access.h"
 #include "log.h"
 #include "status.h"
@@ -13,7 +15,7 @@
 /* A send waiting for its outcome, by session and id. */
 typedef struct
 {
-  const char *session; /* interned */
+  const char *session; /* in the table, the key's own copy: session names come and go */
   guint64 id;
 } SendKey;
 
@@ -198,7 +200,7 @@ send_key_hash (gconstpointer k)
 {
   const SendKey *key = k;
 
-  return g_direct_hash (key->session) ^ g_int64_hash (&key->id);
+  return g_str_hash (key->session) ^ g_int64_hash (&key->id);
 }
 
 static gboolean
@@ -206,7 +208,16 @@ send_key_equal (gconstpointer a, gconstpointer b)
 {
   const SendKey *ka = a, *kb = b;
 
-  return ka->session == kb->session && ka->id == kb->id;
+  return ka->id == kb->id && strcmp (ka->session, kb->session) == 0;
+}
+
+static void
+send_key_free (gpointer k)
+{
+  SendKey *key = k;
+
+  g_free ((char *) key->session);
+  g_free (key);
 }
 
 static gboolean
@@ -221,7 +232,7 @@ on_send_outcome (const char *session, guint64 id, WsbSendResult result, const ch
                  gpointer data)
 {
   WsbIpcServer *srv = data;
-  SendKey key = { g_intern_string (session), id };
+  SendKey key = { session, id };
   Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
   Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
   Wsbridge__V1__SendOutcome out = WSBRIDGE__V1__SEND_OUTCOME__INIT;
@@ -244,7 +255,7 @@ on_send_outcome (const char *session, guint64 id, WsbSendResult result, const ch
 void
 wsb_ipc_outcomes_start (WsbIpcServer *srv)
 {
-  srv->sends = g_hash_table_new_full (send_key_hash, send_key_equal, g_free, NULL);
+  srv->sends = g_hash_table_new_full (send_key_hash, send_key_equal, send_key_free, NULL);
   wsb_hub_add_outcome_listener (srv->hub, on_send_outcome, srv);
 }
 
@@ -280,7 +291,7 @@ handle_send (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SendRequest *req)
       return;
     }
   key = g_new (SendKey, 1);
-  key->session = g_intern_string (session);
+  key->session = g_strdup (session);
   key->id = send_id;
   g_hash_table_insert (c->srv->sends, key, c);
   sr.send_id = send_id;
