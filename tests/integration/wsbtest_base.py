@@ -27,6 +27,9 @@ WRAPPER = shlex.split(os.environ.get("WSB_DAEMON_WRAPPER", ""))
 # Deadlines for things the contract does not time (startup, "eventually"
 # conditions) stretch under a slow wrapper such as valgrind.
 SLOW = 5.0 if WRAPPER else 1.0
+# Bounds on work that is all CPU (unmarshalling a huge D-Bus message, say)
+# stretch by what valgrind costs such code: 20 to 50 times.
+CPU_SLOW = 40.0 if WRAPPER else 1.0
 START_TIMEOUT = 10.0 * SLOW
 EXIT_TIMEOUT = 60.0 if WRAPPER else 10.0
 
