@@ -17,7 +17,8 @@ the Python bindings Meson generates:
   PYTHONPATH=build/proto /usr/bin/python3 tests/fuzz/make-corpus.py
 
 and commit the result. Every file it made before is replaced; files named
-regress-* (reproducers of fixed bugs, added by hand) are kept.
+regress-* (reproducers of fixed bugs, added by hand) and grown-* (inputs
+fuzz runs found, kept by tests/fuzz/keep-corpus) are kept.
 """
 
 import ctypes
@@ -550,7 +551,7 @@ def write_dir(name, seeds):
     d = CORPUS / name
     d.mkdir(parents=True, exist_ok=True)
     for old in d.iterdir():
-        if not old.name.startswith("regress-"):
+        if not old.name.startswith(("regress-", "grown-")):
             old.unlink()
     for fname, data in sorted(seeds.items()):
         if isinstance(data, str):
