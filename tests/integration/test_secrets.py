@@ -55,13 +55,21 @@ class Observer:
         assert text, f"{where}: no error text"
         self.seen.append((where, text))
 
-    def wait_state(self, name, states, check=None, timeout=10 * SLOW):
+    def wait_state(self, name, states, check=None, timeout=30 * SLOW):
+        """Eventually-conditions: each state is a retry's, whose backoff and
+        auth_command run slowly under ASan on a loaded machine."""
         states = (states,) if isinstance(states, str) else states
+        seen = []
 
         def reached():
             s = self.snapshot().get(name)
+            if s and (not seen or seen[-1] != (s["state"], s["reason"])):
+                seen.append((s["state"], s["reason"]))
             return s if s and s["state"] in states and (check is None or check(s)) else None
-        return wait_for(reached, timeout, f"session {name} in {states}", interval=0.05)
+        try:
+            return wait_for(reached, timeout, f"session {name} in {states}", interval=0.05)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; states seen (state, reason): {seen}") from None
 
 
 def test_secrets_stay_out_of_logs_status_properties_and_errors(wsb, bus, tmp_path):
