@@ -24,14 +24,15 @@ typedef struct
   gid_t gids[]; /* the primary group first */
 } Membership;
 
-static GHashTable *ids;         /* "u:NAME" or "g:NAME" → gint64 id, -1 if unknown */
+static GHashTable *ids[2];      /* [group]: a user's or group's name → gint64 id, -1 if unknown */
 static GHashTable *memberships; /* uid << 32 | gid (a gint64) → Membership */
 static gint64 cache_since;
 
 void
 wsb_access_forget (void)
 {
-  g_clear_pointer (&ids, g_hash_table_destroy);
+  g_clear_pointer (&ids[FALSE], g_hash_table_destroy);
+  g_clear_pointer (&ids[TRUE], g_hash_table_destroy);
   g_clear_pointer (&memberships, g_hash_table_destroy);
 }
 
@@ -42,13 +43,16 @@ cache_check (void)
 {
   gint64 now = g_get_monotonic_time ();
 
-  if (ids
+  if (memberships
       && (now - cache_since > CACHE_SECONDS * G_USEC_PER_SEC
-          || g_hash_table_size (ids) + g_hash_table_size (memberships) >= CACHE_MAX))
+          || g_hash_table_size (ids[FALSE]) + g_hash_table_size (ids[TRUE])
+                     + g_hash_table_size (memberships)
+                 >= CACHE_MAX))
     wsb_access_forget ();
-  if (!ids)
+  if (!memberships)
     {
-      ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      ids[FALSE] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      ids[TRUE] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       memberships = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
       cache_since = now;
     }
@@ -58,14 +62,12 @@ cache_check (void)
 static gint64
 resolve (const char *entry, gboolean group)
 {
-  g_autofree char *key = NULL;
   gint64 *cached, id;
   guint64 n;
 
   if (g_ascii_string_to_unsigned (entry, 10, 0, G_MAXUINT32 - 1, &n, NULL))
     return (gint64) n;
-  key = g_strconcat (group ? "g:" : "u:", entry, NULL);
-  if ((cached = g_hash_table_lookup (ids, key)))
+  if ((cached = g_hash_table_lookup (ids[group != FALSE], entry)))
     return *cached;
   if (group)
     {
@@ -77,7 +79,7 @@ resolve (const char *entry, gboolean group)
       struct passwd *pw = getpwnam (entry);
       id = pw ? (gint64) pw->pw_uid : -1;
     }
-  g_hash_table_insert (ids, g_steal_pointer (&key), g_memdup2 (&id, sizeof id));
+  g_hash_table_insert (ids[group != FALSE], g_strdup (entry), g_memdup2 (&id, sizeof id));
   return id;
 }
 

@@ -366,6 +366,18 @@ process_input (WsbIpcClient *c)
   c->in_start = pos;
 }
 
+/* read(2), again when a signal interrupted it. */
+static ssize_t
+read_retrying (int fd, guint8 *buf, gsize len)
+{
+  ssize_t n;
+
+  do
+    n = read (fd, buf, len);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
 /* Reads into the input buffer when it holds the start of a frame, else
  * into a buffer shared by all clients (the loop serves one at a time), whose
  * whole frames are handled where they are and whose rest is kept: a client
@@ -382,17 +394,13 @@ read_some (WsbIpcClient *c)
       guint old = c->in->len;
 
       g_byte_array_set_size (c->in, old + READ_CHUNK);
-      do
-        n = read (c->fd, c->in->data + old, READ_CHUNK);
-      while (n < 0 && errno == EINTR);
+      n = read_retrying (c->fd, c->in->data + old, READ_CHUNK);
       g_byte_array_set_size (c->in, old + (n > 0 ? (guint) n : 0));
       if (n > 0)
         process_input (c);
       return n;
     }
-  do
-    n = read (c->fd, shared, READ_CHUNK);
-  while (n < 0 && errno == EINTR);
+  n = read_retrying (c->fd, shared, READ_CHUNK);
   if (n > 0)
     {
       gsize used = handle_frames (c, shared, (gsize) n);
