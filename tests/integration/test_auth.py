@@ -46,7 +46,7 @@ def test_auth_command_runs_again_after_401(wsb, tmp_path):
     assert tokens == ["Bearer tok-1", "Bearer tok-2"], (
         f"want a fresh token after the 401, got {tokens}")
     assert all(h["headers"].get("x-extra") == "first-arg" for h in shakes), shakes
-    assert server.connects()[0]["headers"]["authorization"] == "Bearer tok-2"
+    assert server.wait_connects()[0]["headers"]["authorization"] == "Bearer tok-2"
 
 
 def test_token_file_reread_before_each_connect(wsb, tmp_path):
@@ -55,7 +55,7 @@ def test_token_file_reread_before_each_connect(wsb, tmp_path):
     server = wsb.server()
     daemon = wsb.daemon(session_conf("s", server.url, token_file=token_file))
     daemon.wait_state("s", "open")
-    assert server.connects()[0]["headers"].get("authorization") == "Bearer first-token"
+    assert server.wait_connects()[0]["headers"].get("authorization") == "Bearer first-token"
 
     server.kill()
     daemon.wait_state("s", ("backoff", "connecting"))
@@ -115,7 +115,7 @@ def test_auth_command_failure_backs_off_and_daemon_lives(wsb, tmp_path):
     # The command runs again before the next try: once it works, so does the session.
     _script(script, 'echo "Authorization: Bearer fixed"\n')
     daemon.wait_state("s", "open")
-    assert server.connects()[0]["headers"]["authorization"] == "Bearer fixed"
+    assert server.wait_connects()[0]["headers"]["authorization"] == "Bearer fixed"
 
 
 def test_auth_command_hanging_is_killed_after_10_s(wsb, tmp_path):

@@ -22,7 +22,7 @@ def test_compression_negotiated_and_large_inbound_message_intact(wsb):
 
     rc, msgs = wsb.watch(daemon, "z", 1, extra=["--since", "0", "--epoch", str(epoch)]).wait()
 
-    connect = server.connects()[0]
+    connect = server.wait_connects()[0]
     assert "permessage-deflate" in _offered(connect), f"offered: {_offered(connect)!r}"
     assert connect["extensions"] == ["permessage-deflate"], connect["extensions"]
     assert rc == 0 and len(msgs) == 1 and msgs[0]["type"] == "text"
@@ -44,7 +44,7 @@ def _send_intact(wsb, text):
             f"wsbridged died ({daemon.proc.returncode}) while sending the message")
         return server.events("message")
     got = wait_for(arrived, 10 * SLOW, "the server to receive the message")[0]
-    assert server.connects()[0]["extensions"] == ["permessage-deflate"]
+    assert server.wait_connects()[0]["extensions"] == ["permessage-deflate"]
     assert got["len"] == len(text.encode()), got["len"]
     assert got["sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert len(server.connects()) == 1 and not server.close_codes(), server.events("close")
@@ -68,7 +68,7 @@ def test_compression_false_offers_no_extension(wsb):
 
     rc, msgs = wsb.watch(daemon, "z", 2).wait()
 
-    connect = server.connects()[0]
+    connect = server.wait_connects()[0]
     assert "sec-websocket-extensions" not in connect["headers"], connect["headers"]
     assert connect["extensions"] == [], connect["extensions"]
     assert rc == 0 and len(msgs) == 2

@@ -144,6 +144,13 @@ class Server:
         """Accepted WebSocket connections, in order."""
         return self.events("connect")
 
+    def wait_connects(self, n=1, timeout=5.0 * SLOW):
+        """The accepted connections once there are at least N. The server records
+        a connection after its 101 has gone out, so a daemon can report "open"
+        before the record is there."""
+        return wait_for(lambda: len(self.connects()) >= n and self.connects(), timeout,
+                        f"server {self.name} to record {n} connection(s)")
+
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
