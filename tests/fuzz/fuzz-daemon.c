@@ -48,6 +48,33 @@ fuzz_resolver_init (FuzzResolver *resolver)
 {
 }
 
+/* The daemon both targets talk to. Sessions point at a closed local port with
+ * no proxy lookup, in case a request makes one connect. Small limits make
+ * the limit paths reachable with small inputs. User 1000 (group 1000) is
+ * the caller both targets give the system instance. */
+static const char fuzz_config[] = "[daemon]\n"
+                                  "max_subscriptions_per_client=4\n"
+                                  "create_allow_groups=1000\n"
+                                  "\n"
+                                  "[session demo]\n"
+                                  "url=ws://127.0.0.1:9/feed\n"
+                                  "autoconnect=false\n"
+                                  "proxy=none\n"
+                                  "channel_key=/channel\n"
+                                  "subscribe_template={\"op\":\"sub\",\"ch\":\"{channel}\"}\n"
+                                  "unsubscribe_template={\"op\":\"unsub\",\"ch\":\"{channel}\"}\n"
+                                  "channels=status\n"
+                                  "history_messages=4\n"
+                                  "queue_max_messages=4\n"
+                                  "queue_ttl_ms=60000\n"
+                                  "allow_users=1000\n"
+                                  "\n"
+                                  "[session b]\n"
+                                  "url=ws://127.0.0.1:9/\n"
+                                  "autoconnect=false\n"
+                                  "proxy=none\n"
+                                  "queue_max_bytes=1K\n";
+
 static FuzzDaemon *fixture;
 
 /* Quiet, except that a critical is a bug like a crash. WSB_FUZZ_LOG=1
@@ -90,7 +117,7 @@ fixture_cleanup (void)
 }
 
 static void
-fixture_init (const char *config_text)
+fixture_init (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GResolver) resolver = NULL;
@@ -105,7 +132,7 @@ fixture_init (const char *config_text)
   signal (SIGPIPE, SIG_IGN);
   fixture = g_new0 (FuzzDaemon, 1);
   fixture->cfg = wsb_config_new ();
-  if (!wsb_config_parse_text (fixture->cfg, "fuzz.conf", config_text, strlen (config_text), NULL,
+  if (!wsb_config_parse_text (fixture->cfg, "fuzz.conf", fuzz_config, strlen (fuzz_config), NULL,
                               &error))
     g_error ("fuzz config: %s", error->message);
   fixture->dir = g_dir_make_tmp ("wsb-fuzz-XXXXXX", &error);
@@ -121,10 +148,10 @@ fixture_init (const char *config_text)
 }
 
 FuzzDaemon *
-fuzz_daemon_get (const char *config_text)
+fuzz_daemon_get (void)
 {
   if (!fixture)
-    fixture_init (config_text);
+    fixture_init ();
   return fixture;
 }
 

@@ -2,7 +2,7 @@
  * the socket API, fuzz-dbus.c over D-Bus): a process set up once (no DNS,
  * no desktop proxy settings, quiet logs in which a critical aborts, a
  * temporary directory removed at exit, one upstream context), and per input
- * a fresh hub with the sessions of the target's configuration, freed with
+ * a fresh hub with the sessions of one configuration (fuzz-daemon.c), freed with
  * everything it wrote. Deterministic: the random seed (epochs, jitter) is
  * reset for every hub. */
 #pragma once
@@ -21,9 +21,8 @@ typedef struct
   char *state_dir;  /* dir/state: send queue journals */
 } FuzzDaemon;
 
-/* The process's fixture, set up by the first call with config_text (a
- * configuration file; later calls ignore it). */
-FuzzDaemon *fuzz_daemon_get (const char *config_text);
+/* The process's fixture, set up by the first call. */
+FuzzDaemon *fuzz_daemon_get (void);
 
 /* A hub with the configuration's sessions. */
 WsbHub *fuzz_daemon_hub_new (FuzzDaemon *fd);

@@ -41,26 +41,6 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 /* A call not answered within this many seconds counts as stuck. */
 #define REPLY_SECONDS 5
 
-static const char fuzz_config[] = "[daemon]\n"
-                                  "max_subscriptions_per_client=4\n"
-                                  "create_allow_groups=1000\n"
-                                  "\n"
-                                  "[session demo]\n"
-                                  "url=ws://127.0.0.1:9/feed\n"
-                                  "autoconnect=false\n"
-                                  "proxy=none\n"
-                                  "channel_key=/channel\n"
-                                  "subscribe_template={\"op\":\"sub\",\"ch\":\"{channel}\"}\n"
-                                  "history_messages=4\n"
-                                  "queue_max_messages=4\n"
-                                  "allow_users=1000\n"
-                                  "\n"
-                                  "[session b]\n"
-                                  "url=ws://127.0.0.1:9/\n"
-                                  "autoconnect=false\n"
-                                  "proxy=none\n"
-                                  "queue_max_bytes=1K\n";
-
 typedef struct
 {
   const char *iface;
@@ -156,8 +136,7 @@ stream_from_fd (int fd)
  * Hello, watches its callers' names), the other end answers it with
  * bus_filter, added before it processes any message. */
 static void
-connection_pair (GDBusConnection **daemon_end,
-                 GDBusConnection **bus_end)
+connection_pair (GDBusConnection **daemon_end, GDBusConnection **bus_end)
 {
   g_autoptr (GIOStream) a = NULL;
   g_autoptr (GIOStream) b = NULL;
@@ -303,7 +282,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* One connection for the process: a new one per input would cost more
    * than most inputs (the authentication and Hello, two threads' hops). */
   static GDBusConnection *daemon_end, *caller_end;
-  FuzzDaemon *fd = fuzz_daemon_get (fuzz_config);
+  FuzzDaemon *fd = fuzz_daemon_get ();
   g_autoptr (GError) error = NULL;
   gboolean system = size && (data[0] & 1);
   WsbDBusServer *srv;

@@ -21,35 +21,10 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 /* The peer of the system instance: an ordinary user, whom the
- * configuration below lets use session demo (not b) and create sessions. */
+ * configuration (fuzz-daemon.c) lets use session demo (not b) and create
+ * sessions. */
 #define SYSTEM_PEER_UID 1000
 #define SYSTEM_PEER_GID 1000
-
-/* The daemon the inputs talk to. Sessions point at a closed local port with
- * no proxy lookup, in case a request makes one connect. Small limits make
- * the limit paths reachable with small inputs. */
-static const char fuzz_config[] = "[daemon]\n"
-                                  "max_subscriptions_per_client=8\n"
-                                  "create_allow_groups=1000\n"
-                                  "\n"
-                                  "[session demo]\n"
-                                  "url=ws://127.0.0.1:9/feed\n"
-                                  "autoconnect=false\n"
-                                  "proxy=none\n"
-                                  "channel_key=/channel\n"
-                                  "subscribe_template={\"op\":\"sub\",\"ch\":\"{channel}\"}\n"
-                                  "unsubscribe_template={\"op\":\"unsub\",\"ch\":\"{channel}\"}\n"
-                                  "channels=status\n"
-                                  "history_messages=4\n"
-                                  "queue_max_messages=4\n"
-                                  "queue_ttl_ms=60000\n"
-                                  "allow_users=1000\n"
-                                  "\n"
-                                  "[session b]\n"
-                                  "url=ws://127.0.0.1:9/\n"
-                                  "autoconnect=false\n"
-                                  "proxy=none\n"
-                                  "queue_max_bytes=1K\n";
 
 /* Write sizes, cycled; the start depends on the input length so split
  * points vary between inputs. */
@@ -151,7 +126,7 @@ run_connection (WsbIpcServer *srv, const uint8_t *data, size_t size, uid_t uid, 
 static void
 serve (const uint8_t *data, size_t size, gboolean system, uid_t uid, gid_t gid)
 {
-  FuzzDaemon *fd = fuzz_daemon_get (fuzz_config);
+  FuzzDaemon *fd = fuzz_daemon_get ();
   WsbHub *hub = fuzz_daemon_hub_new (fd);
   WsbIpcServer *srv = wsb_ipc_server_new (hub, &fd->cfg->daemon);
 
