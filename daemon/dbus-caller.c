@@ -145,6 +145,17 @@ wsb_dbus_may_use (WsbDBusServer *srv, const char *sender, const char *name, GErr
   return !cfg || wsb_access_session_allowed (cfg, c->uid, c->gid, error);
 }
 
+uid_t
+wsb_dbus_creator (WsbDBusServer *srv, const char *sender)
+{
+  Caller *c;
+
+  if (srv->bus_type != G_BUS_TYPE_SYSTEM || !sender || !srv->system)
+    return WSB_NO_CREATOR;
+  c = caller_get (srv, sender);
+  return c->have_cred && c->uid != 0 ? c->uid : WSB_NO_CREATOR;
+}
+
 /* ---------------------------------------------------------- subscriptions */
 
 void

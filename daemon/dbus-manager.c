@@ -119,7 +119,8 @@ create_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *i
       g_ptr_array_add (values, text);
     }
   if (!wsb_hub_create_session (srv->hub, name, url, (const char *const *) keys->pdata,
-                               (const char *const *) values->pdata, keys->len, persist, &error))
+                               (const char *const *) values->pdata, keys->len,
+                               wsb_dbus_creator (srv, sender), persist, &error))
     {
       wsb_dbus_return_error (inv, error);
       return;

@@ -523,8 +523,8 @@ wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, g
 
 gboolean
 wsb_hub_create_session (WsbHub *hub, const char *name, const char *url, const char *const *keys,
-                        const char *const *values, guint n_options, gboolean persist,
-                        GError **error)
+                        const char *const *values, guint n_options, uid_t creator,
+                        gboolean persist, GError **error)
 {
   g_autoptr (WsbConfig) parsed = wsb_config_new ();
   g_autoptr (GError) local = NULL;
@@ -550,7 +550,7 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url, const ch
                    name);
       return FALSE;
     }
-  text = wsb_session_store_text (name, url, keys, values, n_options, error);
+  text = wsb_session_store_text (name, url, keys, values, n_options, creator, error);
   if (!text)
     return FALSE;
   path = wsb_session_store_path (hub->config_dir, name);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "message.h"
 #include "session.h"
+#include "session-store.h"
 
 typedef struct _WsbHub WsbHub;
 typedef struct _WsbSubscription WsbSubscription;
@@ -134,11 +135,13 @@ void wsb_history_result_clear (WsbHistoryResult *r);
 
 /* Creates a session at runtime from options (keys[i] = values[i], as in a
  * configuration file; url may not be among them), validated like a file.
+ * A creator other than WSB_NO_CREATOR joins allow_users (session-store.h).
  * With persist it is written to sessions.d/NAME.conf (0600) and loaded at
  * every start; without, reloads keep it until it is removed. */
 gboolean wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
                                  const char *const *keys, const char *const *values,
-                                 guint n_options, gboolean persist, GError **error);
+                                 guint n_options, uid_t creator, gboolean persist,
+                                 GError **error);
 /* Removes a runtime or persisted session (deleting its file); a session of
  * a configuration file the daemon did not write is refused. */
 gboolean wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error);

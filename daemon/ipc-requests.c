@@ -378,6 +378,7 @@ handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionReq
   g_autoptr (GError) error = NULL;
   g_autofree const char **keys = g_new0 (const char *, req->n_options + 1);
   g_autofree const char **values = g_new0 (const char *, req->n_options + 1);
+  uid_t creator;
 
   if (c->srv->system
       && !wsb_access_create_allowed (&c->srv->cfg, c->cred.uid, c->cred.gid, &error))
@@ -391,8 +392,10 @@ handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionReq
       keys[i] = or_empty (req->options[i]->key);
       values[i] = or_empty (req->options[i]->value);
     }
+  /* On the system instance whoever creates a session may use it. */
+  creator = c->srv->system && c->cred.uid != 0 ? c->cred.uid : WSB_NO_CREATOR;
   if (!wsb_hub_create_session (c->srv->hub, or_empty (req->name), or_empty (req->url), keys,
-                               values, (guint) req->n_options, req->persist, &error))
+                               values, (guint) req->n_options, creator, req->persist, &error))
     {
       reply_gerror (c, id, error);
       return;

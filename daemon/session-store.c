@@ -26,9 +26,34 @@ wsb_session_store_owns (const char *path)
          && g_str_has_prefix (text, STORE_MARK);
 }
 
+/* CREATOR's uid joins allow_users unless it is there. A list that does not
+ * parse is left as written, for the configuration code to report. */
+static void
+add_creator (GKeyFile *kf, uid_t creator)
+{
+  g_autofree char *id = g_strdup_printf ("%u", (unsigned) creator);
+  g_autoptr (GPtrArray) users = g_ptr_array_new ();
+  g_auto (GStrv) given = NULL;
+
+  if (g_key_file_has_key (kf, "session", "allow_users", NULL))
+    {
+      given = g_key_file_get_string_list (kf, "session", "allow_users", NULL, NULL);
+      if (!given)
+        return;
+      if (g_strv_contains ((const char *const *) given, id))
+        return;
+      for (char **u = given; *u; u++)
+        g_ptr_array_add (users, *u);
+    }
+  g_ptr_array_add (users, id);
+  g_key_file_set_string_list (kf, "session", "allow_users", (const char *const *) users->pdata,
+                              users->len);
+}
+
 char *
 wsb_session_store_text (const char *name, const char *url, const char *const *keys,
-              const char *const *values, guint n_options, GError **error)
+                        const char *const *values, guint n_options, uid_t creator,
+                        GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree char *body = NULL;
@@ -68,6 +93,8 @@ wsb_session_store_text (const char *name, const char *url, const char *const *ke
       /* set_value keeps ';' lists and escapes as written, like a file. */
       g_key_file_set_value (kf, "session", keys[i], values[i]);
     }
+  if (creator != WSB_NO_CREATOR)
+    add_creator (kf, creator);
   body = g_key_file_to_data (kf, NULL, NULL);
   return g_strdup_printf ("%s edit or delete it to change or remove %s\n%s", STORE_MARK, name,
                           body);

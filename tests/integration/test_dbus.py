@@ -574,6 +574,16 @@ NOBODY_CLIENT = textwrap.dedent("""\
                                                dbus_interface="io.github.WsBridge1.Session"))
     attempt("send", lambda: int(obj.Send("from nobody",
                                          dbus_interface="io.github.WsBridge1.Session")))
+    # A session it creates (create_allow_groups lets it) is its to use.
+    attempt("create", lambda: str(mgr.CreateSession(
+        "made", "ws://127.0.0.1:9/", dbus.Dictionary({"autoconnect": "false"}, signature="sv"),
+        dbus_interface="io.github.WsBridge1.Manager")))
+    made = conn.get_object("io.github.WsBridge1", out["create"], introspect=False) \
+        if out["create"].startswith("/") else obj
+    attempt("made_send", lambda: int(made.Send("queued",
+                                               dbus_interface="io.github.WsBridge1.Session")))
+    attempt("made_remove", lambda: mgr.RemoveSession(
+        "made", dbus_interface="io.github.WsBridge1.Manager"))
     loop = GLib.MainLoop()
     GLib.timeout_add(200, lambda: (loop.quit() if got else True))
     GLib.timeout_add(float(sys.argv[2]) * 1000, loop.quit)
@@ -588,7 +598,8 @@ NOBODY_CLIENT = textwrap.dedent("""\
 def test_dbus_system_policy_lets_anyone_call(wsb):
     """dbus/io.github.WsBridge1.conf on a bus with a real system bus's default
     policy: root owns the name; nobody (uid 65534) may call the interfaces
-    and receive Message signals, but not own the name."""
+    and receive Message signals, but not own the name; a session it creates
+    it may use and remove."""
     server = wsb.server("--send-interval", "0.1")
     policy = pathlib.Path(os.environ["WSB_SOURCE_ROOT"]) / "dbus" / "io.github.WsBridge1.conf"
     # nobody must reach the bus socket: a world-searchable directory.
@@ -600,7 +611,8 @@ def test_dbus_system_policy_lets_anyone_call(wsb):
         wsb.buses.append(bus)
         bus.start()
         bus.sockdir.chmod(0o755)
-        conf = session_conf("pub", server.url, allow_users="65534")
+        conf = "[daemon]\ncreate_allow_groups=65534\n\n" + session_conf(
+            "pub", server.url, allow_users="65534")
         daemon = wsb.daemon(start=False, env=bus.env(STATE_DIRECTORY=wsb.tmp / "state"))
         daemon.args = ["--system", "--bus", "system"]
         daemon.start(conf)
@@ -624,6 +636,9 @@ def test_dbus_system_policy_lets_anyone_call(wsb):
         assert out["messages"], "nobody got no Message signal"
         assert "from nobody" in server.received()
         assert out["own"] == "error org.freedesktop.DBus.Error.AccessDenied"
+        assert out["create"] == session_path("made"), out
+        assert isinstance(out["made_send"], int), out
+        assert out["made_remove"] is None, out
     finally:
         shutil.rmtree(public, ignore_errors=True)
 

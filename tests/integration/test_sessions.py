@@ -2,6 +2,7 @@
 control: the user instance serves only its own uid; the system instance
 checks allow_users/allow_groups and create_allow_groups."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -144,12 +145,25 @@ def _world_reachable(daemon):
         os.chmod(d, 0o755)
 
 
-def _as_nobody(*args, socket):
+def _as_uid(uid, *args, socket):
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is needed to run a client as another uid"
-    return subprocess.run([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+    return subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                            str(CTL), "--socket", str(socket), *args],
                           capture_output=True, text=True, timeout=10 * SLOW)
+
+
+def _as_nobody(*args, socket):
+    return _as_uid(NOBODY, *args, socket=socket)
+
+
+def _system_daemon(wsb, config):
+    daemon = wsb.daemon(start=False, env={"STATE_DIRECTORY": None})
+    daemon.args = ["--system"]
+    daemon.env["STATE_DIRECTORY"] = str(daemon.workdir / "state")
+    daemon.start(config)
+    _world_reachable(daemon)
+    return daemon
 
 
 def test_user_instance_refuses_another_uid(wsb):
@@ -167,21 +181,16 @@ def test_user_instance_refuses_another_uid(wsb):
 
 def test_system_instance_applies_allow_lists(wsb):
     assert os.geteuid() == 0, "this test needs root to run a client as nobody"
-    daemon = wsb.daemon(start=False, env={"STATE_DIRECTORY": None})
-    daemon.args = ["--system"]
-    state = daemon.workdir / "state"
-    daemon.env["STATE_DIRECTORY"] = str(state)
-    daemon.start(session_conf("open", "ws://127.0.0.1:9/", autoconnect="false",
-                              allow_users="nobody")
-                 + session_conf("closed", "ws://127.0.0.1:9/", autoconnect="false")
-                 + session_conf("bygroup", "ws://127.0.0.1:9/", autoconnect="false",
-                                allow_groups=str(NOBODY)))
-    _world_reachable(daemon)
+    daemon = _system_daemon(wsb, session_conf("open", "ws://127.0.0.1:9/", autoconnect="false",
+                                              allow_users="nobody")
+                            + session_conf("closed", "ws://127.0.0.1:9/", autoconnect="false")
+                            + session_conf("bygroup", "ws://127.0.0.1:9/", autoconnect="false",
+                                           allow_groups=str(NOBODY)))
     assert (daemon.socket.stat().st_mode & 0o777) == 0o666
 
     r = _as_nobody("status", "--json", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
-    assert sorted(s["name"] for s in __import__("json").loads(r.stdout)) == ["bygroup", "open"]
+    assert sorted(s["name"] for s in json.loads(r.stdout)) == ["bygroup", "open"]
     r = _as_nobody("send", "closed", "hi", socket=daemon.socket)
     assert r.returncode == 1 and "may not use session 'closed'" in r.stderr, r.stderr
     r = _as_nobody("history", "closed", socket=daemon.socket)
@@ -194,6 +203,41 @@ def test_system_instance_applies_allow_lists(wsb):
     # Root may do everything.
     daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
     daemon.ctl_ok("send", "closed", "hi")
+
+
+def test_system_instance_creator_may_use_what_it_created(wsb):
+    """A user whom create_allow_groups lets create sessions joins the new
+    session's allow_users (by uid), so it may use and remove what it made;
+    nobody else gains anything."""
+    assert os.geteuid() == 0, "this test needs root to run a client as another uid"
+    other = 1  # "daemon" on Debian; any uid that is neither root nor nobody
+    daemon = _system_daemon(wsb, f"[daemon]\ncreate_allow_groups={NOBODY};{other}\n")
+
+    r = _as_nobody("add", "mine", "ws://127.0.0.1:9/", "--no-connect", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    r = _as_nobody("add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
+                   "-o", f"allow_users=root;{other}", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    stored = (daemon.config_dir / "sessions.d" / "kept.conf").read_text()
+    assert f"allow_users=root;{other};{NOBODY};" in stored, stored
+
+    r = _as_nobody("status", "--json", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    assert sorted(s["name"] for s in json.loads(r.stdout)) == ["kept", "mine"]
+    r = _as_nobody("send", "mine", "queued", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    # The other creator may use the session that listed it, not the other one.
+    r = _as_uid(other, "send", "mine", "hi", socket=daemon.socket)
+    assert r.returncode == 1 and "may not use session 'mine'" in r.stderr, r.stderr
+    r = _as_uid(other, "send", "kept", "hi", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    # Root's sessions list nobody extra; the creator may remove its own.
+    daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
+    r = _as_nobody("send", "rootmade", "hi", socket=daemon.socket)
+    assert r.returncode == 1 and "may not use session 'rootmade'" in r.stderr, r.stderr
+    r = _as_nobody("remove", "mine", socket=daemon.socket)
+    assert r.returncode == 0, r.stderr
+    assert "mine" not in daemon.status()
 
 
 def test_socket_activation_uses_the_passed_socket(wsb):
