@@ -37,13 +37,17 @@ add_creator (GKeyFile *kf, uid_t creator)
 
   if (g_key_file_has_key (kf, "session", "allow_users", NULL))
     {
-      given = g_key_file_get_string_list (kf, "session", "allow_users", NULL, NULL);
-      if (!given)
+      g_autoptr (GError) bad = NULL;
+
+      given = g_key_file_get_string_list (kf, "session", "allow_users", NULL, &bad);
+      if (bad)
         return;
-      if (g_strv_contains ((const char *const *) given, id))
-        return;
-      for (char **u = given; *u; u++)
-        g_ptr_array_add (users, *u);
+      for (char **u = given; u && *u; u++)
+        {
+          if (g_str_equal (*u, id))
+            return;
+          g_ptr_array_add (users, *u);
+        }
     }
   g_ptr_array_add (users, id);
   g_key_file_set_string_list (kf, "session", "allow_users", (const char *const *) users->pdata,
