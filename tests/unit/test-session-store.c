@@ -31,32 +31,30 @@ allow_users_of (const char *key, const char *value, uid_t creator)
 static void
 test_creator_joins_allow_users (void)
 {
-  char *got;
+  static const struct
+  {
+    const char *key, *value; /* the one option given, or none */
+    uid_t creator;
+    const char *want; /* allow_users as the key file holds it */
+  } cases[] = {
+    { NULL, NULL, WSB_NO_CREATOR, "<none>" },
+    { NULL, NULL, 1000, "1000;" },
+    { "allow_users", "root;alice", 1000, "root;alice;1000;" },
+    /* Already listed by uid: the list stays as given. */
+    { "allow_users", "1000;bob", 1000, "1000;bob" },
+    { "allow_users", "", 1000, "1000;" },
+    /* An escape GKeyFile refuses is left for the configuration code to report. */
+    { "allow_users", "alice\\", 1000, "alice\\" },
+    /* Other keys are not touched. */
+    { "allow_groups", "staff", 1000, "1000;" },
+  };
 
-  got = allow_users_of (NULL, NULL, WSB_NO_CREATOR);
-  g_assert_cmpstr (got, ==, "<none>");
-  g_free (got);
-  got = allow_users_of (NULL, NULL, 1000);
-  g_assert_cmpstr (got, ==, "1000;");
-  g_free (got);
-  got = allow_users_of ("allow_users", "root;alice", 1000);
-  g_assert_cmpstr (got, ==, "root;alice;1000;");
-  g_free (got);
-  /* Already listed by uid: the list stays as given. */
-  got = allow_users_of ("allow_users", "1000;bob", 1000);
-  g_assert_cmpstr (got, ==, "1000;bob");
-  g_free (got);
-  got = allow_users_of ("allow_users", "", 1000);
-  g_assert_cmpstr (got, ==, "1000;");
-  g_free (got);
-  /* An escape GKeyFile refuses is left for the configuration code to report. */
-  got = allow_users_of ("allow_users", "alice\\", 1000);
-  g_assert_cmpstr (got, ==, "alice\\");
-  g_free (got);
-  /* Other keys are not touched. */
-  got = allow_users_of ("allow_groups", "staff", 1000);
-  g_assert_cmpstr (got, ==, "1000;");
-  g_free (got);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = allow_users_of (cases[i].key, cases[i].value, cases[i].creator);
+
+      g_assert_cmpstr (got, ==, cases[i].want);
+    }
 }
 
 static void
