@@ -28,6 +28,12 @@ static GHashTable *ids[2];      /* [group]: a user's or group's name → gint64 
 static GHashTable *memberships; /* uid << 32 | gid (a gint64) → Membership */
 static gint64 cache_since;
 
+uid_t
+wsb_access_creator (uid_t uid)
+{
+  return uid == 0 ? WSB_NO_CREATOR : uid;
+}
+
 void
 wsb_access_forget (void)
 {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "session-store.h"
 
 #define WSB_ACCESS_DEFAULT_GROUP "wsbridge"
 
@@ -17,6 +18,11 @@ gboolean wsb_access_session_allowed (const WsbSessionConfig *cfg, uid_t uid, gid
                                      GError **error);
 gboolean wsb_access_create_allowed (const WsbDaemonConfig *cfg, uid_t uid, gid_t gid,
                                     GError **error);
+
+/* Who joins the allow_users of a session that uid creates on the system
+ * instance (session-store.h): the creator, unless it is root, who may use
+ * every session anyway. */
+uid_t wsb_access_creator (uid_t uid);
 
 /* Drops the NSS answers kept (at a reload, and at exit). */
 void wsb_access_forget (void);

@@ -153,7 +153,7 @@ wsb_dbus_creator (WsbDBusServer *srv, const char *sender)
   if (srv->bus_type != G_BUS_TYPE_SYSTEM || !sender || !srv->system)
     return WSB_NO_CREATOR;
   c = caller_get (srv, sender);
-  return c->have_cred && c->uid != 0 ? c->uid : WSB_NO_CREATOR;
+  return c->have_cred ? wsb_access_creator (c->uid) : WSB_NO_CREATOR;
 }
 
 /* ---------------------------------------------------------- subscriptions */

@@ -103,9 +103,9 @@ void wsb_dbus_caller_free (Caller *c);
 /* Whether sender may use session name (NULL: create sessions). */
 gboolean wsb_dbus_may_use (WsbDBusServer *srv, const char *sender, const char *name,
                            GError **error);
-/* The uid of a caller (after wsb_dbus_may_use let it create) that is to
- * join a new session's allow_users: a user other than root on the system
- * bus of the system instance; WSB_NO_CREATOR otherwise. */
+/* Who joins the allow_users of a session the caller creates (after
+ * wsb_dbus_may_use let it): wsb_access_creator of its uid on the system bus
+ * of the system instance; WSB_NO_CREATOR otherwise. */
 uid_t wsb_dbus_creator (WsbDBusServer *srv, const char *sender);
 
 /* Session methods Subscribe(s channel, t since_seq, t epoch) and

@@ -392,8 +392,7 @@ handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionReq
       keys[i] = or_empty (req->options[i]->key);
       values[i] = or_empty (req->options[i]->value);
     }
-  /* On the system instance whoever creates a session may use it. */
-  creator = c->srv->system && c->cred.uid != 0 ? c->cred.uid : WSB_NO_CREATOR;
+  creator = c->srv->system ? wsb_access_creator (c->cred.uid) : WSB_NO_CREATOR;
   if (!wsb_hub_create_session (c->srv->hub, or_empty (req->name), or_empty (req->url), keys,
                                values, (guint) req->n_options, creator, req->persist, &error))
     {

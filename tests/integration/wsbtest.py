@@ -148,8 +148,10 @@ class Server:
         """The accepted connections once there are at least N. The server records
         a connection after its 101 has gone out, so a daemon can report "open"
         before the record is there."""
-        return wait_for(lambda: len(self.connects()) >= n and self.connects(), timeout,
-                        f"server {self.name} to record {n} connection(s)")
+        def enough():
+            connects = self.connects()
+            return connects if len(connects) >= n else None
+        return wait_for(enough, timeout, f"server {self.name} to record {n} connection(s)")
 
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
