@@ -70,6 +70,7 @@ typedef struct
   guint64 min, max;
   gsize offset;
   const char *doc;
+  WsbKeyRuntime runtime; /* [session] keys: who may set it when creating a session */
 } KeyDef;
 
 #define KIB (G_GUINT64_CONSTANT (1024))

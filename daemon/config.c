@@ -11,65 +11,65 @@
 
 #define S(field) offsetof (WsbSessionConfig, field)
 static const KeyDef session_keys[] = {
-  { "url", KEY_URL, NULL, 0, 0, S (url), "ws:// or wss:// URL (required)" },
-  { "autoconnect", KEY_BOOL, "true", 0, 1, S (autoconnect), "connect at start" },
-  { "headers", KEY_HEADERS, NULL, 0, 0, S (headers), "extra handshake headers, 'Name: value'" },
-  { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list" },
-  { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header" },
+  { "url", KEY_URL, NULL, 0, 0, S (url), "ws:// or wss:// URL (required)", WSB_KEY_RUNTIME_ANY },
+  { "autoconnect", KEY_BOOL, "true", 0, 1, S (autoconnect), "connect at start", WSB_KEY_RUNTIME_ANY },
+  { "headers", KEY_HEADERS, NULL, 0, 0, S (headers), "extra handshake headers, 'Name: value'", WSB_KEY_RUNTIME_ANY },
+  { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list", WSB_KEY_RUNTIME_ANY },
+  { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header", WSB_KEY_RUNTIME_ANY },
   { "token_file", KEY_PATH, NULL, 0, 0, S (token_file),
     "file whose content is sent as Authorization: Bearer, re-read before every connect; "
-    "${CREDENTIALS_DIRECTORY}/NAME names a systemd credential (LoadCredential=)" },
+    "${CREDENTIALS_DIRECTORY}/NAME names a systemd credential (LoadCredential=)", WSB_KEY_RUNTIME_ADMIN },
   { "auth_command", KEY_COMMAND, NULL, 0, 0, S (auth_command),
-    "command run before every connect; its 'Name: value' output lines are headers" },
+    "command run before every connect; its 'Name: value' output lines are headers", WSB_KEY_RUNTIME_ADMIN },
   { "tls_ca_file", KEY_PATH, NULL, 0, 0, S (tls_ca_file),
-    "PEM CA bundle to trust instead of the system store" },
-  { "tls_cert_file", KEY_PATH, NULL, 0, 0, S (tls_cert_file), "PEM client certificate" },
-  { "tls_key_file", KEY_PATH, NULL, 0, 0, S (tls_key_file), "PEM key of the client certificate" },
+    "PEM CA bundle to trust instead of the system store", WSB_KEY_RUNTIME_ADMIN },
+  { "tls_cert_file", KEY_PATH, NULL, 0, 0, S (tls_cert_file), "PEM client certificate", WSB_KEY_RUNTIME_ADMIN },
+  { "tls_key_file", KEY_PATH, NULL, 0, 0, S (tls_key_file), "PEM key of the client certificate", WSB_KEY_RUNTIME_ADMIN },
   { "tls_pin_sha256", KEY_PINS, NULL, 0, 0, S (tls_pin_sha256),
-    "base64 SHA-256 SPKI pins; the server key must match one" },
+    "base64 SHA-256 SPKI pins; the server key must match one", WSB_KEY_RUNTIME_ANY },
   { "tls_insecure", KEY_BOOL, "false", 0, 1, S (tls_insecure),
-    "skip certificate verification (tests only)" },
+    "skip certificate verification (tests only)", WSB_KEY_RUNTIME_ANY },
   { "proxy", KEY_PROXY, NULL, 0, 0, S (proxy),
-    "http://[user:pw@]host:port CONNECT proxy, or none; default from the environment" },
-  { "compression", KEY_BOOL, "true", 0, 1, S (compression), "permessage-deflate" },
+    "http://[user:pw@]host:port CONNECT proxy, or none; default from the environment", WSB_KEY_RUNTIME_ANY },
+  { "compression", KEY_BOOL, "true", 0, 1, S (compression), "permessage-deflate", WSB_KEY_RUNTIME_ANY },
   { "ping_interval", KEY_UINT, "30", 0, 86400, S (ping_interval),
-    "seconds without a pong before a ping; 0 disables keepalive" },
+    "seconds without a pong before a ping; 0 disables keepalive", WSB_KEY_RUNTIME_ANY },
   { "pong_timeout", KEY_UINT, "10", 1, 3600, S (pong_timeout),
-    "seconds to wait for the pong before dropping the connection" },
+    "seconds to wait for the pong before dropping the connection", WSB_KEY_RUNTIME_ANY },
   { "backoff_initial_ms", KEY_UINT, "500", 1, 3600000, S (backoff_initial_ms),
-    "first reconnect delay cap" },
+    "first reconnect delay cap", WSB_KEY_RUNTIME_ANY },
   { "backoff_max_ms", KEY_UINT, "60000", 1, 86400000, S (backoff_max_ms),
-    "largest reconnect delay cap" },
+    "largest reconnect delay cap", WSB_KEY_RUNTIME_ANY },
   { "backoff_reset_s", KEY_UINT, "30", 0, 86400, S (backoff_reset_s),
-    "a connection open this long starts the backoff over" },
+    "a connection open this long starts the backoff over", WSB_KEY_RUNTIME_ANY },
   { "connect_timeout", KEY_UINT, "15", 1, 300, S (connect_timeout),
-    "seconds for TCP + TLS + upgrade, per address" },
+    "seconds for TCP + TLS + upgrade, per address", WSB_KEY_RUNTIME_ANY },
   { "max_message_bytes", KEY_SIZE, "16M", 1, GIB, S (max_message_bytes),
-    "larger inbound messages close the connection with 1009" },
+    "larger inbound messages close the connection with 1009", WSB_KEY_RUNTIME_ANY },
   { "queue_max_messages", KEY_UINT, "1000", 1, 1000000, S (queue_max_messages),
-    "send queue limit in messages" },
-  { "queue_max_bytes", KEY_SIZE, "4M", KIB, GIB, S (queue_max_bytes), "send queue limit in bytes" },
+    "send queue limit in messages", WSB_KEY_RUNTIME_ANY },
+  { "queue_max_bytes", KEY_SIZE, "4M", KIB, GIB, S (queue_max_bytes), "send queue limit in bytes", WSB_KEY_RUNTIME_ANY },
   { "queue_ttl_ms", KEY_UINT, "0", 0, 30 * G_GUINT64_CONSTANT (86400000), S (queue_ttl_ms),
-    "queued messages older than this expire; 0: never" },
+    "queued messages older than this expire; 0: never", WSB_KEY_RUNTIME_ANY },
   { "queue_persist", KEY_BOOL, "false", 0, 1, S (queue_persist),
-    "journal the send queue under the state directory so it survives a restart" },
+    "journal the send queue under the state directory so it survives a restart", WSB_KEY_RUNTIME_ANY },
   { "channel_key", KEY_POINTER, NULL, 0, 0, S (channel_key),
-    "RFC 6901 pointer to the channel in inbound JSON text messages" },
+    "RFC 6901 pointer to the channel in inbound JSON text messages", WSB_KEY_RUNTIME_ANY },
   { "subscribe_template", KEY_TEMPLATE, NULL, 0, 0, S (subscribe_template),
-    "frame sent when a channel gets its first local subscriber; {channel} is filled in" },
+    "frame sent when a channel gets its first local subscriber; {channel} is filled in", WSB_KEY_RUNTIME_ANY },
   { "unsubscribe_template", KEY_TEMPLATE, NULL, 0, 0, S (unsubscribe_template),
-    "frame sent when a channel loses its last local subscriber" },
+    "frame sent when a channel loses its last local subscriber", WSB_KEY_RUNTIME_ANY },
   { "on_connect", KEY_FRAMES, NULL, 0, 0, S (on_connect),
-    "text frames sent first after every connect (e.g. a login)" },
+    "text frames sent first after every connect (e.g. a login)", WSB_KEY_RUNTIME_ANY },
   { "channels", KEY_CHANNELS, NULL, 0, 0, S (channels),
-    "channels subscribed upstream after every connect, with or without local subscribers" },
+    "channels subscribed upstream after every connect, with or without local subscribers", WSB_KEY_RUNTIME_ANY },
   { "history_messages", KEY_UINT, "64", 0, 1000000, S (history_messages),
-    "messages kept per channel for late joiners and resuming subscribers" },
-  { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel" },
+    "messages kept per channel for late joiners and resuming subscribers", WSB_KEY_RUNTIME_ANY },
+  { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel", WSB_KEY_RUNTIME_ANY },
   { "allow_users", KEY_STRV, NULL, 0, 0, S (allow_users),
-    "system instance: users (names or uids) who may use the session besides root" },
+    "system instance: users (names or uids) who may use the session besides root", WSB_KEY_RUNTIME_OWN },
   { "allow_groups", KEY_STRV, NULL, 0, 0, S (allow_groups),
-    "system instance: groups who may use the session; default the group wsbridge" },
+    "system instance: groups who may use the session; default the group wsbridge", WSB_KEY_RUNTIME_OWN },
 };
 #undef S
 
@@ -93,6 +93,12 @@ static const KeyDef daemon_keys[] = {
     "replies one API client may leave unread before the daemon stops reading its requests" },
   { "create_allow_groups", KEY_STRV, NULL, 0, 0, D (create_allow_groups),
     "system instance: groups whose members may create sessions at runtime (root always may)" },
+  { "admin_groups", KEY_STRV, NULL, 0, 0, D (admin_groups),
+    "system instance: groups whose members may create sessions and set every key, as root may" },
+  { "max_sessions", KEY_UINT, "10000", 1, 1000000, D (max_sessions),
+    "sessions in all (configured, persisted and runtime); creating more is refused" },
+  { "max_sessions_per_user", KEY_UINT, "32", 1, 1000000, D (max_sessions_per_user),
+    "system instance: runtime and persisted sessions one uid other than root may hold" },
 };
 #undef D
 
@@ -124,7 +130,9 @@ foreach_key (const char *group, const KeyDef *keys, gsize n, WsbConfigKeyFunc fu
                                 key_storage (k->type) == STORE_NUMBER,
                                 k->min,
                                 k->max,
-                                k->doc };
+                                k->doc,
+                                keys == session_keys ? wsb_config_key_runtime_name (k->runtime)
+                                                     : NULL };
       func (&info, data);
     }
 }
@@ -134,6 +142,30 @@ wsb_config_foreach_key (WsbConfigKeyFunc func, gpointer data)
 {
   foreach_key ("daemon", daemon_keys, G_N_ELEMENTS (daemon_keys), func, data);
   foreach_key ("session", session_keys, G_N_ELEMENTS (session_keys), func, data);
+}
+
+WsbKeyRuntime
+wsb_config_key_runtime (const char *key)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (session_keys); i++)
+    if (g_str_equal (session_keys[i].name, key))
+      return session_keys[i].runtime;
+  return WSB_KEY_RUNTIME_ADMIN;
+}
+
+const char *
+wsb_config_key_runtime_name (WsbKeyRuntime runtime)
+{
+  switch (runtime)
+    {
+    case WSB_KEY_RUNTIME_ANY:
+      return "any creator";
+    case WSB_KEY_RUNTIME_OWN:
+      return "own ids";
+    case WSB_KEY_RUNTIME_ADMIN:
+      break;
+    }
+  return "admin";
 }
 
 gboolean
@@ -179,6 +211,49 @@ wsb_config_key_closest (KeyGroup group, const char *name)
   for (gsize i = 0; i < n; i++)
     names[i] = keys[i].name;
   return wsb_suggest (name, names);
+}
+
+char *
+wsb_url_redact (const char *url)
+{
+  GString *out = g_string_sized_new (strlen (url));
+  const char *scheme_end = strstr (url, "://");
+  const char *p = scheme_end ? scheme_end + 3 : url;
+  const char *auth_end = p + strcspn (p, "/?#");
+  const char *at = memchr (p, '@', (gsize) (auth_end - p));
+
+  g_string_append_len (out, url, p - url);
+  if (at)
+    {
+      /* The last '@' of the authority ends the userinfo. */
+      while (memchr (at + 1, '@', (gsize) (auth_end - at - 1)))
+        at = memchr (at + 1, '@', (gsize) (auth_end - at - 1));
+      g_string_append (out, "…@");
+      p = at + 1;
+    }
+  while (*p && *p != '?' && *p != '#')
+    g_string_append_c (out, *p++);
+  if (*p == '?')
+    {
+      g_string_append_c (out, *p++);
+      while (*p && *p != '#')
+        {
+          gsize name = strcspn (p, "=&#");
+
+          g_string_append_len (out, p, (gssize) name);
+          p += name;
+          if (*p == '=')
+            {
+              g_string_append (out, "=…");
+              p += 1 + strcspn (p + 1, "&#");
+            }
+          if (*p == '&')
+            g_string_append_c (out, *p++);
+        }
+    }
+  if (*p == '#')
+    g_string_append (out, "#…");
+  return g_string_free (out, FALSE);
 }
 
 gboolean

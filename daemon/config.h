@@ -63,6 +63,9 @@ typedef struct
   guint64 max_subscriptions_per_client;
   guint64 max_requests_per_client;
   char **create_allow_groups; /* system instance: may create sessions at runtime */
+  char **admin_groups;        /* system instance: may also set every key when creating */
+  guint64 max_sessions;          /* sessions in all */
+  guint64 max_sessions_per_user; /* system instance: runtime sessions one uid may hold */
 } WsbDaemonConfig;
 
 typedef struct
@@ -73,6 +76,10 @@ typedef struct
 } WsbConfig;
 
 gboolean wsb_session_name_is_valid (const char *name);
+/* url as status, properties, logs and errors show it: userinfo and the
+ * value of every query parameter replaced by "…" (they may hold secrets),
+ * the rest as written: "wss://…@host/path?token=…&v=…". */
+char *wsb_url_redact (const char *url);
 /* TRUE for a key of the [session] groups (url included). */
 gboolean wsb_config_is_session_key (const char *key);
 
@@ -91,6 +98,22 @@ typedef enum
  * auth_command output share these rules). */
 WsbHeaderProblem wsb_header_check (const char *header);
 
+/* Who may set a [session] key when creating a session at runtime on the
+ * system instance (the key table's runtime column; access.c applies it). */
+typedef enum
+{
+  WSB_KEY_RUNTIME_ANY,   /* any caller that may create sessions */
+  WSB_KEY_RUNTIME_OWN,   /* naming only the creator's own uid or groups, unless
+                            root or admin_groups sets it (allow_users, allow_groups) */
+  WSB_KEY_RUNTIME_ADMIN, /* only root or admin_groups: it makes the daemon read a
+                            file or run a command */
+} WsbKeyRuntime;
+
+/* The runtime column of session key (WSB_KEY_RUNTIME_ADMIN for an unknown key). */
+WsbKeyRuntime wsb_config_key_runtime (const char *key);
+/* As wsbridge.conf(5) words it: "any creator", "own ids", "admin". */
+const char *wsb_config_key_runtime_name (WsbKeyRuntime runtime);
+
 /* One key of the configuration table, for documentation and its checks
  * (tests/packaging: every key is in wsbridge.conf(5) with its default and
  * range). */
@@ -103,6 +126,7 @@ typedef struct
   gboolean ranged;           /* numbers and sizes: min..max apply */
   guint64 min, max;
   const char *doc;
+  const char *runtime; /* [session] keys: wsb_config_key_runtime_name; NULL for [daemon] */
 } WsbConfigKeyInfo;
 
 typedef void (*WsbConfigKeyFunc) (const WsbConfigKeyInfo *key, gpointer data);

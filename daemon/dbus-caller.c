@@ -4,11 +4,8 @@
  * when its name vanishes from the bus, and its subscriptions with it. */
 #include "dbus-server-private.h"
 
-#include <pwd.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "access.h"
 #include "log.h"
 #include "wsb-error.h"
 
@@ -23,17 +20,26 @@ typedef struct
   guint64 gap_from, gap_to; /* messages the backlog made it lose (0: none) */
 } CallerSub;
 
-/* A peer on the bus, by unique name: its subscriptions, and on the system
- * bus its uid. Gone when its name vanishes. */
+/* A method call waiting for its caller to be known. */
+typedef struct
+{
+  WsbDBusCall func;
+  GDBusMethodInvocation *inv;
+} Waiting;
+
+/* A peer on the bus, by unique name: who it is and its subscriptions.
+ * Gone when its name vanishes. */
 struct _Caller
 {
   WsbDBusServer *srv;
   char *name;
   guint watch_id;
   GHashTable *subs; /* key → CallerSub* */
-  gboolean have_cred;
-  uid_t uid;
-  gid_t gid;
+  WsbPeer *peer;    /* NULL until known */
+  char *unknown;    /* why it could not be identified, if it could not */
+  GCancellable *asking; /* its credentials are asked of the bus */
+  WsbPeerWait *peer_wait;
+  GQueue waiting; /* Waiting* */
 };
 
 /* ---------------------------------------------------------------- callers */
@@ -51,11 +57,25 @@ caller_sub_free (CallerSub *cs)
   g_free (cs);
 }
 
+static void
+waiting_free (Waiting *w)
+{
+  g_object_unref (w->inv);
+  g_free (w);
+}
+
 void
 wsb_dbus_caller_free (Caller *c)
 {
   g_bus_unwatch_name (c->watch_id);
+  if (c->asking)
+    g_cancellable_cancel (c->asking);
+  g_clear_object (&c->asking);
+  wsb_peer_wait_cancel (c->peer_wait);
+  g_queue_clear_full (&c->waiting, (GDestroyNotify) waiting_free);
   g_hash_table_unref (c->subs);
+  g_clear_pointer (&c->peer, wsb_peer_unref);
+  g_free (c->unknown);
   g_free (c->name);
   g_free (c);
 }
@@ -82,78 +102,146 @@ caller_get (WsbDBusServer *srv, const char *name)
   c->srv = srv;
   c->name = g_strdup (name);
   c->subs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) caller_sub_free);
+  g_queue_init (&c->waiting);
   c->watch_id = g_bus_watch_name_on_connection (srv->conn, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                 NULL, on_caller_vanished, c, NULL);
   g_hash_table_insert (srv->callers, c->name, c);
   return c;
 }
 
-/* On the system bus: the caller's uid and primary group, asked of the bus
- * once per unique name. */
+/* Only the system bus has other users on it; on any other bus every peer
+ * is the bus's own user, and may do what the daemon may. */
 static gboolean
-caller_cred (Caller *c, GError **error)
+bus_is_shared (WsbDBusServer *srv)
 {
-  g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GError) local = NULL;
-  struct passwd *pw;
-  guint32 uid;
-
-  if (c->have_cred)
-    return TRUE;
-  reply = g_dbus_connection_call_sync (
-      c->srv->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-      "GetConnectionUnixUser", g_variant_new ("(s)", c->name), G_VARIANT_TYPE ("(u)"),
-      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &local);
-  if (!reply)
-    {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_ACCESS_DENIED, "cannot identify the caller: %s",
-                   local->message);
-      return FALSE;
-    }
-  g_variant_get (reply, "(u)", &uid);
-  pw = getpwuid (uid);
-  c->uid = uid;
-  c->gid = pw ? pw->pw_gid : (gid_t) -1;
-  c->have_cred = TRUE;
-  return TRUE;
+  return srv->bus_type == G_BUS_TYPE_SYSTEM;
 }
 
-/* Only the system bus has other users on it: there the system instance
- * checks access.c's rules and a user instance admits its own uid and root. */
-gboolean
-wsb_dbus_may_use (WsbDBusServer *srv, const char *sender, const char *name, GError **error)
+static void
+run_waiting (Caller *c)
 {
-  const WsbSessionConfig *cfg;
-  Caller *c;
+  Waiting *w;
 
-  if (srv->bus_type != G_BUS_TYPE_SYSTEM || !sender)
-    return TRUE;
-  c = caller_get (srv, sender);
-  if (!caller_cred (c, error))
-    return FALSE;
-  if (!srv->system)
+  while ((w = g_queue_pop_head (&c->waiting)))
     {
-      if (c->uid == getuid () || c->uid == 0)
-        return TRUE;
-      g_set_error (error, WSB_ERROR, WSB_ERROR_ACCESS_DENIED,
-                   "this wsbridged instance serves only its own user");
-      return FALSE;
+      if (c->peer)
+        w->func (c->srv, c->peer, w->inv);
+      else
+        g_dbus_method_invocation_return_error (w->inv, WSB_ERROR, WSB_ERROR_ACCESS_DENIED,
+                                               "cannot identify the caller: %s", c->unknown);
+      waiting_free (w);
     }
-  if (!name)
-    return wsb_access_create_allowed (&srv->cfg, c->uid, c->gid, error);
-  cfg = wsb_hub_get_config (srv->hub, name);
-  return !cfg || wsb_access_session_allowed (cfg, c->uid, c->gid, error);
 }
 
-uid_t
-wsb_dbus_creator (WsbDBusServer *srv, const char *sender)
+static void
+on_caller_peer (WsbPeer *peer, gpointer data)
+{
+  Caller *c = data;
+
+  c->peer_wait = NULL;
+  c->peer = wsb_peer_ref (peer);
+  run_waiting (c);
+}
+
+static void
+on_credentials (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+  g_autoptr (GVariant) creds = NULL;
+  Caller *c = data;
+  guint32 uid, pid = 0;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the caller is gone, and c with it */
+  g_clear_object (&c->asking);
+  if (reply)
+    creds = g_variant_get_child_value (reply, 0);
+  if (!creds || !g_variant_lookup (creds, "UnixUserID", "u", &uid))
+    {
+      c->unknown = g_strdup (error ? error->message : "the bus does not know its uid");
+      run_waiting (c);
+      return;
+    }
+  g_variant_lookup (creds, "ProcessID", "u", &pid);
+  c->peer_wait = wsb_peer_lookup (c->srv->system, uid, (pid_t) pid, on_caller_peer, c);
+}
+
+/* Asks the bus who the caller is, once per unique name, without waiting. */
+static void
+caller_identify (Caller *c)
+{
+  if (c->peer || c->unknown || c->asking || c->peer_wait)
+    return;
+  c->asking = g_cancellable_new ();
+  g_dbus_connection_call (c->srv->conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetConnectionCredentials",
+                          g_variant_new ("(s)", c->name), G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NONE, -1, c->asking, on_credentials, c);
+}
+
+void
+wsb_dbus_with_peer (WsbDBusServer *srv, GDBusMethodInvocation *inv, WsbDBusCall func)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (inv);
+  Waiting *w;
+  Caller *c;
+
+  if (!bus_is_shared (srv) || !sender)
+    {
+      func (srv, wsb_peer_daemon (), inv);
+      return;
+    }
+  c = caller_get (srv, sender);
+  if (c->peer)
+    {
+      func (srv, c->peer, inv);
+      return;
+    }
+  w = g_new0 (Waiting, 1);
+  w->func = func;
+  w->inv = g_object_ref (inv);
+  g_queue_push_tail (&c->waiting, w);
+  if (c->unknown)
+    run_waiting (c);
+  else
+    caller_identify (c);
+}
+
+const WsbPeer *
+wsb_dbus_known_peer (WsbDBusServer *srv, const char *sender)
 {
   Caller *c;
 
-  if (srv->bus_type != G_BUS_TYPE_SYSTEM || !sender || !srv->system)
-    return WSB_NO_CREATOR;
+  if (!bus_is_shared (srv))
+    return wsb_peer_daemon ();
+  if (!sender)
+    return NULL;
   c = caller_get (srv, sender);
-  return c->have_cred ? wsb_access_creator (c->uid) : WSB_NO_CREATOR;
+  caller_identify (c);
+  return c->peer;
+}
+
+void
+wsb_dbus_emit_to_allowed (WsbDBusServer *srv, WsbSubscription *watch, const char *path,
+                          const char *iface, const char *signal, GVariant *params)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (params);
+  GHashTableIter it;
+  Caller *c;
+
+  if (!srv->conn)
+    return;
+  if (!bus_is_shared (srv))
+    {
+      g_dbus_connection_emit_signal (srv->conn, NULL, path, iface, signal, owned, NULL);
+      return;
+    }
+  g_hash_table_iter_init (&it, srv->callers);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &c))
+    if (c->peer && wsb_subscription_allows (watch, c->peer, WSB_OP_LIST))
+      g_dbus_connection_emit_signal (srv->conn, c->name, path, iface, signal, owned, NULL);
 }
 
 /* ---------------------------------------------------------- subscriptions */
@@ -379,8 +467,8 @@ static const WsbSubscriberFuncs sub_funcs = {
 };
 
 void
-wsb_dbus_subscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv,
-                    GVariant *params)
+wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+                    GDBusMethodInvocation *inv, GVariant *params)
 {
   g_autoptr (GError) error = NULL;
   const char *channel;
@@ -410,8 +498,8 @@ wsb_dbus_subscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocatio
   cs->path = g_strdup (obj->path);
   /* As over the socket API: epoch 0 is live only; an epoch with since_seq
    * 0 replays all the history of that epoch. */
-  cs->sub
-      = wsb_hub_subscribe (srv->hub, obj->name, channel, since_seq, epoch, &sub_funcs, cs, &error);
+  cs->sub = wsb_hub_subscribe (srv->hub, peer, obj->name, channel, since_seq, epoch, &sub_funcs,
+                               cs, &error);
   if (!cs->sub)
     {
       caller_sub_free (cs);

@@ -8,44 +8,38 @@
 /* ------------------------------------------------------- manager methods */
 
 static void
-list_sessions (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *inv)
+list_sessions (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv)
 {
-  g_autoptr (GPtrArray) list = wsb_hub_list_status (srv->hub);
+  g_autoptr (GPtrArray) list = wsb_hub_list_status (srv->hub, peer);
   GVariantBuilder paths;
 
   g_variant_builder_init (&paths, G_VARIANT_TYPE ("ao"));
   for (guint i = 0; i < list->len; i++)
     {
-      const char *name = ((WsbSessionStatus *) g_ptr_array_index (list, i))->name;
-      SessionObject *obj = wsb_dbus_object_ensure (srv, name);
+      SessionObject *obj = wsb_dbus_object_ensure (
+          srv, ((WsbSessionStatus *) g_ptr_array_index (list, i))->name);
 
-      /* The system instance lists only what the caller may use. */
-      if (obj && wsb_dbus_may_use (srv, sender, name, NULL))
+      if (obj)
         g_variant_builder_add (&paths, "o", obj->path);
     }
   g_dbus_method_invocation_return_value (inv, g_variant_new ("(ao)", &paths));
 }
 
 static void
-get_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *inv, GVariant *params)
+get_session (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv)
 {
   g_autoptr (GError) error = NULL;
+  WsbSessionStatus st = { 0 };
   const char *name;
-  SessionObject *obj;
+  SessionObject *obj = NULL;
 
-  g_variant_get (params, "(&s)", &name);
-  if (!wsb_dbus_may_use (srv, sender, name, &error))
-    {
-      wsb_dbus_return_error (inv, error);
-      return;
-    }
-  obj = wsb_dbus_object_ensure (srv, name);
+  g_variant_get (g_dbus_method_invocation_get_parameters (inv), "(&s)", &name);
+  if (wsb_hub_get_status (srv->hub, peer, name, &st, &error))
+    obj = wsb_dbus_object_ensure (srv, name);
+  wsb_session_status_clear (&st);
   if (!obj)
     {
-      /* The name as the hub's own errors show it: valid UTF-8, at most 80 bytes. */
-      g_autofree char *shown = g_utf8_make_valid (name, MIN (strlen (name), 80));
-      g_dbus_method_invocation_return_error (inv, WSB_ERROR, WSB_ERROR_NOT_FOUND,
-                                             "no session named '%s'", shown);
+      wsb_dbus_return_error (inv, error);
       return;
     }
   g_dbus_method_invocation_return_value (inv, g_variant_new ("(o)", obj->path));
@@ -71,9 +65,9 @@ option_text (const char *key, GVariant *value, GError **error)
 }
 
 static void
-create_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *inv,
-                GVariant *params)
+create_session (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv)
 {
+  GVariant *params = g_dbus_method_invocation_get_parameters (inv);
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariantIter) iter = NULL;
   g_autoptr (GPtrArray) keys = g_ptr_array_new ();
@@ -83,12 +77,6 @@ create_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *i
   GVariant *value;
   SessionObject *obj;
 
-  if (!wsb_dbus_may_use (srv, sender, NULL, &error))
-    {
-      g_message ("D-Bus: caller %s: denied: %s", sender, error->message);
-      wsb_dbus_return_error (inv, error);
-      return;
-    }
   g_variant_get (params, "(&s&sa{sv})", &name, &url, &iter);
   while (g_variant_iter_loop (iter, "{&sv}", &key, &value))
     {
@@ -118,9 +106,8 @@ create_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *i
       g_ptr_array_add (keys, (gpointer) key);
       g_ptr_array_add (values, text);
     }
-  if (!wsb_hub_create_session (srv->hub, name, url, (const char *const *) keys->pdata,
-                               (const char *const *) values->pdata, keys->len,
-                               wsb_dbus_creator (srv, sender), persist, &error))
+  if (!wsb_hub_create_session (srv->hub, peer, name, url, (const char *const *) keys->pdata,
+                               (const char *const *) values->pdata, keys->len, persist, &error))
     {
       wsb_dbus_return_error (inv, error);
       return;
@@ -130,17 +117,16 @@ create_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *i
 }
 
 static void
-remove_session (WsbDBusServer *srv, const char *sender, GDBusMethodInvocation *inv,
-                GVariant *params)
+remove_session (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv)
 {
   g_autoptr (GError) error = NULL;
   const char *name;
 
-  g_variant_get (params, "(&s)", &name);
+  g_variant_get (g_dbus_method_invocation_get_parameters (inv), "(&s)", &name);
   /* Its object, if it never had one, is made first: SessionRemoved names it. */
-  wsb_dbus_object_ensure (srv, name);
-  if (!wsb_dbus_may_use (srv, sender, name, &error)
-      || !wsb_hub_remove_session (srv->hub, name, &error))
+  if (wsb_hub_allows (srv->hub, peer, WSB_OP_REMOVE, name))
+    wsb_dbus_object_ensure (srv, name);
+  if (!wsb_hub_remove_session (srv->hub, peer, name, &error))
     {
       wsb_dbus_return_error (inv, error);
       return;
@@ -156,13 +142,13 @@ manager_method_call (GDBusConnection *conn, const char *sender, const char *path
   WsbDBusServer *srv = data;
 
   if (g_str_equal (method, "ListSessions"))
-    list_sessions (srv, sender, inv);
+    wsb_dbus_with_peer (srv, inv, list_sessions);
   else if (g_str_equal (method, "GetSession"))
-    get_session (srv, sender, inv, params);
+    wsb_dbus_with_peer (srv, inv, get_session);
   else if (g_str_equal (method, "CreateSession"))
-    create_session (srv, sender, inv, params);
+    wsb_dbus_with_peer (srv, inv, create_session);
   else if (g_str_equal (method, "RemoveSession"))
-    remove_session (srv, sender, inv, params);
+    wsb_dbus_with_peer (srv, inv, remove_session);
   else
     g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
                                            "no method %s", method);

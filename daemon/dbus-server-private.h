@@ -5,8 +5,9 @@
  *   dbus-manager.c   the manager object's methods
  *   dbus-session.c   one object per session: properties, their coalesced
  *                    PropertiesChanged, the session methods
- *   dbus-caller.c    peers by unique name: credentials and access, their
- *                    subscriptions and the Message/Gap signals to them
+ *   dbus-caller.c    peers by unique name: who they are (asked of the bus
+ *                    without waiting), their subscriptions and the signals
+ *                    to them
  *
  * Like every frontend it uses the hub and never the socket frontend. */
 #pragma once
@@ -29,7 +30,7 @@ typedef struct
   WsbDBusServer *srv;
   char *name;
   char *path;
-  guint reg_id;
+  gboolean announced; /* SessionAdded went out */
   WsbSubscription *watch;
   WsbSessionStatus shown; /* as PropertiesChanged last told it */
   gboolean dirty;         /* counters changed since */
@@ -48,6 +49,7 @@ struct _WsbDBusServer
   GSourceFunc replaced_func;
   gpointer replaced_data;
   guint manager_reg_id;
+  guint sessions_reg_id; /* the subtree of the session objects */
   GHashTable *objects; /* name → SessionObject* */
   GHashTable *by_path; /* path → SessionObject* (same objects) */
   GHashTable *callers; /* unique name → Caller* */
@@ -85,9 +87,15 @@ const GDBusInterfaceVTable *wsb_dbus_manager_vtable (void);
  * "feed.btc" is .../session/feed_2ebtc. */
 char *wsb_dbus_session_path (const char *name);
 
-/* The object of session name, exported (with SessionAdded) if it has none
- * yet; NULL if there is no such session. */
+/* The object of session name, announced (SessionAdded) if it has none yet;
+ * NULL if there is no such session. */
 SessionObject *wsb_dbus_object_ensure (WsbDBusServer *srv, const char *name);
+
+/* Serves the session objects: one subtree under SESSION_PATH_PREFIX whose
+ * nodes each caller sees only for the sessions it may use; a path of no
+ * session, or of one the caller may not use, answers as one that does not
+ * exist. Returns the registration id, 0 with error. */
+guint wsb_dbus_sessions_register (WsbDBusServer *srv, GError **error);
 
 /* The counters changed: they are shown within a coalescing interval. */
 void wsb_dbus_object_mark_dirty (SessionObject *obj);
@@ -100,18 +108,28 @@ void wsb_dbus_object_free (SessionObject *obj);
 /* srv->callers' destroy function: ends the caller's subscriptions. */
 void wsb_dbus_caller_free (Caller *c);
 
-/* Whether sender may use session name (NULL: create sessions). */
-gboolean wsb_dbus_may_use (WsbDBusServer *srv, const char *sender, const char *name,
-                           GError **error);
-/* Who joins the allow_users of a session the caller creates (after
- * wsb_dbus_may_use let it): wsb_access_creator of its uid on the system bus
- * of the system instance; WSB_NO_CREATOR otherwise. */
-uid_t wsb_dbus_creator (WsbDBusServer *srv, const char *sender);
+/* A method's work, once its caller is known (peer.h). */
+typedef void (*WsbDBusCall) (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv);
+
+/* Runs func with the caller of inv: at once when it is known, else once the
+ * bus has said who it is (GetConnectionCredentials, asked without waiting,
+ * once per unique name) and its groups are looked up. On any bus but the
+ * system bus, every peer is the bus's own user and func runs at once with
+ * the daemon's own peer. The hub decides what the peer may do. */
+void wsb_dbus_with_peer (WsbDBusServer *srv, GDBusMethodInvocation *inv, WsbDBusCall func);
+
+/* The peer of sender if it is known now, else NULL (and it is asked for). */
+const WsbPeer *wsb_dbus_known_peer (WsbDBusServer *srv, const char *sender);
+
+/* Emits a signal of watch's session: on the system bus to each known caller
+ * that may see the session, unicast; on any other bus to all. Takes params. */
+void wsb_dbus_emit_to_allowed (WsbDBusServer *srv, WsbSubscription *watch, const char *path,
+                               const char *iface, const char *signal, GVariant *params);
 
 /* Session methods Subscribe(s channel, t since_seq, t epoch) and
  * Unsubscribe(s channel) of obj, for the invocation's sender. */
-void wsb_dbus_subscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv,
-                         GVariant *params);
+void wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+                         GDBusMethodInvocation *inv, GVariant *params);
 void wsb_dbus_unsubscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv,
                            GVariant *params);
 

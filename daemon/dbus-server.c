@@ -32,7 +32,7 @@ wsb_dbus_server_sync (WsbDBusServer *srv)
 
   if (!srv->conn)
     return;
-  list = wsb_hub_list_status (srv->hub);
+  list = wsb_hub_list_status (srv->hub, wsb_peer_daemon ());
   for (guint i = 0; i < list->len; i++)
     wsb_dbus_object_ensure (srv, ((WsbSessionStatus *) g_ptr_array_index (list, i))->name);
 }
@@ -89,6 +89,9 @@ drop_bus (WsbDBusServer *srv)
   if (srv->manager_reg_id)
     g_dbus_connection_unregister_object (srv->conn, srv->manager_reg_id);
   srv->manager_reg_id = 0;
+  if (srv->sessions_reg_id)
+    g_dbus_connection_unregister_subtree (srv->conn, srv->sessions_reg_id);
+  srv->sessions_reg_id = 0;
   if (srv->own_id)
     g_bus_unown_name (srv->own_id);
   srv->own_id = 0;
@@ -168,7 +171,9 @@ wsb_dbus_server_serve (WsbDBusServer *srv, GDBusConnection *conn, GBusType bus_t
   srv->manager_reg_id = g_dbus_connection_register_object (
       srv->conn, MANAGER_PATH, wsb_dbus_manager_interface_info (), wsb_dbus_manager_vtable (), srv,
       NULL, error);
-  if (!srv->manager_reg_id)
+  if (srv->manager_reg_id)
+    srv->sessions_reg_id = wsb_dbus_sessions_register (srv, error);
+  if (!srv->sessions_reg_id)
     {
       drop_bus (srv);
       return FALSE;

@@ -1,8 +1,11 @@
-/* One exported object per session (SESSION_PATH_PREFIX + its escaped name):
- * its properties, read from the hub at each Get and announced by
- * PropertiesChanged (state changes at once, counters coalesced), and its
- * methods. Subscribe and Unsubscribe belong to the caller (dbus-caller.c). */
+/* One object per session (SESSION_PATH_PREFIX + its escaped name), served
+ * as nodes of one subtree: its properties, read from the hub at each Get
+ * and announced by PropertiesChanged (state changes at once, counters
+ * coalesced) to the callers that may use it, and its methods. Subscribe and
+ * Unsubscribe belong to the caller (dbus-caller.c). */
 #include "dbus-server-private.h"
+
+#include <string.h>
 
 #include "log.h"
 #include "wsb-dbus-generated.h"
@@ -99,12 +102,9 @@ show_status (SessionObject *obj, const WsbSessionStatus *st)
       g_variant_builder_clear (&changed);
       return;
     }
-  if (srv->conn)
-    g_dbus_connection_emit_signal (
-        srv->conn, NULL, obj->path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-        g_variant_new ("(sa{sv}as)", SESSION_IFACE, &changed, NULL), NULL);
-  else
-    g_variant_builder_clear (&changed);
+  wsb_dbus_emit_to_allowed (srv, obj->watch, obj->path, "org.freedesktop.DBus.Properties",
+                            "PropertiesChanged",
+                            g_variant_new ("(sa{sv}as)", SESSION_IFACE, &changed, NULL));
 }
 
 static void
@@ -112,8 +112,8 @@ show_current (SessionObject *obj)
 {
   WsbSessionStatus st = { 0 };
 
-  if (wsb_hub_get_status (obj->srv->hub, obj->name, &st, NULL))
-    show_status (obj, &st);
+  wsb_subscription_get_status (obj->watch, &st);
+  show_status (obj, &st);
   wsb_session_status_clear (&st);
 }
 
@@ -151,9 +151,40 @@ wsb_dbus_object_mark_dirty (SessionObject *obj)
 
 /* ------------------------------------------------------- session methods */
 
+/* The name a path element stands for (wsb_dbus_session_path undone). */
+static char *
+path_name (const char *path)
+{
+  const char *p = g_str_has_prefix (path, SESSION_PATH_PREFIX) ? path + strlen (SESSION_PATH_PREFIX)
+                                                                 : path;
+  GString *s = g_string_new (NULL);
+
+  for (; *p; p++)
+    if (*p == '_' && g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2]))
+      {
+        g_string_append_c (s, (char) (g_ascii_xdigit_value (p[1]) * 16 + g_ascii_xdigit_value (p[2])));
+        p += 2;
+      }
+    else
+      g_string_append_c (s, *p);
+  return g_string_free (s, FALSE);
+}
+
+/* What a caller is told of a path with no session: the hub's words for a
+ * session that does not exist, or that it may not use. */
 static void
-send_message (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv, GVariant *params,
-              gboolean binary)
+return_not_found (GDBusMethodInvocation *inv)
+{
+  g_autofree char *name = path_name (g_dbus_method_invocation_get_object_path (inv));
+  g_autofree char *shown = g_utf8_make_valid (name, MIN (strlen (name), 80));
+
+  g_dbus_method_invocation_return_error (inv, WSB_ERROR, WSB_ERROR_NOT_FOUND,
+                                         "no session named '%s'", shown);
+}
+
+static void
+send_message (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+              GDBusMethodInvocation *inv, GVariant *params, gboolean binary)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) data = NULL;
@@ -166,7 +197,7 @@ send_message (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv
     bytes = g_variant_get_fixed_array (data, &len, 1);
   else
     bytes = (const guint8 *) g_variant_get_string (data, &len);
-  if (!wsb_hub_send (srv->hub, obj->name, bytes, len, binary, 0, &id, &error))
+  if (!wsb_hub_send (srv->hub, peer, obj->name, bytes, len, binary, 0, &id, &error))
     {
       wsb_dbus_return_error (inv, error);
       return;
@@ -175,17 +206,106 @@ send_message (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv
   g_dbus_method_invocation_return_value (inv, g_variant_new ("(t)", id));
 }
 
-typedef gboolean (*SessionOp) (WsbHub *hub, const char *name, GError **error);
+typedef gboolean (*SessionOp) (WsbHub *hub, const WsbPeer *peer, const char *name,
+                               GError **error);
 
 static void
-session_op (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv, SessionOp op)
+session_op (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+            GDBusMethodInvocation *inv, SessionOp op)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!op (srv->hub, obj->name, &error))
+  if (!op (srv->hub, peer, obj->name, &error))
     wsb_dbus_return_error (inv, error);
   else
     g_dbus_method_invocation_return_value (inv, NULL);
+}
+
+/* org.freedesktop.DBus.Properties Get, GetAll and Set, read from the hub at
+ * each call: never stale, even between the rate-limited PropertiesChanged
+ * of counters. Asynchronous like every method (the caller may not be known
+ * yet), so GDBus hands them to session_call. */
+static void
+properties_call (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+                 GDBusMethodInvocation *inv, const char *method, GVariant *params)
+{
+  g_autoptr (GError) error = NULL;
+  WsbSessionStatus st = { 0 };
+  const char *iface, *prop = NULL;
+
+  if (!wsb_hub_get_status (srv->hub, peer, obj->name, &st, &error))
+    {
+      wsb_dbus_return_error (inv, error);
+      return;
+    }
+  if (g_str_equal (method, "Get"))
+    g_variant_get (params, "(&s&s)", &iface, &prop);
+  if (g_str_equal (method, "GetAll"))
+    {
+      GVariantBuilder all;
+
+      g_variant_builder_init (&all, G_VARIANT_TYPE_VARDICT);
+      for (guint i = 0; i < G_N_ELEMENTS (prop_names); i++)
+        g_variant_builder_add (&all, "{sv}", prop_names[i], prop_value (&st, i));
+      g_dbus_method_invocation_return_value (inv, g_variant_new ("(a{sv})", &all));
+    }
+  else if (prop)
+    {
+      GVariant *value = NULL;
+
+      for (guint i = 0; i < G_N_ELEMENTS (prop_names); i++)
+        if (g_str_equal (prop, prop_names[i]))
+          value = prop_value (&st, i);
+      if (value)
+        g_dbus_method_invocation_return_value (inv, g_variant_new ("(v)", value));
+      else
+        g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY,
+                                               "no property %s", prop);
+    }
+  else
+    g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_PROPERTY_READ_ONLY,
+                                           "the properties of %s are read-only", SESSION_IFACE);
+  wsb_session_status_clear (&st);
+}
+
+static void
+session_call (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv)
+{
+  SessionObject *obj
+      = g_hash_table_lookup (srv->by_path, g_dbus_method_invocation_get_object_path (inv));
+  const char *method = g_dbus_method_invocation_get_method_name (inv);
+  GVariant *params = g_dbus_method_invocation_get_parameters (inv);
+
+  if (!obj)
+    return_not_found (inv);
+  else if (g_str_equal (g_dbus_method_invocation_get_interface_name (inv),
+                        "org.freedesktop.DBus.Properties"))
+    properties_call (srv, peer, obj, inv, method, params);
+  else if (g_str_equal (method, "Connect"))
+    session_op (srv, peer, obj, inv, wsb_hub_connect);
+  else if (g_str_equal (method, "Disconnect"))
+    session_op (srv, peer, obj, inv, wsb_hub_disconnect);
+  else if (g_str_equal (method, "Send"))
+    send_message (srv, peer, obj, inv, params, FALSE);
+  else if (g_str_equal (method, "SendBinary"))
+    send_message (srv, peer, obj, inv, params, TRUE);
+  else if (g_str_equal (method, "Subscribe") || g_str_equal (method, "Unsubscribe"))
+    {
+      g_autoptr (GError) error = NULL;
+      WsbSessionStatus st = { 0 };
+
+      /* One who may not use it learns nothing, not even what it holds. */
+      if (!wsb_hub_get_status (srv->hub, peer, obj->name, &st, &error))
+        wsb_dbus_return_error (inv, error);
+      else if (g_str_equal (method, "Subscribe"))
+        wsb_dbus_subscribe (srv, peer, obj, inv, params);
+      else
+        wsb_dbus_unsubscribe (srv, obj, inv, params);
+      wsb_session_status_clear (&st);
+    }
+  else
+    g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                                           "no method %s", method);
 }
 
 static void
@@ -193,72 +313,73 @@ session_method_call (GDBusConnection *conn, const char *sender, const char *path
                      const char *method, GVariant *params, GDBusMethodInvocation *inv,
                      gpointer data)
 {
-  WsbDBusServer *srv = data;
-  g_autoptr (GError) error = NULL;
-  SessionObject *obj = g_hash_table_lookup (srv->by_path, path);
-
-  if (!obj)
-    {
-      g_dbus_method_invocation_return_error (inv, WSB_ERROR, WSB_ERROR_NOT_FOUND,
-                                             "the session of %s is gone", path);
-      return;
-    }
-  if (!wsb_dbus_may_use (srv, sender, obj->name, &error))
-    {
-      wsb_session_log (obj->name, G_LOG_LEVEL_MESSAGE, "D-Bus: caller %s: denied: %s", sender,
-                       error->message);
-      wsb_dbus_return_error (inv, error);
-      return;
-    }
-  if (g_str_equal (method, "Connect"))
-    session_op (srv, obj, inv, wsb_hub_connect);
-  else if (g_str_equal (method, "Disconnect"))
-    session_op (srv, obj, inv, wsb_hub_disconnect);
-  else if (g_str_equal (method, "Send"))
-    send_message (srv, obj, inv, params, FALSE);
-  else if (g_str_equal (method, "SendBinary"))
-    send_message (srv, obj, inv, params, TRUE);
-  else if (g_str_equal (method, "Subscribe"))
-    wsb_dbus_subscribe (srv, obj, inv, params);
-  else if (g_str_equal (method, "Unsubscribe"))
-    wsb_dbus_unsubscribe (srv, obj, inv, params);
-  else
-    g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
-                                           "no method %s", method);
+  wsb_dbus_with_peer (data, inv, session_call);
 }
 
-/* Read from the hub at each Get: never stale, even between the rate-limited
- * PropertiesChanged of counters. */
-static GVariant *
-session_get_property (GDBusConnection *conn, const char *sender, const char *path,
-                      const char *iface, const char *prop, GError **error, gpointer data)
-{
-  WsbDBusServer *srv = data;
-  SessionObject *obj = g_hash_table_lookup (srv->by_path, path);
-  WsbSessionStatus st = { 0 };
-  GVariant *value = NULL;
-
-  if (!obj)
-    {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_NOT_FOUND, "the session of %s is gone", path);
-      return NULL;
-    }
-  if (!wsb_dbus_may_use (srv, sender, obj->name, error)
-      || !wsb_hub_get_status (srv->hub, obj->name, &st, error))
-    return NULL;
-  for (guint i = 0; i < G_N_ELEMENTS (prop_names); i++)
-    if (g_str_equal (prop, prop_names[i]))
-      value = prop_value (&st, i);
-  wsb_session_status_clear (&st);
-  if (!value)
-    g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
-  return value;
-}
-
+/* No get_property: Get and GetAll come to session_method_call. */
 static const GDBusInterfaceVTable session_vtable = {
   .method_call = session_method_call,
-  .get_property = session_get_property,
 };
+
+/* ----------------------------------------------------- the session subtree */
+
+/* The nodes a caller sees: the sessions it may use, once it is known. */
+static char **
+subtree_enumerate (GDBusConnection *conn, const char *sender, const char *object_path,
+                   gpointer data)
+{
+  WsbDBusServer *srv = data;
+  const WsbPeer *peer = wsb_dbus_known_peer (srv, sender);
+  g_autoptr (GPtrArray) list = peer ? wsb_hub_list_status (srv->hub, peer) : NULL;
+  GPtrArray *nodes = g_ptr_array_new ();
+
+  for (guint i = 0; list && i < list->len; i++)
+    {
+      g_autofree char *path
+          = wsb_dbus_session_path (((WsbSessionStatus *) g_ptr_array_index (list, i))->name);
+      g_ptr_array_add (nodes, g_strdup (path + strlen (SESSION_PATH_PREFIX)));
+    }
+  g_ptr_array_add (nodes, NULL);
+  return (char **) g_ptr_array_free (nodes, FALSE);
+}
+
+/* Every node has the session interface, whether a session is there or the
+ * caller may use it or not: the answer says nothing of either. */
+static GDBusInterfaceInfo **
+subtree_introspect (GDBusConnection *conn, const char *sender, const char *object_path,
+                    const char *node, gpointer data)
+{
+  GDBusInterfaceInfo **infos;
+
+  if (!node)
+    return NULL;
+  infos = g_new0 (GDBusInterfaceInfo *, 2);
+  infos[0] = g_dbus_interface_info_ref (wsb_dbus_session_interface_info ());
+  return infos;
+}
+
+static const GDBusInterfaceVTable *
+subtree_dispatch (GDBusConnection *conn, const char *sender, const char *object_path,
+                  const char *iface, const char *node, gpointer *out_data, gpointer data)
+{
+  *out_data = data;
+  return node ? &session_vtable : NULL;
+}
+
+guint
+wsb_dbus_sessions_register (WsbDBusServer *srv, GError **error)
+{
+  static const GDBusSubtreeVTable vtable = {
+    .enumerate = subtree_enumerate,
+    .introspect = subtree_introspect,
+    .dispatch = subtree_dispatch,
+  };
+  g_autofree char *root = g_strndup (SESSION_PATH_PREFIX, strlen (SESSION_PATH_PREFIX) - 1);
+
+  return g_dbus_connection_register_subtree (srv->conn, root, &vtable,
+                                            G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
+                                            srv, NULL, error);
+}
 
 /* ------------------------------------------------------- session objects */
 
@@ -286,10 +407,7 @@ on_watch_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
 static void
 on_watch_ended (WsbSubscription *sub, gpointer data)
 {
-  SessionObject *obj = data;
-
-  obj->watch = NULL;
-  object_remove (obj);
+  object_remove (data);
 }
 
 static const WsbSubscriberFuncs watch_funcs = {
@@ -306,8 +424,6 @@ wsb_dbus_object_free (SessionObject *obj)
 
   if (obj->watch)
     wsb_hub_unsubscribe (obj->watch);
-  if (obj->reg_id && srv->conn)
-    g_dbus_connection_unregister_object (srv->conn, obj->reg_id);
   if (obj->dirty)
     g_ptr_array_remove_fast (srv->dirty, obj);
   wsb_session_status_clear (&obj->shown);
@@ -319,11 +435,11 @@ wsb_dbus_object_free (SessionObject *obj)
 static void
 emit_manager_signal (WsbDBusServer *srv, const char *signal_name, SessionObject *obj)
 {
-  if (srv->conn)
-    g_dbus_connection_emit_signal (srv->conn, NULL, MANAGER_PATH, MANAGER_IFACE, signal_name,
-                                   g_variant_new ("(so)", obj->name, obj->path), NULL);
+  wsb_dbus_emit_to_allowed (srv, obj->watch, MANAGER_PATH, MANAGER_IFACE, signal_name,
+                            g_variant_new ("(so)", obj->name, obj->path));
 }
 
+/* From its watch's ended callback: the watch still tells who may know. */
 static void
 object_remove (SessionObject *obj)
 {
@@ -333,15 +449,15 @@ object_remove (SessionObject *obj)
                    obj->path);
   g_hash_table_steal (srv->objects, obj->name);
   g_hash_table_steal (srv->by_path, obj->path);
-  if (obj->reg_id)
+  if (obj->announced)
     emit_manager_signal (srv, "SessionRemoved", obj);
+  obj->watch = NULL;
   wsb_dbus_object_free (obj);
 }
 
 SessionObject *
 wsb_dbus_object_ensure (WsbDBusServer *srv, const char *name)
 {
-  g_autoptr (GError) error = NULL;
   SessionObject *obj = g_hash_table_lookup (srv->objects, name);
 
   if (obj)
@@ -350,20 +466,18 @@ wsb_dbus_object_ensure (WsbDBusServer *srv, const char *name)
   obj->srv = srv;
   obj->name = g_strdup (name);
   obj->path = wsb_dbus_session_path (name);
-  obj->watch = wsb_hub_subscribe (srv->hub, name, "*", 0, 0, &watch_funcs, obj, NULL);
-  if (!obj->watch || !wsb_hub_get_status (srv->hub, name, &obj->shown, NULL))
+  obj->watch
+      = wsb_hub_subscribe (srv->hub, wsb_peer_daemon (), name, "*", 0, 0, &watch_funcs, obj, NULL);
+  if (!obj->watch)
     {
       wsb_dbus_object_free (obj);
       return NULL;
     }
-  obj->reg_id = g_dbus_connection_register_object (
-      srv->conn, obj->path, wsb_dbus_session_interface_info (), &session_vtable, srv, NULL, &error);
-  if (!obj->reg_id)
-    wsb_session_log (name, G_LOG_LEVEL_WARNING, "D-Bus: %s: cannot export %s: %s", name, obj->path,
-                     error->message);
+  wsb_subscription_get_status (obj->watch, &obj->shown);
   g_hash_table_insert (srv->objects, obj->name, obj);
   g_hash_table_insert (srv->by_path, obj->path, obj);
-  if (obj->reg_id)
+  obj->announced = srv->conn != NULL;
+  if (obj->announced)
     emit_manager_signal (srv, "SessionAdded", obj);
   return obj;
 }

@@ -308,10 +308,11 @@ wsb_hub_channel_is_valid (const char *channel, GError **error)
 }
 
 WsbSubscription *
-wsb_hub_subscribe (WsbHub *hub, const char *session, const char *channel, guint64 since_seq,
-                   guint64 epoch, const WsbSubscriberFuncs *funcs, gpointer data, GError **error)
+wsb_hub_subscribe (WsbHub *hub, const WsbPeer *peer, const char *session, const char *channel,
+                   guint64 since_seq, guint64 epoch, const WsbSubscriberFuncs *funcs, gpointer data,
+                   GError **error)
 {
-  HubSession *hs = hub_lookup (hub, session, error);
+  HubSession *hs = hub_find (hub, peer, WSB_OP_SUBSCRIBE, session, error);
   WsbSubscription *sub;
   HubChannel *ch;
 
@@ -419,13 +420,20 @@ wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out)
   hub_fill_status (sub->hs, out);
 }
 
+gboolean
+wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, WsbOp op)
+{
+  return wsb_access_check (hub_access (sub->hs->hub), peer, op,
+                              wsb_session_get_config (sub->hs->session), NULL, NULL);
+}
+
 /* ----------------------------------------------------------- history */
 
 gboolean
-wsb_hub_history (WsbHub *hub, const char *session, const char *channel, guint last,
-                 WsbHistoryResult *out, GError **error)
+wsb_hub_history (WsbHub *hub, const WsbPeer *peer, const char *session, const char *channel,
+                 guint last, WsbHistoryResult *out, GError **error)
 {
-  HubSession *hs = hub_lookup (hub, session, error);
+  HubSession *hs = hub_find (hub, peer, WSB_OP_HISTORY, session, error);
   HubChannel *ch;
   WsbHistory *h;
   guint n, first, want;

@@ -33,6 +33,7 @@ typedef struct
   guint64 history_floor;
   gboolean subscribed_upstream; /* subscribe frames went out on this connection */
   gboolean runtime;             /* created over an API without persist: reloads keep it */
+  uid_t holder;                 /* the uid whose max_sessions_per_user counts it, or -1 */
   guint delivering;             /* > 0 while fanning out: unsubscribes are deferred */
   gint64 read_time;             /* the time_us of the messages of this read; 0: not read yet */
   gboolean has_dead;
@@ -67,6 +68,8 @@ struct _WsbHub
   GArray *session_listeners; /* SessionListener */
   GArray *flush_listeners;   /* FlushListener */
   GHashTable *sessions;      /* name → HubSession* */
+  WsbAccess *access;
+  GHashTable *held;          /* holder uid → sessions it holds (guint) */
   GList *removed;            /* HubSession* closing before they are freed */
   GSourceFunc shutdown_done;
   gpointer shutdown_data;
@@ -92,6 +95,12 @@ hs_name (HubSession *hs)
 /* hub.c */
 void hub_fill_status (HubSession *hs, WsbSessionStatus *st);
 HubSession *hub_lookup (WsbHub *hub, const char *name, GError **error);
+/* Who may do what; until wsb_hub_set_access, a user instance's defaults. */
+const WsbAccess *hub_access (WsbHub *hub);
+/* The session name, if peer may do op on it; else NULL with the error it
+ * is told (the same as for none) and the denial logged. */
+HubSession *hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name,
+                      GError **error);
 
 /* hub-channels.c */
 HubChannel *hub_get_channel (HubSession *hs, const char *name);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "router.h"
@@ -36,7 +37,7 @@ hub_fill_status (HubSession *hs, WsbSessionStatus *st)
   const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
 
   st->name = g_strdup (cfg->name);
-  st->url = g_strdup (cfg->url);
+  st->url = wsb_url_redact (cfg->url);
   st->state = wsb_session_get_state (hs->session);
   st->reason = g_strdup (wsb_session_get_reason (hs->session));
   st->epoch = hs->epoch;
@@ -181,6 +182,38 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
 }
 
 static void
+hold (WsbHub *hub, HubSession *hs, uid_t holder)
+{
+  gpointer key = GUINT_TO_POINTER (holder);
+
+  hs->holder = holder;
+  if (holder != (uid_t) -1)
+    g_hash_table_insert (hub->held, key,
+                         GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (hub->held, key)) + 1));
+}
+
+static void
+let_go (WsbHub *hub, HubSession *hs)
+{
+  gpointer key = GUINT_TO_POINTER (hs->holder);
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (hub->held, key));
+
+  if (hs->holder == (uid_t) -1)
+    return;
+  if (n > 1)
+    g_hash_table_insert (hub->held, key, GUINT_TO_POINTER (n - 1));
+  else
+    g_hash_table_remove (hub->held, key);
+  hs->holder = (uid_t) -1;
+}
+
+static guint
+held_by (WsbHub *hub, uid_t holder)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (hub->held, GUINT_TO_POINTER (holder)));
+}
+
+static void
 hub_session_free (HubSession *hs)
 {
   wsb_session_free (hs->session);
@@ -205,7 +238,26 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
    * string with it. */
   hub->sessions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) hub_session_free);
+  hub->held = g_hash_table_new (g_direct_hash, g_direct_equal);
   return hub;
+}
+
+void
+wsb_hub_set_access (WsbHub *hub, WsbAccess *access)
+{
+  wsb_access_free (hub->access);
+  hub->access = access;
+}
+
+const WsbAccess *
+hub_access (WsbHub *hub)
+{
+  if (!hub->access)
+    {
+      g_autoptr (WsbConfig) defaults = wsb_config_new ();
+      hub->access = wsb_access_new (FALSE, getuid (), &defaults->daemon);
+    }
+  return hub->access;
 }
 
 void
@@ -222,6 +274,8 @@ wsb_hub_free (WsbHub *hub)
     }
   g_list_free (hub->removed);
   g_hash_table_unref (hub->sessions);
+  g_hash_table_unref (hub->held);
+  wsb_access_free (hub->access);
   g_array_unref (hub->outcome_listeners);
   g_array_unref (hub->session_listeners);
   g_array_unref (hub->flush_listeners);
@@ -320,6 +374,7 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
   wsb_session_set_journal (hs->session, NULL, NULL);
   g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
   g_free (key);
+  let_go (hub, hs);
   hub_end_subscriptions (hs);
   hs->removed = TRUE;
   hub->removed = g_list_prepend (hub->removed, hs);
@@ -332,6 +387,7 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
   HubSession *hs = g_new0 (HubSession, 1);
 
   hs->hub = hub;
+  hs->holder = (uid_t) -1;
   hs->epoch = new_epoch ();
   hs->history_floor = 1;
   g_queue_init (&hs->lru);
@@ -345,6 +401,32 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
   return hs;
 }
 
+/* A session of the configuration files; one the daemon persisted counts
+ * like the runtime session it was (max_sessions, max_sessions_per_user),
+ * and over a limit it is not loaded (logged). */
+static HubSession *
+add_configured (WsbHub *hub, const WsbSessionConfig *cfg)
+{
+  g_autoptr (GError) over = NULL;
+  uid_t holder = WSB_NO_CREATOR;
+  HubSession *hs;
+
+  if (wsb_session_store_owns (cfg->source))
+    {
+      holder = wsb_session_store_creator (cfg->source);
+      if (!wsb_access_within_caps (hub_access (hub), holder, held_by (hub, holder),
+                                   g_hash_table_size (hub->sessions), &over))
+        {
+          wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING, "%s: %s not loaded: %s", cfg->name,
+                           cfg->source, over->message);
+          return NULL;
+        }
+    }
+  hs = add_session (hub, cfg);
+  hold (hub, hs, holder);
+  return hs;
+}
+
 gboolean
 wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error)
 {
@@ -354,7 +436,7 @@ wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error)
                    "a session named '%s' already exists", cfg->name);
       return FALSE;
     }
-  add_session (hub, cfg);
+  add_configured (hub, cfg);
   return TRUE;
 }
 
@@ -389,9 +471,11 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
                          cfg->name, cfg->source);
       else if (!hs)
         {
+          hs = add_configured (hub, cfg);
+          if (!hs)
+            continue;
           wsb_session_log (cfg->name, G_LOG_LEVEL_MESSAGE, "%s: added by the configuration",
                            cfg->name);
-          hs = add_session (hub, cfg);
           if (cfg->autoconnect)
             wsb_session_connect (hs->session);
         }
@@ -479,7 +563,7 @@ status_free (WsbSessionStatus *st)
 }
 
 GPtrArray *
-wsb_hub_list_status (WsbHub *hub)
+wsb_hub_list_status (WsbHub *hub, const WsbPeer *peer)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) status_free);
   GHashTableIter it;
@@ -488,7 +572,12 @@ wsb_hub_list_status (WsbHub *hub)
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     {
-      WsbSessionStatus *st = g_new0 (WsbSessionStatus, 1);
+      WsbSessionStatus *st;
+
+      if (!wsb_access_check (hub_access (hub), peer, WSB_OP_LIST,
+                             wsb_session_get_config (hs->session), NULL, NULL))
+        continue;
+      st = g_new0 (WsbSessionStatus, 1);
       hub_fill_status (hs, st);
       g_ptr_array_add (out, st);
     }
@@ -509,11 +598,35 @@ hub_lookup (WsbHub *hub, const char *name, GError **error)
   return hs;
 }
 
-gboolean
-wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, gboolean binary,
-              guint32 ttl_ms, guint64 *id, GError **error)
+HubSession *
+hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError **error)
 {
-  HubSession *hs = hub_lookup (hub, session, error);
+  HubSession *hs = hub_lookup (hub, name, error);
+  const char *denied = NULL;
+
+  if (!hs || wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
+                               error, &denied))
+    return hs;
+  wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: denied: uid %u (pid %d) may not %s it: %s",
+                   name, (guint) peer->uid, (int) peer->pid, wsb_access_op_name (op), denied);
+  return NULL;
+}
+
+gboolean
+wsb_hub_allows (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name)
+{
+  HubSession *hs = g_hash_table_lookup (hub->sessions, name);
+
+  return hs
+         && wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
+                              NULL, NULL);
+}
+
+gboolean
+wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data,
+              gsize len, gboolean binary, guint32 ttl_ms, guint64 *id, GError **error)
+{
+  HubSession *hs = hub_find (hub, peer, WSB_OP_SEND, session, error);
 
   if (!hs || !wsb_session_send (hs->session, data, len, binary, ttl_ms, id, error))
     return FALSE;
@@ -522,17 +635,27 @@ wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len, g
 }
 
 gboolean
-wsb_hub_create_session (WsbHub *hub, const char *name, const char *url, const char *const *keys,
-                        const char *const *values, guint n_options, uid_t creator,
+wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, const char *url,
+                        const char *const *keys, const char *const *values, guint n_options,
                         gboolean persist, GError **error)
 {
   g_autoptr (WsbConfig) parsed = wsb_config_new ();
   g_autoptr (GError) local = NULL;
   g_autofree char *text = NULL;
   g_autofree char *path = NULL;
+  uid_t holder = wsb_access_holder (hub_access (hub), peer);
   WsbSessionConfig *cfg;
   HubSession *hs;
 
+  if (!wsb_access_check_create (hub_access (hub), peer, keys, values, n_options,
+                                held_by (hub, holder), g_hash_table_size (hub->sessions), &local))
+    {
+      g_message ("denied: uid %u (pid %d) may not create session '%s': %s", (guint) peer->uid,
+                 (int) peer->pid, wsb_session_name_is_valid (name) ? name : "(invalid name)",
+                 local->message);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
   if (!wsb_session_name_is_valid (name))
     {
       g_autofree char *shown = g_utf8_make_valid (name, MIN (strlen (name), 80));
@@ -545,12 +668,10 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url, const ch
   if (g_hash_table_contains (hub->sessions, name))
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
-                   "a session named '%s' already "
-                   "exists",
-                   name);
+                   "a session named '%s' already exists", name);
       return FALSE;
     }
-  text = wsb_session_store_text (name, url, keys, values, n_options, creator, error);
+  text = wsb_session_store_text (name, url, keys, values, n_options, holder, error);
   if (!text)
     return FALSE;
   path = wsb_session_store_path (hub->config_dir, name);
@@ -575,17 +696,18 @@ wsb_hub_create_session (WsbHub *hub, const char *name, const char *url, const ch
   cfg = g_ptr_array_index (parsed->sessions, 0);
   hs = add_session (hub, cfg);
   hs->runtime = !persist;
-  wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: created at runtime%s", name,
-                   persist ? " and persisted" : "");
+  hold (hub, hs, holder);
+  wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: created at runtime%s by uid %u", name,
+                   persist ? " and persisted" : "", (guint) peer->uid);
   if (cfg->autoconnect)
     wsb_session_connect (hs->session);
   return TRUE;
 }
 
 gboolean
-wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error)
+wsb_hub_remove_session (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error)
 {
-  HubSession *hs = hub_lookup (hub, name, error);
+  HubSession *hs = hub_find (hub, peer, WSB_OP_REMOVE, name, error);
   const char *source;
 
   if (!hs)
@@ -608,9 +730,9 @@ wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error)
 }
 
 gboolean
-wsb_hub_connect (WsbHub *hub, const char *name, GError **error)
+wsb_hub_connect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error)
 {
-  HubSession *hs = hub_lookup (hub, name, error);
+  HubSession *hs = hub_find (hub, peer, WSB_OP_CONNECT, name, error);
 
   if (hs)
     wsb_session_connect (hs->session);
@@ -618,9 +740,9 @@ wsb_hub_connect (WsbHub *hub, const char *name, GError **error)
 }
 
 gboolean
-wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error)
+wsb_hub_disconnect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error)
 {
-  HubSession *hs = hub_lookup (hub, name, error);
+  HubSession *hs = hub_find (hub, peer, WSB_OP_DISCONNECT, name, error);
 
   if (hs)
     wsb_session_close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
@@ -628,19 +750,12 @@ wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error)
 }
 
 gboolean
-wsb_hub_get_status (WsbHub *hub, const char *name, WsbSessionStatus *out, GError **error)
+wsb_hub_get_status (WsbHub *hub, const WsbPeer *peer, const char *name, WsbSessionStatus *out,
+                    GError **error)
 {
-  HubSession *hs = hub_lookup (hub, name, error);
+  HubSession *hs = hub_find (hub, peer, WSB_OP_GET, name, error);
 
   if (hs)
     hub_fill_status (hs, out);
   return hs != NULL;
-}
-
-const WsbSessionConfig *
-wsb_hub_get_config (WsbHub *hub, const char *name)
-{
-  HubSession *hs = g_hash_table_lookup (hub->sessions, name);
-
-  return hs ? wsb_session_get_config (hs->session) : NULL;
 }

@@ -3,10 +3,10 @@
  * them. Frontends depend on the hub; the hub knows no frontend. */
 #pragma once
 
+#include "access.h"
 #include "config.h"
 #include "message.h"
 #include "session.h"
-#include "session-store.h"
 
 typedef struct _WsbHub WsbHub;
 typedef struct _WsbSubscription WsbSubscription;
@@ -58,9 +58,18 @@ typedef struct
 } WsbHistoryResult;
 
 /* config_dir receives sessions.d/NAME.conf of persisted runtime sessions;
- * state_dir holds the send-queue journals (queues/NAME.journal). */
+ * state_dir holds the send-queue journals (queues/NAME.journal).
+ *
+ * Every operation a frontend asks for takes the caller (peer.h) and is
+ * decided by access.h first. A session the caller may not use is to it as
+ * one that does not exist: it is not listed, and every operation on it
+ * fails with the same NOT_FOUND "no session named 'NAME'" (the denial is
+ * logged with its reason). */
 WsbHub *wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir);
 void wsb_hub_free (WsbHub *hub);
+/* Who may do what (taken; replaces the one before, at a reload). Until
+ * it is set, the hub admits only its own user (a user instance). */
+void wsb_hub_set_access (WsbHub *hub, WsbAccess *access);
 
 gboolean wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error);
 /* Connects every session with autoconnect=true. */
@@ -77,8 +86,9 @@ void wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions);
 /* Network up or resume: every session retries or re-checks at once. */
 void wsb_hub_wake (WsbHub *hub);
 
-/* Status of every session sorted by name; free with g_ptr_array_unref. */
-GPtrArray *wsb_hub_list_status (WsbHub *hub);
+/* Status of every session the peer may see, sorted by name; free with
+ * g_ptr_array_unref. */
+GPtrArray *wsb_hub_list_status (WsbHub *hub, const WsbPeer *peer);
 void wsb_session_status_clear (WsbSessionStatus *st);
 
 gboolean wsb_hub_channel_is_valid (const char *channel, GError **error);
@@ -88,7 +98,8 @@ gboolean wsb_hub_channel_is_valid (const char *channel, GError **error);
  * since_seq may not lie beyond the session's last seq in that epoch. The
  * first subscriber of a channel makes the hub send its subscribe frame
  * upstream (subscribe_template); the last one leaving, its unsubscribe frame. */
-WsbSubscription *wsb_hub_subscribe (WsbHub *hub, const char *session, const char *channel,
+WsbSubscription *wsb_hub_subscribe (WsbHub *hub, const WsbPeer *peer, const char *session,
+                                    const char *channel,
                                     guint64 since_seq, guint64 epoch,
                                     const WsbSubscriberFuncs *funcs, gpointer data,
                                     GError **error);
@@ -102,9 +113,12 @@ const char *wsb_subscription_get_session (WsbSubscription *sub);
 const char *wsb_subscription_get_channel (WsbSubscription *sub);
 /* The status of the subscription's session now. */
 void wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out);
+/* Whether peer may do op on the subscription's session (also from its
+ * ended callback); silent: nothing is logged. */
+gboolean wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, WsbOp op);
 
 /* ttl_ms: how long it may wait in the queue; 0: the session's queue_ttl_ms. */
-gboolean wsb_hub_send (WsbHub *hub, const char *session, const guint8 *data, gsize len,
+gboolean wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data, gsize len,
                        gboolean binary, guint32 ttl_ms, guint64 *id, GError **error);
 /* Frontends that show every session (D-Bus objects) hear of new ones and of
  * counters that changed without a message or state change (a send queued). */
@@ -129,29 +143,34 @@ void wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer
 void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
 
 /* The newest `last` messages (0: all) that the channel's history holds. */
-gboolean wsb_hub_history (WsbHub *hub, const char *session, const char *channel, guint last,
+gboolean wsb_hub_history (WsbHub *hub, const WsbPeer *peer, const char *session, const char *channel, guint last,
                           WsbHistoryResult *out, GError **error);
 void wsb_history_result_clear (WsbHistoryResult *r);
 
 /* Creates a session at runtime from options (keys[i] = values[i], as in a
- * configuration file; url may not be among them), validated like a file.
- * A creator other than WSB_NO_CREATOR joins allow_users (session-store.h).
- * With persist it is written to sessions.d/NAME.conf (0600) and loaded at
- * every start; without, reloads keep it until it is removed. */
-gboolean wsb_hub_create_session (WsbHub *hub, const char *name, const char *url,
-                                 const char *const *keys, const char *const *values,
-                                 guint n_options, uid_t creator, gboolean persist,
+ * configuration file; url may not be among them), validated like a file,
+ * if access.h lets peer (wsb_access_check_create). A creator on the system
+ * instance other than root joins allow_users (session-store.h) and holds
+ * the session (max_sessions_per_user). With persist it is written to
+ * sessions.d/NAME.conf (0600) and loaded at every start; without, reloads
+ * keep it until it is removed. */
+gboolean wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name,
+                                 const char *url, const char *const *keys,
+                                 const char *const *values, guint n_options, gboolean persist,
                                  GError **error);
 /* Removes a runtime or persisted session (deleting its file); a session of
  * a configuration file the daemon did not write is refused. */
-gboolean wsb_hub_remove_session (WsbHub *hub, const char *name, GError **error);
-gboolean wsb_hub_connect (WsbHub *hub, const char *name, GError **error);
+gboolean wsb_hub_remove_session (WsbHub *hub, const WsbPeer *peer, const char *name,
+                                 GError **error);
+gboolean wsb_hub_connect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error);
 /* Closes with 1000 and stays disconnected until wsb_hub_connect. */
-gboolean wsb_hub_disconnect (WsbHub *hub, const char *name, GError **error);
-gboolean wsb_hub_get_status (WsbHub *hub, const char *name, WsbSessionStatus *out,
+gboolean wsb_hub_disconnect (WsbHub *hub, const WsbPeer *peer, const char *name,
                              GError **error);
-/* The session's configuration (for access checks), or NULL. */
-const WsbSessionConfig *wsb_hub_get_config (WsbHub *hub, const char *name);
+gboolean wsb_hub_get_status (WsbHub *hub, const WsbPeer *peer, const char *name,
+                             WsbSessionStatus *out, GError **error);
+/* Whether peer may do op on session name (FALSE when there is none);
+ * silent: nothing is logged. */
+gboolean wsb_hub_allows (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name);
 
 WsbStateEvent *wsb_state_event_ref (WsbStateEvent *ev);
 void wsb_state_event_unref (WsbStateEvent *ev);

@@ -34,6 +34,14 @@ too_many_replies (WsbIpcClient *c)
   return wsb_client_queue_get_replies (c->out) >= c->srv->cfg.max_requests_per_client;
 }
 
+/* Its frames wait while too many replies are queued, and until the client
+ * is known (peer.h: its groups are looked up away from the main loop). */
+static gboolean
+must_hold (WsbIpcClient *c)
+{
+  return !c->peer || too_many_replies (c);
+}
+
 /* Polls for input unless requests are held, for output when out; the
  * source is only touched when that changes. */
 static void
@@ -286,7 +294,7 @@ handle_frame (WsbIpcClient *c, const guint8 *data, gsize len)
   wsb_pb_free_strict (&f->base);
 }
 
-/* Handles the whole frames of data[0..len) until too_many_replies (then
+/* Handles the whole frames of data[0..len) until must_hold (then
  * in_held is set); returns how many bytes it handled. Nothing keeps a
  * pointer into data once a frame is handled. */
 static gsize
@@ -300,7 +308,7 @@ handle_frames (WsbIpcClient *c, const guint8 *data, gsize len)
       size_t prefix, body;
       WsbFrameStatus st;
 
-      if (too_many_replies (c))
+      if (must_hold (c))
         {
           c->in_held = TRUE;
           break;
@@ -437,13 +445,15 @@ client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
   GIOCondition rev = g_source_query_unix_fd (source, c->fd_tag);
   gboolean alive = TRUE;
 
+  g_source_set_ready_time (source, -1); /* on_peer's wake-up, if that was it */
+
   if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     alive = read_input (c);
   if (alive && !c->dead && !wsb_client_queue_is_empty (c->out))
     alive = flush (c);
   /* Its replies drained below the limit: the requests held go on, as far
    * as its socket takes their replies. */
-  while (alive && !c->dead && c->in_held && !too_many_replies (c))
+  while (alive && !c->dead && c->in_held && !must_hold (c))
     {
       process_input (c);
       if (!c->dead)
@@ -470,6 +480,18 @@ on_hello_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The client is known: its held frames go on (from the source's dispatch). */
+static void
+on_peer (WsbPeer *peer, gpointer data)
+{
+  WsbIpcClient *c = data;
+
+  c->peer_wait = NULL;
+  c->peer = wsb_peer_ref (peer);
+  if (c->in_held && !c->dead)
+    g_source_set_ready_time (c->source, 0);
+}
+
 WsbIpcClient *
 wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
 {
@@ -490,6 +512,7 @@ wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
   srv->clients = g_list_prepend (srv->clients, c);
   srv->n_clients++;
   g_debug ("client %s (uid %u) connected", c->name, c->cred.uid);
+  c->peer_wait = wsb_peer_lookup (srv->system, cred->uid, cred->pid, on_peer, c);
   return c;
 }
 
@@ -509,6 +532,7 @@ wsb_ipc_client_close (WsbIpcClient *c)
   if (c->dead)
     return;
   c->dead = TRUE;
+  wsb_peer_wait_cancel (g_steal_pointer (&c->peer_wait));
   if (c->hello_timer)
     g_source_remove (c->hello_timer);
   c->hello_timer = 0;
@@ -537,6 +561,7 @@ wsb_ipc_client_free (WsbIpcClient *c)
   g_source_unref (c->source);
   g_byte_array_unref (c->in);
   wsb_client_queue_free (c->out);
+  g_clear_pointer (&c->peer, wsb_peer_unref);
   g_free (c->name);
   g_free (c);
 }

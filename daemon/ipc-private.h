@@ -21,7 +21,7 @@ typedef struct _WsbIpcClient WsbIpcClient;
 struct _WsbIpcServer
 {
   WsbHub *hub;
-  gboolean system;   /* any uid may connect; requests are checked (access.c) */
+  gboolean system;   /* any uid may connect; the hub checks each request (access.h) */
   GHashTable *sends; /* send waiting for its outcome → WsbIpcClient* that made it */
   WsbDaemonConfig cfg;
   int listen_fd;
@@ -40,6 +40,8 @@ struct _WsbIpcClient
   GSource *source;
   gpointer fd_tag;
   struct ucred cred;
+  WsbPeer *peer;          /* who it is (peer.h); NULL until known */
+  WsbPeerWait *peer_wait; /* while its groups are looked up */
   gboolean hello_done;
   guint hello_timer; /* until the hello arrives: hello_timeout_ms */
   GList pending_link; /* in srv->pending while output waits for the next flush */

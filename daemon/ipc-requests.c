@@ -1,14 +1,12 @@
 /* The socket API's requests, each answered by one reply on the connection
- * that sent it, and the send outcomes that follow a send. On the system
- * instance every request naming a session is checked against its
- * allow_users/allow_groups first (access.c). */
+ * that sent it, and the send outcomes that follow a send. Each goes to the
+ * hub with the client's identity (c->peer), and the hub decides who may do
+ * what (access.h). */
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
 #include <string.h>
 
-#include "access.h"
-#include "log.h"
 #include "status.h"
 #include "wsb-error.h"
 
@@ -75,25 +73,6 @@ reply_gerror (WsbIpcClient *c, guint64 id, const GError *error)
   reply_error (c, id, error_code (error), error->message);
 }
 
-/* On the system instance: may this client use the session? If not, the
- * request gets the error and the denial is logged. An unknown session is
- * left to the operation to report. */
-static gboolean
-may_use (WsbIpcClient *c, guint64 id, const char *session)
-{
-  g_autoptr (GError) error = NULL;
-  const WsbSessionConfig *cfg;
-
-  if (!c->srv->system || !(cfg = wsb_hub_get_config (c->srv->hub, session)))
-    return TRUE;
-  if (wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, &error))
-    return TRUE;
-  wsb_session_log (session, G_LOG_LEVEL_MESSAGE, "client %s: denied: %s", c->name,
-                   error->message);
-  reply_gerror (c, id, error);
-  return FALSE;
-}
-
 static const char *
 or_empty (const char *s)
 {
@@ -103,29 +82,19 @@ or_empty (const char *s)
 static void
 handle_list (WsbIpcClient *c, guint64 id)
 {
-  g_autoptr (GPtrArray) list = wsb_hub_list_status (c->srv->hub);
+  g_autoptr (GPtrArray) list = wsb_hub_list_status (c->srv->hub, c->peer);
   g_autofree Wsbridge__V1__SessionStatus *pbs = g_new0 (Wsbridge__V1__SessionStatus, list->len);
   g_autofree Wsbridge__V1__SessionStatus **ptrs = g_new0 (Wsbridge__V1__SessionStatus *,
                                                           list->len + 1);
   Wsbridge__V1__ListSessionsReply lr = WSBRIDGE__V1__LIST_SESSIONS_REPLY__INIT;
   Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
 
-  guint n = 0;
-
   for (guint i = 0; i < list->len; i++)
     {
-      WsbSessionStatus *st = g_ptr_array_index (list, i);
-      const WsbSessionConfig *cfg = wsb_hub_get_config (c->srv->hub, st->name);
-
-      /* The system instance lists only what the caller may use. */
-      if (c->srv->system && cfg
-          && !wsb_access_session_allowed (cfg, c->cred.uid, c->cred.gid, NULL))
-        continue;
-      wsb_status_to_pb (st, &pbs[n]);
-      ptrs[n] = &pbs[n];
-      n++;
+      wsb_status_to_pb (g_ptr_array_index (list, i), &pbs[i]);
+      ptrs[i] = &pbs[i];
     }
-  lr.n_sessions = n;
+  lr.n_sessions = list->len;
   lr.sessions = ptrs;
   r.id = id;
   r.result_case = WSBRIDGE__V1__REPLY__RESULT_LIST_SESSIONS;
@@ -144,8 +113,6 @@ handle_subscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SubscribeRequ
   WsbSessionStatus st = { 0 };
   WsbIpcSub *cs;
 
-  if (!may_use (c, id, or_empty (req->session)))
-    return;
   if (g_hash_table_size (c->subs) >= c->srv->cfg.max_subscriptions_per_client)
     {
       reply_error (c, id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
@@ -282,9 +249,7 @@ handle_send (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SendRequest *req)
   guint64 send_id = 0;
   SendKey *key;
 
-  if (!may_use (c, id, session))
-    return;
-  if (!wsb_hub_send (c->srv->hub, session, req->data.data, req->data.len, req->binary,
+  if (!wsb_hub_send (c->srv->hub, c->peer, session, req->data.data, req->data.len, req->binary,
                      req->ttl_ms, &send_id, &error))
     {
       reply_gerror (c, id, error);
@@ -313,9 +278,7 @@ handle_history (WsbIpcClient *c, guint64 id, const Wsbridge__V1__HistoryRequest 
   g_autofree Wsbridge__V1__Message **msgs = NULL;
   WsbHistoryResult res;
 
-  if (!may_use (c, id, or_empty (req->session)))
-    return;
-  if (!wsb_hub_history (c->srv->hub, req->session ? req->session : "", channel, req->last, &res,
+  if (!wsb_hub_history (c->srv->hub, c->peer, or_empty (req->session), channel, req->last, &res,
                         &error))
     {
       reply_gerror (c, id, error);
@@ -359,7 +322,7 @@ reply_status (WsbIpcClient *c, guint64 id, const char *session)
   Wsbridge__V1__SessionStatus pb_status;
   WsbSessionStatus st = { 0 };
 
-  if (!wsb_hub_get_status (c->srv->hub, session, &st, &error))
+  if (!wsb_hub_get_status (c->srv->hub, c->peer, session, &st, &error))
     {
       reply_gerror (c, id, error);
       return;
@@ -378,23 +341,14 @@ handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionReq
   g_autoptr (GError) error = NULL;
   g_autofree const char **keys = g_new0 (const char *, req->n_options + 1);
   g_autofree const char **values = g_new0 (const char *, req->n_options + 1);
-  uid_t creator;
 
-  if (c->srv->system
-      && !wsb_access_create_allowed (&c->srv->cfg, c->cred.uid, c->cred.gid, &error))
-    {
-      g_message ("client %s: denied: %s", c->name, error->message);
-      reply_gerror (c, id, error);
-      return;
-    }
   for (size_t i = 0; i < req->n_options; i++)
     {
       keys[i] = or_empty (req->options[i]->key);
       values[i] = or_empty (req->options[i]->value);
     }
-  creator = c->srv->system ? wsb_access_creator (c->cred.uid) : WSB_NO_CREATOR;
-  if (!wsb_hub_create_session (c->srv->hub, or_empty (req->name), or_empty (req->url), keys,
-                               values, (guint) req->n_options, creator, req->persist, &error))
+  if (!wsb_hub_create_session (c->srv->hub, c->peer, or_empty (req->name), or_empty (req->url),
+                               keys, values, (guint) req->n_options, req->persist, &error))
     {
       reply_gerror (c, id, error);
       return;
@@ -402,7 +356,8 @@ handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionReq
   reply_status (c, id, req->name);
 }
 
-typedef gboolean (*SessionOp) (WsbHub *hub, const char *name, GError **error);
+typedef gboolean (*SessionOp) (WsbHub *hub, const WsbPeer *peer, const char *name,
+                               GError **error);
 
 /* remove_session, connect, disconnect: one session name, an ok reply. */
 static void
@@ -410,9 +365,7 @@ handle_session_op (WsbIpcClient *c, guint64 id, const char *session, SessionOp o
 {
   g_autoptr (GError) error = NULL;
 
-  if (!may_use (c, id, or_empty (session)))
-    return;
-  if (!op (c->srv->hub, or_empty (session), &error))
+  if (!op (c->srv->hub, c->peer, or_empty (session), &error))
     {
       reply_gerror (c, id, error);
       return;
@@ -448,8 +401,7 @@ wsb_ipc_handle_request (WsbIpcClient *c, const Wsbridge__V1__Request *req, const
       handle_history (c, req->id, req->history);
       break;
     case WSBRIDGE__V1__REQUEST__OP_GET_SESSION:
-      if (may_use (c, req->id, or_empty (req->get_session->session)))
-        reply_status (c, req->id, or_empty (req->get_session->session));
+      reply_status (c, req->id, or_empty (req->get_session->session));
       break;
     case WSBRIDGE__V1__REQUEST__OP_CREATE_SESSION:
       handle_create (c, req->id, req->create_session);

@@ -140,7 +140,7 @@ wsb_ipc_sub_new (WsbIpcClient *c, const char *session, const char *channel, guin
 
   cs->client = c;
   cs->q.id = ++c->next_sub_id;
-  cs->sub = wsb_hub_subscribe (c->srv->hub, session, channel, since_seq, epoch, &sub_funcs, cs,
+  cs->sub = wsb_hub_subscribe (c->srv->hub, c->peer, session, channel, since_seq, epoch, &sub_funcs, cs,
                                error);
   if (!cs->sub)
     {

@@ -94,7 +94,7 @@ on_hangup (gpointer data)
   if (!wsb_daemon_config_equal (&cfg->daemon, &d->daemon_cfg))
     g_warning ("[daemon] settings changed; they take effect when wsbridged restarts");
   /* Users and groups may have changed with the configuration. */
-  wsb_access_forget ();
+  wsb_peer_forget ();
   wsb_hub_apply_config (d->hub, cfg->sessions);
   return G_SOURCE_CONTINUE;
 }
@@ -249,6 +249,7 @@ main (int argc, char **argv)
       return EXIT_FAILURE;
     }
   d.hub = wsb_hub_new (up, paths->config_dir, paths->state_dir);
+  wsb_hub_set_access (d.hub, wsb_access_new (opts.system, getuid (), &cfg->daemon));
   for (guint i = 0; i < cfg->sessions->len; i++)
     if (!wsb_hub_add_session (d.hub, g_ptr_array_index (cfg->sessions, i), &error))
       {
@@ -301,7 +302,7 @@ main (int argc, char **argv)
   g_clear_pointer (&ipc, wsb_ipc_server_free);
   g_clear_pointer (&dbus, wsb_dbus_server_free);
   wsb_hub_free (d.hub);
-  wsb_access_forget ();
+  wsb_peer_forget ();
   g_clear_pointer (&up, wsb_upstream_free);
   if (d.watchdog_id)
     g_source_remove (d.watchdog_id);

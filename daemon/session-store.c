@@ -8,6 +8,7 @@
 #include "wsb-error.h"
 
 #define STORE_MARK "# Written by wsbridged for a session created with persist;"
+#define CREATOR_MARK "(created by uid "
 
 char *
 wsb_session_store_path (const char *config_dir, const char *name)
@@ -100,8 +101,36 @@ wsb_session_store_text (const char *name, const char *url, const char *const *ke
   if (creator != WSB_NO_CREATOR)
     add_creator (kf, creator);
   body = g_key_file_to_data (kf, NULL, NULL);
-  return g_strdup_printf ("%s edit or delete it to change or remove %s\n%s", STORE_MARK, name,
-                          body);
+  if (creator == WSB_NO_CREATOR)
+    return g_strdup_printf ("%s edit or delete it to change or remove %s\n%s", STORE_MARK, name,
+                            body);
+  return g_strdup_printf ("%s edit or delete it to change or remove %s " CREATOR_MARK "%u)\n%s",
+                          STORE_MARK, name, (unsigned) creator, body);
+}
+
+uid_t
+wsb_session_store_creator (const char *path)
+{
+  g_autofree char *text = NULL;
+  const char *mark, *eol;
+  guint64 uid;
+
+  if (!path || !g_file_get_contents (path, &text, NULL, NULL) || !g_str_has_prefix (text, STORE_MARK))
+    return WSB_NO_CREATOR;
+  eol = strchr (text, '\n');
+  mark = strstr (text, CREATOR_MARK);
+  if (!mark || (eol && mark > eol))
+    return WSB_NO_CREATOR;
+  mark += strlen (CREATOR_MARK);
+  eol = strchr (mark, ')');
+  if (!eol)
+    return WSB_NO_CREATOR;
+  {
+    g_autofree char *digits = g_strndup (mark, (gsize) (eol - mark));
+    if (!g_ascii_string_to_unsigned (digits, 10, 0, G_MAXUINT32 - 1, &uid, NULL))
+      return WSB_NO_CREATOR;
+  }
+  return (uid_t) uid;
 }
 
 gboolean

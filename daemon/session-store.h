@@ -24,3 +24,6 @@ char *wsb_session_store_path (const char *config_dir, const char *name);
 gboolean wsb_session_store_write (const char *path, const char *text, GError **error);
 /* TRUE when path is a file this daemon wrote for a persisted session. */
 gboolean wsb_session_store_owns (const char *path);
+/* The creator that the file of a persisted session names (its first line),
+ * or WSB_NO_CREATOR. */
+uid_t wsb_session_store_creator (const char *path);

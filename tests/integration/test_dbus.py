@@ -194,8 +194,10 @@ def test_dbus_manager_sessions_and_signals(wsb, bus):
     wait_until(lambda: [s for s in c.got("SessionRemoved") if s[3][0] == "made.here"],
                what="SessionRemoved of made.here")
     assert "made.here" not in daemon.status()
-    name, _ = dbus_error(c.session, "made.here", "Connect")
-    assert name == "org.freedesktop.DBus.Error.UnknownMethod"
+    # A path with no session answers as one the caller may not use would.
+    name, text = dbus_error(c.session, "made.here", "Connect")
+    assert name == "io.github.WsBridge1.Error.NotFound"
+    assert text == "no session named 'made.here'"
 
     # Sessions made and removed over the socket API or by a reload.
     daemon.ctl_ok("add", "by-socket", "ws://127.0.0.1:9/")

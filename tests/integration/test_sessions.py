@@ -191,15 +191,19 @@ def test_system_instance_applies_allow_lists(wsb):
     r = _as_nobody("status", "--json", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     assert sorted(s["name"] for s in json.loads(r.stdout)) == ["bygroup", "open"]
+    # A session it may not use is to it as one that does not exist.
     r = _as_nobody("send", "closed", "hi", socket=daemon.socket)
-    assert r.returncode == 1 and "may not use session 'closed'" in r.stderr, r.stderr
+    assert r.returncode == 1 and "no session named 'closed'" in r.stderr, r.stderr
+    missing = _as_nobody("send", "nosuch", "hi", socket=daemon.socket)
+    assert missing.stderr.replace("nosuch", "closed") == r.stderr
     r = _as_nobody("history", "closed", socket=daemon.socket)
-    assert r.returncode == 1 and "may not use" in r.stderr, r.stderr
+    assert r.returncode == 1 and "no session named 'closed'" in r.stderr, r.stderr
     r = _as_nobody("send", "open", "hi", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     r = _as_nobody("add", "mine", "ws://127.0.0.1:9/", socket=daemon.socket)
     assert r.returncode == 1 and "may not create sessions" in r.stderr, r.stderr
-    daemon.wait_log("denied: uid 65534 may not use session 'closed'")
+    daemon.wait_log(r"closed: denied: uid 65534 \(pid \d+\) may not send on it: not in its "
+                    r"allow_users or allow_groups")
     # Root may do everything.
     daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
     daemon.ctl_ok("send", "closed", "hi")
@@ -215,26 +219,31 @@ def test_system_instance_creator_may_use_what_it_created(wsb):
 
     r = _as_nobody("add", "mine", "ws://127.0.0.1:9/", "--no-connect", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
+    # Another user in allow_users is for root or admin_groups to grant.
     r = _as_nobody("add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
                    "-o", f"allow_users=root;{other}", socket=daemon.socket)
+    assert r.returncode == 1 and "key 'allow_users' may name only yourself" in r.stderr, r.stderr
+    r = _as_nobody("add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
+                   "-o", "allow_users=nobody", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     stored = (daemon.config_dir / "sessions.d" / "kept.conf").read_text()
-    assert f"allow_users=root;{other};{NOBODY};" in stored, stored
+    assert f"allow_users=nobody;{NOBODY};" in stored, stored
+    assert f"(created by uid {NOBODY})" in stored.splitlines()[0], stored
 
     r = _as_nobody("status", "--json", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     assert sorted(s["name"] for s in json.loads(r.stdout)) == ["kept", "mine"]
     r = _as_nobody("send", "mine", "queued", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
-    # The other creator may use the session that listed it, not the other one.
+    # The other creator may not use what nobody made.
     r = _as_uid(other, "send", "mine", "hi", socket=daemon.socket)
-    assert r.returncode == 1 and "may not use session 'mine'" in r.stderr, r.stderr
+    assert r.returncode == 1 and "no session named 'mine'" in r.stderr, r.stderr
     r = _as_uid(other, "send", "kept", "hi", socket=daemon.socket)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 1 and "no session named 'kept'" in r.stderr, r.stderr
     # Root's sessions list nobody extra; the creator may remove its own.
     daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
     r = _as_nobody("send", "rootmade", "hi", socket=daemon.socket)
-    assert r.returncode == 1 and "may not use session 'rootmade'" in r.stderr, r.stderr
+    assert r.returncode == 1 and "no session named 'rootmade'" in r.stderr, r.stderr
     r = _as_nobody("remove", "mine", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     assert "mine" not in daemon.status()
