@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
+#include "fd-reserve.h"
+#include "log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
@@ -124,9 +127,12 @@ on_resume_accept (gpointer data)
 static void
 pause_accepting (WsbIpcServer *srv, int err)
 {
-  g_warning ("accept on the API socket failed: %s; new clients wait %d ms (the daemon's "
-             "open-file limit is reached: raise LimitNOFILE or lower the number of sessions)",
-             g_strerror (err), ACCEPT_PAUSE_MS);
+  static WsbLogLimit log;
+
+  wsb_log_limited (&log, G_LOG_LEVEL_WARNING,
+                   "accept on the API socket failed: %s; new clients wait %d ms (the daemon's "
+                   "open-file limit is reached: raise LimitNOFILE or lower the number of sessions)",
+                   g_strerror (err), ACCEPT_PAUSE_MS);
   srv->listen_id = 0;
   srv->resume_id = g_timeout_add (ACCEPT_PAUSE_MS, on_resume_accept, srv);
 }
@@ -144,6 +150,9 @@ on_accept (int lfd, GIOCondition cond, gpointer data)
 
       if (fd < 0)
         {
+          /* The reserve kept for API clients gives one back for this one. */
+          if (errno == EMFILE && wsb_fd_reserve_release ())
+            continue;
           if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
             {
               pause_accepting (srv, errno);

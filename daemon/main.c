@@ -6,6 +6,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "access.h"
+#include "fd-reserve.h"
+#include "peer.h"
 #include "config.h"
 #include "dbus-server.h"
 #include "hub.h"
@@ -242,6 +244,7 @@ main (int argc, char **argv)
   d.config_dir = paths->config_dir;
   d.daemon_cfg = cfg->daemon;
   d.loop = g_main_loop_new (NULL, FALSE);
+  wsb_fd_reserve_init ();
   up = wsb_upstream_new (d.loop, opts.verbose, opts.system, &error);
   if (!up)
     {
@@ -304,6 +307,7 @@ main (int argc, char **argv)
   wsb_hub_free (d.hub);
   wsb_peer_forget ();
   g_clear_pointer (&up, wsb_upstream_free);
+  wsb_fd_reserve_free ();
   if (d.watchdog_id)
     g_source_remove (d.watchdog_id);
   g_main_loop_unref (d.loop);

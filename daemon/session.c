@@ -31,6 +31,9 @@ state_log_level (WsbSession *s, WsbState state, const char *reason)
 {
   if (state == WSB_STATE_CONNECTING)
     return G_LOG_LEVEL_DEBUG;
+  /* fd-reserve.c says that one for all sessions, once a minute. */
+  if (strstr (reason, "no file descriptors left"))
+    return G_LOG_LEVEL_DEBUG;
   if (state != WSB_STATE_BACKOFF)
     {
       g_clear_pointer (&s->logged_backoff, g_free);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd-reserve.h"
 #include "wsb-error.h"
 
 void
@@ -204,10 +205,14 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
 {
   static const lws_retry_bo_t no_keepalive = { 0 }; /* keepalive is the owner's */
   struct lws_client_connect_info ci;
-  WsbWsClient *c = g_new0 (WsbWsClient, 1);
+  WsbWsClient *c;
   WsbWsRequest req = { 0 };
   struct lws *wsi;
   int err;
+
+  if (!wsb_fd_reserve_allows_upstream (error))
+    return NULL;
+  c = g_new0 (WsbWsClient, 1);
 
   c->up = up;
   c->events = events;
