@@ -37,6 +37,11 @@ print_key (const WsbConfigKeyInfo *key, gpointer data)
     }
   json_builder_set_member_name (b, "doc");
   json_builder_add_string_value (b, key->doc);
+  if (key->runtime)
+    {
+      json_builder_set_member_name (b, "runtime");
+      json_builder_add_string_value (b, key->runtime);
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);

@@ -87,6 +87,48 @@ def problems(man_text, keys):
     return found
 
 
+def runtime_classes(man_text):
+    """{class: text of its entry} of ACCESS CONTROL's key classes."""
+    section = man_text.split('.SH "ACCESS CONTROL"', 1)[1].split("\n.SH ", 1)[0]
+    classes = {}
+    for part in section.split("\n.TP\n")[1:]:
+        tag, _, body = part.partition("\n")
+        classes[plain(tag)] = plain(body.split("\n.PP", 1)[0].replace("\n", " "))
+    return classes
+
+
+def runtime_problems(man_text, keys):
+    """Each [session] key's runtime class (who may set it when creating a
+    session at runtime) as ACCESS CONTROL lists it: the named classes list
+    exactly their keys; "any creator" is every other."""
+    classes = runtime_classes(man_text)
+    found = []
+    session = [k for k in keys if k["group"] == "session"]
+    for name in {k["runtime"] for k in session}:
+        if name not in classes:
+            found.append(f"class {name!r}: no entry in ACCESS CONTROL")
+    for key in session:
+        cls = key["runtime"]
+        for name, text in classes.items():
+            listed = re.search(rf"\b{key['name']}\b", text) is not None
+            if name != "any creator" and listed != (name == cls):
+                found.append(f"{key['name']}: class {cls!r}, but the {name!r} entry "
+                             f"{'lists' if listed else 'does not list'} it")
+    return found
+
+
+def test_manpage_says_who_may_set_each_key_at_runtime():
+    keys = config_keys()
+    assert {k.get("runtime") for k in keys if k["group"] == "session"} == \
+        {"admin", "own ids", "any creator"}
+    text = MANPAGE.read_text()
+    assert not runtime_problems(text, keys), runtime_problems(text, keys)
+    # The check fails for a key moved out of its class.
+    moved = text.replace(".BR token_file ,\n", "", 1)
+    assert runtime_problems(moved, keys) == [
+        "token_file: class 'admin', but the 'admin' entry does not list it"]
+
+
 def test_manpage_documents_every_config_key():
     keys = config_keys()
     assert {k["group"] for k in keys} == set(SECTIONS) and len(keys) > 30, keys
