@@ -259,3 +259,23 @@ def test_socket_activation_uses_the_passed_socket(wsb):
     daemon.start(session_conf("s", "ws://127.0.0.1:9/", autoconnect="false"))
     assert "s" in daemon.status()
     daemon.wait_log("using the API socket passed by systemd")
+
+
+def test_status_and_logs_show_urls_without_query_values_or_userinfo(wsb):
+    """A token in a URL's query is a secret: status, its JSON and the log
+    show '…' in its place; the server gets the URL as written."""
+    server = wsb.server()
+    url = server.url.rstrip("/") + "/feed?token=SECRET-T0KEN&v=2"
+    daemon = wsb.daemon(session_conf("s", url))
+    daemon.wait_state("s", "open")
+    server.wait_connects(1)
+    assert "SECRET-T0KEN" in server.connects()[0]["path"]
+    shown = daemon.status()["s"]["url"]
+    assert shown == server.url.rstrip("/") + "/feed?token=…&v=…", shown
+    out = daemon.ctl_ok("status").stdout
+    assert "SECRET-T0KEN" not in out and "token=…" in out, out
+    # Userinfo is refused outright, and the refusal does not echo it.
+    r = daemon.ctl("add", "u", "ws://alice:PASSW0RD@127.0.0.1:9/x", "--no-connect")
+    assert r.returncode == 1 and "PASSW0RD" not in r.stderr, r.stderr
+    log = daemon.log_text()
+    assert "SECRET-T0KEN" not in log and "PASSW0RD" not in log

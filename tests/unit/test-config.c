@@ -368,6 +368,29 @@ test_credentials (void)
                                         NULL });
 }
 
+/* What status, properties, logs and errors show of a URL. */
+static void
+test_url_redact (void)
+{
+  static const char *const cases[][2] = {
+    { "wss://host/path?token=abc", "wss://host/path?token=…" },
+    { "ws://h:8080/a?x=1&y=2&flag", "ws://h:8080/a?x=…&y=…&flag" },
+    { "wss://user:pw@host/p", "wss://…@host/p" },
+    { "wss://a@b@host/?k=%2F", "wss://…@host/?k=…" },
+    { "ws://h/path", "ws://h/path" },
+    { "ws://h/p?", "ws://h/p?" },
+    { "ws://h/p?=v", "ws://h/p?=…" },
+    { "ws://h/p?a=1#frag", "ws://h/p?a=…#…" },
+    { "ws://[::1]:9/x?t=s", "ws://[::1]:9/x?t=…" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *shown = wsb_url_redact (cases[i][0]);
+      g_assert_cmpstr (shown, ==, cases[i][1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -383,5 +406,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/copy-equal", test_copy_equal);
   g_test_add_func ("/config/channel-keys", test_channel_keys);
   g_test_add_func ("/config/credentials", test_credentials);
+  g_test_add_func ("/config/url-redact", test_url_redact);
   return g_test_run ();
 }
