@@ -5,7 +5,7 @@
  * (sessions "demo" and "b", autoconnect off) is served over a peer-to-peer
  * GDBus connection on a socketpair, as wsbridged serves the bus: the target
  * is the caller on the other end, and the bus too (it answers the daemon's
- * GetNameOwner and GetConnectionUnixUser about callers).
+ * GetNameOwner and GetConnectionCredentials about callers).
  *
  * The input: byte 0 picks the instance (bit 0 set: the system instance,
  * whose callers are uid 1000, which the configuration lets use session
@@ -77,8 +77,8 @@ static const char *const session_paths[]
 static const char *const callers[] = { ":1.1", ":1.2" };
 
 /* The bus: what the daemon asks it about its callers, answered in GDBus's
- * worker thread (a filter), since the daemon asks some of it with a
- * blocking call from the main thread. */
+ * worker thread (a filter), so that it answers whatever the main thread
+ * is doing. */
 static GDBusMessage *
 bus_filter (GDBusConnection *conn, GDBusMessage *msg, gboolean incoming, gpointer data)
 {
@@ -97,8 +97,15 @@ bus_filter (GDBusConnection *conn, GDBusMessage *msg, gboolean incoming, gpointe
     g_dbus_message_set_body (reply, g_variant_new ("(s)", ":1.0"));
   else if (g_strcmp0 (member, "GetNameOwner") == 0)
     g_dbus_message_set_body (reply, g_variant_new ("(s)", name));
-  else if (g_strcmp0 (member, "GetConnectionUnixUser") == 0)
-    g_dbus_message_set_body (reply, g_variant_new ("(u)", (guint32) CALLER_UID));
+  else if (g_strcmp0 (member, "GetConnectionCredentials") == 0)
+    {
+      GVariantBuilder creds;
+
+      g_variant_builder_init (&creds, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&creds, "{sv}", "UnixUserID", g_variant_new_uint32 (CALLER_UID));
+      g_variant_builder_add (&creds, "{sv}", "ProcessID", g_variant_new_uint32 (1));
+      g_dbus_message_set_body (reply, g_variant_new ("(a{sv})", &creds));
+    }
   g_dbus_connection_send_message (conn, reply, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, NULL);
   g_object_unref (msg);
   return NULL;

@@ -299,7 +299,7 @@ wsbTest('node_every_error_class_from_the_daemon', async (h) => {
   assert.throws(() => c.subscribe('feed', '*', { epoch: -1 }), RangeError);
   await c.close();
 
-  // ACCESS_DENIED: a system instance, a client running as nobody.
+  // NOT_FOUND and ACCESS_DENIED: a system instance, a client running as nobody.
   const state = `${h.info.tmp}/system-state`;
   mkdirSync(state);
   const sys = await h.daemon({
@@ -312,18 +312,22 @@ wsbTest('node_every_error_class_from_the_daemon', async (h) => {
   });
   for (const dir of [dirname(dirname(sys.socket)), dirname(sys.socket)]) chmodSync(dir, 0o755);
   const script = `
-    import { connect, AccessDeniedError } from ${JSON.stringify(`${CLIENT_DIR}/src/index.js`)};
+    import { connect, AccessDeniedError, NotFoundError } from ${JSON.stringify(`${CLIENT_DIR}/src/index.js`)};
     const c = await connect(${JSON.stringify(sys.socket)});
     const names = (await c.sessions()).map((s) => s.name);
+    let hidden = '';
     let denied = '';
-    try { await c.send('closed', 'hi'); } catch (e) { denied = e instanceof AccessDeniedError ? e.code + ': ' + e.message : String(e); }
+    try { await c.send('closed', 'hi'); } catch (e) { hidden = e instanceof NotFoundError ? e.code + ': ' + e.message : String(e); }
+    try { await c.createSession('mine', 'ws://127.0.0.1:9/'); } catch (e) { denied = e instanceof AccessDeniedError ? e.code + ': ' + e.message : String(e); }
     await c.close();
-    console.log(JSON.stringify({ names, denied }));`;
+    console.log(JSON.stringify({ names, hidden, denied }));`;
   const { stdout } = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups',
     process.execPath, '--input-type=module', '-e', script]);
   const out = JSON.parse(stdout);
   assert.deepEqual(out.names, ['open']);
-  assert.match(out.denied, /^ACCESS_DENIED: .*may not use session 'closed'/);
+  // A session it may not use is, to it, one that does not exist.
+  assert.equal(out.hidden, "NOT_FOUND: no session named 'closed'");
+  assert.match(out.denied, /^ACCESS_DENIED: uid 65534 may not create sessions/);
 });
 
 wsbTest('node_several_subscriptions_on_one_connection', async (h) => {

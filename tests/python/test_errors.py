@@ -53,12 +53,17 @@ def test_error_classes_from_the_daemon(wsb):
     run(main())
 
 
-# As another user, against a system instance whose session only root may use.
+# As another user, against a system instance whose session only root may use
+# and where it may not create sessions.
 _AS_NOBODY = """
 import sys, wsbridge
 with wsbridge.Client(sys.argv[1]) as c:
     try:
         c.send("closed", "hi")
+    except wsbridge.NotFound as e:
+        print(type(e).__name__, e.code, e.message)
+    try:
+        c.create_session("mine", "ws://127.0.0.1:9/")
     except wsbridge.AccessDenied as e:
         print(type(e).__name__, e.code, e.message)
 """
@@ -77,7 +82,11 @@ def test_access_denied_from_a_system_instance(wsb):
                        capture_output=True, text=True, timeout=20 * SLOW,
                        env={**os.environ, "HOME": "/"})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("AccessDenied ACCESS_DENIED ") and "may not use" in r.stdout, r
+    # A session it may not use is, to it, one that does not exist; creating
+    # is for create_allow_groups.
+    hidden, denied = r.stdout.splitlines()
+    assert hidden == "NotFound NOT_FOUND no session named 'closed'", r
+    assert denied.startswith("AccessDenied ACCESS_DENIED ") and "may not create" in denied, r
 
 
 def test_unreachable_daemon_names_socket_and_reason(wsb, tmp_path):
