@@ -57,10 +57,12 @@ caller_sub_free (CallerSub *cs)
   g_free (cs);
 }
 
+/* A call never run: answered, which also lets go of the invocation. */
 static void
-waiting_free (Waiting *w)
+waiting_drop (Waiting *w)
 {
-  g_object_unref (w->inv);
+  g_dbus_method_invocation_return_error_literal (w->inv, WSB_ERROR, WSB_ERROR_FAILED,
+                                                 "the daemon is stopping");
   g_free (w);
 }
 
@@ -72,7 +74,7 @@ wsb_dbus_caller_free (Caller *c)
     g_cancellable_cancel (c->asking);
   g_clear_object (&c->asking);
   wsb_peer_wait_cancel (c->peer_wait);
-  g_queue_clear_full (&c->waiting, (GDestroyNotify) waiting_free);
+  g_queue_clear_full (&c->waiting, (GDestroyNotify) waiting_drop);
   g_hash_table_unref (c->subs);
   g_clear_pointer (&c->peer, wsb_peer_unref);
   g_free (c->unknown);
@@ -122,6 +124,7 @@ run_waiting (Caller *c)
 {
   Waiting *w;
 
+  /* Each invocation is answered once, which lets go of it. */
   while ((w = g_queue_pop_head (&c->waiting)))
     {
       if (c->peer)
@@ -129,7 +132,7 @@ run_waiting (Caller *c)
       else
         g_dbus_method_invocation_return_error (w->inv, WSB_ERROR, WSB_ERROR_ACCESS_DENIED,
                                                "cannot identify the caller: %s", c->unknown);
-      waiting_free (w);
+      g_free (w);
     }
 }
 
@@ -201,7 +204,7 @@ wsb_dbus_with_peer (WsbDBusServer *srv, GDBusMethodInvocation *inv, WsbDBusCall 
     }
   w = g_new0 (Waiting, 1);
   w->func = func;
-  w->inv = g_object_ref (inv);
+  w->inv = inv; /* ours until answered (GDBus hands it over) */
   g_queue_push_tail (&c->waiting, w);
   if (c->unknown)
     run_waiting (c);

@@ -289,19 +289,15 @@ session_call (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *in
     send_message (srv, peer, obj, inv, params, FALSE);
   else if (g_str_equal (method, "SendBinary"))
     send_message (srv, peer, obj, inv, params, TRUE);
-  else if (g_str_equal (method, "Subscribe") || g_str_equal (method, "Unsubscribe"))
+  else if (g_str_equal (method, "Subscribe"))
+    wsb_dbus_subscribe (srv, peer, obj, inv, params);
+  else if (g_str_equal (method, "Unsubscribe"))
     {
-      g_autoptr (GError) error = NULL;
-      WsbSessionStatus st = { 0 };
-
       /* One who may not use it learns nothing, not even what it holds. */
-      if (!wsb_hub_get_status (srv->hub, peer, obj->name, &st, &error))
-        wsb_dbus_return_error (inv, error);
-      else if (g_str_equal (method, "Subscribe"))
-        wsb_dbus_subscribe (srv, peer, obj, inv, params);
-      else
+      if (wsb_hub_allows (srv->hub, peer, WSB_OP_SUBSCRIBE, obj->name))
         wsb_dbus_unsubscribe (srv, obj, inv, params);
-      wsb_session_status_clear (&st);
+      else
+        return_not_found (inv);
     }
   else
     g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,

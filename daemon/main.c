@@ -304,6 +304,11 @@ main (int argc, char **argv)
   /* Frontends first, so nothing holds a subscription when sessions go. */
   g_clear_pointer (&ipc, wsb_ipc_server_free);
   g_clear_pointer (&dbus, wsb_dbus_server_free);
+  /* What the frontends cancelled (a question to the bus about a caller, a
+   * lookup of its groups) ends in callbacks queued on the loop: let them
+   * run, so that nothing is left half-done. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   wsb_hub_free (d.hub);
   wsb_peer_forget ();
   g_clear_pointer (&up, wsb_upstream_free);
