@@ -66,6 +66,10 @@ static const KeyDef session_keys[] = {
   { "history_messages", KEY_UINT, "64", 0, 1000000, S (history_messages),
     "messages kept per channel for late joiners and resuming subscribers", WSB_KEY_RUNTIME_ANY },
   { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel", WSB_KEY_RUNTIME_ANY },
+  { "opening_messages", KEY_UINT, "8", 0, 1024, S (opening_messages),
+    "the first messages of each upstream connection, kept for clients that open later "
+    "(a greeting, a snapshot)",
+    WSB_KEY_RUNTIME_ANY },
   { "allow_users", KEY_STRV, NULL, 0, 0, S (allow_users),
     "system instance: users (names or uids) who may use the session besides root", WSB_KEY_RUNTIME_OWN },
   { "allow_groups", KEY_STRV, NULL, 0, 0, S (allow_groups),

@@ -48,6 +48,7 @@ typedef struct
   char **channels;        /* always subscribed upstream */
   guint64 history_messages;
   guint64 history_bytes;
+  guint64 opening_messages; /* kept from the start of each connection */
   char **allow_users;  /* system instance: user names or uids besides root */
   char **allow_groups; /* system instance: group names; NULL means "wsbridge" */
 } WsbSessionConfig;

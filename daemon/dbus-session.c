@@ -75,6 +75,7 @@ status_copy (const WsbSessionStatus *from, WsbSessionStatus *to)
   to->name = g_strdup (from->name);
   to->url = g_strdup (from->url);
   to->reason = g_strdup (from->reason);
+  to->close_reason = g_strdup (from->close_reason);
 }
 
 /* PropertiesChanged for what differs between st and what was last shown. */

@@ -148,6 +148,11 @@ hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary, g
   history_push (hs, hs->all, m);
   if (ch)
     history_push (hs, ch, m);
+  if (hs->opening->len < hs->opening_max)
+    {
+      g_ptr_array_add (hs->opening, wsb_message_ref (m));
+      g_ptr_array_add (hs->opening_channels, ch ? g_strdup (ch->name) : NULL);
+    }
   hs->delivering++;
   deliver (hs->all, m);
   if (ch)
@@ -264,7 +269,12 @@ hub_state_changed (HubSession *hs)
   if (wsb_session_get_state (hs->session) != WSB_STATE_OPEN)
     hs->subscribed_upstream = FALSE;
   else if (!hs->subscribed_upstream)
-    subscribe_upstream (hs);
+    {
+      /* A new connection: what it opens with replaces the last one's. */
+      g_ptr_array_set_size (hs->opening, 0);
+      g_ptr_array_set_size (hs->opening_channels, 0);
+      subscribe_upstream (hs);
+    }
   if (!has_subscribers (hs))
     return;
   ev = g_new0 (WsbStateEvent, 1);
@@ -355,6 +365,26 @@ complete_from (HubSession *hs, HubChannel *ch)
 }
 
 void
+wsb_subscription_want_opening (WsbSubscription *sub)
+{
+  sub->opening = TRUE;
+}
+
+/* The connection's opening messages of the subscription's channel. */
+static void
+deliver_opening (WsbSubscription *sub)
+{
+  HubSession *hs = sub->hs;
+  gboolean all = sub->ch == hs->all;
+
+  hs->delivering++;
+  for (guint i = 0; i < hs->opening->len && sub->funcs; i++)
+    if (all || g_strcmp0 (g_ptr_array_index (hs->opening_channels, i), sub->ch->name) == 0)
+      sub->funcs->message (sub, g_ptr_array_index (hs->opening, i), sub->data);
+  end_delivery (hs);
+}
+
+void
 wsb_hub_catch_up (WsbSubscription *sub)
 {
   HubSession *hs = sub->hs;
@@ -363,7 +393,11 @@ wsb_hub_catch_up (WsbSubscription *sub)
   guint64 from;
 
   if (!sub->since_epoch)
-    return; /* live only */
+    {
+      if (sub->opening)
+        deliver_opening (sub);
+      return; /* live only */
+    }
   if (sub->since_epoch != hs->epoch)
     {
       /* seq restarted: nothing the subscriber knows lines up with it. */

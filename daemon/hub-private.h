@@ -36,6 +36,9 @@ typedef struct
   uid_t holder;                 /* the uid whose max_sessions_per_user counts it, or -1 */
   guint delivering;             /* > 0 while fanning out: unsubscribes are deferred */
   gint64 read_time;             /* the time_us of the messages of this read; 0: not read yet */
+  guint opening_max;            /* opening_messages */
+  GPtrArray *opening; /* WsbMessage*: the first of the current connection */
+  GPtrArray *opening_channels; /* char*: the channel of each (NULL: "*" only) */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
   guint free_id;
@@ -84,6 +87,7 @@ struct _WsbSubscription
   gpointer data;
   guint64 since_seq; /* what catch-up replays after */
   guint64 since_epoch;
+  gboolean opening; /* catch-up starts with the connection's opening messages */
 };
 
 static inline const char *

@@ -35,6 +35,7 @@ void
 hub_fill_status (HubSession *hs, WsbSessionStatus *st)
 {
   const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  const char *close_reason;
 
   st->name = g_strdup (cfg->name);
   st->url = wsb_url_redact (cfg->url);
@@ -43,6 +44,8 @@ hub_fill_status (HubSession *hs, WsbSessionStatus *st)
   st->epoch = hs->epoch;
   st->last_seq = hs->last_seq;
   wsb_session_get_stats (hs->session, &st->stats);
+  st->close_code = wsb_session_get_last_close (hs->session, &close_reason);
+  st->close_reason = g_strdup (close_reason);
 }
 
 void
@@ -51,6 +54,7 @@ wsb_session_status_clear (WsbSessionStatus *st)
   g_free (st->name);
   g_free (st->url);
   g_free (st->reason);
+  g_free (st->close_reason);
   memset (st, 0, sizeof *st);
 }
 
@@ -157,6 +161,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
   HubChannel *ch;
 
   g_clear_pointer (&hs->router, wsb_router_free);
+  hs->opening_max = (guint) cfg->opening_messages;
   if (cfg->channel_key)
     hs->router = wsb_router_new (cfg->channel_key, NULL);
   g_hash_table_iter_init (&it, hs->channels);
@@ -219,6 +224,8 @@ hub_session_free (HubSession *hs)
   wsb_session_free (hs->session);
   /* The LRU links live inside the channels, which go with the table. */
   g_hash_table_unref (hs->channels);
+  g_ptr_array_unref (hs->opening);
+  g_ptr_array_unref (hs->opening_channels);
   g_clear_pointer (&hs->router, wsb_router_free);
   g_free (hs);
 }
@@ -393,6 +400,8 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
   g_queue_init (&hs->lru);
   hs->channels
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) hub_channel_free);
+  hs->opening = g_ptr_array_new_with_free_func ((GDestroyNotify) wsb_message_unref);
+  hs->opening_channels = g_ptr_array_new_with_free_func (g_free);
   hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
   hs->all = hub_get_channel (hs, "*");
   g_hash_table_insert (hub->sessions, g_strdup (hs_name (hs)), hs);

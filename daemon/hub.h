@@ -20,6 +20,8 @@ typedef struct
   guint64 epoch;
   guint64 last_seq;
   WsbSessionStats stats;
+  guint close_code;   /* wsb_session_get_last_close */
+  char *close_reason;
 } WsbSessionStatus;
 
 /* A state change, shared by every subscriber that receives it. body is the
@@ -108,6 +110,11 @@ WsbSubscription *wsb_hub_subscribe (WsbHub *hub, const WsbPeer *peer, const char
  * gap for all of the current epoch). Call it right after the subscribe reply
  * went out, before returning to the main loop. */
 void wsb_hub_catch_up (WsbSubscription *sub);
+/* Before wsb_hub_catch_up, for a live subscription (epoch 0): catch-up
+ * starts with what the session's current upstream connection opened with
+ * (its first opening_messages messages of the channel), as a connection
+ * of the subscriber's own would have received them, then live ones. */
+void wsb_subscription_want_opening (WsbSubscription *sub);
 void wsb_hub_unsubscribe (WsbSubscription *sub);
 const char *wsb_subscription_get_session (WsbSubscription *sub);
 const char *wsb_subscription_get_channel (WsbSubscription *sub);

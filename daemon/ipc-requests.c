@@ -135,6 +135,8 @@ handle_subscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SubscribeRequ
   r.subscribe = &sr;
   reply (c, &r);
   wsb_session_status_clear (&st);
+  if (req->opening)
+    wsb_subscription_want_opening (cs->sub);
   wsb_hub_catch_up (cs->sub);
 }
 

@@ -35,6 +35,11 @@ struct _WsbSession
   gboolean ever_opened;
   gint64 opened_at; /* monotonic µs */
   char *close_text; /* why we closed it ourselves (disconnect, remove) */
+  guint16 our_close_code;
+  /* How the last open connection ended: the server's close code and
+   * reason, ours when we closed it, 1006 when it dropped without one. */
+  guint16 last_close_code;
+  char *last_close_reason;
 
   GCancellable *resolving; /* proxy lookup and DNS of the current attempt */
   WsbAuth *auth;

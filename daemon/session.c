@@ -168,6 +168,7 @@ void
 wsb_session_close (WsbSession *s, guint16 close_code, const char *reason)
 {
   s->wanted = FALSE;
+  s->our_close_code = close_code;
   session_replace_str (&s->close_text, g_strdup (reason));
   session_cancel_pending (s);
   if (s->conn && s->opened)
@@ -376,6 +377,25 @@ on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
   WsbSession *s = data;
   g_autofree char *why = g_strdup (reason);
 
+  if (s->opened)
+    {
+      const char *peer_reason;
+      guint16 code = wsb_ws_client_peer_close (c, &peer_reason);
+
+      if (code)
+        s->last_close_code = code;
+      else if (!s->wanted && s->close_text)
+        {
+          s->last_close_code = s->our_close_code;
+          peer_reason = s->close_text;
+        }
+      else
+        {
+          s->last_close_code = 1006; /* closed abnormally: no close frame */
+          peer_reason = why;
+        }
+      session_replace_str (&s->last_close_reason, g_strdup (peer_reason));
+    }
   s->conn = NULL; /* it is gone */
   if (s->opened)
     connection_lost (s, why);
@@ -508,6 +528,7 @@ wsb_session_free (WsbSession *s)
   g_free (s->subprotocols);
   g_free (s->reason);
   g_free (s->close_text);
+  g_free (s->last_close_reason);
   g_free (s->address);
   g_free (s->last_failure);
   g_free (s->logged_backoff);
@@ -540,6 +561,13 @@ const char *
 wsb_session_get_reason (WsbSession *s)
 {
   return s->reason;
+}
+
+guint16
+wsb_session_get_last_close (WsbSession *s, const char **reason)
+{
+  *reason = s->last_close_reason ? s->last_close_reason : "";
+  return s->last_close_code;
 }
 
 void

@@ -58,6 +58,10 @@ const WsbSessionConfig *wsb_session_get_config (WsbSession *s);
 WsbState wsb_session_get_state (WsbSession *s);
 const char *wsb_session_get_reason (WsbSession *s);
 void wsb_session_get_stats (WsbSession *s, WsbSessionStats *out);
+/* How its last open connection ended: the server's close code and reason;
+ * the daemon's (1000, 1001) when it closed; 1006 when the connection
+ * dropped without a close frame; 0 and "" before any ended. */
+guint16 wsb_session_get_last_close (WsbSession *s, const char **reason);
 
 /* Wants the session connected: connects now unless already connected or connecting. */
 void wsb_session_connect (WsbSession *s);

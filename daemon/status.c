@@ -35,6 +35,8 @@ wsb_status_to_pb (const WsbSessionStatus *st, Wsbridge__V1__SessionStatus *pb)
   pb->queued_messages = st->stats.queued_messages;
   pb->rtt_us = st->stats.rtt_us;
   pb->next_retry_us = st->stats.next_retry_us;
+  pb->close_code = st->close_code;
+  pb->close_reason = st->close_reason ? st->close_reason : (char *) "";
 }
 
 GBytes *

@@ -285,6 +285,13 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   return NULL;
 }
 
+guint16
+wsb_ws_client_peer_close (WsbWsClient *c, const char **reason)
+{
+  *reason = c->rx ? wsb_ws_rx_peer_reason (c->rx) : "";
+  return c->rx ? wsb_ws_rx_peer_code (c->rx) : 0;
+}
+
 gboolean
 wsb_ws_client_is_open (WsbWsClient *c)
 {

@@ -81,6 +81,10 @@ void wsb_ws_client_drop (WsbWsClient *c, const char *reason);
 void wsb_ws_client_abandon (WsbWsClient *c);
 
 gboolean wsb_ws_client_is_open (WsbWsClient *c);
+/* How the server closed the connection: its close code, 0 when it sent no
+ * close frame, and its reason (*reason, "" without one; valid until the
+ * client is freed). */
+guint16 wsb_ws_client_peer_close (WsbWsClient *c, const char **reason);
 /* What a connection that is not open yet waits for ("the TLS handshake"),
  * for timeout reasons; NULL once open. */
 const char *wsb_ws_client_waiting_for (WsbWsClient *c);

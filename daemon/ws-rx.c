@@ -18,6 +18,7 @@ struct _WsbWsRx
   gboolean stopped;
   guint16 reply_code;
   guint16 peer_code;
+  char *peer_reason; /* the server's close reason as shown, NULL without one */
   char *reason;
 
   /* The frame being read. */
@@ -59,6 +60,7 @@ wsb_ws_rx_free (WsbWsRx *rx)
   if (rx->msg)
     g_byte_array_unref (rx->msg);
   g_free (rx->reason);
+  g_free (rx->peer_reason);
   g_free (rx);
 }
 
@@ -78,6 +80,12 @@ guint16
 wsb_ws_rx_peer_code (WsbWsRx *rx)
 {
   return rx->peer_code;
+}
+
+const char *
+wsb_ws_rx_peer_reason (WsbWsRx *rx)
+{
+  return rx->peer_reason ? rx->peer_reason : "";
 }
 
 void
@@ -162,6 +170,7 @@ on_close_frame (WsbWsRx *rx)
     }
   rx->reply_code = (guint16) code;
   text = display_text (p + 2, rx->control_len - 2);
+  rx->peer_reason = g_strdup (text);
   rx->reason = *text ? g_strdup_printf ("server closed the connection with %u: %s", code, text)
                      : g_strdup_printf ("server closed the connection with %u", code);
   return rx->status;

@@ -42,8 +42,10 @@ WsbWsRxStatus wsb_ws_rx_feed (WsbWsRx *rx, const guint8 *data, gsize len);
  * happened, for the session's state reason. */
 guint16 wsb_ws_rx_reply_code (WsbWsRx *rx);
 const char *wsb_ws_rx_reason (WsbWsRx *rx);
-/* After CLOSED: the server's own close code, 0 when it sent none. */
+/* After CLOSED: the server's own close code, 0 when it sent none, and its
+ * reason as shown (valid UTF-8, control characters replaced; "" without). */
 guint16 wsb_ws_rx_peer_code (WsbWsRx *rx);
+const char *wsb_ws_rx_peer_reason (WsbWsRx *rx);
 
 /* Stops delivering: a feed in progress returns as soon as the current
  * callback does (the owner is going away). */

@@ -224,6 +224,10 @@ async def ws_handler(ws):
     if TERMINATING:  # upgraded while the server was shutting down
         asyncio.get_running_loop().create_task(close_for_restart(ws))
     try:
+        if ARGS.greeting is not None:
+            text = ARGS.greeting.replace("{conn}", conn)
+            await ws.send(text)
+            record("sent", conn=conn, n=0, data=text)
         if mode == "big-json":
             text = json_message(ARGS.message_size)
             await ws.send(text)
@@ -410,6 +414,8 @@ def parse_args():
                    help="number messages across connections and restarts, kept in this file")
     p.add_argument("--inject", help="send each line appended to this file (JSON) to every "
                                     "open connection")
+    p.add_argument("--greeting", help="send this text first on every connection "
+                                      "({conn} is replaced by the connection's id)")
     p.add_argument("--term-close-code", type=int, default=1012,
                    help="close code for the connections at SIGTERM")
     p.add_argument("--record", required=True, help="append events here as JSON lines")
