@@ -239,12 +239,15 @@ async def ws_handler(ws):
             await ws.send(data)
             record("sent", conn=conn, n=0, len=len(data),
                    sha256=hashlib.sha256(data).hexdigest())
-        elif ARGS.send_interval > 0:
+        elif ARGS.send_interval > 0 and not ARGS.tick_after_subscribe:
             sender = asyncio.create_task(send_loop(ws, conn, mode))
         if ARGS.close_after is not None:
             await asyncio.sleep(ARGS.close_after)
             await ws.close(ARGS.close_code, "server says bye")
         async for msg in ws:
+            if (ARGS.tick_after_subscribe and sender is None and isinstance(msg, str)
+                    and "subscribe" in msg and ARGS.send_interval > 0):
+                sender = asyncio.create_task(send_loop(ws, conn, mode))
             raw = msg.encode() if isinstance(msg, str) else msg
             digest = hashlib.sha256(raw).hexdigest()
             if isinstance(msg, str):
@@ -414,6 +417,10 @@ def parse_args():
                    help="number messages across connections and restarts, kept in this file")
     p.add_argument("--inject", help="send each line appended to this file (JSON) to every "
                                     "open connection")
+    p.add_argument("--tick-after-subscribe", action="store_true",
+                   help="with --send-interval: send nothing on a connection until it has "
+                        "received a text message containing 'subscribe' (as servers that "
+                        "forget subscriptions with the connection do)")
     p.add_argument("--greeting", help="send this text first on every connection "
                                       "({conn} is replaced by the connection's id)")
     p.add_argument("--term-close-code", type=int, default=1012,
