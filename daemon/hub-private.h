@@ -73,6 +73,7 @@ struct _WsbHub
   GHashTable *sessions;      /* name → HubSession* */
   WsbAccess *access;
   GHashTable *held;          /* holder uid → sessions it holds (guint) */
+  GHashTable *denials;       /* uid → WsbLogLimit*: its denials, logged at most once a minute */
   GList *removed;            /* HubSession* closing before they are freed */
   GSourceFunc shutdown_done;
   gpointer shutdown_data;

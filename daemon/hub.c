@@ -246,6 +246,7 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
   hub->sessions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) hub_session_free);
   hub->held = g_hash_table_new (g_direct_hash, g_direct_equal);
+  hub->denials = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   return hub;
 }
 
@@ -282,6 +283,7 @@ wsb_hub_free (WsbHub *hub)
   g_list_free (hub->removed);
   g_hash_table_unref (hub->sessions);
   g_hash_table_unref (hub->held);
+  g_hash_table_unref (hub->denials);
   wsb_access_free (hub->access);
   g_array_unref (hub->outcome_listeners);
   g_array_unref (hub->session_listeners);
@@ -607,6 +609,21 @@ hub_lookup (WsbHub *hub, const char *name, GError **error)
   return hs;
 }
 
+/* Each uid's denials are logged once a minute at most (with a count): a
+ * user asking again and again does not flood the journal. */
+static WsbLogLimit *
+denial_log (WsbHub *hub, uid_t uid)
+{
+  WsbLogLimit *l = g_hash_table_lookup (hub->denials, GUINT_TO_POINTER (uid));
+
+  if (!l)
+    {
+      l = g_new0 (WsbLogLimit, 1);
+      g_hash_table_insert (hub->denials, GUINT_TO_POINTER (uid), l);
+    }
+  return l;
+}
+
 HubSession *
 hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError **error)
 {
@@ -616,8 +633,9 @@ hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError *
   if (!hs || wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
                                error, &denied))
     return hs;
-  wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: denied: uid %u (pid %d) may not %s it: %s",
-                   name, (guint) peer->uid, (int) peer->pid, wsb_access_op_name (op), denied);
+  wsb_log_limited (denial_log (hub, peer->uid), G_LOG_LEVEL_MESSAGE,
+                   "%s: denied: uid %u (pid %d) may not %s it: %s", name, (guint) peer->uid,
+                   (int) peer->pid, wsb_access_op_name (op), denied);
   return NULL;
 }
 
@@ -659,9 +677,10 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
   if (!wsb_access_check_create (hub_access (hub), peer, keys, values, n_options,
                                 held_by (hub, holder), g_hash_table_size (hub->sessions), &local))
     {
-      g_message ("denied: uid %u (pid %d) may not create session '%s': %s", (guint) peer->uid,
-                 (int) peer->pid, wsb_session_name_is_valid (name) ? name : "(invalid name)",
-                 local->message);
+      wsb_log_limited (denial_log (hub, peer->uid), G_LOG_LEVEL_MESSAGE,
+                       "denied: uid %u (pid %d) may not create session '%s': %s",
+                       (guint) peer->uid, (int) peer->pid,
+                       wsb_session_name_is_valid (name) ? name : "(invalid name)", local->message);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
