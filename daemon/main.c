@@ -37,6 +37,20 @@ typedef struct
   guint watchdog_id;
 } Daemon;
 
+/* GLib's journal writer sends only the fields it is given: each record
+ * gets SYSLOG_IDENTIFIER here, so "journalctl -t wsbridged" finds every
+ * line whatever the binary is called (or wraps it). Plain text output
+ * ignores the field. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  GLogField *all = g_newa (GLogField, n_fields + 1);
+
+  memcpy (all, fields, n_fields * sizeof *fields);
+  all[n_fields] = (GLogField){ "SYSLOG_IDENTIFIER", "wsbridged", -1 };
+  return g_log_writer_default (level, all, n_fields + 1, data);
+}
+
 static gboolean
 on_shutdown_done (gpointer data)
 {
@@ -197,6 +211,7 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   /* Debug and info would go to stdout by default; a daemon logs to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
+  g_log_set_writer_func (log_writer, NULL, NULL);
   signal (SIGPIPE, SIG_IGN);
 
   if (!wsb_paths_parse_args (&argc, &argv, &opts, &error))
