@@ -194,6 +194,38 @@ open_socket (WsbIpcServer *ipc, const WsbPaths *paths, gboolean replace, GError 
   return listen_socket (ipc, paths, replace, error);
 }
 
+/* --check-config: what start-up would say of the configuration, without
+ * starting (ExecReload= runs it before SIGHUP, so that "systemctl reload"
+ * reports a bad edit). 0 when it loads, EXIT_USAGE with start-up's
+ * file:line message when it does not; warnings go to stderr either way. */
+static int
+check_config (const WsbPathOptions *opts, const WsbPaths *paths)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbConfig) cfg = NULL;
+
+  if (opts->config_dir && !g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_printerr ("wsbridged: --config %s: %s\n", opts->config_dir,
+                  g_file_test (opts->config_dir, G_FILE_TEST_EXISTS) ? "not a directory"
+                                                                     : "no such directory");
+      return EXIT_USAGE;
+    }
+  cfg = wsb_config_load_dir (paths->config_dir, &error);
+  if (!cfg)
+    {
+      g_printerr ("wsbridged: configuration error: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  for (guint i = 0; i < cfg->warnings->len; i++)
+    g_printerr ("wsbridged: warning: %s\n", (const char *) g_ptr_array_index (cfg->warnings, i));
+  g_print ("wsbridged: configuration %s is valid (%u session%s)%s\n", paths->config_dir,
+           cfg->sessions->len, cfg->sessions->len == 1 ? "" : "s",
+           g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR) ? ""
+                                                               : "; the directory does not exist");
+  return EXIT_SUCCESS;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -228,6 +260,8 @@ main (int argc, char **argv)
     g_log_set_debug_enabled (TRUE);
 
   paths = wsb_paths_resolve (&opts);
+  if (opts.check_config)
+    return check_config (&opts, paths);
   bus_type = paths->bus == WSB_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION;
   if (!g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR))
     {
