@@ -259,6 +259,11 @@ main (int argc, char **argv)
   if (opts.verbose)
     g_log_set_debug_enabled (TRUE);
 
+  /* The system instance has no desktop settings to follow, and GIO would
+   * otherwise open dconf, which writes ~/.cache/dconf/user into its home,
+   * the state directory. */
+  if (opts.system)
+    g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   paths = wsb_paths_resolve (&opts);
   if (opts.check_config)
     return check_config (&opts, paths);
