@@ -39,6 +39,20 @@ typedef struct
   guint watchdog_id;
 } Daemon;
 
+/* GLib's journal writer sends only the fields it is given: each record
+ * gets SYSLOG_IDENTIFIER here, so "journalctl -t wsbridged" finds every
+ * line whatever the binary is called (or wraps it). Plain text output
+ * ignores the field. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  GLogField *all = g_newa (GLogField, n_fields + 1);
+
+  memcpy (all, fields, n_fields * sizeof *fields);
+  all[n_fields] = (GLogField){ "SYSLOG_IDENTIFIER", "wsbridged", -1 };
+  return g_log_writer_default (level, all, n_fields + 1, data);
+}
+
 static gboolean
 on_shutdown_done (gpointer data)
 {
@@ -182,6 +196,38 @@ open_socket (WsbIpcServer *ipc, const WsbPaths *paths, gboolean replace, GError 
   return listen_socket (ipc, paths, replace, error);
 }
 
+/* --check-config: what start-up would say of the configuration, without
+ * starting (ExecReload= runs it before SIGHUP, so that "systemctl reload"
+ * reports a bad edit). 0 when it loads, EXIT_USAGE with start-up's
+ * file:line message when it does not; warnings go to stderr either way. */
+static int
+check_config (const WsbPathOptions *opts, const WsbPaths *paths)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbConfig) cfg = NULL;
+
+  if (opts->config_dir && !g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_printerr ("wsbridged: --config %s: %s\n", opts->config_dir,
+                  g_file_test (opts->config_dir, G_FILE_TEST_EXISTS) ? "not a directory"
+                                                                     : "no such directory");
+      return EXIT_USAGE;
+    }
+  cfg = wsb_config_load_dir (paths->config_dir, &error);
+  if (!cfg)
+    {
+      g_printerr ("wsbridged: configuration error: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  for (guint i = 0; i < cfg->warnings->len; i++)
+    g_printerr ("wsbridged: warning: %s\n", (const char *) g_ptr_array_index (cfg->warnings, i));
+  g_print ("wsbridged: configuration %s is valid (%u session%s)%s\n", paths->config_dir,
+           cfg->sessions->len, cfg->sessions->len == 1 ? "" : "s",
+           g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR) ? ""
+                                                               : "; the directory does not exist");
+  return EXIT_SUCCESS;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -199,6 +245,7 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   /* Debug and info would go to stdout by default; a daemon logs to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
+  g_log_set_writer_func (log_writer, NULL, NULL);
   signal (SIGPIPE, SIG_IGN);
 
   if (!wsb_paths_parse_args (&argc, &argv, &opts, &error))
@@ -214,7 +261,14 @@ main (int argc, char **argv)
   if (opts.verbose)
     g_log_set_debug_enabled (TRUE);
 
+  /* The system instance has no desktop settings to follow, and GIO would
+   * otherwise open dconf, which writes ~/.cache/dconf/user into its home,
+   * the state directory. */
+  if (opts.system)
+    g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   paths = wsb_paths_resolve (&opts);
+  if (opts.check_config)
+    return check_config (&opts, paths);
   bus_type = paths->bus == WSB_BUS_SYSTEM ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION;
   if (!g_file_test (paths->config_dir, G_FILE_TEST_IS_DIR))
     {

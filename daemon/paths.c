@@ -26,6 +26,8 @@ wsb_paths_parse_args (int *argc, char ***argv, WsbPathOptions *opts, GError **er
       "Take over the D-Bus name and the socket from a running wsbridged", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts->verbose, "Log debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opts->version, "Print the version and exit", NULL },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &opts->check_config,
+      "Validate the configuration and exit: 0 when valid, 2 with the errors", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx

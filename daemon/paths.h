@@ -14,6 +14,7 @@ typedef struct
   gboolean replace; /* --replace */
   gboolean verbose;
   gboolean version;
+  gboolean check_config; /* --check-config: validate the configuration, exit */
 } WsbPathOptions;
 
 typedef enum

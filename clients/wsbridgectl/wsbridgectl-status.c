@@ -1,4 +1,5 @@
-/* wsbridgectl status [--json]: every session's state, from ListSessions. */
+/* wsbridgectl status [--json] [NAME…]: every session's state, from
+ * ListSessions, or the named sessions', from GetSession each. */
 #include "wsbridgectl.h"
 
 #include <stdio.h>
@@ -17,21 +18,21 @@ typedef struct
 } Column;
 
 static const Column columns[] = {
-  { "NAME", ALIGN_LEFT },    { "STATE", ALIGN_LEFT },      { "RX", ALIGN_RIGHT },
-  { "TX", ALIGN_RIGHT },     { "QUEUED", ALIGN_RIGHT },    { "RECONNECTS", ALIGN_RIGHT },
-  { "URL", ALIGN_LEFT },     { "REASON", ALIGN_LEFT },
+  { "NAME", ALIGN_LEFT }, { "STATE", ALIGN_LEFT },   { "RX", ALIGN_RIGHT },
+  { "TX", ALIGN_RIGHT },  { "QUEUED", ALIGN_RIGHT }, { "RECONNECTS", ALIGN_RIGHT },
+  { "URL", ALIGN_LEFT },  { "REASON", ALIGN_LEFT },
 };
 #define N_COLUMNS G_N_ELEMENTS (columns)
 
 static void
-print_json (const Wsbridge__V1__ListSessionsReply *list)
+print_json (Wsbridge__V1__SessionStatus *const *sessions, size_t n_sessions)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_array (b);
-  for (size_t i = 0; i < list->n_sessions; i++)
+  for (size_t i = 0; i < n_sessions; i++)
     {
-      const Wsbridge__V1__SessionStatus *s = list->sessions[i];
+      const Wsbridge__V1__SessionStatus *s = sessions[i];
 
       json_builder_begin_object (b);
       wsbctl_json_add_string (b, "name", s->name);
@@ -91,22 +92,17 @@ print_row (char **cells, const size_t *widths)
 }
 
 static void
-print_table (const Wsbridge__V1__ListSessionsReply *list)
+print_table (Wsbridge__V1__SessionStatus *const *sessions, size_t n_sessions)
 {
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   size_t widths[N_COLUMNS];
 
-  if (list->n_sessions == 0)
-    {
-      printf ("No sessions.\n");
-      return;
-    }
   for (size_t col = 0; col < N_COLUMNS; col++)
     widths[col] = strlen (columns[col].title);
 
-  for (size_t i = 0; i < list->n_sessions; i++)
+  for (size_t i = 0; i < n_sessions; i++)
     {
-      const Wsbridge__V1__SessionStatus *s = list->sessions[i];
+      const Wsbridge__V1__SessionStatus *s = sessions[i];
       char **cells = g_new0 (char *, N_COLUMNS + 1);
 
       cells[0] = g_strdup (s->name);
@@ -139,14 +135,53 @@ print_table (const Wsbridge__V1__ListSessionsReply *list)
     print_row (g_ptr_array_index (rows, i), widths);
 }
 
+static void
+print_sessions (Wsbridge__V1__SessionStatus *const *sessions, size_t n_sessions, gboolean json)
+{
+  if (json)
+    print_json (sessions, n_sessions);
+  else if (n_sessions > 0)
+    print_table (sessions, n_sessions);
+}
+
+/* status NAME…: the named sessions in the order given. One the daemon
+ * refuses (no such session, access denied) is reported on stderr and makes
+ * the exit status 1, after the others are printed; losing the daemon stops
+ * at once. */
+static int
+status_of_names (WsbctlContext *ctx, char **names, int n_names, gboolean json)
+{
+  g_autoptr (GPtrArray) replies
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) wsb_client_reply_free);
+  g_autoptr (GPtrArray) sessions = g_ptr_array_new ();
+  int status = WSBCTL_EXIT_OK;
+
+  for (int i = 0; i < n_names; i++)
+    {
+      Wsbridge__V1__Reply *reply = NULL;
+      WsbClientStatus st = wsb_client_get_session (ctx->client, names[i], &reply);
+
+      if (st == WSB_CLIENT_ERR_DAEMON)
+        {
+          status = wsbctl_fail (ctx, st);
+          continue;
+        }
+      if (st)
+        return wsbctl_fail (ctx, st);
+      g_ptr_array_add (replies, reply);
+      g_ptr_array_add (sessions, reply->session);
+    }
+  print_sessions ((Wsbridge__V1__SessionStatus *const *) sessions->pdata, sessions->len, json);
+  return status;
+}
+
 int
 wsbctl_cmd_status (WsbctlContext *ctx, int argc, char **argv)
 {
   gboolean json = FALSE;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL },
+          G_OPTION_ENTRY_NULL };
   Wsbridge__V1__Reply *reply = NULL;
   WsbClientStatus st;
   int status;
@@ -154,19 +189,18 @@ wsbctl_cmd_status (WsbctlContext *ctx, int argc, char **argv)
   status = wsbctl_parse_options (ctx, entries, &argc, &argv);
   if (status != WSBCTL_CONTINUE)
     return status;
-  if (argc > 1)
-    return wsbctl_usage_error (ctx, "unexpected argument '%s'", argv[1]);
 
   status = wsbctl_connect (ctx);
   if (status != WSBCTL_CONTINUE)
     return status;
+  if (argc > 1)
+    return status_of_names (ctx, argv + 1, argc - 1, json);
   st = wsb_client_list_sessions (ctx->client, &reply);
   if (st)
     return wsbctl_fail (ctx, st);
-  if (json)
-    print_json (reply->list_sessions);
-  else
-    print_table (reply->list_sessions);
+  if (!json && reply->list_sessions->n_sessions == 0)
+    printf ("No sessions.\n");
+  print_sessions (reply->list_sessions->sessions, reply->list_sessions->n_sessions, json);
   wsb_client_reply_free (reply);
   return WSBCTL_EXIT_OK;
 }

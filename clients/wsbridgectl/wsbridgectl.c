@@ -12,10 +12,11 @@
 #include <string.h>
 
 static const WsbctlCommand commands[] = {
-  { "status", "", "List sessions and their state",
-    "Prints one line per session; --json prints a JSON array of objects with the keys\n"
-    "name, url, state, reason, epoch, last_seq, reconnects, rx_messages, tx_messages,\n"
-    "queued and rtt_us.",
+  { "status", "[NAME…]", "List sessions and their state",
+    "Prints one line per session, or per NAME given (in that order); --json prints a JSON\n"
+    "array of objects with the keys name, url, state, reason, epoch, last_seq, reconnects,\n"
+    "rx_messages, tx_messages, queued and rtt_us. A NAME the daemon does not know (or\n"
+    "does not let you use) is reported on stderr and makes the exit status 1.",
     wsbctl_cmd_status },
   { "watch", "NAME[/CHANNEL]…", "Print the messages of sessions' channels",
     "NAME alone means every message of the session (channel \"*\"); NAME/CHANNEL splits at\n"

@@ -80,7 +80,7 @@ _wsbridgectl()
         fi
     done
     case $cmd in
-        watch) ;;                                   # NAME[/CHANNEL]...
+        watch | status) ;;                          # NAME[/CHANNEL]..., NAME...
         send | history | remove | connect | disconnect) ((n == 0)) || return ;;
         *) return ;;
     esac

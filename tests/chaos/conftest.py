@@ -8,6 +8,7 @@ import pathlib
 import pytest
 
 import chaostest
+from wsbtest import needs_root
 
 _spec = importlib.util.spec_from_file_location(
     "integration_conftest", pathlib.Path(__file__).parent.parent / "integration" / "conftest.py")
@@ -25,6 +26,7 @@ def net():
     """A chaostest.NetPair: two network namespaces joined by a veth pair,
     removed at teardown. Name it before `wsb` in a test's arguments, so that
     it outlives the processes the harness starts in it."""
+    needs_root("makes network namespaces and a veth pair")
     pair = chaostest.NetPair()
     yield pair
     pair.cleanup()
@@ -34,6 +36,7 @@ def net():
 def small_tmpfs(tmp_path):
     # Name it before `wsb`, so that the daemon using it stops first.
     """A 1 MiB tmpfs mounted in this test's temp dir, unmounted at teardown."""
+    needs_root("mounts a small tmpfs")
     fs = chaostest.Tmpfs(tmp_path / "tmpfs", size="1m")
     yield fs
     fs.cleanup()

@@ -1,4 +1,8 @@
-"""pytest glue: the `wsb` and `certs` fixtures, logs on failure, skips count as failures."""
+"""pytest glue: the `wsb` and `certs` fixtures, logs on failure, skips count as
+failures, except that a test that needs root (wsbtest.needs_root) exits 77,
+Meson's SKIP, when not root."""
+
+import os
 
 import pytest
 
@@ -46,13 +50,21 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_runtest_logreport(report):
     if report.skipped:
-        SKIPPED.append(f"{report.nodeid}: {report.longrepr}")
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        SKIPPED.append((report.nodeid, reason.removeprefix("Skipped: ")))
 
 
 SKIPPED = []
+NEEDS_ROOT = "needs root: "
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if SKIPPED:
+    if SKIPPED and os.geteuid() != 0 and exitstatus == pytest.ExitCode.OK \
+            and all(reason.startswith(NEEDS_ROOT) for _, reason in SKIPPED):
+        for reason in dict.fromkeys(reason for _, reason in SKIPPED):
+            print(f"\n{reason}")
+        session.exitstatus = 77
+    elif SKIPPED:
+        SKIPPED[:] = [f"{nodeid}: {reason}" for nodeid, reason in SKIPPED]
         print("\nskipped tests count as failures here:\n  " + "\n  ".join(SKIPPED))
         session.exitstatus = 1

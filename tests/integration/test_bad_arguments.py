@@ -39,7 +39,7 @@ def test_ctl_usage_errors_exit_2_and_name_the_problem(wsb):
         (("send",), "missing session name"),
         (("send", "feed", "a", "b"), "unexpected argument 'b' (quote the text to send)"),
         (("--bogus", "status"), "unknown option --bogus"),
-        (("status", "--json", "extra"), "unexpected argument 'extra'"),
+        (("status", "--count", "1"), "unknown option --count"),
         (("watch",), "missing NAME[/CHANNEL]"),
         (("add", "x"), "missing NAME or URL"),
         (("send", "feed", "--ttl-ms", "5"), "unknown option --ttl-ms"),

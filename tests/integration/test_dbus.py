@@ -602,6 +602,7 @@ def test_dbus_system_policy_lets_anyone_call(wsb):
     policy: root owns the name; nobody (uid 65534) may call the interfaces
     and receive Message signals, but not own the name; a session it creates
     it may use and remove."""
+    wsbtest.needs_root("runs a D-Bus client as another uid (nobody)")
     server = wsb.server("--send-interval", "0.1")
     policy = pathlib.Path(os.environ["WSB_SOURCE_ROOT"]) / "dbus" / "io.github.WsBridge1.conf"
     # nobody must reach the bus socket: a world-searchable directory.

@@ -8,7 +8,7 @@ import os
 import time
 
 import wsbridge_pb2 as pb
-from wsbtest import SLOW, ApiClient, session_conf, wait_for
+from wsbtest import SLOW, ApiClient, needs_root, session_conf, wait_for
 
 NOBODY = 65534
 
@@ -96,7 +96,7 @@ def _as_uid(uid):
 
 
 def test_system_instance_caps_connections_per_user(wsb):
-    assert os.geteuid() == 0, "this test needs root to connect as nobody"
+    needs_root("connects as another uid (nobody)")
     daemon = wsb.daemon(start=False, env={"STATE_DIRECTORY": None})
     daemon.args = ["--system"]
     daemon.env["STATE_DIRECTORY"] = str(daemon.workdir / "state")

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import wsbridge_pb2 as pb
-from wsbtest import CTL, SLOW, ApiClient, session_conf, wait_for
+from wsbtest import CTL, SLOW, ApiClient, needs_root, session_conf, wait_for
 
 NOBODY = 65534
 
@@ -145,16 +145,18 @@ def _world_reachable(daemon):
         os.chmod(d, 0o755)
 
 
-def _as_uid(uid, *args, socket):
+def _as_uid(wsb, uid, *args, socket):
+    """wsbridgectl ARGS as UID; it runs a copy of the CLI that UID can read."""
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is needed to run a client as another uid"
+    ctl = wsb.readable_copy(CTL) / CTL.name
     return subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                           str(CTL), "--socket", str(socket), *args],
-                          capture_output=True, text=True, timeout=10 * SLOW)
+                           str(ctl), "--socket", str(socket), *args],
+                          capture_output=True, text=True, timeout=10 * SLOW, cwd="/")
 
 
-def _as_nobody(*args, socket):
-    return _as_uid(NOBODY, *args, socket=socket)
+def _as_nobody(wsb, *args, socket):
+    return _as_uid(wsb, NOBODY, *args, socket=socket)
 
 
 def _system_daemon(wsb, config):
@@ -167,12 +169,12 @@ def _system_daemon(wsb, config):
 
 
 def test_user_instance_refuses_another_uid(wsb):
-    assert os.geteuid() == 0, "this test needs root to run a client as nobody"
+    needs_root("runs a client as another uid")
     daemon = wsb.daemon(session_conf("s", "ws://127.0.0.1:9/", autoconnect="false"))
     _world_reachable(daemon)
     os.chmod(daemon.socket, 0o666)
 
-    r = _as_nobody("status", socket=daemon.socket)
+    r = _as_nobody(wsb, "status", socket=daemon.socket)
     assert r.returncode == 3 and "serves only its own user" in r.stderr, (r.returncode, r.stderr)
     daemon.wait_log(f"uid {NOBODY} is not this instance's user")
     # Its own user is still served.
@@ -180,7 +182,7 @@ def test_user_instance_refuses_another_uid(wsb):
 
 
 def test_system_instance_applies_allow_lists(wsb):
-    assert os.geteuid() == 0, "this test needs root to run a client as nobody"
+    needs_root("runs a client as another uid")
     daemon = _system_daemon(wsb, session_conf("open", "ws://127.0.0.1:9/", autoconnect="false",
                                               allow_users="nobody")
                             + session_conf("closed", "ws://127.0.0.1:9/", autoconnect="false")
@@ -188,19 +190,19 @@ def test_system_instance_applies_allow_lists(wsb):
                                            allow_groups=str(NOBODY)))
     assert (daemon.socket.stat().st_mode & 0o777) == 0o666
 
-    r = _as_nobody("status", "--json", socket=daemon.socket)
+    r = _as_nobody(wsb, "status", "--json", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     assert sorted(s["name"] for s in json.loads(r.stdout)) == ["bygroup", "open"]
     # A session it may not use is to it as one that does not exist.
-    r = _as_nobody("send", "closed", "hi", socket=daemon.socket)
+    r = _as_nobody(wsb, "send", "closed", "hi", socket=daemon.socket)
     assert r.returncode == 1 and "no session named 'closed'" in r.stderr, r.stderr
-    missing = _as_nobody("send", "nosuch", "hi", socket=daemon.socket)
+    missing = _as_nobody(wsb, "send", "nosuch", "hi", socket=daemon.socket)
     assert missing.stderr.replace("nosuch", "closed") == r.stderr
-    r = _as_nobody("history", "closed", socket=daemon.socket)
+    r = _as_nobody(wsb, "history", "closed", socket=daemon.socket)
     assert r.returncode == 1 and "no session named 'closed'" in r.stderr, r.stderr
-    r = _as_nobody("send", "open", "hi", socket=daemon.socket)
+    r = _as_nobody(wsb, "send", "open", "hi", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
-    r = _as_nobody("add", "mine", "ws://127.0.0.1:9/", socket=daemon.socket)
+    r = _as_nobody(wsb, "add", "mine", "ws://127.0.0.1:9/", socket=daemon.socket)
     assert r.returncode == 1 and "may not create sessions" in r.stderr, r.stderr
     daemon.wait_log(r"closed: denied: uid 65534 \(pid \d+\) may not send on it: not in its "
                     r"allow_users or allow_groups")
@@ -213,38 +215,38 @@ def test_system_instance_creator_may_use_what_it_created(wsb):
     """A user whom create_allow_groups lets create sessions joins the new
     session's allow_users (by uid), so it may use and remove what it made;
     nobody else gains anything."""
-    assert os.geteuid() == 0, "this test needs root to run a client as another uid"
+    needs_root("runs a client as another uid")
     other = 1  # "daemon" on Debian; any uid that is neither root nor nobody
     daemon = _system_daemon(wsb, f"[daemon]\ncreate_allow_groups={NOBODY};{other}\n")
 
-    r = _as_nobody("add", "mine", "ws://127.0.0.1:9/", "--no-connect", socket=daemon.socket)
+    r = _as_nobody(wsb, "add", "mine", "ws://127.0.0.1:9/", "--no-connect", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     # Another user in allow_users is for root or admin_groups to grant.
-    r = _as_nobody("add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
+    r = _as_nobody(wsb, "add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
                    "-o", f"allow_users=root;{other}", socket=daemon.socket)
     assert r.returncode == 1 and "key 'allow_users' may name only yourself" in r.stderr, r.stderr
-    r = _as_nobody("add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
+    r = _as_nobody(wsb, "add", "kept", "ws://127.0.0.1:9/", "--no-connect", "--persist",
                    "-o", "allow_users=nobody", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     stored = (daemon.config_dir / "sessions.d" / "kept.conf").read_text()
     assert f"allow_users=nobody;{NOBODY};" in stored, stored
     assert f"(created by uid {NOBODY})" in stored.splitlines()[0], stored
 
-    r = _as_nobody("status", "--json", socket=daemon.socket)
+    r = _as_nobody(wsb, "status", "--json", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     assert sorted(s["name"] for s in json.loads(r.stdout)) == ["kept", "mine"]
-    r = _as_nobody("send", "mine", "queued", socket=daemon.socket)
+    r = _as_nobody(wsb, "send", "mine", "queued", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     # The other creator may not use what nobody made.
-    r = _as_uid(other, "send", "mine", "hi", socket=daemon.socket)
+    r = _as_uid(wsb, other, "send", "mine", "hi", socket=daemon.socket)
     assert r.returncode == 1 and "no session named 'mine'" in r.stderr, r.stderr
-    r = _as_uid(other, "send", "kept", "hi", socket=daemon.socket)
+    r = _as_uid(wsb, other, "send", "kept", "hi", socket=daemon.socket)
     assert r.returncode == 1 and "no session named 'kept'" in r.stderr, r.stderr
     # Root's sessions list nobody extra; the creator may remove its own.
     daemon.ctl_ok("add", "rootmade", "ws://127.0.0.1:9/", "--no-connect")
-    r = _as_nobody("send", "rootmade", "hi", socket=daemon.socket)
+    r = _as_nobody(wsb, "send", "rootmade", "hi", socket=daemon.socket)
     assert r.returncode == 1 and "no session named 'rootmade'" in r.stderr, r.stderr
-    r = _as_nobody("remove", "mine", socket=daemon.socket)
+    r = _as_nobody(wsb, "remove", "mine", socket=daemon.socket)
     assert r.returncode == 0, r.stderr
     assert "mine" not in daemon.status()
 

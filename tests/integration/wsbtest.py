@@ -31,8 +31,8 @@ import time
 # own modules; tests import them all from here.
 from wsbtest_base import (  # noqa: E402,F401
     BAD_LOG_LINE, BUILD_ROOT, CONNECT_PROXY, CPU_SLOW, CTL, DAEMON, EXIT_TIMEOUT, FAST, PYTHON,
-    RAW_SERVER, SLOW, START_TIMEOUT, WRAPPER, WS_SERVER, pb, read_jsonl, session_conf, tail,
-    wait_for)
+    RAW_SERVER, SLOW, START_TIMEOUT, WRAPPER, WS_SERVER, needs_root, pb, read_jsonl, session_conf,
+    tail, wait_for)
 from wsbtest_bus import (  # noqa: E402,F401
     ALLOW_ALL_POLICY, BUS_CONFIG, MOCK_IFACE, MOCK_TEMPLATES, DBusMock, SessionBus, SystemBus)
 from wsbtest_certs import CertFiles, Certs  # noqa: E402,F401
@@ -646,6 +646,35 @@ class Harness:
                       extra)
         self.watches.append(watch)
         return watch
+
+    def readable_copy(self, *sources, name="shared"):
+        """Copies of SOURCES (files and directory trees; (source, name) pairs
+        rename) that every uid may read and run, for code a test runs as
+        another uid: the checkout and the build tree may sit where that uid
+        cannot go (a home directory of mode 0700, a private temporary
+        directory). Returns the directory NAME that holds them, in the
+        harness's run directory (made world-searchable) and removed with it."""
+        self.rundir.chmod(0o755)
+        dest = self.rundir / name
+        dest.mkdir(exist_ok=True)
+        for source in sources:
+            source, as_name = source if isinstance(source, tuple) else (source, None)
+            source = pathlib.Path(source)
+            target = dest / (as_name or source.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                continue
+            if source.is_dir():
+                shutil.copytree(source, target, symlinks=True)
+            else:
+                shutil.copy2(source, target)
+        # The copies' modes say nothing of the developer's umask.
+        for path in [dest, *dest.rglob("*")]:
+            if path.is_symlink():
+                continue
+            executable = path.is_dir() or path.stat().st_mode & 0o100
+            path.chmod(0o755 if executable else 0o644)
+        return dest
 
     def log_sections(self):
         sections = []

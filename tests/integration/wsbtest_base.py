@@ -40,6 +40,17 @@ BAD_LOG_LINE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSani
                           r"|runtime error:|CRITICAL|g_critical")
 
 
+def needs_root(why):
+    """Skip the calling test, unless root, with the one line "needs root: WHY".
+
+    conftest.py turns such a skip into exit status 77 (Meson's SKIP) when not
+    root; as root the test runs, and every skip still counts as a failure.
+    """
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip(f"needs root: {why}")
+
+
 def wait_for(predicate, timeout, what, interval=0.02):
     """Poll predicate() until it returns something truthy; return that value.
 

@@ -11,7 +11,7 @@ import {
   AccessDeniedError, AlreadyExistsError, DaemonUnreachableError, Gap, InvalidArgumentError,
   Message, NotFoundError, QueueFullError, StateChange, WsbridgeError, connect, defaultSocketPath,
 } from '../../clients/node/src/index.js';
-import { CLIENT_DIR, feed, injectAll, messages, take, waitFor, wsbTest } from './harness.mjs';
+import { CLIENT_DIR, SOURCE_ROOT, feed, injectAll, messages, take, waitFor, wsbTest } from './harness.mjs';
 
 const run = promisify(execFile);
 
@@ -298,8 +298,10 @@ wsbTest('node_every_error_class_from_the_daemon', async (h) => {
   assert.throws(() => c.subscribe(''), TypeError);
   assert.throws(() => c.subscribe('feed', '*', { epoch: -1 }), RangeError);
   await c.close();
+});
 
-  // NOT_FOUND and ACCESS_DENIED: a system instance, a client running as nobody.
+// NOT_FOUND and ACCESS_DENIED: a system instance, a client running as nobody.
+wsbTest('node_access_denied_from_a_system_instance', async (h) => {
   const state = `${h.info.tmp}/system-state`;
   mkdirSync(state);
   const sys = await h.daemon({
@@ -311,8 +313,16 @@ wsbTest('node_every_error_class_from_the_daemon', async (h) => {
     args: ['--system'],
   });
   for (const dir of [dirname(dirname(sys.socket)), dirname(sys.socket)]) chmodSync(dir, 0o755);
+  // nobody runs a copy of the client: the checkout may be out of its reach.
+  const client = await h.call('readable_copy', {
+    name: 'node',
+    sources: [`${CLIENT_DIR}/src`, `${CLIENT_DIR}/package.json`,
+      [`${SOURCE_ROOT}proto/wsbridge.proto`, 'proto/wsbridge.proto'],
+      [`${CLIENT_DIR}/node_modules/protobufjs`, 'node_modules/protobufjs'],
+      [`${CLIENT_DIR}/node_modules/long`, 'node_modules/long']],
+  });
   const script = `
-    import { connect, AccessDeniedError, NotFoundError } from ${JSON.stringify(`${CLIENT_DIR}/src/index.js`)};
+    import { connect, AccessDeniedError, NotFoundError } from ${JSON.stringify(`${client}/src/index.js`)};
     const c = await connect(${JSON.stringify(sys.socket)});
     const names = (await c.sessions()).map((s) => s.name);
     let hidden = '';
@@ -322,13 +332,13 @@ wsbTest('node_every_error_class_from_the_daemon', async (h) => {
     await c.close();
     console.log(JSON.stringify({ names, hidden, denied }));`;
   const { stdout } = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups',
-    process.execPath, '--input-type=module', '-e', script]);
+    process.execPath, '--input-type=module', '-e', script], { cwd: '/' });
   const out = JSON.parse(stdout);
   assert.deepEqual(out.names, ['open']);
   // A session it may not use is, to it, one that does not exist.
   assert.equal(out.hidden, "NOT_FOUND: no session named 'closed'");
   assert.match(out.denied, /^ACCESS_DENIED: uid 65534 may not create sessions/);
-});
+}, { needsRoot: 'runs a client as another uid (nobody)' });
 
 wsbTest('node_several_subscriptions_on_one_connection', async (h) => {
   const { server, daemon } = await feed(h, { channel_key: '/ch' });

@@ -2,8 +2,10 @@
 // the real daemon and ws_server.py; this drives it and registers the cases.
 //
 // wsbTest(name, fn) registers one node:test case. Meson runs each case as
-// its own test: `node --test FILE` with WSB_NODE_CASE=name, which registers
-// only that case, and fails when the file has no case of that name.
+// its own test: `node FILE` with WSB_NODE_CASE=name, which registers only
+// that case, and fails when the file has no case of that name. (Not
+// `node --test FILE`: its runner turns a case's exit status 77, Meson's SKIP,
+// into a failure.)
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -222,12 +224,18 @@ if (selected) {
 /**
  * Registers test case NAME: fn(h, t) gets a fresh Harness; on failure the
  * logs of the daemons and servers are printed; at the end every daemon must
- * stop cleanly.
+ * stop cleanly. A case that needs root (needsRoot: why) is skipped when not
+ * root with the line "needs root: why"; run alone (Meson), it exits 77.
  */
-export function wsbTest(name, fn, { timeout = 60000 } = {}) {
+export function wsbTest(name, fn, { timeout = 60000, needsRoot = null } = {}) {
   if (selected && selected !== name) return;
   found = true;
-  test(name, { timeout: timeout + 30000 }, async (t) => {
+  const skip = needsRoot && process.geteuid() !== 0 ? `needs root: ${needsRoot}` : false;
+  if (skip && selected) {
+    console.log(skip);
+    process.exit(77);
+  }
+  test(name, { timeout: timeout + 30000, skip }, async (t) => {
     const h = await Harness.start();
     let timer;
     const hung = new Promise((_, reject) => {

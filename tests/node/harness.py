@@ -106,6 +106,10 @@ class Driver:
     def op_daemon_wait_log(self, index, pattern, count=1):
         return self.daemon_obj(index).wait_log(pattern, count=count)
 
+    def op_readable_copy(self, sources, name="shared"):
+        return str(self.harness.readable_copy(*(tuple(s) if isinstance(s, list) else s
+                                                for s in sources), name=name))
+
     def op_logs(self):
         return "\n\n".join(f"==== {title}\n{text}" for title, text in self.harness.log_sections())
 

@@ -70,6 +70,7 @@ def test_bash_completion_session_names(wsb):
     assert complete("--socket", sock, "connect", "") == ["chat", "pings", "prices"]
     assert complete("--socket", sock, "watch", "p") == ["pings", "prices"]
     assert complete("--socket", sock, "watch", "chat", "--count", "3", "pr") == ["prices"]
+    assert complete("--socket", sock, "status", "--json", "chat", "p") == ["pings", "prices"]
     assert complete("--socket", sock, "send", "prices", "") == []
     assert complete("--socket", sock, "add", "") == []
     # No daemon there: nothing, and no error.

@@ -1,6 +1,7 @@
-"""Journal: every log line about a session carries WSBRIDGE_SESSION=NAME, so
-`journalctl WSBRIDGE_SESSION=NAME` shows one session; stderr stays plain text
-when it is not the journal."""
+"""Journal: every log line carries SYSLOG_IDENTIFIER=wsbridged (`journalctl -t
+wsbridged`), every line about a session WSBRIDGE_SESSION=NAME, so `journalctl
+WSBRIDGE_SESSION=NAME` shows one session; stderr stays plain text when it is
+not the journal."""
 
 import re
 import subprocess
@@ -75,6 +76,9 @@ def test_session_lines_carry_wsbridge_session(wsb):
         "\n".join(map(str, untagged))
     sample = tagged("prices", r"^prices: open")[0]
     assert sample["GLIB_DOMAIN"] == "wsbridge" and sample["PRIORITY"].isdigit(), sample
+    # "journalctl -t wsbridged" finds every line, whatever the binary is called.
+    strays = [e for e in entries if e.get("SYSLOG_IDENTIFIER") != "wsbridged"]
+    assert not strays, "entries without SYSLOG_IDENTIFIER=wsbridged:\n" + "\n".join(map(str, strays))
     # Handled by the journal writer, so nothing of it went to stderr as text.
     assert b"prices: open" not in journal.stream, bytes(journal.stream)
 

@@ -73,6 +73,7 @@ class SystemInstance:
 
 
 def test_system_unit_runs_as_wsbridge_with_credentials(wsb, capsys):
+    wsbtest.needs_root("runs the daemon as the user wsbridge")
     say_where(capsys)
     scratch = pkgtest.ScratchDir()
     try:
@@ -139,6 +140,7 @@ def test_system_socket_activation(wsb, capsys):
     """The installed wsbridge.socket's ListenStream, through
     systemd-socket-activate: the first client's connection starts the
     daemon (as wsbridge), which serves the socket it is passed."""
+    wsbtest.needs_root("runs the daemon as the user wsbridge")
     say_where(capsys)
     activate = shutil.which("systemd-socket-activate")
     assert activate, "systemd-socket-activate (package systemd) is needed"

@@ -30,6 +30,18 @@ def test_units_verify(tmp_path):
             f"{r.stdout}{r.stderr}")
 
 
+def test_reload_checks_the_configuration_first(tmp_path):
+    """ExecReload= runs wsbridged --check-config before the SIGHUP, so a bad
+    edit fails "systemctl reload" (systemd stops at the first failing command)."""
+    install = pkgtest.Install(tmp_path / "dest")
+    for pattern, instance in ((r"/systemd/system/wsbridge\.service$", "--system"),
+                              (r"/systemd/user/wsbridge\.service$", "--user")):
+        unit = pkgtest.unit_settings(install.path(install.find(pattern)))
+        start = unit[("Service", "ExecStart")][0].split()
+        assert unit[("Service", "ExecReload")] == [
+            f"{start[0]} {instance} --check-config", "/bin/kill -HUP $MAINPID"], unit
+
+
 def test_system_unit_exposure(tmp_path, capsys):
     install = pkgtest.Install(tmp_path / "dest")
     unit = install.path(install.find(r"/systemd/system/wsbridge\.service$"))
