@@ -9,6 +9,7 @@
 #include "outbox.h"
 #include "session.h"
 #include "ws-client.h"
+#include "ws-url.h"
 
 struct _WsbSession
 {
@@ -17,12 +18,7 @@ struct _WsbSession
   const WsbSessionEvents *events;
   gpointer user_data;
 
-  /* From the URL. */
-  char *host;        /* for DNS, without brackets */
-  char *host_header; /* Host: value, with the port when not the default */
-  char *path;        /* path and query, at least "/" */
-  guint16 port;
-  gboolean tls;
+  WsbWsUrl url; /* from cfg->url, never decoded */
   char *subprotocols; /* comma-separated, or NULL */
 
   WsbState state;

@@ -59,7 +59,7 @@ try_next_address (WsbSession *s)
       session_schedule_retry (s, s->last_failure ? s->last_failure : "no address to connect to");
       return;
     }
-  if (s->tls)
+  if (s->url.tls)
     {
       tls = wsb_upstream_get_tls (s->up, s->cfg->tls_ca_file, s->cfg->tls_cert_file,
                                   s->cfg->tls_key_file, &error);
@@ -79,35 +79,34 @@ try_next_address (WsbSession *s)
                   : g_strdup (ip);
   if (s->via_proxy)
     {
-      g_autofree char *host
-          = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host) : g_strdup (s->host);
-      session_replace_str (&s->address, g_strdup_printf ("%s:%u via proxy %s:%u", s->host, s->port,
-                                                         bracketed, s->proxy_port));
-      /* The proxy resolves the name it is given. */
-      tunnel = g_strdup_printf ("%s:%u", host, s->port);
+      session_replace_str (
+          &s->address,
+          g_strdup_printf ("%s via proxy %s:%u", s->url.connect_target, bracketed, s->proxy_port));
+      /* The proxy resolves the name it is given: the URL's validated host. */
+      tunnel = g_strdup (s->url.connect_target);
       p.port = s->proxy_port;
       p.proxy_userinfo = s->proxy_userinfo;
     }
   else
     {
-      session_replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->port));
-      p.port = s->port;
+      session_replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->url.port));
+      p.port = s->url.port;
     }
   p.address = ip;
   p.tunnel = tunnel;
   p.tls = tls;
-  p.tls_host = s->host;
+  p.tls_host = s->url.host;
   p.tls_insecure = s->cfg->tls_insecure;
   p.tls_pins = s->cfg->tls_pin_sha256;
-  p.path = s->path;
-  p.host_header = s->host_header;
+  p.path = s->url.target;
+  p.host_header = s->url.host_header;
   p.origin = s->cfg->origin;
   p.subprotocols = s->subprotocols;
   p.headers = s->cfg->headers;
   p.auth_headers = s->auth_headers;
   p.compression = s->cfg->compression;
   p.max_message_bytes = s->cfg->max_message_bytes;
-  if (s->tls && s->cfg->tls_insecure)
+  if (s->url.tls && s->cfg->tls_insecure)
     session_log (s, G_LOG_LEVEL_WARNING,
                  "%s: tls_insecure=true: the server's certificate is not verified", s->cfg->name);
 
@@ -137,7 +136,7 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
     {
       g_autofree char *why
           = g_strdup_printf ("DNS: cannot resolve %s%s: %s", s->via_proxy ? "proxy " : "",
-                             s->via_proxy ? s->proxy_host : s->host, error->message);
+                             s->via_proxy ? s->proxy_host : s->url.host, error->message);
       session_schedule_retry (s, why);
       return;
     }
@@ -196,7 +195,7 @@ on_proxy_lookup (GObject *source, GAsyncResult *res, gpointer data)
       if (error)
         session_log (s, G_LOG_LEVEL_DEBUG, "%s: proxy lookup failed, going direct: %s",
                      s->cfg->name, error->message);
-      resolve (s, s->host);
+      resolve (s, s->url.host);
       return;
     }
   use_proxy (s, proxies[0]);
@@ -214,7 +213,7 @@ find_route (WsbSession *s)
   s->via_proxy = FALSE;
   if (s->cfg->proxy && g_ascii_strcasecmp (s->cfg->proxy, "none") == 0)
     {
-      resolve (s, s->host);
+      resolve (s, s->url.host);
       return;
     }
   if (s->cfg->proxy)
@@ -223,9 +222,9 @@ find_route (WsbSession *s)
       return;
     }
   resolver = g_object_ref (g_proxy_resolver_get_default ());
-  url = g_strdup_printf ("%s://%s/", s->tls ? "https" : "http", s->host_header);
+  url = g_strdup_printf ("%s://%s/", s->url.tls ? "https" : "http", s->url.host_header);
   /* Connecting from here on: a second connect request waits for this one. */
-  session_set_state (s, WSB_STATE_CONNECTING, "looking up the proxy for %s", s->host_header);
+  session_set_state (s, WSB_STATE_CONNECTING, "looking up the proxy for %s", s->url.host_header);
   g_proxy_resolver_lookup_async (resolver, url, s->resolving, on_proxy_lookup, s);
 }
 

@@ -384,47 +384,20 @@ const WsbWsClientEvents session_conn_events = {
   on_conn_open, on_conn_message, on_conn_pong, on_conn_read_done, on_conn_writable, on_conn_ended,
 };
 
-static gboolean
-parse_url (WsbSession *s)
-{
-  g_autoptr (GUri) uri = g_uri_parse (s->cfg->url, G_URI_FLAGS_NONE, NULL);
-  const char *query;
-  int port;
-  guint16 default_port;
-
-  if (!uri)
-    return FALSE;
-  s->tls = g_ascii_strcasecmp (g_uri_get_scheme (uri), "wss") == 0;
-  default_port = s->tls ? 443 : 80;
-  port = g_uri_get_port (uri);
-  s->port = port > 0 ? (guint16) port : default_port;
-  s->host = g_strdup (g_uri_get_host (uri));
-  {
-    g_autofree char *bracketed
-        = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host) : g_strdup (s->host);
-    s->host_header = s->port == default_port ? g_steal_pointer (&bracketed)
-                                             : g_strdup_printf ("%s:%u", bracketed, s->port);
-  }
-  query = g_uri_get_query (uri);
-  s->path = g_strdup_printf ("%s%s%s", *g_uri_get_path (uri) ? g_uri_get_path (uri) : "/",
-                             query ? "?" : "", query ? query : "");
-  return TRUE;
-}
-
 /* Derives everything that comes from the config (on creation and reload). */
 static void
 apply_config (WsbSession *s, const WsbSessionConfig *cfg)
 {
   WsbSessionConfig *old = s->cfg;
+  g_autofree char *why = NULL;
 
   s->cfg = wsb_session_config_copy (cfg);
   wsb_session_config_free (old);
-  g_clear_pointer (&s->host, g_free);
-  g_clear_pointer (&s->host_header, g_free);
-  g_clear_pointer (&s->path, g_free);
+
+  wsb_ws_url_clear (&s->url);
   g_clear_pointer (&s->subprotocols, g_free);
-  if (!parse_url (s))
-    g_error ("session %s: URL passed validation but does not parse", cfg->name);
+  if (!wsb_ws_url_parse (cfg->url, &s->url, &why))
+    g_error ("session %s: URL passed validation but does not parse: %s", cfg->name, why);
   if (cfg->subprotocols && cfg->subprotocols[0])
     s->subprotocols = g_strjoinv (", ", cfg->subprotocols);
   wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
@@ -499,9 +472,7 @@ wsb_session_free (WsbSession *s)
   session_cancel_pending (s);
   session_detach (s);
   wsb_outbox_free (s->outbox);
-  g_free (s->host);
-  g_free (s->host_header);
-  g_free (s->path);
+  wsb_ws_url_clear (&s->url);
   g_free (s->subprotocols);
   g_free (s->reason);
   g_free (s->close_text);

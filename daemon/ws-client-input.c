@@ -254,9 +254,9 @@ on_proxy_bytes (WsbWsClient *c, const guint8 *data, gsize len)
 void
 ws_client_on_connected (WsbWsClient *c)
 {
-  if (c->tunnel)
+  if (c->proxy_request)
     {
-      g_autoptr (GString) req = wsb_proxy_request_build (c->tunnel, c->proxy_userinfo);
+      g_autoptr (GString) req = g_steal_pointer (&c->proxy_request);
       c->phase = PHASE_PROXY;
       ws_client_queue_raw (c, req->str, req->len);
       return;

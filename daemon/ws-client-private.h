@@ -44,8 +44,7 @@ struct _WsbWsClient
   gboolean destroyed;  /* lws destroyed the wsi during it */
   gboolean ended;
 
-  char *tunnel;
-  char *proxy_userinfo;
+  GString *proxy_request; /* CONNECT through a proxy, until it is written; NULL direct */
   SSL_CTX *ssl_ctx;
   char *tls_host;
   gboolean tls_insecure;

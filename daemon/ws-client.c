@@ -23,8 +23,8 @@ client_free (gpointer data)
 {
   WsbWsClient *c = data;
 
-  g_free (c->tunnel);
-  g_free (c->proxy_userinfo);
+  if (c->proxy_request)
+    g_string_free (c->proxy_request, TRUE);
   if (c->ssl_ctx)
     SSL_CTX_free (c->ssl_ctx);
   g_free (c->tls_host);
@@ -206,14 +206,13 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   struct lws_client_connect_info ci;
   WsbWsClient *c = g_new0 (WsbWsClient, 1);
   WsbWsRequest req = { 0 };
+  g_autofree char *bad_request = NULL;
   struct lws *wsi;
   int err;
 
   c->up = up;
   c->events = events;
   c->user_data = user_data;
-  c->tunnel = g_strdup (p->tunnel);
-  c->proxy_userinfo = g_strdup (p->proxy_userinfo);
   if (p->tls)
     {
       SSL_CTX_up_ref (p->tls);
@@ -239,7 +238,15 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   req.headers = p->headers;
   req.auth_headers = p->auth_headers;
   req.key = c->key;
-  c->request = wsb_ws_request_build (&req);
+  c->request = wsb_ws_request_build (&req, &bad_request);
+  if (c->request && p->tunnel)
+    c->proxy_request = wsb_proxy_request_build (p->tunnel, p->proxy_userinfo, &bad_request);
+  if (bad_request)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot build the request: %s", bad_request);
+      client_free (c);
+      return NULL;
+    }
 
   memset (&ci, 0, sizeof ci);
   ci.context = wsb_upstream_get_context (up);
