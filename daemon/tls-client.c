@@ -20,23 +20,54 @@ struct _WsbTlsClient
 
 static int ex_index = -1;
 
+/* OpenSSL's error queue is per thread, shared by every connection and
+ * context of the daemon: it is emptied before each call that can fail
+ * (tls_call_begin) and drained by whoever reads it, so that a reason is
+ * always this connection's own. */
+static void
+tls_call_begin (void)
+{
+  ERR_clear_error ();
+}
+
+/* One queued error as text: a system error as strerror, else OpenSSL's reason. */
+static char *
+error_entry_text (unsigned long e)
+{
+  const char *reason;
+
+  if (ERR_SYSTEM_ERROR (e))
+    return g_strdup (g_strerror (ERR_GET_REASON (e)));
+  reason = ERR_reason_error_string (e);
+  if (reason)
+    return g_strdup (reason);
+  {
+    char buf[256];
+    ERR_error_string_n (e, buf, sizeof buf);
+    return g_strdup (buf);
+  }
+}
+
+/* The reason of the failed call, and the queue drained: the first error it
+ * queued is the cause, later ones are its consequences. */
 static char *
 openssl_error_text (void)
 {
-  unsigned long e = ERR_get_error ();
-  const char *reason = e ? ERR_reason_error_string (e) : NULL;
+  unsigned long first = ERR_get_error ();
 
   ERR_clear_error ();
-  return reason ? g_strdup (reason) : g_strdup_printf ("OpenSSL error %lu", e);
+  return first ? error_entry_text (first) : g_strdup ("no reason given by OpenSSL");
 }
 
 SSL_CTX *
 wsb_tls_context_new (const char *ca_file, const char *cert_file, const char *key_file,
                      GError **error)
 {
-  SSL_CTX *ctx = SSL_CTX_new (TLS_client_method ());
+  SSL_CTX *ctx;
   gboolean ok;
 
+  tls_call_begin ();
+  ctx = SSL_CTX_new (TLS_client_method ());
   if (!ctx)
     {
       g_autofree char *why = openssl_error_text ();
@@ -66,6 +97,7 @@ wsb_tls_context_new (const char *ca_file, const char *cert_file, const char *key
       SSL_CTX_free (ctx);
       return NULL;
     }
+  ERR_clear_error (); /* what succeeded may still have queued something */
   return ctx;
 }
 
@@ -136,8 +168,7 @@ wsb_tls_client_push (WsbTlsClient *tc, const guint8 *data, gsize len)
 static char *
 describe_handshake_failure (WsbTlsClient *tc, int ssl_error)
 {
-  unsigned long e = ERR_peek_error ();
-  int reason = ERR_GET_REASON (e);
+  int reason = ERR_GET_REASON (ERR_peek_error ());
   g_autofree char *text = NULL;
 
   if (tc->check.failure)
@@ -149,21 +180,12 @@ describe_handshake_failure (WsbTlsClient *tc, int ssl_error)
     return g_strdup ("TLS handshake failed: the server did not answer TLS (is it a ws:// "
                      "server?)");
   if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)
-    {
-      ERR_clear_error ();
-      return g_strdup ("TLS: the server requires a client certificate (see tls_cert_file)");
-    }
+    return g_strdup ("TLS: the server requires a client certificate (see tls_cert_file)");
   if (reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE)
-    {
-      ERR_clear_error ();
-      return g_strdup ("TLS handshake failed: the server refused it (no common cipher or "
-                       "version, or it wants a client certificate: see tls_cert_file)");
-    }
+    return g_strdup ("TLS handshake failed: the server refused it (no common cipher or "
+                     "version, or it wants a client certificate: see tls_cert_file)");
   if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN)
-    {
-      ERR_clear_error ();
-      return g_strdup ("TLS handshake failed: the server closed the connection");
-    }
+    return g_strdup ("TLS handshake failed: the server closed the connection");
   text = openssl_error_text ();
   return g_strdup_printf ("TLS handshake failed: %s", text);
 }
@@ -178,15 +200,17 @@ set_failure (WsbTlsClient *tc, char *why)
 WsbTlsStatus
 wsb_tls_client_handshake (WsbTlsClient *tc)
 {
-  int rc = SSL_do_handshake (tc->ssl);
-  int err;
+  int rc, err;
 
+  tls_call_begin ();
+  rc = SSL_do_handshake (tc->ssl);
   if (rc == 1)
     return WSB_TLS_DONE;
   err = SSL_get_error (tc->ssl, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
     return WSB_TLS_AGAIN;
   set_failure (tc, describe_handshake_failure (tc, err));
+  ERR_clear_error ();
   return WSB_TLS_FAILED;
 }
 
@@ -197,6 +221,7 @@ wsb_tls_client_read (WsbTlsClient *tc, guint8 *buf, gsize cap, gsize *n)
   int err;
 
   *n = 0;
+  tls_call_begin ();
   if (SSL_read_ex (tc->ssl, buf, cap, &got) == 1)
     {
       *n = got;
@@ -228,6 +253,7 @@ wsb_tls_client_write (WsbTlsClient *tc, const guint8 *data, gsize len)
 
   if (len == 0)
     return TRUE;
+  tls_call_begin ();
   if (SSL_write_ex (tc->ssl, data, len, &written) == 1 && written == len)
     return TRUE;
   {

@@ -1,5 +1,7 @@
 """wss:// sessions check the server as configured and say exactly why they refuse it."""
 
+import re
+
 from wsbtest import Certs, SLOW, session_conf, wait_for
 
 
@@ -135,3 +137,32 @@ def test_tls_client_certificate_is_presented(wsb, certs):
 
     connect = wait_for(server.connects, 5 * SLOW, "the server to see the WebSocket")[0]
     assert connect["client_cert"] == {"commonName": "wsbridge test client"}, connect
+
+
+def test_tls_errors_belong_to_their_session(wsb, certs):
+    """OpenSSL's error queue is shared by the whole daemon: three sessions
+    failing at the same time, each in its own way, over and over, each
+    showing its own reason and never another's (nor a bare error number)."""
+    plain = wsb.server()
+    unknown_ca = wsb.server(*Certs.server_args(certs.server))
+    missing = certs.dir / "no-such-ca.pem"
+    fast = dict(backoff_initial_ms=20, backoff_max_ms=40)
+    daemon = wsb.daemon(
+        session_conf("plain", plain.url.replace("ws://", "wss://"), **fast)
+        + session_conf("unknown", unknown_ca.url_for("localhost"), **fast)
+        + session_conf("noca", unknown_ca.url_for("localhost"), tls_ca_file=missing, **fast))
+    want = {
+        "plain": "TLS handshake failed: the server answered in plain HTTP, not TLS",
+        "unknown": "TLS: unable to get local issuer certificate",
+        # The log shows the temporary directory as TMP.
+        "noca": "TLS: cannot load the CA file TMP/pki/no-such-ca.pem: No such file or directory",
+    }
+    for name in want:
+        daemon.wait_log(rf"{name}: backoff \(", count=10, timeout=10 * SLOW)
+    for name, reason in want.items():
+        lines = [line for line in daemon.log_text().splitlines()
+                 if re.search(rf"{name}: backoff \(", line)]
+        wrong = [line for line in lines if reason not in line]
+        assert not wrong, f"{name}: want only {reason!r}; got {wrong[:3]}"
+    assert daemon.status()["noca"]["reason"].endswith(
+        "no-such-ca.pem: No such file or directory")
