@@ -37,11 +37,47 @@ wsb_tls_pin_matches (X509 *cert, char *const *pins)
   return g_strv_contains ((const char *const *) pins, b64);
 }
 
+static gboolean
+any_pinned (STACK_OF (X509) *certs, char *const *pins)
+{
+  for (int i = 0; certs && i < sk_X509_num (certs); i++)
+    if (wsb_tls_pin_matches (sk_X509_value (certs, i), pins))
+      return TRUE;
+  return FALSE;
+}
+
+/* Pins are decided once, at the leaf (depth 0, OpenSSL's last call). With
+ * verification on, a pin may name any certificate of the chain OpenSSL
+ * built and verified (RFC 7469 §2.6), never one the server merely sent.
+ * Under tls_insecure nothing is verified: a CA certificate in the server's
+ * list proves nothing about the leaf (any key can name it as issuer), so
+ * only the leaf's own key counts. */
+static int
+check_pins (WsbTlsCheck *check, X509_STORE_CTX *ctx)
+{
+  X509 *leaf = X509_STORE_CTX_get0_cert (ctx);
+
+  if (check->insecure)
+    check->pin_matched = leaf && wsb_tls_pin_matches (leaf, check->pins);
+  else
+    check->pin_matched = any_pinned (X509_STORE_CTX_get0_chain (ctx), check->pins);
+  if (check->pin_matched)
+    return 0;
+  g_free (check->failure);
+  check->failure
+      = check->insecure && any_pinned (X509_STORE_CTX_get0_untrusted (ctx), check->pins)
+            ? g_strdup ("TLS: certificate pin mismatch (with tls_insecure only the server's own "
+                        "key may be pinned; the pin names a CA certificate it sent, which "
+                        "proves nothing unverified)")
+            : g_strdup ("TLS: certificate pin mismatch");
+  X509_STORE_CTX_set_error (ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 1;
+}
+
 int
 wsb_tls_check_certificate (WsbTlsCheck *check, X509_STORE_CTX *ctx, int preverify_ok)
 {
   int err = X509_STORE_CTX_get_error (ctx);
-  X509 *cert = X509_STORE_CTX_get_current_cert (ctx);
 
   if (!preverify_ok && err != X509_V_OK)
     {
@@ -53,17 +89,7 @@ wsb_tls_check_certificate (WsbTlsCheck *check, X509_STORE_CTX *ctx, int preverif
         }
       X509_STORE_CTX_set_error (ctx, X509_V_OK);
     }
-  if (!check->pins)
+  if (!check->pins || X509_STORE_CTX_get_error_depth (ctx) != 0)
     return 0;
-  /* A pin may name any certificate of the chain; the leaf comes last. */
-  if (cert && wsb_tls_pin_matches (cert, check->pins))
-    check->pin_matched = TRUE;
-  if (X509_STORE_CTX_get_error_depth (ctx) == 0 && !check->pin_matched)
-    {
-      g_free (check->failure);
-      check->failure = g_strdup ("TLS: certificate pin mismatch");
-      X509_STORE_CTX_set_error (ctx, X509_V_ERR_APPLICATION_VERIFICATION);
-      return 1;
-    }
-  return 0;
+  return check_pins (check, ctx);
 }
