@@ -15,8 +15,12 @@ struct _WsbTlsClient
   WsbTlsCheck check;
   guint8 first[5]; /* the server's first bytes, to recognise a non-TLS server */
   gsize first_len;
+  gboolean handshake_done;
+  gboolean renegotiation_asked; /* a HelloRequest after the handshake (TLS 1.2) */
   char *failure;
 };
+
+#define RENEGOTIATION_REFUSED "TLS: the server asked to renegotiate TLS, which wsbridge refuses"
 
 static int ex_index = -1;
 
@@ -75,6 +79,12 @@ wsb_tls_context_new (const char *ca_file, const char *cert_file, const char *key
       return NULL;
     }
   SSL_CTX_set_min_proto_version (ctx, TLS1_2_VERSION);
+  /* A TLS 1.2 renegotiation (a server's HelloRequest) is declined with a
+   * no_renegotiation alert and ends the connection with a named reason
+   * (RENEGOTIATION_REFUSED): completing one would mean a handshake in the
+   * middle of the byte stream, and with it a possible change of identity.
+   * TLS 1.3 KeyUpdate is not a renegotiation and keeps working. */
+  SSL_CTX_set_options (ctx, SSL_OP_NO_RENEGOTIATION);
   ok = ca_file ? SSL_CTX_load_verify_locations (ctx, ca_file, NULL) == 1
                : SSL_CTX_set_default_verify_paths (ctx) == 1;
   if (!ok)
@@ -112,6 +122,21 @@ verify_cb (int preverify_ok, X509_STORE_CTX *x)
   return wsb_tls_check_certificate (&tc->check, x, preverify_ok) == 0;
 }
 
+/* Notices a server's HelloRequest (TLS 1.2 renegotiation) once the
+ * handshake is done; OpenSSL itself declines it (SSL_OP_NO_RENEGOTIATION). */
+static void
+msg_cb (int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+        void *arg)
+{
+  WsbTlsClient *tc = arg;
+
+  (void) version;
+  (void) ssl;
+  if (!write_p && content_type == SSL3_RT_HANDSHAKE && len >= 1
+      && ((const guint8 *) buf)[0] == SSL3_MT_HELLO_REQUEST && tc->handshake_done)
+    tc->renegotiation_asked = TRUE;
+}
+
 WsbTlsClient *
 wsb_tls_client_new (SSL_CTX *ctx, const char *host, gboolean insecure, char *const *pins)
 {
@@ -130,6 +155,8 @@ wsb_tls_client_new (SSL_CTX *ctx, const char *host, gboolean insecure, char *con
   SSL_set_connect_state (tc->ssl);
   SSL_set_verify (tc->ssl, SSL_VERIFY_PEER, verify_cb);
   SSL_set_alpn_protos (tc->ssl, alpn, sizeof alpn - 1);
+  SSL_set_msg_callback (tc->ssl, msg_cb);
+  SSL_set_msg_callback_arg (tc->ssl, tc);
   wsb_tls_check_reset (&tc->check, insecure, pins);
   if (g_hostname_is_ip_address (host))
     X509_VERIFY_PARAM_set1_ip_asc (SSL_get0_param (tc->ssl), host);
@@ -205,7 +232,10 @@ wsb_tls_client_handshake (WsbTlsClient *tc)
   tls_call_begin ();
   rc = SSL_do_handshake (tc->ssl);
   if (rc == 1)
-    return WSB_TLS_DONE;
+    {
+      tc->handshake_done = TRUE;
+      return WSB_TLS_DONE;
+    }
   err = SSL_get_error (tc->ssl, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
     return WSB_TLS_AGAIN;
@@ -228,6 +258,12 @@ wsb_tls_client_read (WsbTlsClient *tc, guint8 *buf, gsize cap, gsize *n)
       return WSB_TLS_DONE;
     }
   err = SSL_get_error (tc->ssl, 0);
+  if (tc->renegotiation_asked)
+    {
+      ERR_clear_error ();
+      set_failure (tc, g_strdup (RENEGOTIATION_REFUSED));
+      return WSB_TLS_FAILED;
+    }
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
     return WSB_TLS_AGAIN;
   if (err == SSL_ERROR_ZERO_RETURN)
@@ -256,6 +292,12 @@ wsb_tls_client_write (WsbTlsClient *tc, const guint8 *data, gsize len)
   tls_call_begin ();
   if (SSL_write_ex (tc->ssl, data, len, &written) == 1 && written == len)
     return TRUE;
+  if (tc->renegotiation_asked)
+    {
+      ERR_clear_error ();
+      set_failure (tc, g_strdup (RENEGOTIATION_REFUSED));
+      return FALSE;
+    }
   {
     g_autofree char *text = openssl_error_text ();
     set_failure (tc, g_strdup_printf ("TLS: cannot encrypt: %s", text));

@@ -184,6 +184,9 @@ drain_tls (WsbWsClient *c)
         }
       on_plaintext (c, buf, n);
     }
+  /* Reading may have queued TLS records of its own (an alert, a KeyUpdate). */
+  if (wsb_tls_client_pending_output (c->tls))
+    lws_callback_on_writable (c->wsi);
 }
 
 static void
