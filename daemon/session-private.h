@@ -51,7 +51,7 @@ struct _WsbSession
   guint pong_source;   /* our ping is unanswered: drop when it fires */
   gboolean probing;    /* the unanswered ping is a wake-up probe */
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
-  guint64 rx_at_ping;  /* stats.rx_messages when pong_source was armed */
+  guint64 rx_at_ping;  /* bytes the connection had received when pong_source was armed */
 
   WsbBackoff backoff;
   WsbOutbox *outbox;

@@ -239,7 +239,7 @@ static gboolean on_pong_timeout (gpointer data);
 static void
 arm_pong_timeout (WsbSession *s, guint64 seconds)
 {
-  s->rx_at_ping = s->stats.rx_messages;
+  s->rx_at_ping = s->conn ? wsb_ws_client_rx_bytes (s->conn) : 0;
   s->pong_source = g_timeout_add ((guint) seconds * 1000, on_pong_timeout, s);
 }
 
@@ -250,11 +250,12 @@ on_pong_timeout (gpointer data)
   g_autofree char *why = NULL;
 
   s->pong_source = 0;
-  /* Messages came meanwhile: the peer lives, its pong waits behind them (a
-   * flood, a large message on a slow link). Look again in a while, no
-   * longer than ping_interval, so a peer that dies now is still found
-   * within ping_interval + pong_timeout. */
-  if (s->stats.rx_messages != s->rx_at_ping)
+  /* Bytes came meanwhile: the peer lives, its pong waits behind them (a
+   * flood, one large frame on a slow link: a pong cannot overtake a frame in
+   * progress, RFC 6455 §5.4). Look again in a while, no longer than
+   * ping_interval, so a peer that dies now is still found within
+   * ping_interval + pong_timeout. */
+  if (s->conn && wsb_ws_client_rx_bytes (s->conn) != s->rx_at_ping)
     {
       arm_pong_timeout (s, s->cfg->ping_interval ? MIN (s->cfg->pong_timeout, s->cfg->ping_interval)
                                                  : s->cfg->pong_timeout);

@@ -270,6 +270,7 @@ ws_client_on_connected (WsbWsClient *c)
 void
 ws_client_on_bytes (WsbWsClient *c, const guint8 *data, gsize len)
 {
+  c->rx_bytes += len;
   if (c->phase == PHASE_PROXY)
     on_proxy_bytes (c, data, len);
   else if (c->tls)

@@ -345,3 +345,9 @@ wsb_ws_client_waiting_for (WsbWsClient *c)
       return NULL;
     }
 }
+
+guint64
+wsb_ws_client_rx_bytes (WsbWsClient *c)
+{
+  return c->rx_bytes;
+}

@@ -81,6 +81,9 @@ void wsb_ws_client_drop (WsbWsClient *c, const char *reason);
 void wsb_ws_client_abandon (WsbWsClient *c);
 
 gboolean wsb_ws_client_is_open (WsbWsClient *c);
+/* Bytes received from the server so far (any: TLS records, partial frames):
+ * proof of life for keepalive, which a frame in progress delays the pong of. */
+guint64 wsb_ws_client_rx_bytes (WsbWsClient *c);
 /* What a connection that is not open yet waits for ("the TLS handshake"),
  * for timeout reasons; NULL once open. */
 const char *wsb_ws_client_waiting_for (WsbWsClient *c);

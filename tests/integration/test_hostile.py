@@ -160,3 +160,24 @@ def test_hostile_bad_accept_key(wsb):
     daemon = wsb.daemon(session_conf("s", bad.url))
     daemon.wait_log(r"s: backoff \(the server's Sec-WebSocket-Accept does not match")
     daemon.wait_state("s", "open", timeout=10 * SLOW)
+
+
+def test_keepalive_trusts_bytes_of_a_slow_frame(wsb):
+    """One 256 KiB frame at 64 KiB/s (4 s) with ping_interval=1 and
+    pong_timeout=1: the pong cannot overtake the frame (RFC 6455 §5.4), but
+    the bytes arriving prove the server alive. The frame is delivered on the
+    first connection and the pong that follows it is taken."""
+    payload = b"s" * (256 << 10)
+    server = wsb.raw_server([{"slow": {"hex": frame(0x82, payload).hex(),
+                                       "bytes_per_s": 64 << 10},
+                              "answer_pings": True}])
+    daemon = wsb.daemon(session_conf("slow", server.url, compression="false",
+                                     ping_interval=1, pong_timeout=1))
+    wait_for(lambda: daemon.status()["slow"]["rx_messages"] == 1, 15 * SLOW,
+             lambda: f"the slow frame; status {daemon.status()['slow']}")
+    status = daemon.status()["slow"]
+    assert status["reconnects"] == 0 and status["state"] == "open", status
+    assert len(server.events("request")) == 1
+    # Once the frame is through, the pings are answered and the link stays up.
+    wait_for(lambda: daemon.status()["slow"]["rtt_us"] > 0, 5 * SLOW, "a pong after the frame")
+    assert daemon.status()["slow"]["reconnects"] == 0
