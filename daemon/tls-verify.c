@@ -1,6 +1,8 @@
 #include "tls-verify.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include <string.h>
 
 void
 wsb_tls_check_reset (WsbTlsCheck *check, gboolean insecure, char *const *pins)
@@ -35,6 +37,37 @@ wsb_tls_pin_matches (X509 *cert, char *const *pins)
     return FALSE;
   b64 = g_base64_encode (digest, dlen);
   return g_strv_contains ((const char *const *) pins, b64);
+}
+
+/* Why a name check failed when the certificate is one that lenient
+ * clients would have taken (RFC 9525 §6.3), else "". */
+static const char *
+name_mismatch_detail (X509 *leaf)
+{
+  GENERAL_NAMES *names = leaf ? X509_get_ext_d2i (leaf, NID_subject_alt_name, NULL, NULL) : NULL;
+  const char *detail = " (the certificate has no DNS name in its subjectAltName, and its "
+                       "common name is not checked: RFC 9525 §6.3)";
+
+  for (int i = 0; names && i < sk_GENERAL_NAME_num (names); i++)
+    {
+      const GENERAL_NAME *n = sk_GENERAL_NAME_value (names, i);
+      const char *dns;
+      const char *star;
+
+      if (n->type != GEN_DNS)
+        continue;
+      dns = (const char *) ASN1_STRING_get0_data (n->d.dNSName);
+      star = strchr (dns, '*');
+      detail = "";
+      if (star && (star != dns || dns[1] != '.'))
+        {
+          detail = " (the certificate names a partial wildcard, which matches nothing: "
+                   "RFC 9525 §6.3)";
+          break;
+        }
+    }
+  GENERAL_NAMES_free (names);
+  return detail;
 }
 
 static gboolean
@@ -84,7 +117,11 @@ wsb_tls_check_certificate (WsbTlsCheck *check, X509_STORE_CTX *ctx, int preverif
       if (!check->insecure)
         {
           if (!check->failure)
-            check->failure = g_strdup_printf ("TLS: %s", X509_verify_cert_error_string (err));
+            check->failure = g_strdup_printf (
+                "TLS: %s%s", X509_verify_cert_error_string (err),
+                err == X509_V_ERR_HOSTNAME_MISMATCH
+                    ? name_mismatch_detail (X509_STORE_CTX_get0_cert (ctx))
+                    : "");
           return 1;
         }
       X509_STORE_CTX_set_error (ctx, X509_V_OK);

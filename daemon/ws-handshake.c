@@ -14,6 +14,7 @@ wsb_http_reply_clear (WsbHttpReply *r)
   g_clear_pointer (&r->names, g_ptr_array_unref);
   g_clear_pointer (&r->values, g_ptr_array_unref);
   r->status = 0;
+  r->minor = 0;
   r->header_bytes = 0;
 }
 
@@ -63,6 +64,18 @@ parse_header_line (const char *line, gsize len, WsbHttpReply *r, char **why)
       *why = g_strdup_printf ("the server's reply has more than %d headers", MAX_HEADERS);
       return FALSE;
     }
+  /* RFC 9110 §5.5: a field value never holds NUL, CR or LF (browsers and
+   * curl refuse them; they end or split values in other parsers). */
+  if (memchr (colon, '\0', (gsize) (end - colon)))
+    {
+      *why = g_strdup ("the server's reply has a NUL byte in a header value");
+      return FALSE;
+    }
+  if (memchr (colon, '\r', (gsize) (end - colon)))
+    {
+      *why = g_strdup ("the server's reply has a bare CR in a header value");
+      return FALSE;
+    }
   v = colon + 1;
   while (v < end && (*v == ' ' || *v == '\t'))
     v++;
@@ -85,6 +98,7 @@ parse_status_line (const char *line, gsize len, WsbHttpReply *r, char **why)
       return FALSE;
     }
   r->status = (guint) ((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
+  r->minor = line[7] == '1' ? 1 : 0;
   r->phrase = len > 13 ? sanitise (line + 13, len - 13) : g_strdup ("");
   return TRUE;
 }
@@ -167,6 +181,16 @@ wsb_http_reply_header_joined (const WsbHttpReply *r, const char *name)
           g_string_append_printf (out, ", %s", (char *) r->values->pdata[i]);
       }
   return out ? g_string_free (out, FALSE) : NULL;
+}
+
+static guint
+header_count (const WsbHttpReply *r, const char *name)
+{
+  guint n = 0;
+
+  for (guint i = 0; r->names && i < r->names->len; i++)
+    n += strcmp (r->names->pdata[i], name) == 0;
+  return n;
 }
 
 /* TRUE when the comma-separated list holds token (case-insensitive). */
@@ -338,6 +362,21 @@ wsb_ws_reply_check (const WsbHttpReply *r, const char *key, const char *subproto
   if (r->status != 101)
     {
       *why = describe_status (r);
+      return FALSE;
+    }
+  if (r->minor == 0)
+    {
+      *why = g_strdup ("the server answered the upgrade with HTTP/1.0 101 (a WebSocket upgrade "
+                       "is HTTP/1.1, RFC 6455 §4.1)");
+      return FALSE;
+    }
+  if (header_count (r, "sec-websocket-accept") > 1 || header_count (r, "sec-websocket-protocol") > 1)
+    {
+      *why = g_strdup_printf ("the server's 101 reply has %s more than once (RFC 6455 §11.3.%s)",
+                              header_count (r, "sec-websocket-accept") > 1
+                                  ? "Sec-WebSocket-Accept"
+                                  : "Sec-WebSocket-Protocol",
+                              header_count (r, "sec-websocket-accept") > 1 ? "3" : "4");
       return FALSE;
     }
   if (!list_has_token (upgrade, "websocket"))

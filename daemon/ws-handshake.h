@@ -11,6 +11,7 @@
 typedef struct
 {
   guint status;   /* e.g. 101 */
+  guint minor;    /* HTTP/1.minor */
   char *phrase;   /* reason phrase, sanitised for display */
   GPtrArray *names;  /* lower-case header names, in order */
   GPtrArray *values; /* their values, trimmed */

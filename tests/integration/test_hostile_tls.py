@@ -104,3 +104,36 @@ def test_tls13_key_update_keeps_the_connection(wsb, certs):
         assert daemon.status()["s"]["reconnects"] == 0
     finally:
         server.stop()
+
+
+def _named_cert(certs, name, dns_names, cn):
+    """A CA-signed server certificate with DNS_NAMES in its subjectAltName
+    (none: no subjectAltName at all) and CN as its common name."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certs._build(cn, key.public_key(), certs._ca_cert, certs._ca_key, names=dns_names)
+    return ["--tls-cert", str(certs._write(name, cert)),
+            "--tls-key", str(certs._write_key(name, key))]
+
+
+def _name_refused(wsb, certs, server_args, want_reason):
+    """The server's certificate is refused for foo.example.test with WANT_REASON."""
+    server = wsb.server(*server_args)
+    daemon = wsb.daemon(session_conf("s", f"wss://foo.example.test:{server.port}/",
+                                     tls_ca_file=certs.ca),
+                        hosts="127.0.0.1 foo.example.test\n")
+    line = daemon.wait_log(r"s: backoff \(", timeout=10 * SLOW)[0]
+    assert want_reason in line, line
+    assert not server.connects()
+
+
+def test_tls_partial_wildcard_is_refused(wsb, certs):
+    """f*.example.test does not match foo.example.test (RFC 9525 §6.3)."""
+    _name_refused(wsb, certs, _named_cert(certs, "partial", ["f*.example.test"], "partial"),
+                  "TLS: hostname mismatch (the certificate names a partial wildcard")
+
+
+def test_tls_cn_only_certificate_is_refused(wsb, certs):
+    """A certificate without subjectAltName whose CN is the host matches nothing."""
+    _name_refused(wsb, certs, _named_cert(certs, "cn-only", [], "foo.example.test"),
+                  "TLS: hostname mismatch (the certificate has no DNS name in its subjectAltName")

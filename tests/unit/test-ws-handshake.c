@@ -149,6 +149,50 @@ expect_parse_error (const char *text, const char *needle)
     g_error ("reason '%s' lacks '%s'", why, needle);
 }
 
+/* RFC 6455 and RFC 9110 where they are strict: each refused with its reason. */
+static void
+test_reply_strict (void)
+{
+  static const struct
+  {
+    const char *head, *needle;
+  } refused[] = {
+    { "HTTP/1.0 101 Switching Protocols\r\n", "HTTP/1.0 101" },
+    { "HTTP/1.1 101 OK\r\nSec-WebSocket-Accept: " ACCEPT "\r\n",
+      "Sec-WebSocket-Accept more than once (RFC 6455 §11.3.3)" },
+    { "HTTP/1.1 101 OK\r\nSec-WebSocket-Protocol: b\r\nSec-WebSocket-Protocol: b\r\n",
+      "Sec-WebSocket-Protocol more than once (RFC 6455 §11.3.4)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *text = g_strconcat (refused[i].head,
+                                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                           "Sec-WebSocket-Accept: " ACCEPT "\r\n\r\n",
+                                           NULL);
+      WsbHttpReply r = { 0 };
+      g_autofree char *why = NULL;
+      g_autofree char *protocol = NULL;
+      g_autofree char *ext = NULL;
+
+      g_assert_cmpint (parse (text, &r, &why), ==, WSB_HTTP_PARSE_DONE);
+      g_assert_false (wsb_ws_reply_check (&r, KEY, "b", &protocol, &ext, &why));
+      if (!strstr (why, refused[i].needle))
+        g_error ("reason '%s' lacks '%s'", why, refused[i].needle);
+      wsb_http_reply_clear (&r);
+    }
+  {
+    static const char nul[] = "HTTP/1.1 101 OK\r\nX-A: a\0b\r\n\r\n";
+    WsbHttpReply r = { 0 };
+    g_autofree char *why = NULL;
+
+    g_assert_cmpint (wsb_http_reply_parse ((const guint8 *) nul, sizeof nul - 1, &r, &why), ==,
+                     WSB_HTTP_PARSE_ERROR);
+    g_assert_cmpstr (why, ==, "the server's reply has a NUL byte in a header value");
+  }
+  expect_parse_error ("HTTP/1.1 101 OK\r\nX-A: a\rb\r\n\r\n", "a bare CR in a header value");
+}
+
 static void
 test_reply_malformed (void)
 {
@@ -198,6 +242,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ws-handshake/accept", test_accept_rfc_example);
   g_test_add_func ("/ws-handshake/request", test_request);
+  g_test_add_func ("/ws-handshake/reply-strict", test_reply_strict);
   g_test_add_func ("/ws-handshake/request-refuses-line-breaks", test_request_refuses_line_breaks);
   g_test_add_func ("/ws-handshake/reply-ok", test_reply_ok_and_incremental);
   g_test_add_func ("/ws-handshake/reply-checks", test_reply_checks);
