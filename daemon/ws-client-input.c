@@ -19,10 +19,18 @@ on_rx_ping (const guint8 *data, gsize len, gpointer user_data)
 {
   WsbWsClient *c = user_data;
 
-  /* A newer ping replaces one not answered yet (RFC 6455 §5.5.3). */
-  memcpy (c->pong, data, len);
-  c->pong_len = len;
-  c->pong_due = TRUE;
+  guint8 n = (guint8) len; /* a control payload is at most 125 bytes */
+
+  if (!c->pongs)
+    c->pongs = g_byte_array_new ();
+  if (c->n_pongs == WS_MAX_PENDING_PONGS)
+    {
+      g_byte_array_remove_range (c->pongs, 0, 1u + c->pongs->data[0]);
+      c->n_pongs--;
+    }
+  g_byte_array_append (c->pongs, &n, 1);
+  g_byte_array_append (c->pongs, data, (guint) len);
+  c->n_pongs++;
   lws_callback_on_writable (c->wsi);
 }
 

@@ -25,6 +25,8 @@ client_free (gpointer data)
 
   if (c->proxy_request)
     g_string_free (c->proxy_request, TRUE);
+  if (c->pongs)
+    g_byte_array_unref (c->pongs);
   if (c->ssl_ctx)
     SSL_CTX_free (c->ssl_ctx);
   g_free (c->tls_host);

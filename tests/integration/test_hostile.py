@@ -181,3 +181,44 @@ def test_keepalive_trusts_bytes_of_a_slow_frame(wsb):
     # Once the frame is through, the pings are answered and the link stays up.
     wait_for(lambda: daemon.status()["slow"]["rtt_us"] > 0, 5 * SLOW, "a pong after the frame")
     assert daemon.status()["slow"]["reconnects"] == 0
+
+
+# Autobahn|Testsuite client cases as hostile rows (issue 25).
+
+def _pongs_for_ten_pings(wsb, step):
+    server = wsb.raw_server([step])
+    daemon = wsb.daemon(session_conf("p", server.url, compression="false"))
+    daemon.wait_state("p", "open")
+    want = [f"payload-{i}".encode().hex() for i in range(10)]
+    pongs = wait_for(lambda: [f["payload_hex"] for f in server.frames(conn=0, opcode=0xA)]
+                     if len(server.frames(conn=0, opcode=0xA)) >= 10 else None, 5 * SLOW,
+                     lambda: f"ten pongs; got {server.frames(conn=0, opcode=0xA)}")
+    assert pongs == want
+    assert daemon.status()["p"]["reconnects"] == 0
+
+
+def test_autobahn_2_10_ten_pings_each_answered(wsb):
+    """2.10: ten pings in one burst; every one gets its pong, in order."""
+    pings = b"".join(frame(0x89, f"payload-{i}".encode()) for i in range(10))
+    _pongs_for_ten_pings(wsb, {"after": pings.hex()})
+
+
+def test_autobahn_2_11_ten_pings_spread_each_answered(wsb):
+    """2.11: ten pings spread over time (here two writes of five, 1/16 s
+    apart): the pongs owed when more pings come are all sent."""
+    pings = b"".join(frame(0x89, f"payload-{i}".encode()) for i in range(10))
+    _pongs_for_ten_pings(wsb, {"slow": {"hex": pings.hex(), "bytes_per_s": 16 * 55}})
+
+
+def test_autobahn_6_4_1_invalid_utf8_fails_at_its_fragment(wsb):
+    """6.4.1: a valid fragment, then one that turns invalid (U+110000),
+    and the end of the message never comes: failed with 1007 at once."""
+    frag2 = "\u03ba\u1f79\u03c3\u03bc\u03b5".encode() + b"\xf4\x90\x80\x80" + b"edited"
+    _misbehave(wsb, frame(0x01, "\u03ba\u1f79\u03c3\u03bc\u03b5".encode()) + frame(0x00, frag2),
+               "server sent invalid UTF-8 in a text message", 1007)
+
+
+def test_autobahn_6_4_3_invalid_utf8_fails_inside_a_character(wsb):
+    """6.4.3: the fragment ends inside a character that can no longer be valid."""
+    _misbehave(wsb, frame(0x01, b"\xce\xba\xe1\xbd\xb9") + frame(0x00, b"\xf4\x90"),
+               "server sent invalid UTF-8 in a text message", 1007)
