@@ -42,6 +42,10 @@ struct _WsbSession
   GList *addresses;     /* GInetAddress*, from the last lookup */
   GList *next_address;
   char *address; /* "ip:port" being tried or connected */
+  /* Happy Eyeballs (RFC 8305): connections racing for TCP, each
+   * SessionCandidate; the first up becomes conn and the others are dropped. */
+  GPtrArray *racing;
+  guint race_source; /* the next address joins the race when it fires */
   char *last_failure;
   char *logged_backoff; /* last backoff reason logged at message level */
 
@@ -77,4 +81,7 @@ void session_begin_attempt (WsbSession *s);
 /* Stops whatever is in progress short of an open connection. */
 void session_cancel_pending (WsbSession *s);
 void session_free_addresses (WsbSession *s);
+void session_stop_racing (WsbSession *s);
+void session_candidate_connected (WsbSession *s, WsbWsClient *c);
+gboolean session_candidate_ended (WsbSession *s, WsbWsClient *c, const char *reason);
 gboolean session_on_next_address (gpointer data);

@@ -77,6 +77,7 @@ session_detach (WsbSession *s)
 {
   if (s->conn)
     wsb_ws_client_abandon (g_steal_pointer (&s->conn));
+  session_stop_racing (s);
   s->opened = FALSE;
   session_clear_source (&s->connect_timeout_source);
   session_clear_source (&s->ping_source);
@@ -369,10 +370,19 @@ on_conn_writable (WsbWsClient *c, gpointer data)
 }
 
 static void
+on_conn_connected (WsbWsClient *c, gpointer data)
+{
+  session_candidate_connected (data, c);
+}
+
+static void
 on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
 {
   WsbSession *s = data;
   g_autofree char *why = g_strdup (reason);
+
+  if (c != s->conn && session_candidate_ended (s, c, reason))
+    return;
 
   s->conn = NULL; /* it is gone */
   if (s->opened)
@@ -382,7 +392,8 @@ on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
 }
 
 const WsbWsClientEvents session_conn_events = {
-  on_conn_open, on_conn_message, on_conn_pong, on_conn_read_done, on_conn_writable, on_conn_ended,
+  on_conn_open,     on_conn_message, on_conn_pong,      on_conn_read_done,
+  on_conn_writable, on_conn_ended,   on_conn_connected,
 };
 
 /* Derives everything that comes from the config (on creation and reload). */

@@ -265,6 +265,10 @@ on_proxy_bytes (WsbWsClient *c, const guint8 *data, gsize len)
 void
 ws_client_on_connected (WsbWsClient *c)
 {
+  if (c->events && c->events->connected)
+    c->events->connected (c, c->user_data);
+  if (c->ended || !c->events)
+    return; /* the owner took another address */
   if (c->proxy_request)
     {
       g_autoptr (GString) req = g_steal_pointer (&c->proxy_request);

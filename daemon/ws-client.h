@@ -37,6 +37,10 @@ typedef struct
   /* The connection is over, on every path, exactly once; the object must
    * not be used afterwards. */
   void (*ended) (WsbWsClient *c, const char *reason, gpointer user_data);
+  /* TCP is up (to the server or the proxy), before anything is sent: the
+   * owner racing several addresses (RFC 8305) takes this one and drops the
+   * others. */
+  void (*connected) (WsbWsClient *c, gpointer user_data);
 } WsbWsClientEvents;
 
 typedef struct
