@@ -3,10 +3,11 @@ RFC 6455 a client must catch is caught, named in the state reason, answered
 with the close frame the RFC asks for, and followed by a reconnect, while a
 second session on the same daemon keeps receiving throughout."""
 
+import hashlib
 import re
 import struct
 
-from wsbtest import SLOW, session_conf, wait_for
+from wsbtest import SLOW, ApiClient, session_conf, wait_for
 
 
 def frame(first_byte, payload=b"", mask=None):
@@ -222,3 +223,38 @@ def test_autobahn_6_4_3_invalid_utf8_fails_inside_a_character(wsb):
     """6.4.3: the fragment ends inside a character that can no longer be valid."""
     _misbehave(wsb, frame(0x01, b"\xce\xba\xe1\xbd\xb9") + frame(0x00, b"\xf4\x90"),
                "server sent invalid UTF-8 in a text message", 1007)
+
+
+def _large_messages_delivered(wsb, mode):
+    """Autobahn 9.1.5/9.1.6 (text) and 9.2.5/9.2.6 (binary) with the
+    default limits: 8 and 16 MiB messages reach a socket API subscriber
+    that reads, intact."""
+    sizes = {"m8": 8 << 20, "m16": 16 << 20}
+    servers = {name: wsb.server("--mode", mode, "--message-size", str(size),
+                                "--mode-connections", "1") for name, size in sizes.items()}
+    daemon = wsb.daemon("".join(session_conf(name, server.url, autoconnect="false")
+                                for name, server in servers.items()))
+    api = ApiClient(daemon.socket, timeout=30 * SLOW)
+    api.hello()
+    subs = {api.subscribe_ok(name): name for name in sizes}
+    for name in sizes:
+        daemon.ctl_ok("connect", name)
+    got = {}
+    while len(got) < len(sizes):
+        event = api.next_event(timeout=30 * SLOW)
+        assert event is not None, f"got {list(got)} only; daemon log:\n{daemon.log()}"
+        if event.WhichOneof("event") == "message":
+            got[subs[event.subscription_id]] = event.message.data
+    for name, server in servers.items():
+        sent = wait_for(lambda: server.events("sent"), 5 * SLOW, "the server's record")[0]
+        assert len(got[name]) == sizes[name]
+        assert hashlib.sha256(got[name]).hexdigest() == sent["sha256"], name
+    assert all(s["reconnects"] == 0 for s in daemon.status().values())
+
+
+def test_autobahn_9_1_5_and_9_1_6_large_text_with_default_limits(wsb):
+    _large_messages_delivered(wsb, "big-json")
+
+
+def test_autobahn_9_2_5_and_9_2_6_large_binary_with_default_limits(wsb):
+    _large_messages_delivered(wsb, "oversize")
