@@ -106,10 +106,24 @@ wsb_client_queue_get_size (WsbClientQueue *q)
   return q->bytes + (gsize) (count (q) - q->n_slots) * sizeof (OutChunk);
 }
 
+/* A chunk at the front (being written, or next) larger than the limit is
+ * not counted: a single message may be larger than client_buffer_bytes (up
+ * to max_message_bytes) and still reaches a client that reads it; the
+ * limit then bounds what waits behind it. */
 gboolean
 wsb_client_queue_is_over (WsbClientQueue *q)
 {
-  return wsb_client_queue_get_size (q) > q->limit;
+  gsize size = wsb_client_queue_get_size (q);
+
+  if (count (q))
+    {
+      OutChunk *ch = at (q, q->head);
+      gsize front = ch->hdr_len + ch->body_len - q->offset;
+
+      if (front > q->limit)
+        size -= MIN (size, front + sizeof (OutChunk));
+    }
+  return size > q->limit;
 }
 
 gboolean

@@ -11,6 +11,7 @@
 
 #include "router.h"
 #include "template.h"
+#include "ws-url.h"
 
 /* Handshake headers that lws writes itself or that have their own key. */
 static const char *const reserved_headers[] = {
@@ -148,49 +149,58 @@ check_header (const char *h, guint index, GString *why)
 static gboolean
 check_url (const char *v, GString *why)
 {
-  g_autoptr (GError) err = NULL;
-  g_autoptr (GUri) uri = g_uri_parse (v, G_URI_FLAGS_NONE, &err);
-  const char *scheme;
+  g_autofree char *problem = NULL;
+  WsbWsUrl url = { 0 };
+  gsize target_len;
 
-  if (!uri)
+  if (!wsb_ws_url_parse (v, &url, &problem))
     {
-      g_string_printf (why, "not a valid URL: %s", err->message);
+      g_string_assign (why, problem);
       return FALSE;
     }
-  scheme = g_uri_get_scheme (uri);
-  if (g_ascii_strcasecmp (scheme, "ws") != 0 && g_ascii_strcasecmp (scheme, "wss") != 0)
+  target_len = strlen (url.target);
+  wsb_ws_url_clear (&url);
+  if (target_len > WSB_URL_PATH_MAX)
     {
-      g_string_printf (why, "scheme must be ws:// or wss://, not %s://", scheme);
+      g_string_printf (why,
+                       "path of %" G_GSIZE_FORMAT " bytes is longer than the %d the "
+                       "connection can send",
+                       target_len, WSB_URL_PATH_MAX);
       return FALSE;
     }
-  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri))
-    {
-      g_string_assign (why, "the URL has no host");
-      return FALSE;
-    }
-  if (g_uri_get_userinfo (uri))
-    {
-      g_string_assign (why, "credentials in the URL are not supported (use headers)");
-      return FALSE;
-    }
-  if (g_uri_get_fragment (uri))
-    {
-      g_string_assign (why, "a WebSocket URL cannot have a #fragment");
-      return FALSE;
-    }
-  {
-    const char *query = g_uri_get_query (uri);
-    gsize path_len = strlen (g_uri_get_path (uri)) + (query ? 1 + strlen (query) : 0);
+  return TRUE;
+}
 
-    if (path_len > WSB_URL_PATH_MAX)
-      {
-        g_string_printf (why,
-                         "path of %" G_GSIZE_FORMAT " bytes is longer than the %d the "
-                         "connection can send",
-                         path_len, WSB_URL_PATH_MAX);
-        return FALSE;
-      }
-  }
+/* A text that goes into a handshake header as written (origin): visible
+ * ASCII, spaces and tabs inside, nothing that could end the line. */
+static gboolean
+check_header_value (const char *v, GString *why)
+{
+  gsize len = strlen (v);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      guchar c = (guchar) v[i];
+
+      if ((c < 0x20 && c != '\t') || c == 0x7f || c >= 0x80)
+        {
+          g_string_printf (why,
+                           "%s 0x%02X at position %" G_GSIZE_FORMAT
+                           " cannot go into a header (visible ASCII only)",
+                           c >= 0x80 ? "the non-ASCII byte" : "the control byte", c, i + 1);
+          return FALSE;
+        }
+    }
+  if (len && (g_ascii_isspace (v[0]) || g_ascii_isspace (v[len - 1])))
+    {
+      g_string_assign (why, "a header value cannot begin or end with a space");
+      return FALSE;
+    }
+  if (len > WSB_HEADER_MAX_BYTES)
+    {
+      g_string_printf (why, "longer than the %d bytes a header may have", WSB_HEADER_MAX_BYTES);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -201,6 +211,8 @@ check_value (KeyType type, const char *v, GString *why)
     {
       case KEY_URL:
         return check_url (v, why);
+      case KEY_STRING:
+        return check_header_value (v, why);
       case KEY_PATH:
         if (g_path_is_absolute (v))
           return TRUE;

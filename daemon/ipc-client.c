@@ -294,6 +294,107 @@ handle_frame (WsbIpcClient *c, const guint8 *data, gsize len)
   wsb_pb_free_strict (&f->base);
 }
 
+typedef enum
+{
+  HEAD_ID,   /* the request's id is known */
+  HEAD_MORE, /* its first bytes are not all there yet */
+  HEAD_NOT,  /* not a request that starts with its id */
+} RequestHead;
+
+/* A varint at data[*pos..len). */
+static RequestHead
+take_varint (const guint8 *data, gsize len, gsize *pos, guint64 *value)
+{
+  uint64_t v = 0;
+  size_t used = 0;
+
+  switch (wsb_varint_decode (data + *pos, len - *pos, &v, &used))
+    {
+    case WSB_FRAME_OK:
+      *pos += used;
+      *value = v;
+      return HEAD_ID;
+    case WSB_FRAME_NEED_MORE:
+      return HEAD_MORE;
+    default:
+      return HEAD_NOT;
+    }
+}
+
+/* The id of the request a frame body begins with: ClientFrame.request
+ * (field 2, length-delimited) starting with Request.id (field 1, varint),
+ * where every encoder puts it. */
+static RequestHead
+request_head (const guint8 *body, gsize len, guint64 *id)
+{
+  guint64 inner;
+  gsize pos = 0;
+  RequestHead h;
+
+  if (pos >= len)
+    return HEAD_MORE;
+  if (body[pos++] != 0x12)
+    return HEAD_NOT;
+  if ((h = take_varint (body, len, &pos, &inner)) != HEAD_ID)
+    return h;
+  if (pos >= len)
+    return HEAD_MORE;
+  if (body[pos++] != 0x08)
+    return HEAD_NOT;
+  return take_varint (body, len, &pos, id);
+}
+
+/* A request over max_frame_bytes is refused by itself, with an error
+ * reply naming the limit: its id is read from the frame's first bytes, the
+ * rest of the frame is discarded as it arrives (never kept) and the
+ * connection goes on. Anything else that large (before the hello, a frame
+ * that does not start as a request, or one over 2 GiB) still fails the
+ * connection.
+ * Returns the bytes of data used; 0 when the request's first bytes are not
+ * all there yet, or c failed. */
+static gsize
+refuse_oversized (WsbIpcClient *c, const guint8 *data, gsize len)
+{
+  guint64 announced = 0, id = 0;
+  gsize prefix = 0, take;
+  RequestHead head = HEAD_NOT;
+  g_autofree char *why = NULL;
+  g_autofree char *text = NULL;
+  Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
+  Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
+  Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
+
+  take_varint (data, len, &prefix, &announced);
+  why = g_strdup_printf ("frame of %" G_GUINT64_FORMAT " bytes is over max_frame_bytes (%"
+                         G_GUINT64_FORMAT ")",
+                         announced, c->srv->cfg.max_frame_bytes);
+  /* Over 2 GiB it is not a protobuf message at all (none can be that
+   * large): nothing to skip to. */
+  if (c->hello_done && announced <= G_MAXINT32)
+    head = request_head (data + prefix, len - prefix, &id);
+  if (head == HEAD_MORE)
+    return 0;
+  if (head == HEAD_NOT)
+    {
+      wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE, "%s", why);
+      return 0;
+    }
+  g_debug ("client %s: request %" G_GUINT64_FORMAT ": %s; refused", c->name, id, why);
+  text = g_strdup_printf ("request %s; it was refused, the connection stays", why);
+  err.code = WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE;
+  err.message = text;
+  r.id = id;
+  r.result_case = WSBRIDGE__V1__REPLY__RESULT_ERROR;
+  r.error = &err;
+  frame.frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME_REPLY;
+  frame.reply = &r;
+  wsb_ipc_client_send_frame (c, &frame);
+  c->skip = prefix + announced;
+  take = (gsize) MIN (c->skip, (guint64) len);
+  c->skip -= take;
+  return take;
+}
+
 /* Handles the whole frames of data[0..len) until must_hold (then
  * in_held is set); returns how many bytes it handled. Nothing keeps a
  * pointer into data once a frame is handled. */
@@ -308,6 +409,16 @@ handle_frames (WsbIpcClient *c, const guint8 *data, gsize len)
       size_t prefix, body;
       WsbFrameStatus st;
 
+      if (c->skip)
+        {
+          gsize take = (gsize) MIN (c->skip, (guint64) (len - pos));
+
+          pos += take;
+          c->skip -= take;
+          if (c->skip)
+            break;
+          continue;
+        }
       if (must_hold (c))
         {
           c->in_held = TRUE;
@@ -325,14 +436,12 @@ handle_frames (WsbIpcClient *c, const guint8 *data, gsize len)
         }
       if (st == WSB_FRAME_TOO_LARGE)
         {
-          uint64_t announced = 0;
-          size_t used;
-          wsb_varint_decode (data + pos, len - pos, &announced, &used);
-          wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE,
-                               "frame of %" G_GUINT64_FORMAT " bytes is over max_frame_bytes (%"
-                               G_GUINT64_FORMAT ")",
-                               (guint64) announced, c->srv->cfg.max_frame_bytes);
-          return pos;
+          gsize used = refuse_oversized (c, data + pos, len - pos);
+
+          if (!used)
+            break; /* its first bytes are not all there yet, or c failed */
+          pos += used;
+          continue;
         }
       handle_frame (c, data + pos + prefix, body);
       pos += prefix + body;

@@ -50,6 +50,7 @@ struct _WsbIpcClient
   guint free_id;
   GByteArray *in;
   gsize in_start; /* bytes of `in` already handled */
+  guint64 skip;   /* bytes still to discard of a request refused for its size */
   WsbClientQueue *out;
   gboolean out_full;            /* the last write found the socket full */
   gboolean in_held;             /* requests wait in `in` while too many replies are queued */

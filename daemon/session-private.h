@@ -9,6 +9,7 @@
 #include "outbox.h"
 #include "session.h"
 #include "ws-client.h"
+#include "ws-url.h"
 
 struct _WsbSession
 {
@@ -17,12 +18,7 @@ struct _WsbSession
   const WsbSessionEvents *events;
   gpointer user_data;
 
-  /* From the URL. */
-  char *host;        /* for DNS, without brackets */
-  char *host_header; /* Host: value, with the port when not the default */
-  char *path;        /* path and query, at least "/" */
-  guint16 port;
-  gboolean tls;
+  WsbWsUrl url; /* from cfg->url, never decoded */
   char *subprotocols; /* comma-separated, or NULL */
 
   WsbState state;
@@ -51,6 +47,10 @@ struct _WsbSession
   GList *addresses;     /* GInetAddress*, from the last lookup */
   GList *next_address;
   char *address; /* "ip:port" being tried or connected */
+  /* Happy Eyeballs (RFC 8305): connections racing for TCP, each
+   * SessionCandidate; the first up becomes conn and the others are dropped. */
+  GPtrArray *racing;
+  guint race_source; /* the next address joins the race when it fires */
   char *last_failure;
   char *logged_backoff; /* last backoff reason logged at message level */
 
@@ -60,7 +60,7 @@ struct _WsbSession
   guint pong_source;   /* our ping is unanswered: drop when it fires */
   gboolean probing;    /* the unanswered ping is a wake-up probe */
   gint64 ping_sent_at; /* monotonic µs of our unanswered ping, or 0 */
-  guint64 rx_at_ping;  /* stats.rx_messages when pong_source was armed */
+  guint64 rx_at_ping;  /* bytes the connection had received when pong_source was armed */
 
   WsbBackoff backoff;
   WsbOutbox *outbox;
@@ -86,4 +86,7 @@ void session_begin_attempt (WsbSession *s);
 /* Stops whatever is in progress short of an open connection. */
 void session_cancel_pending (WsbSession *s);
 void session_free_addresses (WsbSession *s);
+void session_stop_racing (WsbSession *s);
+void session_candidate_connected (WsbSession *s, WsbWsClient *c);
+gboolean session_candidate_ended (WsbSession *s, WsbWsClient *c, const char *reason);
 gboolean session_on_next_address (gpointer data);

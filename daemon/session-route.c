@@ -1,15 +1,120 @@
 /* One attempt's way to the server: fresh credentials (token_file,
  * auth_command), the route (no proxy, the configured one, or what the
  * environment and desktop settings say through GIO's proxy resolver), DNS
- * with GResolver, then each address in turn through a ws-client.c
- * connection. Failures go back to session.c's backoff. */
+ * with GResolver, then the addresses raced through ws-client.c connections
+ * (Happy Eyeballs, RFC 8305: IPv6 and IPv4 interleaved, IPv6 first, each
+ * next one started ATTEMPT_DELAY_MS after the last or as soon as it failed;
+ * the first whose TCP connects goes on, the others are dropped). Failures
+ * go back to session.c's backoff. */
 #include "session-private.h"
 
 #include <string.h>
 
 #include "wsb-error.h"
 
+/* RFC 8305 §5: the recommended Connection Attempt Delay. */
+#define ATTEMPT_DELAY_MS 250
+
+typedef struct
+{
+  WsbWsClient *conn;
+  char *address; /* as s->address: "ip:port" or "… via proxy …" */
+} SessionCandidate;
+
 static void try_next_address (WsbSession *s);
+
+static void
+candidate_free (gpointer data)
+{
+  SessionCandidate *cand = data;
+
+  g_free (cand->address);
+  g_free (cand);
+}
+
+static SessionCandidate *
+find_candidate (WsbSession *s, WsbWsClient *c, guint *index)
+{
+  for (guint i = 0; s->racing && i < s->racing->len; i++)
+    {
+      SessionCandidate *cand = s->racing->pdata[i];
+
+      if (cand->conn == c)
+        {
+          *index = i;
+          return cand;
+        }
+    }
+  return NULL;
+}
+
+/* Drops every connection still racing (none has TCP up). */
+void
+session_stop_racing (WsbSession *s)
+{
+  session_clear_source (&s->race_source);
+  for (guint i = 0; s->racing && i < s->racing->len; i++)
+    wsb_ws_client_abandon (((SessionCandidate *) s->racing->pdata[i])->conn);
+  g_clear_pointer (&s->racing, g_ptr_array_unref);
+}
+
+/* c's TCP is up first: it is the attempt now; the others are dropped. */
+void
+session_candidate_connected (WsbSession *s, WsbWsClient *c)
+{
+  guint i;
+  SessionCandidate *cand = find_candidate (s, c, &i);
+
+  if (!cand)
+    return;
+  session_replace_str (&s->address, g_steal_pointer (&cand->address));
+  g_ptr_array_remove_index (s->racing, i);
+  session_stop_racing (s);
+  s->conn = c;
+  session_log (s, G_LOG_LEVEL_DEBUG, "%s: TCP connected to %s", s->cfg->name, s->address);
+}
+
+static gboolean
+on_race_timer (gpointer data)
+{
+  WsbSession *s = data;
+
+  s->race_source = 0;
+  try_next_address (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* A racing connection ended before its TCP was up. FALSE when c is not one
+ * of them. The next address starts at once (from the loop: this runs in an
+ * lws callback); with none left and nothing racing the attempt failed. */
+gboolean
+session_candidate_ended (WsbSession *s, WsbWsClient *c, const char *reason)
+{
+  guint i;
+  SessionCandidate *cand = find_candidate (s, c, &i);
+
+  if (!cand)
+    return FALSE;
+  session_replace_str (&s->last_failure, g_strdup_printf ("%s (%s)", reason, cand->address));
+  session_replace_str (&s->address, g_steal_pointer (&cand->address));
+  session_log (s, G_LOG_LEVEL_DEBUG, "%s: %s", s->cfg->name, s->last_failure);
+  g_ptr_array_remove_index (s->racing, i); /* frees cand */
+  if (s->next_address)
+    {
+      session_clear_source (&s->race_source);
+      s->race_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_race_timer, s, NULL);
+      return TRUE;
+    }
+  if (s->racing->len)
+    return TRUE;
+  session_detach (s);
+  if (!s->wanted)
+    session_set_state (s, WSB_STATE_DISCONNECTED, "%s",
+                       s->close_text ? s->close_text : "disconnected");
+  else
+    session_schedule_retry (s, s->last_failure);
+  return TRUE;
+}
 
 void
 session_free_addresses (WsbSession *s)
@@ -33,7 +138,9 @@ static gboolean
 on_connect_timeout (gpointer data)
 {
   WsbSession *s = data;
-  const char *stage = s->conn ? wsb_ws_client_waiting_for (s->conn) : NULL;
+  const char *stage = s->conn                      ? wsb_ws_client_waiting_for (s->conn)
+                      : s->racing && s->racing->len ? "the TCP connect"
+                                                    : NULL;
   g_autofree char *why = g_strdup_printf (
       "no WebSocket connection within connect_timeout (%" G_GUINT64_FORMAT " s)%s%s",
       s->cfg->connect_timeout, stage ? ": stuck in " : "", stage ? stage : "");
@@ -56,10 +163,11 @@ try_next_address (WsbSession *s)
 
   if (!s->next_address)
     {
-      session_schedule_retry (s, s->last_failure ? s->last_failure : "no address to connect to");
+      if (!s->racing || !s->racing->len)
+        session_schedule_retry (s, s->last_failure ? s->last_failure : "no address to connect to");
       return;
     }
-  if (s->tls)
+  if (s->url.tls)
     {
       tls = wsb_upstream_get_tls (s->up, s->cfg->tls_ca_file, s->cfg->tls_cert_file,
                                   s->cfg->tls_key_file, &error);
@@ -79,48 +187,96 @@ try_next_address (WsbSession *s)
                   : g_strdup (ip);
   if (s->via_proxy)
     {
-      g_autofree char *host
-          = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host) : g_strdup (s->host);
-      session_replace_str (&s->address, g_strdup_printf ("%s:%u via proxy %s:%u", s->host, s->port,
-                                                         bracketed, s->proxy_port));
-      /* The proxy resolves the name it is given. */
-      tunnel = g_strdup_printf ("%s:%u", host, s->port);
+      session_replace_str (
+          &s->address,
+          g_strdup_printf ("%s via proxy %s:%u", s->url.connect_target, bracketed, s->proxy_port));
+      /* The proxy resolves the name it is given: the URL's validated host. */
+      tunnel = g_strdup (s->url.connect_target);
       p.port = s->proxy_port;
       p.proxy_userinfo = s->proxy_userinfo;
     }
   else
     {
-      session_replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->port));
-      p.port = s->port;
+      session_replace_str (&s->address, g_strdup_printf ("%s:%u", bracketed, s->url.port));
+      p.port = s->url.port;
     }
   p.address = ip;
   p.tunnel = tunnel;
   p.tls = tls;
-  p.tls_host = s->host;
+  p.tls_host = s->url.host;
   p.tls_insecure = s->cfg->tls_insecure;
   p.tls_pins = s->cfg->tls_pin_sha256;
-  p.path = s->path;
-  p.host_header = s->host_header;
+  p.path = s->url.target;
+  p.host_header = s->url.host_header;
   p.origin = s->cfg->origin;
   p.subprotocols = s->subprotocols;
   p.headers = s->cfg->headers;
   p.auth_headers = s->auth_headers;
   p.compression = s->cfg->compression;
   p.max_message_bytes = s->cfg->max_message_bytes;
-  if (s->tls && s->cfg->tls_insecure)
+  if (s->url.tls && s->cfg->tls_insecure)
     session_log (s, G_LOG_LEVEL_WARNING,
                  "%s: tls_insecure=true: the server's certificate is not verified", s->cfg->name);
 
   s->opened = FALSE;
   session_set_state (s, WSB_STATE_CONNECTING, "connecting to %s", s->address);
-  s->conn = wsb_ws_client_connect (s->up, &p, &session_conn_events, s, &error);
-  if (!s->conn)
+  {
+    WsbWsClient *conn = wsb_ws_client_connect (s->up, &p, &session_conn_events, s, &error);
+    SessionCandidate *cand;
+
+    if (!conn)
+      {
+        session_replace_str (&s->last_failure,
+                             g_strdup_printf ("%s (%s)", error->message, s->address));
+        if (s->next_address)
+          try_next_address (s);
+        else if (!s->racing || !s->racing->len)
+          session_attempt_failed (s, error->message);
+        return;
+      }
+    cand = g_new0 (SessionCandidate, 1);
+    cand->conn = conn;
+    cand->address = g_strdup (s->address);
+    if (!s->racing)
+      s->racing = g_ptr_array_new_with_free_func (candidate_free);
+    g_ptr_array_add (s->racing, cand);
+  }
+  /* connect_timeout covers the whole attempt, from its first address. */
+  if (!s->connect_timeout_source)
+    s->connect_timeout_source
+        = g_timeout_add ((guint) s->cfg->connect_timeout * 1000, on_connect_timeout, s);
+  session_clear_source (&s->race_source);
+  if (s->next_address)
+    s->race_source = g_timeout_add (ATTEMPT_DELAY_MS, on_race_timer, s);
+}
+
+/* RFC 8305 §4: IPv6 and IPv4 alternate, IPv6 first, each family in the
+ * resolver's order. */
+static GList *
+interleave_families (GList *addrs)
+{
+  GList *v6 = NULL, *v4 = NULL, *out = NULL;
+
+  for (GList *l = addrs; l; l = l->next)
     {
-      session_attempt_failed (s, error->message);
-      return;
+      if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV6)
+        v6 = g_list_prepend (v6, l->data);
+      else
+        v4 = g_list_prepend (v4, l->data);
     }
-  s->connect_timeout_source
-      = g_timeout_add ((guint) s->cfg->connect_timeout * 1000, on_connect_timeout, s);
+  g_list_free (addrs);
+  v6 = g_list_reverse (v6);
+  v4 = g_list_reverse (v4);
+  for (GList *a = v6, *b = v4; a || b; a = a ? a->next : NULL, b = b ? b->next : NULL)
+    {
+      if (a)
+        out = g_list_prepend (out, a->data);
+      if (b)
+        out = g_list_prepend (out, b->data);
+    }
+  g_list_free (v6);
+  g_list_free (v4);
+  return g_list_reverse (out);
 }
 
 static void
@@ -137,13 +293,13 @@ on_resolved (GObject *source, GAsyncResult *res, gpointer data)
     {
       g_autofree char *why
           = g_strdup_printf ("DNS: cannot resolve %s%s: %s", s->via_proxy ? "proxy " : "",
-                             s->via_proxy ? s->proxy_host : s->host, error->message);
+                             s->via_proxy ? s->proxy_host : s->url.host, error->message);
       session_schedule_retry (s, why);
       return;
     }
   session_free_addresses (s);
-  s->addresses = addrs;
-  s->next_address = addrs;
+  s->addresses = interleave_families (addrs);
+  s->next_address = s->addresses;
   g_clear_pointer (&s->last_failure, g_free);
   try_next_address (s);
 }
@@ -196,7 +352,7 @@ on_proxy_lookup (GObject *source, GAsyncResult *res, gpointer data)
       if (error)
         session_log (s, G_LOG_LEVEL_DEBUG, "%s: proxy lookup failed, going direct: %s",
                      s->cfg->name, error->message);
-      resolve (s, s->host);
+      resolve (s, s->url.host);
       return;
     }
   use_proxy (s, proxies[0]);
@@ -214,7 +370,7 @@ find_route (WsbSession *s)
   s->via_proxy = FALSE;
   if (s->cfg->proxy && g_ascii_strcasecmp (s->cfg->proxy, "none") == 0)
     {
-      resolve (s, s->host);
+      resolve (s, s->url.host);
       return;
     }
   if (s->cfg->proxy)
@@ -223,9 +379,9 @@ find_route (WsbSession *s)
       return;
     }
   resolver = g_object_ref (g_proxy_resolver_get_default ());
-  url = g_strdup_printf ("%s://%s/", s->tls ? "https" : "http", s->host_header);
+  url = g_strdup_printf ("%s://%s/", s->url.tls ? "https" : "http", s->url.host_header);
   /* Connecting from here on: a second connect request waits for this one. */
-  session_set_state (s, WSB_STATE_CONNECTING, "looking up the proxy for %s", s->host_header);
+  session_set_state (s, WSB_STATE_CONNECTING, "looking up the proxy for %s", s->url.host_header);
   g_proxy_resolver_lookup_async (resolver, url, s->resolving, on_proxy_lookup, s);
 }
 
@@ -267,6 +423,7 @@ void
 session_cancel_pending (WsbSession *s)
 {
   session_clear_source (&s->retry_source);
+  session_stop_racing (s);
   if (s->resolving)
     {
       g_cancellable_cancel (s->resolving);

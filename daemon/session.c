@@ -80,6 +80,7 @@ session_detach (WsbSession *s)
 {
   if (s->conn)
     wsb_ws_client_abandon (g_steal_pointer (&s->conn));
+  session_stop_racing (s);
   s->opened = FALSE;
   session_clear_source (&s->connect_timeout_source);
   session_clear_source (&s->ping_source);
@@ -243,7 +244,7 @@ static gboolean on_pong_timeout (gpointer data);
 static void
 arm_pong_timeout (WsbSession *s, guint64 seconds)
 {
-  s->rx_at_ping = s->stats.rx_messages;
+  s->rx_at_ping = s->conn ? wsb_ws_client_rx_bytes (s->conn) : 0;
   s->pong_source = g_timeout_add ((guint) seconds * 1000, on_pong_timeout, s);
 }
 
@@ -254,11 +255,12 @@ on_pong_timeout (gpointer data)
   g_autofree char *why = NULL;
 
   s->pong_source = 0;
-  /* Messages came meanwhile: the peer lives, its pong waits behind them (a
-   * flood, a large message on a slow link). Look again in a while, no
-   * longer than ping_interval, so a peer that dies now is still found
-   * within ping_interval + pong_timeout. */
-  if (s->stats.rx_messages != s->rx_at_ping)
+  /* Bytes came meanwhile: the peer lives, its pong waits behind them (a
+   * flood, one large frame on a slow link: a pong cannot overtake a frame in
+   * progress, RFC 6455 §5.4). Look again in a while, no longer than
+   * ping_interval, so a peer that dies now is still found within
+   * ping_interval + pong_timeout. */
+  if (s->conn && wsb_ws_client_rx_bytes (s->conn) != s->rx_at_ping)
     {
       arm_pong_timeout (s, s->cfg->ping_interval ? MIN (s->cfg->pong_timeout, s->cfg->ping_interval)
                                                  : s->cfg->pong_timeout);
@@ -372,10 +374,19 @@ on_conn_writable (WsbWsClient *c, gpointer data)
 }
 
 static void
+on_conn_connected (WsbWsClient *c, gpointer data)
+{
+  session_candidate_connected (data, c);
+}
+
+static void
 on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
 {
   WsbSession *s = data;
   g_autofree char *why = g_strdup (reason);
+
+  if (c != s->conn && session_candidate_ended (s, c, reason))
+    return;
 
   if (s->opened)
     {
@@ -404,50 +415,24 @@ on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
 }
 
 const WsbWsClientEvents session_conn_events = {
-  on_conn_open, on_conn_message, on_conn_pong, on_conn_read_done, on_conn_writable, on_conn_ended,
+  on_conn_open,     on_conn_message, on_conn_pong,      on_conn_read_done,
+  on_conn_writable, on_conn_ended,   on_conn_connected,
 };
-
-static gboolean
-parse_url (WsbSession *s)
-{
-  g_autoptr (GUri) uri = g_uri_parse (s->cfg->url, G_URI_FLAGS_NONE, NULL);
-  const char *query;
-  int port;
-  guint16 default_port;
-
-  if (!uri)
-    return FALSE;
-  s->tls = g_ascii_strcasecmp (g_uri_get_scheme (uri), "wss") == 0;
-  default_port = s->tls ? 443 : 80;
-  port = g_uri_get_port (uri);
-  s->port = port > 0 ? (guint16) port : default_port;
-  s->host = g_strdup (g_uri_get_host (uri));
-  {
-    g_autofree char *bracketed
-        = strchr (s->host, ':') ? g_strdup_printf ("[%s]", s->host) : g_strdup (s->host);
-    s->host_header = s->port == default_port ? g_steal_pointer (&bracketed)
-                                             : g_strdup_printf ("%s:%u", bracketed, s->port);
-  }
-  query = g_uri_get_query (uri);
-  s->path = g_strdup_printf ("%s%s%s", *g_uri_get_path (uri) ? g_uri_get_path (uri) : "/",
-                             query ? "?" : "", query ? query : "");
-  return TRUE;
-}
 
 /* Derives everything that comes from the config (on creation and reload). */
 static void
 apply_config (WsbSession *s, const WsbSessionConfig *cfg)
 {
   WsbSessionConfig *old = s->cfg;
+  g_autofree char *why = NULL;
 
   s->cfg = wsb_session_config_copy (cfg);
   wsb_session_config_free (old);
-  g_clear_pointer (&s->host, g_free);
-  g_clear_pointer (&s->host_header, g_free);
-  g_clear_pointer (&s->path, g_free);
+
+  wsb_ws_url_clear (&s->url);
   g_clear_pointer (&s->subprotocols, g_free);
-  if (!parse_url (s))
-    g_error ("session %s: URL passed validation but does not parse", cfg->name);
+  if (!wsb_ws_url_parse (cfg->url, &s->url, &why))
+    g_error ("session %s: URL passed validation but does not parse: %s", cfg->name, why);
   if (cfg->subprotocols && cfg->subprotocols[0])
     s->subprotocols = g_strjoinv (", ", cfg->subprotocols);
   wsb_backoff_init (&s->backoff, (guint) cfg->backoff_initial_ms, (guint) cfg->backoff_max_ms,
@@ -522,9 +507,7 @@ wsb_session_free (WsbSession *s)
   session_cancel_pending (s);
   session_detach (s);
   wsb_outbox_free (s->outbox);
-  g_free (s->host);
-  g_free (s->host_header);
-  g_free (s->path);
+  wsb_ws_url_clear (&s->url);
   g_free (s->subprotocols);
   g_free (s->reason);
   g_free (s->close_text);

@@ -18,7 +18,9 @@ void wsb_tls_check_reset (WsbTlsCheck *check, gboolean insecure, char *const *pi
 void wsb_tls_check_clear (WsbTlsCheck *check);
 
 /* OpenSSL's verify step for one certificate of the chain (leaf last):
- * returns 0 to accept, 1 to fail (check->failure says why). */
+ * returns 0 to accept, 1 to fail (check->failure says why). Pins are
+ * matched at the leaf: against the verified chain, or under insecure
+ * against the leaf alone. */
 int wsb_tls_check_certificate (WsbTlsCheck *check, X509_STORE_CTX *ctx, int preverify_ok);
 
 /* TRUE when the SHA-256 of cert's SubjectPublicKeyInfo is one of pins. */

@@ -19,10 +19,18 @@ on_rx_ping (const guint8 *data, gsize len, gpointer user_data)
 {
   WsbWsClient *c = user_data;
 
-  /* A newer ping replaces one not answered yet (RFC 6455 §5.5.3). */
-  memcpy (c->pong, data, len);
-  c->pong_len = len;
-  c->pong_due = TRUE;
+  guint8 n = (guint8) len; /* a control payload is at most 125 bytes */
+
+  if (!c->pongs)
+    c->pongs = g_byte_array_new ();
+  if (c->n_pongs == WS_MAX_PENDING_PONGS)
+    {
+      g_byte_array_remove_range (c->pongs, 0, 1u + c->pongs->data[0]);
+      c->n_pongs--;
+    }
+  g_byte_array_append (c->pongs, &n, 1);
+  g_byte_array_append (c->pongs, data, (guint) len);
+  c->n_pongs++;
   lws_callback_on_writable (c->wsi);
 }
 
@@ -184,6 +192,9 @@ drain_tls (WsbWsClient *c)
         }
       on_plaintext (c, buf, n);
     }
+  /* Reading may have queued TLS records of its own (an alert, a KeyUpdate). */
+  if (wsb_tls_client_pending_output (c->tls))
+    lws_callback_on_writable (c->wsi);
 }
 
 static void
@@ -254,9 +265,13 @@ on_proxy_bytes (WsbWsClient *c, const guint8 *data, gsize len)
 void
 ws_client_on_connected (WsbWsClient *c)
 {
-  if (c->tunnel)
+  if (c->events && c->events->connected)
+    c->events->connected (c, c->user_data);
+  if (c->ended || !c->events)
+    return; /* the owner took another address */
+  if (c->proxy_request)
     {
-      g_autoptr (GString) req = wsb_proxy_request_build (c->tunnel, c->proxy_userinfo);
+      g_autoptr (GString) req = g_steal_pointer (&c->proxy_request);
       c->phase = PHASE_PROXY;
       ws_client_queue_raw (c, req->str, req->len);
       return;
@@ -267,6 +282,7 @@ ws_client_on_connected (WsbWsClient *c)
 void
 ws_client_on_bytes (WsbWsClient *c, const guint8 *data, gsize len)
 {
+  c->rx_bytes += len;
   if (c->phase == PHASE_PROXY)
     on_proxy_bytes (c, data, len);
   else if (c->tls)

@@ -76,14 +76,16 @@ wsb_ws_client_ping (WsbWsClient *c)
   wsb_ws_client_want_write (c);
 }
 
-/* Control frames first: a pong, our ping, the close frame. */
+/* Control frames first: the pongs owed, our ping, the close frame. */
 static void
 frame_controls (WsbWsClient *c)
 {
-  if (c->pong_due && !c->close_sent)
+  if (c->pongs && !c->close_sent)
     {
-      append_frame (c, WSB_WS_OP_PONG, FALSE, c->pong, c->pong_len);
-      c->pong_due = FALSE;
+      for (guint pos = 0; pos < c->pongs->len; pos += 1u + c->pongs->data[pos])
+        append_frame (c, WSB_WS_OP_PONG, FALSE, c->pongs->data + pos + 1, c->pongs->data[pos]);
+      g_clear_pointer (&c->pongs, g_byte_array_unref);
+      c->n_pongs = 0;
     }
   if (c->ping_due && c->phase == PHASE_OPEN)
     {

@@ -23,6 +23,11 @@
 /* Room in our close frames' reason: 125 minus the code. */
 #define CLOSE_TEXT_MAX 123
 
+/* Pings answered each (RFC 6455 §5.5.3 lets a client answer only the last;
+ * every mature client answers all): at most this many pongs wait for a
+ * write, then the oldest unanswered one is given up for the newest. */
+#define WS_MAX_PENDING_PONGS 16
+
 typedef enum
 {
   PHASE_TCP,     /* connecting */
@@ -44,8 +49,8 @@ struct _WsbWsClient
   gboolean destroyed;  /* lws destroyed the wsi during it */
   gboolean ended;
 
-  char *tunnel;
-  char *proxy_userinfo;
+  guint64 rx_bytes; /* from the socket, for keepalive */
+  GString *proxy_request; /* CONNECT through a proxy, until it is written; NULL direct */
   SSL_CTX *ssl_ctx;
   char *tls_host;
   gboolean tls_insecure;
@@ -65,9 +70,10 @@ struct _WsbWsClient
 
   GByteArray *plain; /* framed bytes before TLS (TLS connections only) */
   GByteArray *wire;  /* bytes for lws_write, after LWS_PRE spare bytes */
-  guint8 pong[WSB_WS_MAX_CONTROL];
-  gsize pong_len;
-  gboolean pong_due;
+  /* Pongs owed, in order, each a length byte and its payload; NULL when none
+   * (allocated only while pings wait for their answer). */
+  GByteArray *pongs;
+  guint n_pongs;
   gboolean ping_due;
   gboolean close_due; /* a close frame is to be written */
   gboolean close_sent;

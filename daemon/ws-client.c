@@ -24,8 +24,10 @@ client_free (gpointer data)
 {
   WsbWsClient *c = data;
 
-  g_free (c->tunnel);
-  g_free (c->proxy_userinfo);
+  if (c->proxy_request)
+    g_string_free (c->proxy_request, TRUE);
+  if (c->pongs)
+    g_byte_array_unref (c->pongs);
   if (c->ssl_ctx)
     SSL_CTX_free (c->ssl_ctx);
   g_free (c->tls_host);
@@ -207,6 +209,7 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   struct lws_client_connect_info ci;
   WsbWsClient *c;
   WsbWsRequest req = { 0 };
+  g_autofree char *bad_request = NULL;
   struct lws *wsi;
   int err;
 
@@ -217,8 +220,6 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   c->up = up;
   c->events = events;
   c->user_data = user_data;
-  c->tunnel = g_strdup (p->tunnel);
-  c->proxy_userinfo = g_strdup (p->proxy_userinfo);
   if (p->tls)
     {
       SSL_CTX_up_ref (p->tls);
@@ -244,7 +245,15 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   req.headers = p->headers;
   req.auth_headers = p->auth_headers;
   req.key = c->key;
-  c->request = wsb_ws_request_build (&req);
+  c->request = wsb_ws_request_build (&req, &bad_request);
+  if (c->request && p->tunnel)
+    c->proxy_request = wsb_proxy_request_build (p->tunnel, p->proxy_userinfo, &bad_request);
+  if (bad_request)
+    {
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot build the request: %s", bad_request);
+      client_free (c);
+      return NULL;
+    }
 
   memset (&ci, 0, sizeof ci);
   ci.context = wsb_upstream_get_context (up);
@@ -349,4 +358,10 @@ wsb_ws_client_waiting_for (WsbWsClient *c)
     default:
       return NULL;
     }
+}
+
+guint64
+wsb_ws_client_rx_bytes (WsbWsClient *c)
+{
+  return c->rx_bytes;
 }

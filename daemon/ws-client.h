@@ -37,6 +37,10 @@ typedef struct
   /* The connection is over, on every path, exactly once; the object must
    * not be used afterwards. */
   void (*ended) (WsbWsClient *c, const char *reason, gpointer user_data);
+  /* TCP is up (to the server or the proxy), before anything is sent: the
+   * owner racing several addresses (RFC 8305) takes this one and drops the
+   * others. */
+  void (*connected) (WsbWsClient *c, gpointer user_data);
 } WsbWsClientEvents;
 
 typedef struct
@@ -85,6 +89,9 @@ gboolean wsb_ws_client_is_open (WsbWsClient *c);
  * close frame, and its reason (*reason, "" without one; valid until the
  * client is freed). */
 guint16 wsb_ws_client_peer_close (WsbWsClient *c, const char **reason);
+/* Bytes received from the server so far (any: TLS records, partial frames):
+ * proof of life for keepalive, which a frame in progress delays the pong of. */
+guint64 wsb_ws_client_rx_bytes (WsbWsClient *c);
 /* What a connection that is not open yet waits for ("the TLS handshake"),
  * for timeout reasons; NULL once open. */
 const char *wsb_ws_client_waiting_for (WsbWsClient *c);

@@ -13,7 +13,8 @@ parse_bits (const char *value, guint *bits)
   char *end = NULL;
   guint64 v;
 
-  if (!value || !g_ascii_isdigit (*value))
+  /* 1*DIGIT without leading zeros (RFC 7692 §7.1.2.1): "010" is not 10. */
+  if (!value || !g_ascii_isdigit (*value) || *value == '0')
     return FALSE;
   v = g_ascii_strtoull (value, &end, 10);
   if (*end || v < 8 || v > 15)
@@ -76,7 +77,7 @@ apply_param (char *param, WsbDeflateParams *p, guint *seen, char **why)
   if (!parse_bits (value, i == 2 ? &p->server_max_window_bits : &p->client_max_window_bits))
     {
       *why = g_strdup_printf ("the server gave permessage-deflate's %s an invalid value "
-                              "(8 to 15 allowed)",
+                              "(8 to 15 allowed, without leading zeros)",
                               names[i]);
       return FALSE;
     }

@@ -185,6 +185,64 @@ wsb_utf8_valid (const guint8 *s, gsize n)
   return TRUE;
 }
 
+/* Bytes a sequence starting with lead has; 0 for a byte no sequence starts with. */
+static guint
+utf8_sequence_length (guint8 lead)
+{
+  if (lead < 0x80)
+    return 1;
+  if (lead < 0xc2 || lead > 0xf4)
+    return 0;
+  return lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+}
+
+/* Whether the truncated sequence s[0..n) (n shorter than its length) can
+ * still become a valid character. */
+static gboolean
+utf8_partial_ok (const guint8 *s, gsize n)
+{
+  guint8 lo = 0x80, hi = 0xbf;
+
+  if (s[0] == 0xe0)
+    lo = 0xa0;
+  else if (s[0] == 0xed)
+    hi = 0x9f;
+  else if (s[0] == 0xf0)
+    lo = 0x90;
+  else if (s[0] == 0xf4)
+    hi = 0x8f;
+  if (n >= 2 && (s[1] < lo || s[1] > hi))
+    return FALSE;
+  return n < 3 || (s[2] & 0xc0) == 0x80;
+}
+
+gboolean
+wsb_utf8_valid_prefix (const guint8 *s, gsize n, gsize *complete)
+{
+  gsize start = n;
+
+  /* The last character's lead byte, if it is among the last three bytes
+   * and its sequence does not fit. */
+  for (gsize back = 1; back <= 3 && back <= n; back++)
+    {
+      guint8 c = s[n - back];
+      guint need;
+
+      if ((c & 0xc0) == 0x80)
+        continue;
+      need = utf8_sequence_length (c);
+      if (need > back)
+        start = n - back;
+      break;
+    }
+  if (!wsb_utf8_valid (s, start))
+    return FALSE;
+  if (start < n && !utf8_partial_ok (s + start, n - start))
+    return FALSE;
+  *complete = start;
+  return TRUE;
+}
+
 /* xorshift128+: masking keys need to be unpredictable to web content on
  * the path, not cryptographically strong; the seed is. */
 void

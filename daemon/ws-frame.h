@@ -56,6 +56,11 @@ gboolean wsb_ws_close_code_valid (guint code);
 /* Whether s[0..len) is UTF-8 as RFC 3629 defines it (no surrogates, nothing
  * above U+10FFFF, shortest forms); U+0000 is allowed. */
 gboolean wsb_utf8_valid (const guint8 *s, gsize len);
+/* Whether s[0..len) can still begin valid UTF-8: FALSE as soon as a byte
+ * makes that impossible; else *complete is the length of its whole
+ * characters (the rest, at most 3 bytes, is a character's valid start).
+ * For checking a text message fragment by fragment. */
+gboolean wsb_utf8_valid_prefix (const guint8 *s, gsize len, gsize *complete);
 
 /* Fresh random mask keys: a small generator seeded from the system's. */
 typedef struct

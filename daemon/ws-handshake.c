@@ -14,6 +14,7 @@ wsb_http_reply_clear (WsbHttpReply *r)
   g_clear_pointer (&r->names, g_ptr_array_unref);
   g_clear_pointer (&r->values, g_ptr_array_unref);
   r->status = 0;
+  r->minor = 0;
   r->header_bytes = 0;
 }
 
@@ -63,6 +64,18 @@ parse_header_line (const char *line, gsize len, WsbHttpReply *r, char **why)
       *why = g_strdup_printf ("the server's reply has more than %d headers", MAX_HEADERS);
       return FALSE;
     }
+  /* RFC 9110 §5.5: a field value never holds NUL, CR or LF (browsers and
+   * curl refuse them; they end or split values in other parsers). */
+  if (memchr (colon, '\0', (gsize) (end - colon)))
+    {
+      *why = g_strdup ("the server's reply has a NUL byte in a header value");
+      return FALSE;
+    }
+  if (memchr (colon, '\r', (gsize) (end - colon)))
+    {
+      *why = g_strdup ("the server's reply has a bare CR in a header value");
+      return FALSE;
+    }
   v = colon + 1;
   while (v < end && (*v == ' ' || *v == '\t'))
     v++;
@@ -85,6 +98,7 @@ parse_status_line (const char *line, gsize len, WsbHttpReply *r, char **why)
       return FALSE;
     }
   r->status = (guint) ((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
+  r->minor = line[7] == '1' ? 1 : 0;
   r->phrase = len > 13 ? sanitise (line + 13, len - 13) : g_strdup ("");
   return TRUE;
 }
@@ -169,6 +183,16 @@ wsb_http_reply_header_joined (const WsbHttpReply *r, const char *name)
   return out ? g_string_free (out, FALSE) : NULL;
 }
 
+static guint
+header_count (const WsbHttpReply *r, const char *name)
+{
+  guint n = 0;
+
+  for (guint i = 0; r->names && i < r->names->len; i++)
+    n += strcmp (r->names->pdata[i], name) == 0;
+  return n;
+}
+
 /* TRUE when the comma-separated list holds token (case-insensitive). */
 static gboolean
 list_has_token (const char *list, const char *token)
@@ -205,8 +229,23 @@ wsb_ws_accept_for_key (const char *key)
   return g_base64_encode (digest, len);
 }
 
-static void
-append_headers (GString *out, char *const *headers)
+/* Only bytes that cannot end or split a line go out: a request target or
+ * authority is visible ASCII (never a space), a header value anything but
+ * a control byte (tab aside). The config checks this already; the builders
+ * check again so that no path to the wire depends on every caller. */
+static gboolean
+wire_ok (const char *s, gboolean is_value)
+{
+  for (const guchar *p = (const guchar *) s; *p; p++)
+    {
+      if (is_value ? (*p < 0x20 && *p != '\t') || *p == 0x7f : *p <= 0x20 || *p >= 0x7f)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+append_headers (GString *out, char *const *headers, char **why)
 {
   for (guint i = 0; headers && headers[i]; i++)
     {
@@ -215,19 +254,50 @@ append_headers (GString *out, char *const *headers)
 
       if (!colon)
         continue;
+      for (const char *p = h; p < colon; p++)
+        if (!is_token_char (*p))
+          {
+            *why = g_strdup_printf ("header entry %u has an invalid name", i + 1);
+            return FALSE;
+          }
       value = colon + 1;
       while (*value == ' ' || *value == '\t')
         value++;
+      if (!wire_ok (value, TRUE))
+        {
+          *why = g_strdup_printf ("header entry %u has a control byte in its value", i + 1);
+          return FALSE;
+        }
       g_string_append_len (out, h, colon - h);
       g_string_append_printf (out, ": %s\r\n", value);
     }
+  return TRUE;
 }
 
 GString *
-wsb_ws_request_build (const WsbWsRequest *req)
+wsb_ws_request_build (const WsbWsRequest *req, char **why)
 {
-  GString *out = g_string_sized_new (512);
+  g_autoptr (GString) out = g_string_sized_new (512);
+  static const struct
+  {
+    const char *name;
+    gsize offset;
+  } values[] = {
+    { "Origin", G_STRUCT_OFFSET (WsbWsRequest, origin) },
+    { "Sec-WebSocket-Protocol", G_STRUCT_OFFSET (WsbWsRequest, subprotocols) },
+    { "Sec-WebSocket-Extensions", G_STRUCT_OFFSET (WsbWsRequest, extensions) },
+  };
 
+  if (!wire_ok (req->path, FALSE) || req->path[0] != '/')
+    {
+      *why = g_strdup ("the request target is not visible ASCII starting with /");
+      return NULL;
+    }
+  if (!wire_ok (req->host_header, FALSE))
+    {
+      *why = g_strdup ("the Host value is not visible ASCII");
+      return NULL;
+    }
   g_string_append_printf (out,
                           "GET %s HTTP/1.1\r\n"
                           "Host: %s\r\n"
@@ -236,16 +306,23 @@ wsb_ws_request_build (const WsbWsRequest *req)
                           "Sec-WebSocket-Key: %s\r\n"
                           "Sec-WebSocket-Version: 13\r\n",
                           req->path, req->host_header, req->key);
-  if (req->origin)
-    g_string_append_printf (out, "Origin: %s\r\n", req->origin);
-  if (req->subprotocols)
-    g_string_append_printf (out, "Sec-WebSocket-Protocol: %s\r\n", req->subprotocols);
-  if (req->extensions)
-    g_string_append_printf (out, "Sec-WebSocket-Extensions: %s\r\n", req->extensions);
-  append_headers (out, req->headers);
-  append_headers (out, req->auth_headers);
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      const char *v = G_STRUCT_MEMBER (const char *, req, values[i].offset);
+
+      if (!v)
+        continue;
+      if (!wire_ok (v, TRUE))
+        {
+          *why = g_strdup_printf ("the %s value has a control byte", values[i].name);
+          return NULL;
+        }
+      g_string_append_printf (out, "%s: %s\r\n", values[i].name, v);
+    }
+  if (!append_headers (out, req->headers, why) || !append_headers (out, req->auth_headers, why))
+    return NULL;
   g_string_append (out, "\r\n");
-  return out;
+  return g_steal_pointer (&out);
 }
 
 static char *
@@ -287,6 +364,21 @@ wsb_ws_reply_check (const WsbHttpReply *r, const char *key, const char *subproto
       *why = describe_status (r);
       return FALSE;
     }
+  if (r->minor == 0)
+    {
+      *why = g_strdup ("the server answered the upgrade with HTTP/1.0 101 (a WebSocket upgrade "
+                       "is HTTP/1.1, RFC 6455 §4.1)");
+      return FALSE;
+    }
+  if (header_count (r, "sec-websocket-accept") > 1 || header_count (r, "sec-websocket-protocol") > 1)
+    {
+      *why = g_strdup_printf ("the server's 101 reply has %s more than once (RFC 6455 §11.3.%s)",
+                              header_count (r, "sec-websocket-accept") > 1
+                                  ? "Sec-WebSocket-Accept"
+                                  : "Sec-WebSocket-Protocol",
+                              header_count (r, "sec-websocket-accept") > 1 ? "3" : "4");
+      return FALSE;
+    }
   if (!list_has_token (upgrade, "websocket"))
     {
       *why = g_strdup ("the server's 101 reply lacks \"Upgrade: websocket\"");
@@ -326,9 +418,16 @@ wsb_ws_reply_check (const WsbHttpReply *r, const char *key, const char *subproto
 }
 
 GString *
-wsb_proxy_request_build (const char *host_port, const char *userinfo)
+wsb_proxy_request_build (const char *host_port, const char *userinfo, char **why)
 {
-  GString *out = g_string_new (NULL);
+  GString *out;
+
+  if (!*host_port || !wire_ok (host_port, FALSE))
+    {
+      *why = g_strdup ("the CONNECT authority is not visible ASCII");
+      return NULL;
+    }
+  out = g_string_new (NULL);
 
   g_string_append_printf (out, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", host_port, host_port);
   if (userinfo)

@@ -11,6 +11,7 @@
 typedef struct
 {
   guint status;   /* e.g. 101 */
+  guint minor;    /* HTTP/1.minor */
   char *phrase;   /* reason phrase, sanitised for display */
   GPtrArray *names;  /* lower-case header names, in order */
   GPtrArray *values; /* their values, trimmed */
@@ -41,7 +42,7 @@ char *wsb_ws_accept_for_key (const char *key);
 
 typedef struct
 {
-  const char *path;          /* path and query, at least "/" */
+  const char *path;          /* path and query as written in the URL, at least "/" */
   const char *host_header;   /* Host: value */
   const char *origin;        /* or NULL */
   const char *subprotocols;  /* comma-separated, or NULL */
@@ -51,8 +52,11 @@ typedef struct
   const char *key;
 } WsbWsRequest;
 
-/* The upgrade request, ready to write. */
-GString *wsb_ws_request_build (const WsbWsRequest *req);
+/* The upgrade request, ready to write; NULL with *why when a field holds a
+ * byte that could end or split its line (path and Host: visible ASCII only;
+ * header values: no control byte but tab). Nothing is decoded or escaped:
+ * the path goes out as given. */
+GString *wsb_ws_request_build (const WsbWsRequest *req, char **why);
 
 /* Checks a complete reply against the request: 101, Upgrade, Connection,
  * Sec-WebSocket-Accept, a subprotocol we offered. On success *protocol is
@@ -64,6 +68,6 @@ gboolean wsb_ws_reply_check (const WsbHttpReply *r, const char *key, const char 
 
 /* CONNECT request for host_port ("host:port", brackets around IPv6) with
  * Basic credentials from userinfo ("user:password", or NULL). */
-GString *wsb_proxy_request_build (const char *host_port, const char *userinfo);
+GString *wsb_proxy_request_build (const char *host_port, const char *userinfo, char **why);
 /* NULL when the proxy's reply opens the tunnel, else why not. */
 char *wsb_proxy_reply_check (const WsbHttpReply *r);

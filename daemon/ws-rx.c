@@ -35,6 +35,7 @@ struct _WsbWsRx
   gboolean binary;
   gboolean compressed;
   GByteArray *msg;
+  gsize utf8_done; /* of a text message, the bytes known to be whole valid characters */
 };
 
 WsbWsRx *
@@ -225,6 +226,7 @@ begin_frame (WsbWsRx *rx)
       if (!rx->msg)
         rx->msg = g_byte_array_new ();
       g_byte_array_set_size (rx->msg, 0);
+      rx->utf8_done = 0;
     }
   if (!rx->compressed && rx->msg->len + h->length > rx->max)
     return too_large (rx);
@@ -241,9 +243,27 @@ inflate_result (WsbWsRx *rx, WsbInflateResult r)
   return WSB_WS_RX_MORE;
 }
 
+/* A text message is checked as it arrives, so that invalid UTF-8 fails the
+ * connection at the fragment where it becomes invalid, not at the end. */
+static WsbWsRxStatus
+check_text_so_far (WsbWsRx *rx)
+{
+  gsize complete = 0;
+
+  if (rx->binary)
+    return WSB_WS_RX_MORE;
+  if (!wsb_utf8_valid_prefix (rx->msg->data + rx->utf8_done, rx->msg->len - rx->utf8_done,
+                              &complete))
+    return fail (rx, 1007, "server sent invalid UTF-8 in a text message");
+  rx->utf8_done += complete;
+  return WSB_WS_RX_MORE;
+}
+
 static WsbWsRxStatus
 frame_data (WsbWsRx *rx, const guint8 *data, gsize len)
 {
+  WsbWsRxStatus st;
+
   if (rx->h.opcode & 0x8)
     {
       memcpy (rx->control + rx->control_len, data, len);
@@ -251,16 +271,20 @@ frame_data (WsbWsRx *rx, const guint8 *data, gsize len)
       return WSB_WS_RX_MORE;
     }
   if (rx->compressed)
-    return inflate_result (rx, wsb_inflater_feed (rx->inflater, data, len, FALSE, rx->msg,
+    {
+      st = inflate_result (rx, wsb_inflater_feed (rx->inflater, data, len, FALSE, rx->msg,
                                                   (gsize) rx->max));
+      return st == WSB_WS_RX_MORE ? check_text_so_far (rx) : st;
+    }
   g_byte_array_append (rx->msg, data, (guint) len);
-  return WSB_WS_RX_MORE;
+  return check_text_so_far (rx);
 }
 
+/* checked: the text was validated as it came (all but its end). */
 static WsbWsRxStatus
-deliver (WsbWsRx *rx, const guint8 *data, gsize len, gboolean binary)
+deliver (WsbWsRx *rx, const guint8 *data, gsize len, gboolean binary, gboolean checked)
 {
-  if (!binary && !wsb_utf8_valid (data, len))
+  if (!binary && (checked ? rx->utf8_done != len : !wsb_utf8_valid (data, len)))
     return fail (rx, 1007, "server sent invalid UTF-8 in a text message");
   rx->events->message (data, len, binary, rx->user_data);
   return WSB_WS_RX_MORE;
@@ -292,10 +316,12 @@ end_frame (WsbWsRx *rx)
     {
       st = inflate_result (rx, wsb_inflater_feed (rx->inflater, NULL, 0, TRUE, rx->msg,
                                                   (gsize) rx->max));
+      if (st == WSB_WS_RX_MORE)
+        st = check_text_so_far (rx);
       if (st != WSB_WS_RX_MORE)
         return st;
     }
-  st = deliver (rx, rx->msg->data, rx->msg->len, rx->binary);
+  st = deliver (rx, rx->msg->data, rx->msg->len, rx->binary, TRUE);
   if (rx->msg->len > RX_KEEP_BYTES)
     g_clear_pointer (&rx->msg, g_byte_array_unref);
   return st;
@@ -361,7 +387,7 @@ wsb_ws_rx_feed (WsbWsRx *rx, const guint8 *data, gsize len)
             {
               rx->in_payload = FALSE;
               rx->in_message = FALSE;
-              st = deliver (rx, data + pos, (gsize) rx->left, rx->binary);
+              st = deliver (rx, data + pos, (gsize) rx->left, rx->binary, FALSE);
               pos += (gsize) rx->left;
               if (st != WSB_WS_RX_MORE)
                 return st;

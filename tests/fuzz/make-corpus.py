@@ -227,6 +227,27 @@ def frames_corpus():
         seeds["hello-connect-name"] = h + request(1, create_session=pb.CreateSessionRequest(
             name="named", url="wss://feed.example.com/")) + request(
             2, list_sessions=pb.ListSessionsRequest())
+    # Issue 25: URLs as written (refused with a position, or kept encoded),
+    # an origin that is not a header value, and requests over max_frame_bytes
+    # (16 MiB here) refused by themselves: only their head is sent, the
+    # announced rest never comes (or a next request follows a short one).
+    if has_op("create_session"):
+        seeds["hello-create-urls"] = h + b"".join(
+            request(i + 1, create_session=pb.CreateSessionRequest(name=f"u{i}", url=url))
+            for i, url in enumerate([
+                "ws://127.0.0.1:9/a%0d%0aX:%20y?t=a%2Bb%3D",
+                "ws://127.0.0.1:9/a b", "ws://127.0.0.1:9/\x7f", "ws://127.0.0.1:0/",
+                "ws://[fe80::1%25eth0]:9/", "ws://evil%0d%0aX-Inj%3a%20y:9/",
+                "ws://[::1]:9/#frag", "ws://h!x:9/", "ws://127.0.0.1:99999/"]))
+        seeds["hello-create-origin"] = h + request(1, create_session=pb.CreateSessionRequest(
+            name="o", url="ws://127.0.0.1:9/",
+            options=[pb.SessionOption(key="origin", value="https://o\x01x")]))
+    big = pb.ClientFrame(request=pb.Request(id=7, send=pb.SendRequest(
+        session=SESSION, data=b"d" * 40))).SerializeToString()
+    seeds["hello-oversized-request-head"] = h + varint(17 << 20) + big[:30]
+    seeds["hello-oversized-then-list"] = (h + varint((16 << 20) + 1) + big[:24]
+                                          + b"\x00" * 64)
+    seeds["hello-oversized-not-a-request"] = h + varint(17 << 20) + b"\x0a\x02\x08\x01"
     return seeds
 
 
@@ -279,6 +300,13 @@ allow_groups=wsbridge;adm
 """
 
 CONFIGS = {
+    # Issue 25: URLs kept as written or refused with a position; origin as a header.
+    "url-encoded.conf": "[session s]\nurl=ws://h:8080/a%0d%0aX:%20y?t=a%2Bb%3D%26c#\n",
+    "url-kept.conf": "[session s]\nurl=wss://[2001:db8::1]:8443//a/../b?q?r=/s\n"
+                     "origin=https://app.example:8443\n",
+    "url-crlf.conf": "[session s]\nurl=ws://h/a\\r\\nX-Injected: yes\n",
+    "url-zone.conf": "[session s]\nurl=ws://[fe80::1%25eth0]/\n",
+    "origin-crlf.conf": "[session s]\nurl=ws://h/\norigin=https://o\\r\\nX: y\n",
     # README and wsbridge.conf(5)
     "readme.conf": """\
 [daemon]
@@ -428,6 +456,16 @@ def server_frames_corpus():
                                   + ws_frame(0x80, deflated(b"wwwwwwwwwwwwwwwwwwwwww")[2:])),
         "deflate-bomb.bin": seed(5, ws_frame(0xc1, deflated(b"a" * 100000))),
         "deflate-corrupt.bin": seed(1, ws_frame(0xc1, b"\xff\xff\xff\xff")),
+        # Issue 25: ten pings each answered (Autobahn 2.10), text that turns
+        # invalid in a fragment before its end (6.4.x), and a slow frame.
+        "ten-pings.bin": seed(0, b"".join(ws_frame(0x89, b"payload-%d" % i) for i in range(10))),
+        "utf8-invalid-fragment.bin": seed(0, ws_frame(0x01, "κόσμε".encode())
+                                          + ws_frame(0x00, b"\xf4\x90\x80\x80edited")),
+        "utf8-invalid-inside.bin": seed(0, ws_frame(0x01, b"\xce\xba") + ws_frame(0x00, b"\xed\xa0")),
+        "utf8-split-valid.bin": seed(0, ws_frame(0x01, b"\xf0\x9f") + ws_frame(0x00, b"\x98")
+                                     + ws_frame(0x80, b"\x80")),
+        "deflate-utf8-fragment.bin": seed(1, ws_frame(0x41, deflated(b"ok \xf4\x90 no")[:3])
+                                          + ws_frame(0x00, deflated(b"ok \xf4\x90 no")[3:])),
     }
     return seeds
 
@@ -452,6 +490,22 @@ HANDSHAKES = {
     "folded.txt": "HTTP/1.1 101 X\r\nUpgrade: websocket\r\n folded\r\n\r\n",
     "not-http.txt": "SSH-2.0-OpenSSH_9.2\r\n",
     "tls.txt": b"\x16\x03\x01\x00\x05hello",
+    # Issue 25: where RFC 6455, 7692 and 9110 are strict.
+    "http10-101.txt": "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT + "\r\n\r\n",
+    "two-accepts.txt": "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Accept: " + ACCEPT + "\r\nSec-WebSocket-Accept: " + ACCEPT
+                       + "\r\n\r\n",
+    "two-protocols.txt": "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Accept: " + ACCEPT + "\r\nSec-WebSocket-Protocol: b\r\n"
+                         "Sec-WebSocket-Protocol: b\r\n\r\n",
+    "nul-in-value.txt": "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nX-A: a\x00b\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT + "\r\n\r\n",
+    "bare-cr.txt": "HTTP/1.1 101 OK\r\nUpgrade: web\rsocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Accept: " + ACCEPT + "\r\n\r\n",
+    "window-bits-010.txt": "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Accept: " + ACCEPT + "\r\nSec-WebSocket-Extensions: "
+                           "permessage-deflate; server_max_window_bits=010\r\n\r\n",
 }
 
 

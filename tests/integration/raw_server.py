@@ -14,6 +14,10 @@ is used up). A STEP may hold:
             the same TCP segment as the 101).
   "close_after_send": close the TCP connection right after sending.
   "trickle_s": send the reply (and "after") one byte every this many seconds.
+  "slow":   {"hex": bytes, "bytes_per_s": N}: after the reply, send these
+            bytes at that rate (a large frame on a slow link).
+  "answer_pings": answer each ping from the client with a pong (once "slow"
+            and the other sends are done: a pong cannot overtake a frame).
   "endless_headers": after the reply (a status line and headers without the
             blank line that ends them), send header lines of 100 bytes
             until this many bytes are out or the client hangs up.
@@ -91,7 +95,14 @@ def read_exact(sock, n, buf):
     return buf
 
 
-def read_frames(sock, conn, buf):
+def send_slowly(sock, data, bytes_per_s):
+    step = max(1, bytes_per_s // 16)
+    for i in range(0, len(data), step):
+        sock.sendall(data[i:i + step])
+        time.sleep(len(data[i:i + step]) / bytes_per_s)
+
+
+def read_frames(sock, conn, buf, answer_pings=False):
     """Decode the client's frames until EOF; close TCP after its close frame."""
     while True:
         buf = read_exact(sock, 2, buf)
@@ -117,6 +128,8 @@ def read_frames(sock, conn, buf):
         code = int.from_bytes(payload[:2], "big") if opcode == 8 and len(payload) >= 2 else None
         record("frame", conn=conn, opcode=opcode, fin=bool(b0 & 0x80), masked=masked,
                payload_hex=payload.hex(), close_code=code)
+        if opcode == 9 and answer_pings:
+            sock.sendall(bytes([0x8A, len(payload)]) + payload)
         if opcode == 8:
             return
 
@@ -267,6 +280,9 @@ def serve(sock, conn, step, tls_ctx):
             send_endless_headers(sock, conn, step["endless_headers"])
         if "flood" in step:
             flood(sock, conn, step["flood"])
+        if "slow" in step:
+            send_slowly(sock, bytes.fromhex(step["slow"]["hex"]), step["slow"]["bytes_per_s"])
+            record("slow_sent", conn=conn)
         if step.get("tls_alert"):
             sock.send_alert()
             hold(sock.sock, conn)
@@ -275,7 +291,7 @@ def serve(sock, conn, step, tls_ctx):
             sock.send_close_notify()
             hold(sock.sock, conn)
             return
-        read_frames(sock, conn, rest)
+        read_frames(sock, conn, rest, step.get("answer_pings", False))
         record("eof", conn=conn)
     except OSError as e:
         record("error", conn=conn, error=str(e))

@@ -3,10 +3,11 @@ RFC 6455 a client must catch is caught, named in the state reason, answered
 with the close frame the RFC asks for, and followed by a reconnect, while a
 second session on the same daemon keeps receiving throughout."""
 
+import hashlib
 import re
 import struct
 
-from wsbtest import SLOW, session_conf, wait_for
+from wsbtest import SLOW, ApiClient, session_conf, wait_for
 
 
 def frame(first_byte, payload=b"", mask=None):
@@ -160,3 +161,100 @@ def test_hostile_bad_accept_key(wsb):
     daemon = wsb.daemon(session_conf("s", bad.url))
     daemon.wait_log(r"s: backoff \(the server's Sec-WebSocket-Accept does not match")
     daemon.wait_state("s", "open", timeout=10 * SLOW)
+
+
+def test_keepalive_trusts_bytes_of_a_slow_frame(wsb):
+    """One 256 KiB frame at 64 KiB/s (4 s) with ping_interval=1 and
+    pong_timeout=1: the pong cannot overtake the frame (RFC 6455 §5.4), but
+    the bytes arriving prove the server alive. The frame is delivered on the
+    first connection and the pong that follows it is taken."""
+    payload = b"s" * (256 << 10)
+    server = wsb.raw_server([{"slow": {"hex": frame(0x82, payload).hex(),
+                                       "bytes_per_s": 64 << 10},
+                              "answer_pings": True}])
+    daemon = wsb.daemon(session_conf("slow", server.url, compression="false",
+                                     ping_interval=1, pong_timeout=1))
+    wait_for(lambda: daemon.status()["slow"]["rx_messages"] == 1, 15 * SLOW,
+             lambda: f"the slow frame; status {daemon.status()['slow']}")
+    status = daemon.status()["slow"]
+    assert status["reconnects"] == 0 and status["state"] == "open", status
+    assert len(server.events("request")) == 1
+    # Once the frame is through, the pings are answered and the link stays up.
+    wait_for(lambda: daemon.status()["slow"]["rtt_us"] > 0, 5 * SLOW, "a pong after the frame")
+    assert daemon.status()["slow"]["reconnects"] == 0
+
+
+# Autobahn|Testsuite client cases as hostile rows (issue 25).
+
+def _pongs_for_ten_pings(wsb, step):
+    server = wsb.raw_server([step])
+    daemon = wsb.daemon(session_conf("p", server.url, compression="false"))
+    daemon.wait_state("p", "open")
+    want = [f"payload-{i}".encode().hex() for i in range(10)]
+    pongs = wait_for(lambda: [f["payload_hex"] for f in server.frames(conn=0, opcode=0xA)]
+                     if len(server.frames(conn=0, opcode=0xA)) >= 10 else None, 5 * SLOW,
+                     lambda: f"ten pongs; got {server.frames(conn=0, opcode=0xA)}")
+    assert pongs == want
+    assert daemon.status()["p"]["reconnects"] == 0
+
+
+def test_autobahn_2_10_ten_pings_each_answered(wsb):
+    """2.10: ten pings in one burst; every one gets its pong, in order."""
+    pings = b"".join(frame(0x89, f"payload-{i}".encode()) for i in range(10))
+    _pongs_for_ten_pings(wsb, {"after": pings.hex()})
+
+
+def test_autobahn_2_11_ten_pings_spread_each_answered(wsb):
+    """2.11: ten pings spread over time (here two writes of five, 1/16 s
+    apart): the pongs owed when more pings come are all sent."""
+    pings = b"".join(frame(0x89, f"payload-{i}".encode()) for i in range(10))
+    _pongs_for_ten_pings(wsb, {"slow": {"hex": pings.hex(), "bytes_per_s": 16 * 55}})
+
+
+def test_autobahn_6_4_1_invalid_utf8_fails_at_its_fragment(wsb):
+    """6.4.1: a valid fragment, then one that turns invalid (U+110000),
+    and the end of the message never comes: failed with 1007 at once."""
+    frag2 = "\u03ba\u1f79\u03c3\u03bc\u03b5".encode() + b"\xf4\x90\x80\x80" + b"edited"
+    _misbehave(wsb, frame(0x01, "\u03ba\u1f79\u03c3\u03bc\u03b5".encode()) + frame(0x00, frag2),
+               "server sent invalid UTF-8 in a text message", 1007)
+
+
+def test_autobahn_6_4_3_invalid_utf8_fails_inside_a_character(wsb):
+    """6.4.3: the fragment ends inside a character that can no longer be valid."""
+    _misbehave(wsb, frame(0x01, b"\xce\xba\xe1\xbd\xb9") + frame(0x00, b"\xf4\x90"),
+               "server sent invalid UTF-8 in a text message", 1007)
+
+
+def _large_messages_delivered(wsb, mode):
+    """Autobahn 9.1.5/9.1.6 (text) and 9.2.5/9.2.6 (binary) with the
+    default limits: 8 and 16 MiB messages reach a socket API subscriber
+    that reads, intact."""
+    sizes = {"m8": 8 << 20, "m16": 16 << 20}
+    servers = {name: wsb.server("--mode", mode, "--message-size", str(size),
+                                "--mode-connections", "1") for name, size in sizes.items()}
+    daemon = wsb.daemon("".join(session_conf(name, server.url, autoconnect="false")
+                                for name, server in servers.items()))
+    api = ApiClient(daemon.socket, timeout=30 * SLOW)
+    api.hello()
+    subs = {api.subscribe_ok(name): name for name in sizes}
+    for name in sizes:
+        daemon.ctl_ok("connect", name)
+    got = {}
+    while len(got) < len(sizes):
+        event = api.next_event(timeout=30 * SLOW)
+        assert event is not None, f"got {list(got)} only; daemon log:\n{daemon.log()}"
+        if event.WhichOneof("event") == "message":
+            got[subs[event.subscription_id]] = event.message.data
+    for name, server in servers.items():
+        sent = wait_for(lambda: server.events("sent"), 5 * SLOW, "the server's record")[0]
+        assert len(got[name]) == sizes[name]
+        assert hashlib.sha256(got[name]).hexdigest() == sent["sha256"], name
+    assert all(s["reconnects"] == 0 for s in daemon.status().values())
+
+
+def test_autobahn_9_1_5_and_9_1_6_large_text_with_default_limits(wsb):
+    _large_messages_delivered(wsb, "big-json")
+
+
+def test_autobahn_9_2_5_and_9_2_6_large_binary_with_default_limits(wsb):
+    _large_messages_delivered(wsb, "oversize")

@@ -8,6 +8,7 @@ session keeps receiving throughout."""
 import json
 import re
 
+from openssl_server import OpenSSLServer
 from test_hostile import frame
 from wsbtest import SLOW, session_conf, wait_for
 
@@ -59,3 +60,80 @@ def test_tls_handshake_stalls_inside_the_server_flight(wsb, certs):
 def _history(daemon):
     r = daemon.ctl_ok("history", "bad", "--json")
     return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+def _openssl_session(wsb, certs, *args):
+    server = OpenSSLServer(certs.server.cert, certs.server.key, *args)
+    daemon = wsb.daemon(session_conf("s", server.url, tls_ca_file=certs.ca, compression="false",
+                                     backoff_initial_ms=5000, backoff_max_ms=5000))
+    server.accept_upgrade()
+    daemon.wait_state("s", "open")
+    return server, daemon
+
+
+def test_tls12_renegotiation_is_refused_by_name(wsb, certs):
+    """openssl s_server's `r` (a HelloRequest over TLS 1.2): declined with
+    SSL_OP_NO_RENEGOTIATION and the connection ended with a reason that
+    says so, not a bare OpenSSL error at the next write."""
+    server, daemon = _openssl_session(wsb, certs, "-tls1_2")
+    try:
+        server.send(frame(0x81, b"before"))
+        wait_for(lambda: daemon.status()["s"]["rx_messages"] == 1, 5 * SLOW, "the first message")
+        server.command("r", b"SSL_do_handshake -> ")
+        daemon.ctl_ok("send", "s", "after")
+        line = daemon.wait_log(r"s: backoff \(", timeout=10 * SLOW)[0]
+        assert "TLS: the server asked to renegotiate TLS, which wsbridge refuses" in line, line
+    finally:
+        server.stop()
+
+
+def test_tls13_key_update_keeps_the_connection(wsb, certs):
+    """openssl s_server's `k` and `K` (TLS 1.3 KeyUpdate, the second asking
+    for ours in return): messages keep flowing both ways."""
+    server, daemon = _openssl_session(wsb, certs, "-tls1_3")
+    try:
+        for n, letter in enumerate("kK", start=1):
+            server.command(letter, b"SSL_do_handshake -> 1")
+            server.send(frame(0x81, f"after {letter}".encode()))
+            wait_for(lambda: daemon.status()["s"]["rx_messages"] == n, 5 * SLOW,
+                     lambda: f"message {n}; {daemon.status()['s']}")
+            mark = len(server.output())
+            daemon.ctl_ok("send", "s", f"sent {letter}")
+            server.client_text(f"sent {letter}", since=mark)
+        assert daemon.status()["s"]["state"] == "open"
+        assert daemon.status()["s"]["reconnects"] == 0
+    finally:
+        server.stop()
+
+
+def _named_cert(certs, name, dns_names, cn):
+    """A CA-signed server certificate with DNS_NAMES in its subjectAltName
+    (none: no subjectAltName at all) and CN as its common name."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certs._build(cn, key.public_key(), certs._ca_cert, certs._ca_key, names=dns_names)
+    return ["--tls-cert", str(certs._write(name, cert)),
+            "--tls-key", str(certs._write_key(name, key))]
+
+
+def _name_refused(wsb, certs, server_args, want_reason):
+    """The server's certificate is refused for foo.example.test with WANT_REASON."""
+    server = wsb.server(*server_args)
+    daemon = wsb.daemon(session_conf("s", f"wss://foo.example.test:{server.port}/",
+                                     tls_ca_file=certs.ca),
+                        hosts="127.0.0.1 foo.example.test\n")
+    line = daemon.wait_log(r"s: backoff \(", timeout=10 * SLOW)[0]
+    assert want_reason in line, line
+    assert not server.connects()
+
+
+def test_tls_partial_wildcard_is_refused(wsb, certs):
+    """f*.example.test does not match foo.example.test (RFC 9525 §6.3)."""
+    _name_refused(wsb, certs, _named_cert(certs, "partial", ["f*.example.test"], "partial"),
+                  "TLS: hostname mismatch (the certificate names a partial wildcard")
+
+
+def test_tls_cn_only_certificate_is_refused(wsb, certs):
+    """A certificate without subjectAltName whose CN is the host matches nothing."""
+    _name_refused(wsb, certs, _named_cert(certs, "cn-only", [], "foo.example.test"),
+                  "TLS: hostname mismatch (the certificate has no DNS name in its subjectAltName")

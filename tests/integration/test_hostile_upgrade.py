@@ -22,7 +22,7 @@ def _rejected(wsb, step, want_reason, **session_keys):
     the bad server."""
     bad = wsb.raw_server([step])
     good = wsb.server("--send-interval", "0.02")
-    daemon = wsb.daemon(session_conf("bad", bad.url, compression="false", **session_keys)
+    daemon = wsb.daemon(session_conf("bad", bad.url, **{"compression": "false", **session_keys})
                         + session_conf("good", good.url))
     daemon.wait_state("good", "open")
     rx_before = daemon.status()["good"]["rx_messages"]
@@ -206,3 +206,34 @@ def test_a_server_that_sends_but_never_pongs_is_alive_until_it_stops(wsb):
     assert "pong_timeout" in line.get("reason", ""), line
     assert at - stopped <= 3 + 0.5 * SLOW, (
         f"silence after {flooded} detected after {at - stopped:.2f} s")
+
+
+# Where RFC 6455, RFC 7692 and RFC 9110 are strict, so is the daemon (issue 25).
+
+def test_upgrade_http10_101_is_refused(wsb):
+    _rejected(wsb, {"reply": OK_HEAD.replace("HTTP/1.1", "HTTP/1.0") + "\r\n"},
+              "the server answered the upgrade with HTTP/1.0 101")
+
+
+def test_upgrade_two_accept_headers_are_refused(wsb):
+    _rejected(wsb, {"reply": OK_HEAD + "Sec-WebSocket-Accept: {accept}\r\n\r\n"},
+              "the server's 101 reply has Sec-WebSocket-Accept more than once (RFC 6455 §11.3.3)")
+
+
+def test_upgrade_two_protocol_headers_are_refused(wsb):
+    _rejected(wsb, {"reply": OK_HEAD + "Sec-WebSocket-Protocol: chat\r\n"
+                             "Sec-WebSocket-Protocol: chat\r\n\r\n"},
+              "the server's 101 reply has Sec-WebSocket-Protocol more than once (RFC 6455 §11.3.4)",
+              subprotocols="chat")
+
+
+def test_upgrade_nul_in_a_header_value_is_refused(wsb):
+    _rejected(wsb, {"reply": OK_HEAD + "X-Note: a\x00b\r\n\r\n"},
+              "the server's reply has a NUL byte in a header value")
+
+
+def test_upgrade_window_bits_with_a_leading_zero_are_refused(wsb):
+    _rejected(wsb, {"reply": OK_HEAD + "Sec-WebSocket-Extensions: permessage-deflate; "
+                                       "server_max_window_bits=010\r\n\r\n"},
+              "server_max_window_bits an invalid value (8 to 15 allowed, without leading zeros)",
+              compression="true")

@@ -1,7 +1,12 @@
 """Sessions survive dead, frozen, silent and oddly addressed servers."""
 
+import os
+import re
 import socket
+import subprocess
 import time
+
+import pytest
 
 from wsbtest import ApiClient, SLOW, ipv6_loopback_available, session_conf, state_name, wait_for
 
@@ -160,3 +165,42 @@ def test_server_close_1012_is_reported_and_reconnects(wsb):
     RFC 6455 §5.5.1 suggests (libwebsockets 4.1.6's own client rewrote it
     to 1002; wsbridge reads close frames itself, HACKING.md)."""
     _server_close_is_reported_and_reconnects(wsb, 1012)
+
+
+def _log_time(line):
+    """Seconds of the day of a daemon log line ("…: HH:MM:SS.mmm: …")."""
+    h, m, s = re.search(r"(\d\d):(\d\d):(\d\d\.\d{3}):", line).groups()
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_happy_eyeballs_black_holed_ipv6_costs_at_most_300_ms(wsb):
+    """RFC 8305 in a network namespace of its own, where SYNs to ::1 are
+    dropped (a black hole: no reset, no answer) and the name resolves to
+    ::1 first, then 127.0.0.1: IPv6 gets a 250 ms head start, then IPv4 is
+    raced and wins; the session opens within 300 ms of its first try (it
+    waited connect_timeout before)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a network namespace")
+    ns = f"wsb-he-{os.getpid()}-{time.monotonic_ns()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        prefix = ["ip", "netns", "exec", ns]
+        server = wsb.server("--send-interval", "0.05", host="127.0.0.1", prefix=prefix)
+        ruleset = ("table inet wsbhe {\n chain input {\n"
+                   "  type filter hook input priority 0; policy accept;\n"
+                   f"  ip6 daddr ::1 tcp dport {server.port} drop\n }}\n}}\n")
+        subprocess.run([*prefix, "nft", "-f", "-"], input=ruleset, text=True, check=True)
+        daemon = wsb.daemon(start=False, hosts="::1 he.test\n127.0.0.1 he.test\n")
+        daemon.prefix = [*prefix, *daemon.prefix]
+        daemon.start(session_conf("he", f"ws://he.test:{server.port}/", connect_timeout=10))
+        daemon.wait_state("he", "open", timeout=15 * SLOW)
+        log = daemon.log_text().splitlines()
+        first = next(line for line in log if f"connecting to [::1]:{server.port}" in line)
+        opened = next(line for line in log if f"connected to 127.0.0.1:{server.port}" in line)
+        assert _log_time(opened) - _log_time(first) <= 0.3, (first, opened)
+        v4_try = next(line for line in log if f"connecting to 127.0.0.1:{server.port}" in line)
+        assert 0.24 <= _log_time(v4_try) - _log_time(first) <= 0.3, (first, v4_try)
+        assert wsb.watch(daemon, "he", 2).wait()[0] == 0
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -109,13 +109,28 @@ def test_frame_over_max_frame_bytes_refused_before_its_body(wsb):
     rig = Rig(wsb, "max_frame_bytes=64K")
     rss_before = rss_bytes(rig.daemon)
 
-    # Only the prefix announcing 1 GiB: the error comes without the body.
-    for hello in (False, True):
-        c = rig.client(hello)
-        c.send_raw(encode_varint(GiB))
-        err = expect_error_then_eof(c, TOO_LARGE, f"1 GiB prefix alone (hello {hello})")
-        assert "65536" in err.message or "64" in err.message, err.message
-        c.close()
+    # Before the hello, the prefix announcing 1 GiB alone: the error comes
+    # without the body.
+    c = rig.client(False)
+    c.send_raw(encode_varint(GiB))
+    err = expect_error_then_eof(c, TOO_LARGE, "1 GiB prefix alone (no hello)")
+    assert "65536" in err.message or "64" in err.message, err.message
+    c.close()
+
+    # After it, a request announcing 64 MiB: refused as soon as its id is
+    # known (its first bytes), by itself; its body is skipped as it comes,
+    # never kept, and the connection goes on after it (issue 25).
+    c = rig.client()
+    head = pb.ClientFrame(request=pb.Request(
+        id=9, send=pb.SendRequest(session="feed", data=b"h" * 64))).SerializeToString()[:24]
+    c.send_raw(encode_varint(64 * MiB) + head)
+    err = expect_reply_error(raw_reply(c, b"", 9), TOO_LARGE, "a request announcing 64 MiB")
+    assert "over max_frame_bytes (65536)" in err.message, err.message
+    left = 64 * MiB - len(head)
+    while left:
+        left -= c.sock.send(b"\x00" * min(left, 64 * KiB))
+    assert "feed" in c.list_sessions()
+    c.close()
 
     # 1 GiB announced and its body streaming in: the daemon closes long
     # before it has read the body.
@@ -147,8 +162,10 @@ def test_frame_over_max_frame_bytes_refused_before_its_body(wsb):
     reply = c.recv_frame(timeout=WAIT)
     assert reply is not None and reply.WhichOneof("frame") == "reply", reply
     assert reply.reply.WhichOneof("result") == "send", f"a 64 KiB frame was refused: {reply}"
-    c.send_raw(send_frame_of(64 * KiB + 1, b"over-64K:"))
-    expect_error_then_eof(c, TOO_LARGE, "frame of max_frame_bytes + 1")
+    err = expect_reply_error(raw_reply(c, send_frame_of(64 * KiB + 1, b"over-64K:"), 7),
+                             TOO_LARGE, "frame of max_frame_bytes + 1")
+    assert "over max_frame_bytes (65536)" in err.message, err.message
+    assert "feed" in c.list_sessions()
     c.close()
     wait_for(lambda: any(m.startswith("exactly-64K:") for m in rig.server.received()), WAIT,
              "the server to receive the 64 KiB send")

@@ -606,6 +606,36 @@ test_partly_written_message_kept (void)
   fx_free (fx);
 }
 
+/* A message larger than the whole limit (max_message_bytes may be above
+ * client_buffer_bytes) is not a reason to drop or disconnect: at the front
+ * it is delivered to a client that reads; the limit bounds what waits
+ * behind it, and drops there never touch it. */
+static void
+test_message_larger_than_the_limit (void)
+{
+  Fx *fx = fx_new (2000);
+
+  fx->payload = 10000;
+  g_assert_false (push_message (fx, 1)); /* alone: not over */
+  write_some (fx, 3000, 16);
+  g_assert_false (wsb_client_queue_is_over (fx->queue));
+  fx->payload = 100;
+  for (int i = 0; i < 50; i++)
+    if (push_message (fx, 2))
+      {
+        g_assert_true (wsb_client_queue_drop_oldest (fx->queue));
+        /* Behind it the limit holds. */
+        g_assert_cmpuint (wsb_client_queue_get_size (fx->queue), <=, 2000 + 10100);
+      }
+  drain (fx, 700);
+
+  g_autoptr (GArray) got = check_stream (fx);
+  g_assert_cmpint (g_array_index (got, Ev, 0).kind, ==, EV_MESSAGE);
+  g_assert_cmpuint (g_array_index (got, Ev, 0).sub, ==, 1);
+  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue) + fx->caught_up, >, 0);
+  fx_free (fx);
+}
+
 /* A gap is encoded when it is about to be written, with what the session
  * says then; a write that did not happen leaves it open to later drops,
  * a write that took a byte of it closes it. */
@@ -832,6 +862,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/client-queue/fifo-in-any-write-sizes", test_fifo_in_any_write_sizes);
+  g_test_add_func ("/client-queue/message-larger-than-the-limit",
+                   test_message_larger_than_the_limit);
   g_test_add_func ("/client-queue/reply-counted-until-wholly-written",
                    test_reply_counted_until_wholly_written);
   g_test_add_func ("/client-queue/drop-oldest-one-gap-per-run", test_drop_oldest_one_gap_per_run);

@@ -210,6 +210,32 @@ test_urls (void)
   assert_refused (&k, "ws://h/#top", NEEDLES ("#fragment"), NULL);
   assert_refused (&k, "not a url", NEEDLES ("not a valid URL"), NULL);
   assert_refused (&k, too_long, NEEDLES ("path of 8193 bytes is longer than the 8192"), NULL);
+  /* Percent-encoding is kept as written; what cannot go on the wire is refused. */
+  g_assert_true (set (&k, &f, "ws://h/a%0d%0aX:%20y?t=a%2Bb", why));
+  g_assert_cmpstr (f.text, ==, "ws://h/a%0d%0aX:%20y?t=a%2Bb");
+  assert_refused (&k, "ws://h/a\r\nX-Injected: yes",
+                  NEEDLES ("the URL's path has the control byte 0x0D at position 9"), NULL);
+  assert_refused (&k, "ws://h:0/", NEEDLES ("port", "is 0"), NULL);
+  assert_refused (&k, "ws://evil%0d%0aX-Inj%3a%20y/", NEEDLES ("the URL's host has '%'"), NULL);
+  assert_refused (&k, "ws://[fe80::1%25eth0]/", NEEDLES ("zone id"), NULL);
+  fields_clear (&f);
+}
+
+/* origin goes into the handshake as written: no byte may end its line. */
+static void
+test_origin_is_a_header_value (void)
+{
+  const KeyDef k = KEY (KEY_STRING, 0, 0, text);
+  g_autoptr (GString) why = g_string_new (NULL);
+  Fields f = { 0 };
+
+  g_assert_true (set (&k, &f, "https://app.example:8443", why));
+  g_assert_true (set (&k, &f, "null", why));
+  assert_refused (&k, "https://o\r\nX-Injected: yes",
+                  NEEDLES ("the control byte 0x0D at position 10 cannot go into a header"), NULL);
+  assert_refused (&k, "https://o\x01", NEEDLES ("the control byte 0x01 at position 10"), NULL);
+  assert_refused (&k, "https://\xc3\xa9", NEEDLES ("the non-ASCII byte 0xC3 at position 9"), NULL);
+  assert_refused (&k, " https://o", NEEDLES ("cannot begin or end with a space"), NULL);
   fields_clear (&f);
 }
 
@@ -434,6 +460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config-value/ranges", test_ranges);
   g_test_add_func ("/config-value/text-and-key-file-escapes", test_text_and_key_file_escapes);
   g_test_add_func ("/config-value/urls", test_urls);
+  g_test_add_func ("/config-value/origin", test_origin_is_a_header_value);
   g_test_add_func ("/config-value/proxies", test_proxies);
   g_test_add_func ("/config-value/paths-commands-pointers-templates-policies",
                    test_paths_commands_pointers_templates_policies);

@@ -34,6 +34,9 @@ test_negotiation (void)
     { "permessage-deflate; foo", TRUE, "unknown parameter 'foo'" },
     { "permessage-deflate; server_max_window_bits=16", TRUE, "invalid value" },
     { "permessage-deflate; server_max_window_bits", TRUE, "invalid value" },
+    /* RFC 7692 §7.1.2.1: 1*DIGIT without leading zeros. */
+    { "permessage-deflate; server_max_window_bits=010", TRUE, "without leading zeros" },
+    { "permessage-deflate; client_max_window_bits=\"09\"", TRUE, "without leading zeros" },
     { "permessage-deflate; client_no_context_takeover=1", TRUE, "a value" },
     { "permessage-deflate; server_no_context_takeover; server_no_context_takeover", TRUE,
       "repeated" },

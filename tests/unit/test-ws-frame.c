@@ -109,6 +109,49 @@ test_utf8 (void)
   g_assert_false (valid ("\xc3", 1));
 }
 
+/* A prefix: where it becomes invalid, and how much of it is whole characters. */
+static void
+test_utf8_prefix (void)
+{
+  static const struct
+  {
+    const char *s;
+    gsize len;
+    gboolean ok;
+    gsize complete;
+  } cases[] = {
+    { "", 0, TRUE, 0 },
+    { "abc", 3, TRUE, 3 },
+    { "ab\xc3", 3, TRUE, 2 },
+    { "ab\xe2\x82", 4, TRUE, 2 },
+    { "\xf0\x9f\x98", 3, TRUE, 0 },
+    { "\xf0\x9f\x98\x80", 4, TRUE, 4 },
+    { "\xf4\x8f", 2, TRUE, 0 },
+    { "\xf4\x90", 2, FALSE, 0 },     /* would be above U+10FFFF */
+    { "\xe0\x80", 2, FALSE, 0 },     /* overlong */
+    { "\xed\xa0", 2, FALSE, 0 },     /* a surrogate */
+    { "\xf0\x8f", 2, FALSE, 0 },     /* overlong */
+    { "\xe2\x82\x28", 3, FALSE, 0 }, /* not a continuation */
+    { "\xff", 1, FALSE, 0 },
+    { "\xc0", 1, FALSE, 0 },
+    { "\x80", 1, FALSE, 0 },
+    { "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80", 15, FALSE, 0 },
+    { "ok\x80\x80\x80", 5, FALSE, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize complete = 99;
+
+      g_test_message ("case %u", i);
+      g_assert_cmpint (wsb_utf8_valid_prefix ((const guint8 *) cases[i].s, cases[i].len,
+                                              &complete),
+                       ==, cases[i].ok);
+      if (cases[i].ok)
+        g_assert_cmpuint (complete, ==, cases[i].complete);
+    }
+}
+
 static void
 test_mask_keys_vary (void)
 {
@@ -130,6 +173,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ws-frame/mask", test_mask_matches_bytewise);
   g_test_add_func ("/ws-frame/close-codes", test_close_codes);
   g_test_add_func ("/ws-frame/utf8", test_utf8);
+  g_test_add_func ("/ws-frame/utf8-prefix", test_utf8_prefix);
   g_test_add_func ("/ws-frame/mask-keys-vary", test_mask_keys_vary);
   return g_test_run ();
 }

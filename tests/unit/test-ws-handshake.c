@@ -29,7 +29,8 @@ test_request (void)
   char *headers[] = { "X-A: 1", "Authorization:  Bearer t", NULL };
   WsbWsRequest req = { "/feed?x=1", "h.example:8080", "https://o", "a, b",
                        "permessage-deflate", headers, NULL, KEY };
-  g_autoptr (GString) out = wsb_ws_request_build (&req);
+  char *why = NULL;
+  g_autoptr (GString) out = wsb_ws_request_build (&req, &why);
 
   g_assert_true (g_str_has_prefix (out->str, "GET /feed?x=1 HTTP/1.1\r\nHost: h.example:8080\r\n"));
   g_assert_nonnull (strstr (out->str, "\r\nSec-WebSocket-Key: " KEY "\r\n"));
@@ -38,6 +39,42 @@ test_request (void)
   g_assert_nonnull (strstr (out->str, "\r\nSec-WebSocket-Protocol: a, b\r\n"));
   g_assert_nonnull (strstr (out->str, "\r\nX-A: 1\r\nAuthorization: Bearer t\r\n"));
   g_assert_true (g_str_has_suffix (out->str, "\r\n\r\n"));
+  g_assert_null (why);
+}
+
+/* Whatever a caller passes, no field can end or split a line: the request
+ * is refused, never sent with the bytes decoded, escaped or dropped. */
+static void
+test_request_refuses_line_breaks (void)
+{
+  char *bad_header[] = { "X-A: 1\r\nX-Injected: yes", NULL };
+  char *bad_name[] = { "X A: 1", NULL };
+  const struct
+  {
+    WsbWsRequest req;
+    const char *why;
+  } cases[] = {
+    { { "/a\r\nX-Injected: yes", "h", NULL, NULL, NULL, NULL, NULL, KEY }, "request target" },
+    { { "/a b", "h", NULL, NULL, NULL, NULL, NULL, KEY }, "request target" },
+    { { "/\x80", "h", NULL, NULL, NULL, NULL, NULL, KEY }, "request target" },
+    { { "a", "h", NULL, NULL, NULL, NULL, NULL, KEY }, "request target" },
+    { { "/", "h\r\nX: y", NULL, NULL, NULL, NULL, NULL, KEY }, "Host value" },
+    { { "/", "h", "https://o\r\nX: y", NULL, NULL, NULL, NULL, KEY }, "Origin value" },
+    { { "/", "h", "https://o\x01", NULL, NULL, NULL, NULL, KEY }, "Origin value" },
+    { { "/", "h", NULL, "a\nb", NULL, NULL, NULL, KEY }, "Sec-WebSocket-Protocol value" },
+    { { "/", "h", NULL, NULL, NULL, bad_header, NULL, KEY }, "header entry 1" },
+    { { "/", "h", NULL, NULL, NULL, NULL, bad_header, KEY }, "header entry 1" },
+    { { "/", "h", NULL, NULL, NULL, bad_name, NULL, KEY }, "header entry 1 has an invalid name" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *why = NULL;
+      GString *out = wsb_ws_request_build (&cases[i].req, &why);
+
+      g_assert_null (out);
+      g_assert_nonnull (strstr (why, cases[i].why));
+    }
 }
 
 static void
@@ -112,6 +149,50 @@ expect_parse_error (const char *text, const char *needle)
     g_error ("reason '%s' lacks '%s'", why, needle);
 }
 
+/* RFC 6455 and RFC 9110 where they are strict: each refused with its reason. */
+static void
+test_reply_strict (void)
+{
+  static const struct
+  {
+    const char *head, *needle;
+  } refused[] = {
+    { "HTTP/1.0 101 Switching Protocols\r\n", "HTTP/1.0 101" },
+    { "HTTP/1.1 101 OK\r\nSec-WebSocket-Accept: " ACCEPT "\r\n",
+      "Sec-WebSocket-Accept more than once (RFC 6455 §11.3.3)" },
+    { "HTTP/1.1 101 OK\r\nSec-WebSocket-Protocol: b\r\nSec-WebSocket-Protocol: b\r\n",
+      "Sec-WebSocket-Protocol more than once (RFC 6455 §11.3.4)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autofree char *text = g_strconcat (refused[i].head,
+                                           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                           "Sec-WebSocket-Accept: " ACCEPT "\r\n\r\n",
+                                           NULL);
+      WsbHttpReply r = { 0 };
+      g_autofree char *why = NULL;
+      g_autofree char *protocol = NULL;
+      g_autofree char *ext = NULL;
+
+      g_assert_cmpint (parse (text, &r, &why), ==, WSB_HTTP_PARSE_DONE);
+      g_assert_false (wsb_ws_reply_check (&r, KEY, "b", &protocol, &ext, &why));
+      if (!strstr (why, refused[i].needle))
+        g_error ("reason '%s' lacks '%s'", why, refused[i].needle);
+      wsb_http_reply_clear (&r);
+    }
+  {
+    static const char nul[] = "HTTP/1.1 101 OK\r\nX-A: a\0b\r\n\r\n";
+    WsbHttpReply r = { 0 };
+    g_autofree char *why = NULL;
+
+    g_assert_cmpint (wsb_http_reply_parse ((const guint8 *) nul, sizeof nul - 1, &r, &why), ==,
+                     WSB_HTTP_PARSE_ERROR);
+    g_assert_cmpstr (why, ==, "the server's reply has a NUL byte in a header value");
+  }
+  expect_parse_error ("HTTP/1.1 101 OK\r\nX-A: a\rb\r\n\r\n", "a bare CR in a header value");
+}
+
 static void
 test_reply_malformed (void)
 {
@@ -132,13 +213,19 @@ test_reply_malformed (void)
 static void
 test_proxy (void)
 {
-  g_autoptr (GString) req = wsb_proxy_request_build ("h:443", "u:p");
-  WsbHttpReply r = { 0 };
   char *why = NULL;
+  g_autoptr (GString) req = wsb_proxy_request_build ("h:443", "u:p", &why);
+  WsbHttpReply r = { 0 };
   g_autofree char *refused = NULL;
 
   g_assert_cmpstr (req->str, ==, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n"
                                  "Proxy-Authorization: Basic dTpw\r\n\r\n");
+  /* An authority that could split the line is refused. */
+  g_assert_null (wsb_proxy_request_build ("evil\r\nX-Inj: y:443", NULL, &why));
+  g_assert_nonnull (strstr (why, "CONNECT authority"));
+  g_clear_pointer (&why, g_free);
+  g_assert_null (wsb_proxy_request_build ("a b:443", NULL, &why));
+  g_clear_pointer (&why, g_free);
   g_assert_cmpint (parse ("HTTP/1.0 200 Connection established\r\n\r\n", &r, &why), ==,
                    WSB_HTTP_PARSE_DONE);
   g_assert_null (wsb_proxy_reply_check (&r));
@@ -155,6 +242,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ws-handshake/accept", test_accept_rfc_example);
   g_test_add_func ("/ws-handshake/request", test_request);
+  g_test_add_func ("/ws-handshake/reply-strict", test_reply_strict);
+  g_test_add_func ("/ws-handshake/request-refuses-line-breaks", test_request_refuses_line_breaks);
   g_test_add_func ("/ws-handshake/reply-ok", test_reply_ok_and_incremental);
   g_test_add_func ("/ws-handshake/reply-checks", test_reply_checks);
   g_test_add_func ("/ws-handshake/reply-malformed", test_reply_malformed);

@@ -209,6 +209,36 @@ test_utf8_split_across_fragments_is_fine (void)
   seen_clear (&seen);
 }
 
+/* Autobahn 6.4.x: the connection fails at the fragment where the text
+ * becomes invalid, before the message's end comes (it may never come). */
+static void
+test_utf8_fails_at_the_fragment (void)
+{
+  static const char *const bad_fragments[] = {
+    "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80" "edited", /* 6.4.1 */
+    "\xf4\x90",                                                                   /* 6.4.3 */
+    "ok\xed\xa0",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_fragments); i++)
+    {
+      g_autoptr (GByteArray) in = g_byte_array_new ();
+      Seen seen;
+      g_autoptr (WsbWsRx) rx = NULL;
+
+      seen_init (&seen);
+      rx = wsb_ws_rx_new (1024, NULL, &events, &seen);
+      frame (in, 0x01, "\xce\xba\xe1\xbd\xb9", 5); /* valid, not final */
+      g_assert_cmpint (wsb_ws_rx_feed (rx, in->data, in->len), ==, WSB_WS_RX_MORE);
+      g_byte_array_set_size (in, 0);
+      frame (in, 0x00, bad_fragments[i], strlen (bad_fragments[i])); /* not final either */
+      g_assert_cmpint (wsb_ws_rx_feed (rx, in->data, in->len), ==, WSB_WS_RX_FAILED);
+      g_assert_cmpuint (wsb_ws_rx_reply_code (rx), ==, 1007);
+      g_assert_cmpuint (seen.messages->len, ==, 0);
+      seen_clear (&seen);
+    }
+}
+
 static void
 test_max_message_bytes (void)
 {
@@ -326,6 +356,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ws-rx/any-split", test_any_split_gives_the_same_messages);
   g_test_add_func ("/ws-rx/violations", test_violations);
   g_test_add_func ("/ws-rx/utf8-across-fragments", test_utf8_split_across_fragments_is_fine);
+  g_test_add_func ("/ws-rx/utf8-fails-at-the-fragment", test_utf8_fails_at_the_fragment);
   g_test_add_func ("/ws-rx/max-message-bytes", test_max_message_bytes);
   g_test_add_func ("/ws-rx/close-frames", test_close_frames);
   g_test_add_func ("/ws-rx/compressed", test_compressed_messages);
