@@ -30,6 +30,8 @@ typedef enum
   KEY_CHANNELS, /* list of channel names */
   KEY_FRAMES,   /* list of text frames */
   KEY_POLICY,   /* slow_client_policy: drop-oldest or disconnect */
+  KEY_PARAM,    /* a URL query parameter's name */
+  KEY_MATCH,    /* POINTER=VALUE: a JSON pointer and the text its value must be */
 } KeyType;
 
 /* How a key's value is held in its struct field. */

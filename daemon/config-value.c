@@ -249,6 +249,35 @@ check_value (KeyType type, const char *v, GString *why)
           g_string_assign (why, err->message);
           return FALSE;
         }
+      case KEY_PARAM:
+        for (const char *p = v; *p; p++)
+          if (!g_ascii_isalnum (*p) && !strchr ("-._~", *p))
+            {
+              g_string_printf (why, "must be a query parameter name (letters, digits, - . _ ~); "
+                                    "byte %d is not",
+                               (int) (p - v) + 1);
+              return FALSE;
+            }
+        if (*v)
+          return TRUE;
+        g_string_assign (why, "must not be empty");
+        return FALSE;
+      case KEY_MATCH:
+        {
+          g_autoptr (GError) err = NULL;
+          const char *eq = strchr (v, '=');
+          g_autofree char *pointer = eq ? g_strndup (v, (gsize) (eq - v)) : NULL;
+
+          if (!eq)
+            {
+              g_string_assign (why, "must be POINTER=VALUE, e.g. /event=message");
+              return FALSE;
+            }
+          if (wsb_json_pointer_check (pointer, &err))
+            return TRUE;
+          g_string_printf (why, "the pointer before '=': %s", err->message);
+          return FALSE;
+        }
       case KEY_POLICY:
         if (g_str_equal (v, "drop-oldest") || g_str_equal (v, "disconnect"))
           return TRUE;

@@ -66,6 +66,17 @@ static const KeyDef session_keys[] = {
   { "history_messages", KEY_UINT, "64", 0, 1000000, S (history_messages),
     "messages kept per channel for late joiners and resuming subscribers", WSB_KEY_RUNTIME_ANY },
   { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel", WSB_KEY_RUNTIME_ANY },
+  { "resume_pointer", KEY_POINTER, NULL, 0, 0, S (resume_pointer),
+    "RFC 6901 pointer to each message's id; with resume_query the daemon reconnects asking the "
+    "server for what came after the last id it received",
+    WSB_KEY_RUNTIME_ANY },
+  { "resume_query", KEY_PARAM, NULL, 0, 0, S (resume_query),
+    "query parameter added to the URL on every reconnect with the last id (ntfy: since)",
+    WSB_KEY_RUNTIME_ANY },
+  { "resume_filter", KEY_MATCH, NULL, 0, 0, S (resume_filter),
+    "POINTER=VALUE: only messages whose value at POINTER is VALUE set the id "
+    "(ntfy: /event=message)",
+    WSB_KEY_RUNTIME_ANY },
   { "opening_messages", KEY_UINT, "8", 0, 1024, S (opening_messages),
     "the first messages of each upstream connection, kept for clients that open later "
     "(a greeting, a snapshot)",
@@ -115,7 +126,7 @@ type_name (KeyType type)
     [KEY_HEADERS] = "headers",   [KEY_PATH] = "file",         [KEY_COMMAND] = "command",
     [KEY_PINS] = "pins",         [KEY_PROXY] = "proxy",       [KEY_POINTER] = "pointer",
     [KEY_TEMPLATE] = "template", [KEY_CHANNELS] = "channels", [KEY_FRAMES] = "frames",
-    [KEY_POLICY] = "policy",
+    [KEY_POLICY] = "policy",     [KEY_PARAM] = "parameter",   [KEY_MATCH] = "match",
   };
 
   return names[type];

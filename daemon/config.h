@@ -49,6 +49,9 @@ typedef struct
   guint64 history_messages;
   guint64 history_bytes;
   guint64 opening_messages; /* kept from the start of each connection */
+  char *resume_pointer;     /* RFC 6901 pointer to each message's id */
+  char *resume_query;       /* query parameter that carries the last id at reconnect */
+  char *resume_filter;      /* "POINTER=VALUE" a message must match to set the id */
   char **allow_users;  /* system instance: user names or uids besides root */
   char **allow_groups; /* system instance: group names; NULL means "wsbridge" */
 } WsbSessionConfig;

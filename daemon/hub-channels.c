@@ -132,6 +132,20 @@ hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary, g
   HubChannel *ch = NULL;
   WsbMessage *m;
 
+  /* A feed replayed after a reconnect repeats nothing already delivered. */
+  if (hs->resume && !binary)
+    {
+      gboolean advanced;
+
+      if (!wsb_resume_take (hs->resume, (const char *) data, len, &advanced))
+        {
+          wsb_session_log (hs_name (hs), G_LOG_LEVEL_DEBUG,
+                           "%s: a message whose id was delivered already is dropped", hs_name (hs));
+          return;
+        }
+      if (advanced)
+        hub_resume_advanced (hs);
+    }
   hs->last_seq++;
   /* No parse at all without channel_key. */
   if (hs->router && !binary)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "history.h"
+#include "resume.h"
 #include "hub.h"
 #include "router.h"
 #include "session.h"
@@ -39,6 +40,8 @@ typedef struct
   guint opening_max;            /* opening_messages */
   GPtrArray *opening; /* WsbMessage*: the first of the current connection */
   GPtrArray *opening_channels; /* char*: the channel of each (NULL: "*" only) */
+  WsbResume *resume;           /* NULL without resume_pointer */
+  guint resume_save_id;        /* the last id is written soon (queue_persist) */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
   guint free_id;
@@ -106,6 +109,9 @@ const WsbAccess *hub_access (WsbHub *hub);
  * is told (the same as for none) and the denial logged. */
 HubSession *hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name,
                       GError **error);
+
+/* A message's id was taken by hs->resume. */
+void hub_resume_advanced (HubSession *hs);
 
 /* hub-channels.c */
 HubChannel *hub_get_channel (HubSession *hs, const char *name);

@@ -36,6 +36,7 @@ struct _WsbSession
    * reason, ours when we closed it, 1006 when it dropped without one. */
   guint16 last_close_code;
   char *last_close_reason;
+  char *resume_id; /* the last id of the feed (resume.h), asked for after at connect */
 
   GCancellable *resolving; /* proxy lookup and DNS of the current attempt */
   WsbAuth *auth;

@@ -158,6 +158,7 @@ try_next_address (WsbSession *s)
   g_autofree char *ip = NULL;
   g_autofree char *bracketed = NULL;
   g_autofree char *tunnel = NULL;
+  g_autofree char *target = NULL;
   g_autoptr (GError) error = NULL;
   SSL_CTX *tls = NULL;
 
@@ -206,7 +207,9 @@ try_next_address (WsbSession *s)
   p.tls_host = s->url.host;
   p.tls_insecure = s->cfg->tls_insecure;
   p.tls_pins = s->cfg->tls_pin_sha256;
-  p.path = s->url.target;
+  if (s->cfg->resume_query && s->resume_id)
+    target = wsb_ws_url_target_with (s->url.target, s->cfg->resume_query, s->resume_id);
+  p.path = target ? target : s->url.target;
   p.host_header = s->url.host_header;
   p.origin = s->cfg->origin;
   p.subprotocols = s->subprotocols;

@@ -512,6 +512,7 @@ wsb_session_free (WsbSession *s)
   g_free (s->reason);
   g_free (s->close_text);
   g_free (s->last_close_reason);
+  g_free (s->resume_id);
   g_free (s->address);
   g_free (s->last_failure);
   g_free (s->logged_backoff);
@@ -544,6 +545,13 @@ const char *
 wsb_session_get_reason (WsbSession *s)
 {
   return s->reason;
+}
+
+void
+wsb_session_set_resume_id (WsbSession *s, const char *id)
+{
+  if (g_strcmp0 (s->resume_id, id) != 0)
+    session_replace_str (&s->resume_id, g_strdup (id));
 }
 
 guint16

@@ -58,6 +58,10 @@ const WsbSessionConfig *wsb_session_get_config (WsbSession *s);
 WsbState wsb_session_get_state (WsbSession *s);
 const char *wsb_session_get_reason (WsbSession *s);
 void wsb_session_get_stats (WsbSession *s, WsbSessionStats *out);
+/* The id of the last message of the feed (resume.h): every connect asks for
+ * what came after it, in the query parameter resume_query. */
+void wsb_session_set_resume_id (WsbSession *s, const char *id);
+
 /* How its last open connection ended: the server's close code and reason;
  * the daemon's (1000, 1001) when it closed; 1006 when the connection
  * dropped without a close frame; 0 and "" before any ended. */

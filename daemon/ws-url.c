@@ -227,3 +227,34 @@ not_a_url:
   *why = g_strdup ("not a valid URL (expected ws://host[:port]/path or wss://…)");
   return FALSE;
 }
+
+char *
+wsb_ws_url_target_with (const char *target, const char *name, const char *value)
+{
+  GString *out = g_string_new (NULL);
+  const char *query = strchr (target, '?');
+  gsize name_len = strlen (name);
+  gboolean any = FALSE;
+
+  g_string_append_len (out, target, query ? query - target : (gssize) strlen (target));
+  for (const char *p = query ? query + 1 : NULL; p && *p;)
+    {
+      gsize len = strcspn (p, "&");
+
+      if (!(len >= name_len && strncmp (p, name, name_len) == 0
+            && (len == name_len || p[name_len] == '=')))
+        {
+          g_string_append_c (out, any ? '&' : '?');
+          g_string_append_len (out, p, (gssize) len);
+          any = TRUE;
+        }
+      p += len;
+      if (*p == '&')
+        p++;
+    }
+  g_string_append_c (out, any ? '&' : '?');
+  g_string_append (out, name);
+  g_string_append_c (out, '=');
+  g_string_append_uri_escaped (out, value, NULL, FALSE);
+  return g_string_free (out, FALSE);
+}

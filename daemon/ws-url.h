@@ -23,3 +23,8 @@ typedef struct
 /* Fills *url, or returns FALSE with *why saying what is wrong (and *url untouched). */
 gboolean wsb_ws_url_parse (const char *text, WsbWsUrl *url, char **why);
 void wsb_ws_url_clear (WsbWsUrl *url);
+
+/* A request target (url->target) with query parameter name set to value
+ * (percent-encoded but for RFC 3986's unreserved bytes): the parameter's
+ * other occurrences go, the rest stays as written. */
+char *wsb_ws_url_target_with (const char *target, const char *name, const char *value);

@@ -55,6 +55,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import signal
 import ssl
 import sys
@@ -184,8 +185,19 @@ async def send_loop(ws, conn, mode):
         pass
 
 
+def feed_text(n):
+    return json.dumps({"event": "message", "id": f"m{n}", "n": n})
+
+
 async def send_messages(ws, conn, mode):
     counter = SHARED_COUNTER or Counter(None)
+    since = re.search(r"[?&]since=m(\d+)(?:&|$)", ws.path) if ARGS.feed_ids else None
+    if since:
+        k = int(since.group(1))
+        for n in range(max(1, k - 1), k + 3):
+            await ws.send(feed_text(n))
+            record("sent", conn=conn, n=n, data=feed_text(n), replay=True)
+        counter.n = max(counter.n, k + 2)
     for sent in itertools.count(1):
         if ARGS.send_count and sent > ARGS.send_count:
             return
@@ -206,8 +218,11 @@ async def send_messages(ws, conn, mode):
             # send that fails after writing part or all of the frame, the
             # server skips it rather than sending it twice.
             counter.save()
-            await ws.send(f"msg {n}")
-            record("sent", conn=conn, n=n, data=f"msg {n}")
+            text = feed_text(n) if ARGS.feed_ids else f"msg {n}"
+            await ws.send(text)
+            record("sent", conn=conn, n=n, data=text)
+            if ARGS.feed_ids and ARGS.keepalive_every and n % ARGS.keepalive_every == 0:
+                await ws.send(json.dumps({"event": "keepalive", "id": f"k{n}"}))
 
 
 async def ws_handler(ws):
@@ -421,6 +436,13 @@ def parse_args():
                    help="with --send-interval: send nothing on a connection until it has "
                         "received a text message containing 'subscribe' (as servers that "
                         "forget subscriptions with the connection do)")
+    p.add_argument("--feed-ids", action="store_true",
+                   help="messages are ntfy-like JSON: {\"event\":\"message\",\"id\":\"mN\","
+                        "\"n\":N}; with --keepalive-every K, a {\"event\":\"keepalive\","
+                        "\"id\":\"kN\"} follows every K-th; a connection whose query has "
+                        "since=mK first gets mK-1 .. mK+2 again (overlapping what was sent), "
+                        "then numbering goes on from K+3")
+    p.add_argument("--keepalive-every", type=int, default=0)
     p.add_argument("--greeting", help="send this text first on every connection "
                                       "({conn} is replaced by the connection's id)")
     p.add_argument("--term-close-code", type=int, default=1012,
