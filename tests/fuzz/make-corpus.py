@@ -261,6 +261,9 @@ slow_client_policy=disconnect
 max_subscriptions_per_client=100
 max_requests_per_client=32
 create_allow_groups=wheel;staff
+admin_groups=adm
+max_sessions=500
+max_sessions_per_user=4
 
 [session everything]
 url=wss://feed.example.com:8443/v1/stream?x=1
@@ -297,6 +300,10 @@ history_messages=256
 history_bytes=1G
 allow_users=alice;1000
 allow_groups=wsbridge;adm
+opening_messages=3
+resume_pointer=/id
+resume_query=since
+resume_filter=/event=message
 """
 
 CONFIGS = {
