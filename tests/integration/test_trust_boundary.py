@@ -47,12 +47,25 @@ READ = "(it makes the daemon read a file)"
 
 # ---------------------------------------------------------------- helpers
 
+# The CLI as the other uid runs it: a copy it can read (the checkout may be
+# out of its reach), made for each test.
+_ctl = CTL
+
+
+@pytest.fixture(autouse=True)
+def _readable_ctl(wsb):
+    global _ctl
+    _ctl = wsb.readable_copy(CTL) / CTL.name
+    yield
+    _ctl = CTL
+
+
 def _as_uid(uid, gid, *args, socket):
     """wsbridgectl ARGS as UID, with real gid GID and no supplementary groups."""
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is needed to run a client as another uid"
     return subprocess.run([setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
-                           str(CTL), "--socket", str(socket), *map(str, args)],
+                           str(_ctl), "--socket", str(socket), *map(str, args)],
                           capture_output=True, text=True, timeout=10 * SLOW, cwd="/")
 
 
