@@ -241,8 +241,8 @@ check_text_so_far (WsbWsRx *rx)
 {
   gsize complete = 0;
 
-  if (rx->binary)
-    return WSB_WS_RX_MORE;
+  if (rx->binary || rx->msg->len == rx->utf8_done)
+    return WSB_WS_RX_MORE; /* nothing new (an empty array may have no data at all) */
   if (!wsb_utf8_valid_prefix (rx->msg->data + rx->utf8_done, rx->msg->len - rx->utf8_done,
                               &complete))
     return fail (rx, 1007, "server sent invalid UTF-8 in a text message");
