@@ -248,22 +248,35 @@ inflate_result (WsbWsRx *rx, WsbInflateResult r)
 static WsbWsRxStatus
 check_text_so_far (WsbWsRx *rx)
 {
+  /* Never past max_message_bytes: how far an inflate that went over the
+   * limit got depends on where reads ended, the message's first max bytes
+   * do not. */
+  gsize end = (gsize) MIN ((guint64) rx->msg->len, rx->max);
   gsize complete = 0;
 
-  if (rx->binary)
-    return WSB_WS_RX_MORE;
-  if (!wsb_utf8_valid_prefix (rx->msg->data + rx->utf8_done, rx->msg->len - rx->utf8_done,
-                              &complete))
+  if (rx->binary || end <= rx->utf8_done)
+    return WSB_WS_RX_MORE; /* nothing new (an empty array may have no data at all) */
+  if (!wsb_utf8_valid_prefix (rx->msg->data + rx->utf8_done, end - rx->utf8_done, &complete))
     return fail (rx, 1007, "server sent invalid UTF-8 in a text message");
   rx->utf8_done += complete;
   return WSB_WS_RX_MORE;
 }
 
+/* What inflated is checked before an inflate error is reported: the
+ * message's first problem wins, wherever the reads ended (a text that went
+ * invalid before its deflate stream broke, or before it grew over the
+ * limit, fails as invalid UTF-8 however it was split). */
+static WsbWsRxStatus
+inflated (WsbWsRx *rx, WsbInflateResult r)
+{
+  WsbWsRxStatus st = check_text_so_far (rx);
+
+  return st != WSB_WS_RX_MORE ? st : inflate_result (rx, r);
+}
+
 static WsbWsRxStatus
 frame_data (WsbWsRx *rx, const guint8 *data, gsize len)
 {
-  WsbWsRxStatus st;
-
   if (rx->h.opcode & 0x8)
     {
       memcpy (rx->control + rx->control_len, data, len);
@@ -271,11 +284,8 @@ frame_data (WsbWsRx *rx, const guint8 *data, gsize len)
       return WSB_WS_RX_MORE;
     }
   if (rx->compressed)
-    {
-      st = inflate_result (rx, wsb_inflater_feed (rx->inflater, data, len, FALSE, rx->msg,
-                                                  (gsize) rx->max));
-      return st == WSB_WS_RX_MORE ? check_text_so_far (rx) : st;
-    }
+    return inflated (rx, wsb_inflater_feed (rx->inflater, data, len, FALSE, rx->msg,
+                                            (gsize) rx->max));
   g_byte_array_append (rx->msg, data, (guint) len);
   return check_text_so_far (rx);
 }
@@ -314,10 +324,8 @@ end_frame (WsbWsRx *rx)
   rx->in_message = FALSE;
   if (rx->compressed)
     {
-      st = inflate_result (rx, wsb_inflater_feed (rx->inflater, NULL, 0, TRUE, rx->msg,
-                                                  (gsize) rx->max));
-      if (st == WSB_WS_RX_MORE)
-        st = check_text_so_far (rx);
+      st = inflated (rx, wsb_inflater_feed (rx->inflater, NULL, 0, TRUE, rx->msg,
+                                            (gsize) rx->max));
       if (st != WSB_WS_RX_MORE)
         return st;
     }

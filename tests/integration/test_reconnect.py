@@ -179,8 +179,8 @@ def test_happy_eyeballs_black_holed_ipv6_costs_at_most_300_ms(wsb):
     ::1 first, then 127.0.0.1: IPv6 gets a 250 ms head start, then IPv4 is
     raced and wins; the session opens within 300 ms of its first try (it
     waited connect_timeout before)."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace")
+    if os.geteuid() != 0:  # wsbtest.needs_root on main: the same skip, exit 77
+        pytest.skip("needs root: a network namespace with nftables")
     ns = f"wsb-he-{os.getpid()}-{time.monotonic_ns()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:

@@ -164,8 +164,9 @@ def test_tls_errors_belong_to_their_session(wsb, certs):
                  if re.search(rf"{name}: backoff \(", line)]
         wrong = [line for line in lines if reason not in line]
         assert not wrong, f"{name}: want only {reason!r}; got {wrong[:3]}"
-    assert daemon.status()["noca"]["reason"].endswith(
-        "no-such-ca.pem: No such file or directory")
+    # The state reason too (between tries the session is connecting).
+    daemon.wait_state("noca", "backoff", check=lambda s: s["reason"].endswith(
+        "no-such-ca.pem: No such file or directory"))
 
 
 def _spki_pin(cert):

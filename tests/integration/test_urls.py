@@ -5,7 +5,10 @@ the wire as written, or an origin that is not a header value, is refused
 when the session is added (config file, wsbridgectl, the socket API and
 D-Bus), the reason naming the part and the position."""
 
+import os
 import subprocess
+
+import pytest
 
 from test_dbus import ERR, Client, bus, dbus_daemon, dbus_error, opts  # noqa: F401 (bus: fixture)
 from wsbtest import DAEMON, SLOW, ApiClient, pb, session_conf, wait_for
@@ -63,7 +66,14 @@ def _seen(server):
     return sorted((r["line"], r["headers"].get("host")) for r in server.requests())
 
 
+def _needs_root(why):
+    """As wsbtest.needs_root (on main): skipped with "needs root: WHY", exit 77."""
+    if os.geteuid() != 0:
+        pytest.skip(f"needs root: {why}")
+
+
 def test_urls_go_on_the_wire_as_written(wsb):
+    _needs_root("a private /etc/hosts (mount namespace) for the host names")
     v4 = wsb.raw_server()
     v6 = wsb.raw_server(host="::1")
     table = _table(v4.port, v6.port)
