@@ -2,10 +2,12 @@
 notification server on a private session bus, and the Notify calls it gets."""
 
 import json
+import re
 
 from wsbtest import SLOW, session_conf, wait_for
 
 SUMMARY_MISSED = "some messages were missed"
+STORM = re.compile(r"^\d+ new messages? — ")
 
 
 def feed(wsb, **keys):
@@ -18,8 +20,7 @@ def feed(wsb, **keys):
 
 def singles(calls):
     """The calls that made a notification of their own (not the summary or gap)."""
-    return [c for c in calls if not c["summary"].endswith(("new messages", "new message"))
-            and c["summary"] != SUMMARY_MISSED]
+    return [c for c in calls if not STORM.match(c["summary"]) and c["summary"] != SUMMARY_MISSED]
 
 
 def test_notify_json_fields(wsb, desk):
@@ -62,6 +63,10 @@ def test_notify_plain_text_fallback(wsb, desk):
     assert calls[3]["body"] == "binary message (3 bytes)"
     assert calls[4]["body"] == "tab and escape"
     assert calls[0]["hints"]["urgency"] == 1
+    # The default icon, and what desktops' per-application settings go by.
+    assert calls[0]["icon"] == "wsbridge-notify"
+    assert calls[0]["hints"]["desktop-entry"] == "wsbridge-notify"
+    assert calls[0]["hints"]["category"] == "im.received"
 
 
 def test_notify_markup_escaped(wsb, desk):
@@ -102,16 +107,19 @@ def test_notify_burst_coalesces(wsb, desk):
     server.inject(*[f"message {i}" for i in range(50)])
 
     def final_count(calls):
-        return any(c["summary"] == "47 new messages" for c in calls)
+        return any(c["summary"].startswith("47 new messages") for c in calls)
     calls = mock.wait_calls(final_count, "a summary showing 47 new messages")
     assert [c["body"] for c in singles(calls)] == ["message 0", "message 1", "message 2"]
     summaries = [c for c in calls if c not in singles(calls)]
-    # One notification, first shown at once, then updated in place.
+    # One notification, first shown at once, then updated in place; messages
+    # without a summary of their own are named by their text.
     assert summaries[0]["replaces_id"] == 0
-    assert summaries[0]["summary"] == "1 new message"
+    assert summaries[0]["summary"] == "1 new message — message 3"
     assert all(c["replaces_id"] == summaries[0]["id"] for c in summaries[1:]), summaries
     assert len({c["id"] for c in summaries}) == 1
-    assert summaries[-1]["body"] == "demo, latest: demo"
+    assert summaries[-1]["summary"] == "47 new messages — message 49"
+    assert summaries[-1]["body"] == "demo, latest: message 49"
+    assert all(c["hints"]["desktop-entry"] == "wsbridge-notify" for c in calls)
     # Updates are rate-limited, never one per message.
     assert len(summaries) <= 10, summaries
     assert len(mock.notifications()) == 4
@@ -180,8 +188,9 @@ def test_notify_hole_shows_once(wsb, desk):
     # The history held the last five; the gap covers exactly what lies between.
     assert shown[-5:] == [595, 596, 597, 598, 599]
     first_missing = next(i for i, s in enumerate(shown) if s != i)
-    assert missed[0]["body"] == (f"demo: the messages with seq {first_missing + 1} to "
-                                 f"{shown[-5]} did not arrive")
+    # A count, never seq numbers.
+    assert missed[0]["body"] == f"demo: {shown[-5] - first_missing:,} messages were missed"
+    assert missed[0]["hints"]["category"] == "network.error"
     assert shown[:first_missing] == list(range(first_missing))
 
 
@@ -212,7 +221,8 @@ def test_notify_unknown_session_fails(wsb, desk):
     server, daemon = feed(wsb)
     desk.server()
     n = desk.notifier(daemon, "nosuch")
-    assert n.wait_exit() == 1
+    # EX_CONFIG, which the unit's RestartPreventExitStatus= names.
+    assert n.wait_exit() == 78
     assert "no session named 'nosuch'" in n.log()
 
 
