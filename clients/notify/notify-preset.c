@@ -28,8 +28,8 @@ static const WsbNotifyPresetValue ntfy[] = {
  * "extras", "date"}; "priority" is 0-10 (the Android app treats 0-3 as low,
  * 4-7 normal, 8-10 high); extras "client::notification" {"click": {"url"}}
  * is the click URL, "client::display" {"contentType": "text/markdown"} marks
- * a markdown body. The stream names the application by id only: a message
- * without a title shows the notifier's default summary. */
+ * a markdown body. The server gives a message without a title its
+ * application's name as the title. */
 static const WsbNotifyPresetValue gotify[] = {
   { "summary", "/title" },
   { "body", "/message" },
