@@ -201,7 +201,11 @@ class Desk:
         self.wsb = wsb
         self.dir = wsb.tmp / "desk"
         self.dir.mkdir()
-        self.bus = wsbtest.SessionBus(wsb.tmp / "session-bus", wsb.rundir)
+        # Empty until activatable_server() puts a service file there.
+        self.services = self.dir / "services"
+        self.services.mkdir()
+        body = f"{wsbtest.ALLOW_ALL_POLICY}\n  <servicedir>{self.services}</servicedir>"
+        self.bus = wsbtest.SessionBus(wsb.tmp / "session-bus", wsb.rundir, body=body)
         wsb.buses.append(self.bus)
         self.bus.start()
         self.notifiers, self.mocks = [], []
@@ -211,6 +215,25 @@ class Desk:
         mock = NotifyMock(self.bus, self.dir / f"server{len(self.mocks) + 1}.log", capabilities)
         self.mocks.append(mock)
         return mock.start()
+
+    def activatable_server(self):
+        """Make the bus able to start a notification server (the
+        notification_daemon template) when asked; return a NotifyMock handle
+        for reading whichever instance owns the name (not started here)."""
+        log = self.dir / "activated-servers.log"
+        (self.services / f"{SERVER_NAME}.service").write_text(
+            f"[D-BUS Service]\nName={SERVER_NAME}\n"
+            f"Exec=/bin/sh -c 'exec {PYTHON} -m dbusmock --session --template "
+            f"notification_daemon >>{log} 2>&1'\n")
+        self.bus.connection().get_object("org.freedesktop.DBus", "/org/freedesktop/DBus") \
+            .ReloadConfig(dbus_interface="org.freedesktop.DBus")
+        return NotifyMock(self.bus, log)
+
+    def server_pid(self):
+        """The process that owns the notification server's name."""
+        conn = self.bus.connection()
+        return int(conn.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+                   .GetConnectionUnixProcessID(SERVER_NAME, dbus_interface="org.freedesktop.DBus"))
 
     def mock(self, name, path, interface):
         """A bare dbusmock object owning NAME, for AddMethod calls."""

@@ -290,3 +290,35 @@ def test_notify_url_action_opens_link(wsb, desk):
     assert dict(props)["PIDs"] == [int(pid)]
     n.wait_log(r"opened the link of a notification")
     assert "s3cr3t" not in n.log()
+
+
+def test_notify_server_started_again_when_a_message_is_due(wsb, desk):
+    """The notification server crashes; the next message has the bus start
+    one again (D-Bus activation), and what waited meanwhile is shown."""
+    import os
+    import signal
+    server, daemon = feed(wsb)
+    activated = desk.activatable_server()
+    n = desk.notifier(daemon, "demo", "--burst", "2", "--window", "30")
+    n.wait_log(r"subscribed to demo/\*")
+    # The watch itself had the bus start the first one.
+    n.wait_log(r"notification server .* is there")
+    server.inject("one")
+    activated.wait_calls(lambda c: len(c) >= 1, "the first message")
+    first_pid = desk.server_pid()
+    os.kill(first_pid, signal.SIGKILL)
+    n.wait_log(r"no notification server on the session bus; waiting for one")
+    server.inject("two", "three", "four", "five")
+    n.wait_log(r"notification server .* is there", count=2)
+    second_pid = desk.server_pid()
+    try:
+        assert second_pid != first_pid
+        calls = activated.wait_calls(
+            lambda c: any(x["summary"].startswith("3 new messages") for x in c),
+            "the held messages on the new server")
+        # The new server's own log: the held messages, the storm ("one" and
+        # "two" filled the burst of 2) coalesced.
+        assert [c["body"] for c in calls if c["summary"] == "demo"] == ["two"]
+        assert calls[-1]["summary"] == "3 new messages \u2014 five"
+    finally:
+        os.kill(second_pid, signal.SIGTERM)
