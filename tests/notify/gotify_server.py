@@ -5,8 +5,8 @@ describes it (gotify.net/api-docs, gotify.net/docs/msgextras):
 - publish: POST /message with an application token (header X-Gotify-Key, or
   ?token=) and a JSON body {"message", "title", "priority", "extras"}; the
   answer is the message as stored.
-- subscribe: the WebSocket /stream with a client token (header X-Gotify-Key,
-  or ?token=); every message is sent as {"id", "appid", "message", "title",
+- subscribe: the WebSocket /stream with a client token (?token=, the header
+  X-Gotify-Key, or "Authorization: Bearer TOKEN"); every message is sent as {"id", "appid", "message", "title",
   "priority", "extras", "date"}. A wrong token gets 401 at the handshake.
 
 --app NAME=TOKEN (repeatable) makes applications with ids 1, 2, …;
@@ -33,7 +33,9 @@ class Gotify:
     def token(path, headers):
         import urllib.parse
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
-        return headers.get("x-gotify-key") or query.get("token")
+        bearer = headers.get("authorization", "")
+        return (query.get("token") or headers.get("x-gotify-key")
+                or (bearer[7:] if bearer.startswith("Bearer ") else None))
 
     async def check_handshake(self, path, headers):
         lower = {k.lower(): v for k, v in headers.raw_items()}

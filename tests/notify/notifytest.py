@@ -124,7 +124,9 @@ class Notifier:
         self.log_path = desk.dir / f"notify{n}.log"
         self.env = {**daemon.env, "DBUS_SESSION_BUS_ADDRESS": desk.bus.address,
                     "NOTIFY_IGNORE_PORTAL": "1", **(env or {})}
-        self.cmd = [*WRAPPER, str(NOTIFY), "--socket", str(daemon.socket), "-v", *args, target]
+        # TARGET None: the options (a --config file) name the session.
+        self.cmd = [*WRAPPER, str(NOTIFY), "--socket", str(daemon.socket), "-v", *args,
+                    *([target] if target is not None else [])]
         self.proc = None
         self.returncode = None
 

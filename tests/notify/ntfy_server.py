@@ -6,7 +6,7 @@ API (docs.ntfy.sh: "Publishing", "Subscribe via API"):
   X-Title, X-Priority (1-5 or min, low, default, high, max/urgent), X-Tags
   (comma-separated), X-Click, X-Actions (the JSON form), X-Markdown; or POST /
   with a JSON object naming "topic". The answer is the message as JSON.
-- subscribe: the WebSocket /TOPIC/ws; an "open" event first, a "keepalive"
+- subscribe: the WebSocket /TOPIC/ws (or /TOPIC1,TOPIC2/ws); an "open" event first, a "keepalive"
   every --keepalive seconds, each published message as a "message" event
   ({"id", "time", "expires", "event", "topic", "message", ...}).
   ?since=ID replays the cached messages published after ID, since=all all of
@@ -61,8 +61,8 @@ class Ntfy:
         await ws.send(json.dumps(event))
         self.record("sent", data=event)
 
-    def replay(self, topic, since):
-        cached = [m for m in self.store.messages if m["topic"] == topic]
+    def replay(self, topics, since):
+        cached = [m for m in self.store.messages if m["topic"] in topics]
         if since is None:
             return []
         if since == "all":
@@ -80,10 +80,11 @@ class Ntfy:
         if len(parts) != 2 or parts[1] != "ws":
             await ws.close(1008, "expected /TOPIC/ws")
             return
+        # /a,b/ws subscribes to both; open and keepalive events name the list.
         topic = parts[0]
         self.record("connected", path=path, since=query.get("since"))
         await self.send(ws, self.event("open", topic))
-        for m in self.replay(topic, query.get("since")):
+        for m in self.replay(topic.split(","), query.get("since")):
             await self.send(ws, m)
         self.subscribers[ws] = topic
         try:
@@ -143,7 +144,7 @@ class Ntfy:
         self.store.add(m)
         self.record("published", data=m)
         for ws, t in list(self.subscribers.items()):
-            if t == topic:
+            if topic in t.split(","):
                 await self.send(ws, m)
         return 200, m
 

@@ -3,6 +3,8 @@ Gotify's WebSocket streams (ntfy_server.py, gotify_server.py), the real
 daemon, and python-dbusmock's notification server."""
 
 import json
+import pathlib
+import re
 
 from notifytest import FeedServer
 from test_notify import SYSTEMD, default_browser
@@ -243,3 +245,65 @@ def test_ntfy_resume_after_upstream_outage(wsb, desk):
     assert [c["body"] for c in calls] == ["before the outage", "during the outage 0",
                                           "during the outage 1", "during the outage 2", "after"]
     assert len(during) == 3
+
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "notify"
+
+
+def example_session(name, server_url, token_path):
+    """examples/notify/NAME-session.conf with the test server's URL (scheme,
+    host and port) and a token file of the test's own."""
+    text = (EXAMPLES / f"{name}-session.conf").read_text()
+    text = re.sub(r"wss://[a-z.]+\.example\.com", server_url.rstrip("/"), text)
+    return re.sub(r"token_file=.*", f"token_file={token_path}", text)
+
+
+def test_ntfy_example_files_work(wsb, desk):
+    """The README's ntfy set-up, from the files under examples/notify."""
+    server = FeedServer(wsb, "ntfy", ["--keepalive", "0.2", "--token", NTFY_TOKEN]).start()
+    token = wsb.tmp / "ntfy.token"
+    token.write_text(NTFY_TOKEN + "\n")
+    daemon = wsb.daemon(sessions_d={
+        "ntfy": example_session("ntfy", f"ws://127.0.0.1:{server.port}", token)})
+    daemon.wait_state("ntfy", "open")
+    mock = desk.server()
+    conf = wsb.tmp / "ntfy.conf"
+    conf.write_text((EXAMPLES / "ntfy-notify.conf").read_text())
+    n = desk.notifier(daemon, None, "--config", str(conf))
+    n.wait_log(r"subscribed to ntfy/\*")
+    ntfy_publish(server, "on alerts", title="A", priority=5)
+    ntfy_publish(server, "alerts again", tags="tada")
+    calls = mock.wait_calls(lambda c: len(c) >= 2, "two notifications")
+    assert [(c["summary"], c["body"], c["hints"]["urgency"]) for c in calls] == [
+        ("A", "on alerts", 2), ("\U0001f389 alerts", "alerts again", 1)]
+
+
+def test_gotify_example_files_work(wsb, desk):
+    server = FeedServer(wsb, "gotify", ["--client", GOTIFY_CLIENT,
+                                        "--app", f"Backups={GOTIFY_APP}"]).start()
+    token = wsb.tmp / "gotify.token"
+    token.write_text(GOTIFY_CLIENT + "\n")
+    daemon = wsb.daemon(sessions_d={
+        "gotify": example_session("gotify", f"ws://127.0.0.1:{server.port}", token)})
+    daemon.wait_state("gotify", "open")
+    mock = desk.server()
+    conf = wsb.tmp / "gotify.conf"
+    conf.write_text((EXAMPLES / "gotify-notify.conf").read_text())
+    n = desk.notifier(daemon, None, "--config", str(conf))
+    n.wait_log(r"subscribed to gotify/\*")
+    assert server.connections()[0]["path"] == "/stream"
+    server.publish("/message", {"message": "done in **3m**", "priority": 8,
+                                "extras": {"client::display": {"contentType": "text/markdown"}}},
+                   {"X-Gotify-Key": GOTIFY_APP})
+    calls = mock.wait_calls(lambda c: len(c) >= 1, "a notification")
+    assert (calls[0]["summary"], calls[0]["body"], calls[0]["hints"]["urgency"]) == (
+        "Backups", "done in <b>3m</b>", 2)
+
+
+def test_example_set_ups_fit_in_ten_lines():
+    """The README's promise: each server's set-up in at most ten lines."""
+    for name in ("ntfy", "gotify"):
+        lines = [line for f in (f"{name}-session.conf", f"{name}-notify.conf")
+                 for line in (EXAMPLES / f).read_text().splitlines()
+                 if line.strip() and not line.startswith("#")]
+        assert len(lines) <= 10, (name, lines)
