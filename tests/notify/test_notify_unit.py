@@ -4,6 +4,7 @@ runs it for an instance."""
 
 import json
 import os
+import re
 import pathlib
 import shlex
 import shutil
@@ -128,3 +129,14 @@ def test_notify_unit_config_errors_are_not_restarted(wsb, desk):
         status = n.wait_exit()
         assert status in prevented, (instance, status, n.log())
         assert message in n.log(), (instance, n.log())
+
+
+def test_notify_man_page_documents_every_option():
+    """Every option --help lists is in wsbridge-notify(1)."""
+    out = subprocess.run([str(NOTIFY), "--help-all"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    options = set(re.findall(r"^\s+(?:-\w, )?--([a-z][a-z-]*)", out, re.M)) - {"help", "help-all"}
+    assert {"preset", "urgency-map", "filter", "no-resume", "session"} <= options, options
+    man = (pathlib.Path(__file__).parents[2] / "packaging" / "wsbridge-notify.1").read_text()
+    missing = [o for o in sorted(options) if "\\-\\-" + o.replace("-", "\\-") not in man]
+    assert not missing, f"not in wsbridge-notify.1: {missing}"
