@@ -21,8 +21,10 @@
 
 typedef struct
 {
-  WsbNotifyContent *content; /* NULL for a gap */
+  WsbNotifyContent *content; /* NULL for a gap, or a message not to show */
+  gboolean gap;
   guint64 from_seq, to_seq;
+  guint64 epoch, seq; /* the position once it is done */
 } Pending;
 
 struct _WsbNotifyDesktop
@@ -40,6 +42,8 @@ struct _WsbNotifyDesktop
   gboolean body_markup; /* the server reads markup in bodies */
   gboolean actions;     /* the server shows action buttons */
   GQueue pending;       /* of Pending, while no server is there */
+  WsbNotifyPositionFunc position;
+  gpointer position_data;
   GCancellable *activating;
   guint activate_timer;
   gboolean activation_logged;
@@ -327,6 +331,13 @@ show_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq)
   return TRUE;
 }
 
+static void
+done_with (WsbNotifyDesktop *d, guint64 epoch, guint64 seq)
+{
+  if (d->position && epoch)
+    d->position (epoch, seq, d->position_data);
+}
+
 /* Shows what waited, in order, until done or the server is gone again. */
 static void
 flush_pending (WsbNotifyDesktop *d)
@@ -335,10 +346,13 @@ flush_pending (WsbNotifyDesktop *d)
 
   while (d->present && (p = g_queue_peek_head (&d->pending)))
     {
-      gboolean done = p->content ? offer (d, p->content) : show_gap (d, p->from_seq, p->to_seq);
+      gboolean done = p->content ? offer (d, p->content)
+                      : p->gap   ? show_gap (d, p->from_seq, p->to_seq)
+                                 : TRUE;
 
       if (!done)
         break;
+      done_with (d, p->epoch, p->seq);
       pending_free (g_queue_pop_head (&d->pending));
     }
 }
@@ -394,14 +408,11 @@ activate (WsbNotifyDesktop *d)
 }
 
 static void
-queue (WsbNotifyDesktop *d, WsbNotifyContent *content, guint64 from_seq, guint64 to_seq)
+queue (WsbNotifyDesktop *d, const Pending *what)
 {
-  Pending *p = g_new0 (Pending, 1);
+  Pending *p = g_memdup2 (what, sizeof *what);
   gboolean first = g_queue_is_empty (&d->pending);
 
-  p->content = content;
-  p->from_seq = from_seq;
-  p->to_seq = to_seq;
   g_queue_push_tail (&d->pending, p);
   if (first && !d->present)
     {
@@ -413,19 +424,44 @@ queue (WsbNotifyDesktop *d, WsbNotifyContent *content, guint64 from_seq, guint64
 }
 
 void
-wsb_notify_desktop_show (WsbNotifyDesktop *d, WsbNotifyContent *content)
+wsb_notify_desktop_show (WsbNotifyDesktop *d, WsbNotifyContent *content, guint64 epoch,
+                         guint64 seq)
 {
   if (d->present && g_queue_is_empty (&d->pending) && offer (d, content))
-    wsb_notify_content_free (content);
+    {
+      wsb_notify_content_free (content);
+      done_with (d, epoch, seq);
+    }
   else
-    queue (d, content, 0, 0);
+    queue (d, &(Pending){ .content = content, .epoch = epoch, .seq = seq });
 }
 
 void
-wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq)
+wsb_notify_desktop_skip (WsbNotifyDesktop *d, guint64 epoch, guint64 seq)
 {
-  if (!d->present || !g_queue_is_empty (&d->pending) || !show_gap (d, from_seq, to_seq))
-    queue (d, NULL, from_seq, to_seq);
+  if (g_queue_is_empty (&d->pending))
+    done_with (d, epoch, seq);
+  else
+    g_queue_push_tail (&d->pending, g_memdup2 (&(Pending){ .epoch = epoch, .seq = seq },
+                                               sizeof (Pending)));
+}
+
+void
+wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq, guint64 epoch)
+{
+  if (d->present && g_queue_is_empty (&d->pending) && show_gap (d, from_seq, to_seq))
+    done_with (d, epoch, to_seq);
+  else
+    queue (d, &(Pending){ .gap = TRUE, .from_seq = from_seq, .to_seq = to_seq, .epoch = epoch,
+                          .seq = to_seq });
+}
+
+void
+wsb_notify_desktop_set_position_func (WsbNotifyDesktop *d, WsbNotifyPositionFunc func,
+                                      gpointer data)
+{
+  d->position = func;
+  d->position_data = data;
 }
 
 static void

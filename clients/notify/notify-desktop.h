@@ -36,10 +36,24 @@ WsbNotifyDesktop *wsb_notify_desktop_new (GDBusConnection *bus, const char *app_
 void wsb_notify_desktop_free (WsbNotifyDesktop *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbNotifyDesktop, wsb_notify_desktop_free)
 
-/* One message's notification, under the burst rule. Takes content. */
-void wsb_notify_desktop_show (WsbNotifyDesktop *d, WsbNotifyContent *content);
+/* One message's notification (seq of epoch), under the burst rule. Takes
+ * content. */
+void wsb_notify_desktop_show (WsbNotifyDesktop *d, WsbNotifyContent *content, guint64 epoch,
+                              guint64 seq);
+
+/* A message that shows nothing (filtered out): done once what waits before
+ * it is. */
+void wsb_notify_desktop_skip (WsbNotifyDesktop *d, guint64 epoch, guint64 seq);
 
 /* Messages from_seq..to_seq will never come: one "some messages were missed"
  * notification that counts them ("2,398 messages were missed"), updated in
  * place by later gaps until it is closed. */
-void wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq);
+void wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq,
+                             guint64 epoch);
+
+/* Called with each message's position once it has been shown (or counted
+ * into a burst, or skipped): what a restart may resume after. Messages held
+ * for a notification server are not done until they are shown. */
+typedef void (*WsbNotifyPositionFunc) (guint64 epoch, guint64 seq, gpointer data);
+void wsb_notify_desktop_set_position_func (WsbNotifyDesktop *d, WsbNotifyPositionFunc func,
+                                           gpointer data);

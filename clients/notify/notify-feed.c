@@ -121,7 +121,6 @@ on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *data)
       f->epoch = m->epoch;
       f->seq = m->seq;
       f->funcs->message (m, f->data);
-      f->funcs->position (f->epoch, f->seq, f->data);
     }
   else if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_GAP)
     {
@@ -131,8 +130,7 @@ on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *data)
         return;
       f->epoch = g->epoch;
       f->seq = g->to_seq;
-      f->funcs->gap (g->from_seq, g->to_seq, f->data);
-      f->funcs->position (f->epoch, f->seq, f->data);
+      f->funcs->gap (g->from_seq, g->to_seq, g->epoch, f->data);
     }
   else if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_STATE)
     g_debug ("session %s is %s (%s)", f->session,
@@ -205,7 +203,7 @@ connect_now (WsbNotifyFeed *f)
     }
   take_position (f, reply->subscribe->status);
   wsb_client_reply_free (reply);
-  f->funcs->position (f->epoch, f->seq, f->data);
+  f->funcs->subscribed (f->epoch, f->seq, f->data);
   if (f->ever_subscribed)
     g_message ("subscribed to %s/%s again, after seq %" G_GUINT64_FORMAT, f->session, f->channel,
                f->seq);

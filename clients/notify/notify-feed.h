@@ -13,12 +13,12 @@
 typedef struct
 {
   void (*message) (const Wsbridge__V1__Message *message, gpointer data);
-  void (*gap) (guint64 from_seq, guint64 to_seq, gpointer data);
+  void (*gap) (guint64 from_seq, guint64 to_seq, guint64 epoch, gpointer data);
   /* The subscription cannot work (no such session, access denied, a bad
    * channel): the message says why. */
   void (*fatal) (const char *message, gpointer data);
-  /* The position moved: what was delivered so far ends at seq of epoch. */
-  void (*position) (guint64 epoch, guint64 seq, gpointer data);
+  /* Subscribed: nothing after seq of epoch was delivered yet. */
+  void (*subscribed) (guint64 epoch, guint64 seq, gpointer data);
 } WsbNotifyFeedFuncs;
 
 typedef struct _WsbNotifyFeed WsbNotifyFeed;

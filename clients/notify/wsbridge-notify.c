@@ -50,9 +50,12 @@ on_message (const Wsbridge__V1__Message *m, gpointer data)
   WsbNotifyContent *c = wsb_notify_format (&app->format, m->data.data, m->data.len, m->binary);
 
   if (c)
-    wsb_notify_desktop_show (app->desktop, c);
+    wsb_notify_desktop_show (app->desktop, c, m->epoch, m->seq);
   else
-    g_debug ("seq %" G_GUINT64_FORMAT " does not pass the filter; not shown", m->seq);
+    {
+      g_debug ("seq %" G_GUINT64_FORMAT " does not pass the filter; not shown", m->seq);
+      wsb_notify_desktop_skip (app->desktop, m->epoch, m->seq);
+    }
 }
 
 static void
@@ -77,6 +80,9 @@ on_position_timer (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A message was shown (or counted, or skipped): the position moves on. The
+ * feed's own position (what it received) may be ahead of it while messages
+ * wait for a notification server; those must show after a restart too. */
 static void
 on_position (guint64 epoch, guint64 seq, gpointer data)
 {
@@ -114,11 +120,11 @@ load_position (App *app, const WsbNotifyOptions *opts)
 }
 
 static void
-on_gap (guint64 from_seq, guint64 to_seq, gpointer data)
+on_gap (guint64 from_seq, guint64 to_seq, guint64 epoch, gpointer data)
 {
   App *app = data;
 
-  wsb_notify_desktop_gap (app->desktop, from_seq, to_seq);
+  wsb_notify_desktop_gap (app->desktop, from_seq, to_seq, epoch);
 }
 
 static void
@@ -128,11 +134,22 @@ on_fatal (const char *message, gpointer data)
   quit (data, EXIT_CONFIG);
 }
 
+/* A first run starts live: that is its position until a message moves it,
+ * so that a restart before any message still resumes from here. */
+static void
+on_subscribed (guint64 epoch, guint64 seq, gpointer data)
+{
+  App *app = data;
+
+  if (!app->epoch)
+    on_position (epoch, seq, app);
+}
+
 static const WsbNotifyFeedFuncs feed_funcs = {
   .message = on_message,
   .gap = on_gap,
   .fatal = on_fatal,
-  .position = on_position,
+  .subscribed = on_subscribed,
 };
 
 static void
@@ -216,6 +233,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_signal, &app);
   app.desktop = wsb_notify_desktop_new (bus, opts.app_name, opts.target, opts.burst, opts.window,
                                         on_server_changed, &app);
+  wsb_notify_desktop_set_position_func (app.desktop, on_position, &app);
   app.feed = wsb_notify_feed_new (opts.socket, opts.session, opts.channel, &feed_funcs, &app);
   load_position (&app, &opts);
   /* Reading stops while a message waits for a notification server. */

@@ -307,3 +307,23 @@ def test_example_set_ups_fit_in_ten_lines():
                  for line in (EXAMPLES / f).read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
         assert len(lines) <= 10, (name, lines)
+
+
+def test_notify_restart_while_messages_wait_for_a_server(wsb, desk):
+    """Messages held for a notification server are not past the position:
+    stopped before a server came, the next run still shows them."""
+    from test_notify import feed
+    server, daemon = feed(wsb)
+    n = desk.notifier(daemon, "demo")
+    n.wait_log(r"subscribed to demo/\*")
+    n.wait_log(r"waiting for one")
+    server.inject("held one", "held two")
+    n.wait_log(r"the bus cannot start a notification server")
+    assert n.stop() == 0
+    mock = desk.server()
+    again = desk.notifier(daemon, "demo")
+    again.wait_log(r"resuming after seq 0 ")
+    calls = mock.wait_calls(lambda c: len(c) >= 2, "the held messages")
+    server.inject("live")
+    calls = mock.wait_calls(lambda c: len(c) >= 3, "a live message")
+    assert [c["body"] for c in calls] == ["held one", "held two", "live"]
