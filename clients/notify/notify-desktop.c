@@ -58,7 +58,7 @@ struct _WsbNotifyDesktop
   guint summary_storm;
   NotifyNotification *gap;
   guint64 gap_count; /* messages missed since the notice was last closed */
-  GQueue live; /* NotifyNotification with a URL action, oldest first */
+  GQueue live;       /* NotifyNotification with a URL action, oldest first */
 };
 
 static void
@@ -77,7 +77,8 @@ body_text (WsbNotifyDesktop *d, const char *text)
 static char *
 content_body (WsbNotifyDesktop *d, const WsbNotifyContent *c)
 {
-  return c->markdown ? wsb_notify_markdown_render (c->body, d->body_markup) : body_text (d, c->body);
+  return c->markdown ? wsb_notify_markdown_render (c->body, d->body_markup)
+                     : body_text (d, c->body);
 }
 
 /* What every notification of ours carries. */
@@ -384,8 +385,7 @@ on_activated (GObject *source, GAsyncResult *res, gpointer data)
   if (reply)
     g_debug ("the bus started a notification server");
   else if (!d->activation_logged)
-    g_message ("the bus cannot start a notification server (%s); waiting for one",
-               error->message);
+    g_message ("the bus cannot start a notification server (%s); waiting for one", error->message);
   else
     g_debug ("the bus cannot start a notification server: %s", error->message);
   d->activation_logged = !reply;
@@ -424,8 +424,7 @@ queue (WsbNotifyDesktop *d, const Pending *what)
 }
 
 void
-wsb_notify_desktop_show (WsbNotifyDesktop *d, WsbNotifyContent *content, guint64 epoch,
-                         guint64 seq)
+wsb_notify_desktop_show (WsbNotifyDesktop *d, WsbNotifyContent *content, guint64 epoch, guint64 seq)
 {
   if (d->present && g_queue_is_empty (&d->pending) && offer (d, content))
     {
@@ -442,8 +441,8 @@ wsb_notify_desktop_skip (WsbNotifyDesktop *d, guint64 epoch, guint64 seq)
   if (g_queue_is_empty (&d->pending))
     done_with (d, epoch, seq);
   else
-    g_queue_push_tail (&d->pending, g_memdup2 (&(Pending){ .epoch = epoch, .seq = seq },
-                                               sizeof (Pending)));
+    g_queue_push_tail (&d->pending,
+                       g_memdup2 (&(Pending){ .epoch = epoch, .seq = seq }, sizeof (Pending)));
 }
 
 void
@@ -452,8 +451,10 @@ wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq, g
   if (d->present && g_queue_is_empty (&d->pending) && show_gap (d, from_seq, to_seq))
     done_with (d, epoch, to_seq);
   else
-    queue (d, &(Pending){ .gap = TRUE, .from_seq = from_seq, .to_seq = to_seq, .epoch = epoch,
-                          .seq = to_seq });
+    queue (
+        d,
+        &(Pending){
+            .gap = TRUE, .from_seq = from_seq, .to_seq = to_seq, .epoch = epoch, .seq = to_seq });
 }
 
 void

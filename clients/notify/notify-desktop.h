@@ -48,8 +48,7 @@ void wsb_notify_desktop_skip (WsbNotifyDesktop *d, guint64 epoch, guint64 seq);
 /* Messages from_seq..to_seq will never come: one "some messages were missed"
  * notification that counts them ("2,398 messages were missed"), updated in
  * place by later gaps until it is closed. */
-void wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq,
-                             guint64 epoch);
+void wsb_notify_desktop_gap (WsbNotifyDesktop *d, guint64 from_seq, guint64 to_seq, guint64 epoch);
 
 /* Called with each message's position once it has been shown (or counted
  * into a burst, or skipped): what a restart may resume after. Messages held

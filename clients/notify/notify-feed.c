@@ -208,8 +208,8 @@ connect_now (WsbNotifyFeed *f)
     g_message ("subscribed to %s/%s again, after seq %" G_GUINT64_FORMAT, f->session, f->channel,
                f->seq);
   else if (since)
-    g_message ("subscribed to %s/%s, resuming after seq %" G_GUINT64_FORMAT, f->session,
-               f->channel, since);
+    g_message ("subscribed to %s/%s, resuming after seq %" G_GUINT64_FORMAT, f->session, f->channel,
+               since);
   else
     g_message ("subscribed to %s/%s", f->session, f->channel);
   f->ever_subscribed = TRUE;

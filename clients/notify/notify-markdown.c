@@ -92,8 +92,10 @@ render_inline (Out *o, const char *p, gsize len)
       {
         const char *delim, *open, *close;
       } emphasis[] = {
-        { "**", "<b>", "</b>" }, { "__", "<b>", "</b>" },
-        { "*", "<i>", "</i>" },  { "_", "<i>", "</i>" },
+        { "**", "<b>", "</b>" },
+        { "__", "<b>", "</b>" },
+        { "*", "<i>", "</i>" },
+        { "_", "<i>", "</i>" },
       };
       gsize taken = 0;
 
@@ -124,8 +126,8 @@ render_inline (Out *o, const char *p, gsize len)
           gsize n = strlen (emphasis[i].delim);
           const char *close;
 
-          if ((gsize) (end - p) <= n * 2 || strncmp (p, emphasis[i].delim, n) != 0
-              || p[n] == ' ' || p[n] == '\n')
+          if ((gsize) (end - p) <= n * 2 || strncmp (p, emphasis[i].delim, n) != 0 || p[n] == ' '
+              || p[n] == '\n')
             continue;
           close = closing (p + n, end, emphasis[i].delim, n);
           /* snake_case_names are not emphasis. */

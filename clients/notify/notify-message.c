@@ -178,8 +178,7 @@ take_actions (const WsbNotifyFormat *f, JsonNode *root, WsbNotifyContent *c)
   if (!node || !JSON_NODE_HOLDS_ARRAY (node))
     return;
   array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array) && c->n_actions < WSB_NOTIFY_MAX_ACTIONS;
-       i++)
+  for (guint i = 0; i < json_array_get_length (array) && c->n_actions < WSB_NOTIFY_MAX_ACTIONS; i++)
     {
       JsonNode *e = json_array_get_element (array, i);
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;

@@ -58,8 +58,8 @@ static const struct
   [OPT_CHANNEL] = { "channel", KIND_CHANNEL, "CHANNEL", "The channel of --session (default: all)" },
   [OPT_PRESET] = { "preset", KIND_PRESET, "NAME",
                    "Options for a server's stream: ntfy or gotify (others win over it)" },
-  [OPT_FILTER] = { "filter", KIND_MATCH, "PTR=VALUE",
-                   "Show only the JSON messages whose PTR names VALUE" },
+  [OPT_FILTER]
+  = { "filter", KIND_MATCH, "PTR=VALUE", "Show only the JSON messages whose PTR names VALUE" },
   [OPT_SUMMARY] = { "summary", KIND_POINTER, "PTR",
                     "JSON pointer to the summary (default: the session[/channel])" },
   [OPT_SUMMARY_FALLBACK] = { "summary-fallback", KIND_POINTER, "PTR",
@@ -81,8 +81,8 @@ static const struct
                         "JSON pointer to ntfy actions; \"view\" ones become link buttons" },
   [OPT_TAGS_KEY] = { "tags-key", KIND_POINTER, "PTR",
                      "JSON pointer to ntfy tags: emoji names before the summary" },
-  [OPT_MARKDOWN_WHEN] = { "markdown-when", KIND_MATCH, "PTR=VALUE",
-                          "The body is markdown when PTR names VALUE" },
+  [OPT_MARKDOWN_WHEN]
+  = { "markdown-when", KIND_MATCH, "PTR=VALUE", "The body is markdown when PTR names VALUE" },
   [OPT_BURST] = { "burst", KIND_BURST, "N", "At most N notifications per window (default: 5)" },
   [OPT_WINDOW]
   = { "window", KIND_WINDOW, "SECONDS", "The window of --burst, in seconds (default: 10)" },
@@ -333,8 +333,8 @@ validate (WsbNotifyOptions *o, const Raw *raw, GError **error)
       || !take_pointer (&o->summary_fallback, raw, OPT_SUMMARY_FALLBACK, error)
       || !take_pointer (&o->body, raw, OPT_BODY, error)
       || !take_pointer (&o->icon_key, raw, OPT_ICON_KEY, error)
-      || !take_pointer (&o->urgency_key, raw, OPT_URGENCY_KEY, error)
-      || !take_map (o, raw, error) || !take_pointer (&o->url_key, raw, OPT_URL_KEY, error)
+      || !take_pointer (&o->urgency_key, raw, OPT_URGENCY_KEY, error) || !take_map (o, raw, error)
+      || !take_pointer (&o->url_key, raw, OPT_URL_KEY, error)
       || !take_pointer (&o->actions_key, raw, OPT_ACTIONS_KEY, error)
       || !take_pointer (&o->tags_key, raw, OPT_TAGS_KEY, error)
       || !take_match (&o->markdown, raw, OPT_MARKDOWN_WHEN, error)

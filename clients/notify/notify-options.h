@@ -36,7 +36,7 @@ typedef struct
   char *app_name;
   char *socket; /* resolved: --socket, $WSBRIDGE_SOCKET, the user instance's */
   guint burst;
-  double window; /* seconds */
+  double window;   /* seconds */
   gboolean resume; /* keep the position across restarts (not --no-resume) */
   gboolean verbose;
   gboolean version;

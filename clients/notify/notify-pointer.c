@@ -164,8 +164,8 @@ wsb_notify_match_new (const char *text, GError **error)
 
   if (!eq)
     {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "\"%s\" is not PTR=VALUE", text);
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "\"%s\" is not PTR=VALUE",
+                   text);
       return NULL;
     }
   ptr = g_strndup (text, (gsize) (eq - text));

@@ -30,12 +30,6 @@ wsb_notify_urgency_parse (const char *text, WsbNotifyUrgency *urgency)
   return FALSE;
 }
 
-const char *
-wsb_notify_urgency_name (WsbNotifyUrgency urgency)
-{
-  return names[MIN ((guint) urgency, G_N_ELEMENTS (names) - 1)];
-}
-
 static void
 entry_clear (Entry *e)
 {
@@ -94,7 +88,8 @@ add_entry (WsbNotifyUrgencyMap *m, const char *entry, GError **error)
     return bad (error, entry, "the urgency is not low, normal, critical, 0, 1 or 2");
   if (!range (key, &e.lo, &e.hi))
     {
-      if ((g_ascii_isdigit (key[0]) || key[0] == '-') && strspn (key, "-0123456789") == strlen (key))
+      if ((g_ascii_isdigit (key[0]) || key[0] == '-')
+          && strspn (key, "-0123456789") == strlen (key))
         return bad (error, entry, "not a range of whole numbers from low to high");
       e.text = g_steal_pointer (&key);
     }

@@ -16,9 +16,6 @@ typedef enum
 /* "low", "normal", "critical" (any case) or "0", "1", "2". */
 gboolean wsb_notify_urgency_parse (const char *text, WsbNotifyUrgency *urgency);
 
-/* Its name: "low", "normal" or "critical". */
-const char *wsb_notify_urgency_name (WsbNotifyUrgency urgency);
-
 typedef struct _WsbNotifyUrgencyMap WsbNotifyUrgencyMap;
 
 /* Compiles a map, a comma-separated list of KEY:URGENCY, URGENCY as

@@ -115,8 +115,7 @@ load_position (App *app, const WsbNotifyOptions *opts)
       wsb_notify_feed_set_position (app->feed, app->epoch, app->seq);
     }
   else if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-    g_warning ("ignoring %s: %s; starting with new messages", app->position_path,
-               error->message);
+    g_warning ("ignoring %s: %s; starting with new messages", app->position_path, error->message);
 }
 
 static void

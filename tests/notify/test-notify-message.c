@@ -189,8 +189,10 @@ test_ntfy (void)
     const char *priority;
     WsbNotifyUrgency urgency;
   } priorities[] = {
-    { "", WSB_NOTIFY_URGENCY_NORMAL },        { ",\"priority\":1", WSB_NOTIFY_URGENCY_LOW },
-    { ",\"priority\":2", WSB_NOTIFY_URGENCY_LOW }, { ",\"priority\":3", WSB_NOTIFY_URGENCY_NORMAL },
+    { "", WSB_NOTIFY_URGENCY_NORMAL },
+    { ",\"priority\":1", WSB_NOTIFY_URGENCY_LOW },
+    { ",\"priority\":2", WSB_NOTIFY_URGENCY_LOW },
+    { ",\"priority\":3", WSB_NOTIFY_URGENCY_NORMAL },
     { ",\"priority\":4", WSB_NOTIFY_URGENCY_CRITICAL },
     { ",\"priority\":5", WSB_NOTIFY_URGENCY_CRITICAL },
   };
@@ -198,7 +200,8 @@ test_ntfy (void)
   preset_setup (&p, "ntfy");
   /* Only message events show. */
   g_assert_null (format (&p.f, "{\"id\":\"a\",\"time\":1,\"event\":\"open\",\"topic\":\"t\"}"));
-  g_assert_null (format (&p.f, "{\"id\":\"b\",\"time\":1,\"event\":\"keepalive\",\"topic\":\"t\"}"));
+  g_assert_null (
+      format (&p.f, "{\"id\":\"b\",\"time\":1,\"event\":\"keepalive\",\"topic\":\"t\"}"));
   g_assert_null (format (&p.f, "{\"id\":\"c\",\"event\":\"poll_request\",\"topic\":\"t\"}"));
   g_assert_null (format (&p.f, "not JSON"));
   for (guint i = 0; i < G_N_ELEMENTS (priorities); i++)
@@ -216,13 +219,14 @@ test_ntfy (void)
     }
   {
     g_autoptr (WsbNotifyContent) c = format (
-        &p.f, "{\"event\":\"message\",\"topic\":\"alerts\",\"title\":\"Disk full\","
-              "\"message\":\"/ is at 99%\",\"tags\":[\"warning\",\"backup\",\"skull\",\"srv1\"],"
-              "\"click\":\"https://grafana.example.com/d/1\",\"actions\":["
-              "{\"action\":\"view\",\"label\":\"Open portal\",\"url\":\"https://portal.example.com\"},"
-              "{\"action\":\"http\",\"label\":\"Reboot\",\"url\":\"https://api.example.com/reboot\"},"
-              "{\"action\":\"view\",\"label\":\"Local\",\"url\":\"file:///etc/passwd\"},"
-              "{\"action\":\"view\",\"label\":\"Docs\",\"url\":\"https://docs.example.com\"}]}");
+        &p.f,
+        "{\"event\":\"message\",\"topic\":\"alerts\",\"title\":\"Disk full\","
+        "\"message\":\"/ is at 99%\",\"tags\":[\"warning\",\"backup\",\"skull\",\"srv1\"],"
+        "\"click\":\"https://grafana.example.com/d/1\",\"actions\":["
+        "{\"action\":\"view\",\"label\":\"Open portal\",\"url\":\"https://portal.example.com\"},"
+        "{\"action\":\"http\",\"label\":\"Reboot\",\"url\":\"https://api.example.com/reboot\"},"
+        "{\"action\":\"view\",\"label\":\"Local\",\"url\":\"file:///etc/passwd\"},"
+        "{\"action\":\"view\",\"label\":\"Docs\",\"url\":\"https://docs.example.com\"}]}");
 
     g_assert_cmpstr (c->summary, ==, "\u26a0\ufe0f\U0001f480 Disk full");
     g_assert_cmpstr (c->body, ==, "/ is at 99%\nTags: backup, srv1");
@@ -234,9 +238,9 @@ test_ntfy (void)
     g_assert_false (c->markdown);
   }
   {
-    g_autoptr (WsbNotifyContent) c = format (
-        &p.f, "{\"event\":\"message\",\"topic\":\"t\",\"message\":\"**x**\","
-              "\"content_type\":\"text/markdown\"}");
+    g_autoptr (WsbNotifyContent) c
+        = format (&p.f, "{\"event\":\"message\",\"topic\":\"t\",\"message\":\"**x**\","
+                        "\"content_type\":\"text/markdown\"}");
 
     g_assert_true (c->markdown);
   }
@@ -251,10 +255,10 @@ test_gotify (void)
   preset_setup (&p, "gotify");
   for (int prio = 0; prio <= 10; prio++)
     {
-      g_autofree char *json = g_strdup_printf (
-          "{\"id\":7,\"appid\":2,\"message\":\"Backup done\",\"title\":\"nas\","
-          "\"priority\":%d,\"date\":\"2026-12-07T05:00:00Z\"}",
-          prio);
+      g_autofree char *json
+          = g_strdup_printf ("{\"id\":7,\"appid\":2,\"message\":\"Backup done\",\"title\":\"nas\","
+                             "\"priority\":%d,\"date\":\"2026-12-07T05:00:00Z\"}",
+                             prio);
       g_autoptr (WsbNotifyContent) c = format (&p.f, json);
 
       g_assert_cmpint (c->urgency, ==,
@@ -284,8 +288,8 @@ static void
 test_urgency_map (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (WsbNotifyUrgencyMap) m
-      = wsb_notify_urgency_map_new ("1:low, 2:low,3:normal,4-5:critical,info:low,-3--1:low", &error);
+  g_autoptr (WsbNotifyUrgencyMap) m = wsb_notify_urgency_map_new (
+      "1:low, 2:low,3:normal,4-5:critical,info:low,-3--1:low", &error);
   WsbNotifyUrgency u = WSB_NOTIFY_URGENCY_NORMAL;
 
   g_assert_no_error (error);
@@ -298,8 +302,8 @@ test_urgency_map (void)
   g_assert_false (wsb_notify_urgency_map_lookup (m, "6", &u));
   g_assert_false (wsb_notify_urgency_map_lookup (m, "4.5", &u));
   g_assert_false (wsb_notify_urgency_map_lookup (m, "Info", &u));
-  for (const char *const *bad = (const char *const[]){ "", "1", "1:urgent", "5-4:low", ":low",
-                                                       "1:low,,2:low", NULL };
+  for (const char *const *bad
+       = (const char *const[]){ "", "1", "1:urgent", "5-4:low", ":low", "1:low,,2:low", NULL };
        *bad; bad++)
     {
       g_autoptr (GError) e = NULL;

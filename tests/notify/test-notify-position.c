@@ -38,9 +38,9 @@ test_round_trip (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 
   /* A damaged file is an error, never a position. */
-  for (const char *const *bad = (const char *const[]){ "[position]\nepoch=1\n",
-                                                       "[position]\nepoch=x\nseq=1\n",
-                                                       "[position]\nepoch=0\nseq=1\n", "\x01", NULL };
+  for (const char *const *bad
+       = (const char *const[]){ "[position]\nepoch=1\n", "[position]\nepoch=x\nseq=1\n",
+                                "[position]\nepoch=0\nseq=1\n", "\x01", NULL };
        *bad; bad++)
     {
       g_assert_true (g_file_set_contents (path, *bad, -1, NULL));
