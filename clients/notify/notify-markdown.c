@@ -9,7 +9,7 @@ typedef struct
 {
   GString *out;
   gboolean markup;
-  const char *start; /* of the whole text, so p[-1] can be looked at */
+  const char *start; /* of the line, so that p[-1] is looked at only after it */
 } Out;
 
 static void
@@ -158,6 +158,7 @@ render_line (Out *o, const char *line)
 {
   gsize hashes = strspn (line, "#");
 
+  o->start = line;
   if (hashes >= 1 && hashes <= 6 && line[hashes] == ' ')
     {
       put_tag (o, "<b>");
@@ -176,7 +177,7 @@ render_line (Out *o, const char *line)
 char *
 wsb_notify_markdown_render (const char *text, gboolean markup)
 {
-  Out o = { g_string_sized_new (strlen (text) + 16), markup, text };
+  Out o = { g_string_sized_new (strlen (text) + 16), markup, NULL };
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
 
   for (char **l = lines; *l; l++)

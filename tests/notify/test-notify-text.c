@@ -124,6 +124,7 @@ test_markdown (void)
     { "2 * 3 * 4 and backup_job_name", "2 * 3 * 4 and backup_job_name",
       "2 * 3 * 4 and backup_job_name" },
     { "**unclosed", "**unclosed", "**unclosed" },
+    { "_a_ b\n_c_ x_y_", "<i>a</i> b\n<i>c</i> x_y_", "a b\nc x_y_" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
