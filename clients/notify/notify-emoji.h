@@ -1,6 +1,7 @@
 /* ntfy's tags convention (pure logic, no I/O): a tag that is an emoji short
- * code ("warning", "rotating_light", "+1") shows as that emoji before the
- * title; the other tags show as text. */
+ * code ("warning", "rotating_light", "+1": GitHub's gemoji aliases, as ntfy
+ * uses them) shows as that emoji before the title; the other tags show as
+ * text. */
 #pragma once
 
 #include <glib.h>

@@ -320,6 +320,11 @@ test_emoji_table (void)
   g_assert_true (wsb_notify_emoji_table_sorted ());
   g_assert_cmpstr (wsb_notify_emoji_lookup ("+1"), ==, "\U0001f44d");
   g_assert_cmpstr (wsb_notify_emoji_lookup ("rotating_light"), ==, "\U0001f6a8");
+  /* The whole gemoji list: the first and last names, and rarer ones. */
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("-1"), ==, "\U0001f44e");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("zzz"), ==, "\U0001f4a4");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("de"), ==, "\U0001f1e9\U0001f1ea");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("hourglass_flowing_sand"), ==, "\u23f3");
   g_assert_null (wsb_notify_emoji_lookup ("Warning"));
   g_assert_null (wsb_notify_emoji_lookup (""));
 }
