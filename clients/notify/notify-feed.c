@@ -130,7 +130,7 @@ on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *data)
         return;
       f->epoch = g->epoch;
       f->seq = g->to_seq;
-      f->funcs->gap (g->from_seq, g->to_seq, f->data);
+      f->funcs->gap (g->from_seq, g->to_seq, g->epoch, f->data);
     }
   else if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_STATE)
     g_debug ("session %s is %s (%s)", f->session,
@@ -203,9 +203,13 @@ connect_now (WsbNotifyFeed *f)
     }
   take_position (f, reply->subscribe->status);
   wsb_client_reply_free (reply);
+  f->funcs->subscribed (f->epoch, f->seq, f->data);
   if (f->ever_subscribed)
     g_message ("subscribed to %s/%s again, after seq %" G_GUINT64_FORMAT, f->session, f->channel,
                f->seq);
+  else if (since)
+    g_message ("subscribed to %s/%s, resuming after seq %" G_GUINT64_FORMAT, f->session, f->channel,
+               since);
   else
     g_message ("subscribed to %s/%s", f->session, f->channel);
   f->ever_subscribed = TRUE;
@@ -234,6 +238,13 @@ wsb_notify_feed_new (const char *socket_path, const char *session, const char *c
   wsb_client_set_event_callback (f->client, on_event, f);
   wsb_backoff_init (&f->backoff, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, BACKOFF_RESET_MS);
   return f;
+}
+
+void
+wsb_notify_feed_set_position (WsbNotifyFeed *f, guint64 epoch, guint64 seq)
+{
+  f->epoch = epoch;
+  f->seq = seq;
 }
 
 void

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "notify-emoji.h"
 #include "notify-text.h"
 
 void
@@ -13,21 +14,12 @@ wsb_notify_content_free (WsbNotifyContent *c)
   g_free (c->body);
   g_free (c->icon);
   g_free (c->url);
+  for (guint i = 0; i < c->n_actions; i++)
+    {
+      g_free (c->actions[i].label);
+      g_free (c->actions[i].url);
+    }
   g_free (c);
-}
-
-gboolean
-wsb_notify_urgency_parse (const char *text, WsbNotifyUrgency *urgency)
-{
-  static const char *const names[] = { "low", "normal", "critical" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_ascii_strcasecmp (text, names[i]) == 0 || ((guint) text[0] == '0' + i && !text[1]))
-      {
-        *urgency = (WsbNotifyUrgency) i;
-        return TRUE;
-      }
-  return FALSE;
 }
 
 gboolean
@@ -103,10 +95,110 @@ choose_urgency (const WsbNotifyFormat *f, JsonNode *root)
   g_autofree char *text = lookup (f->urgency, root);
   WsbNotifyUrgency urgency = WSB_NOTIFY_URGENCY_NORMAL;
 
-  if (text && !wsb_notify_urgency_parse (text, &urgency))
+  if (!text)
+    return urgency;
+  if (f->urgency_map)
+    {
+      if (!wsb_notify_urgency_map_lookup (f->urgency_map, text, &urgency))
+        g_debug ("urgency \"%s\" from %s is not in the urgency map: normal", text,
+                 wsb_notify_pointer_text (f->urgency));
+    }
+  else if (!wsb_notify_urgency_parse (text, &urgency))
     g_debug ("ignoring urgency \"%s\" from %s: not low, normal, critical, 0, 1 or 2", text,
              wsb_notify_pointer_text (f->urgency));
   return urgency;
+}
+
+/* The string members of an array of strings (others are skipped). */
+static GPtrArray *
+string_array (const WsbNotifyPointer *p, JsonNode *root)
+{
+  JsonNode *node = p && root ? wsb_notify_pointer_find (p, root) : NULL;
+  GPtrArray *out = g_ptr_array_new ();
+  JsonArray *array;
+
+  if (!node || !JSON_NODE_HOLDS_ARRAY (node))
+    return out;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *e = json_array_get_element (array, i);
+
+      if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) == G_TYPE_STRING)
+        g_ptr_array_add (out, (gpointer) json_node_get_string (e));
+    }
+  return out;
+}
+
+/* ntfy's tags: the emoji ones before the summary, the rest as a last line of
+ * the body. */
+static void
+apply_tags (const WsbNotifyFormat *f, JsonNode *root, char **summary, char **body)
+{
+  g_autoptr (GPtrArray) tags = string_array (f->tags, root);
+  g_autoptr (GString) emoji = g_string_new (NULL);
+  g_autoptr (GString) words = g_string_new (NULL);
+
+  for (guint i = 0; i < tags->len; i++)
+    {
+      const char *tag = g_ptr_array_index (tags, i);
+      const char *e = wsb_notify_emoji_lookup (tag);
+
+      if (e)
+        g_string_append (emoji, e);
+      else if (*tag)
+        g_string_append_printf (words, "%s%s", words->len ? ", " : "", tag);
+    }
+  if (emoji->len)
+    {
+      char *s = g_strdup_printf ("%s %s", emoji->str, *summary);
+
+      g_free (*summary);
+      *summary = wsb_notify_text_clean (s, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS, FALSE);
+      g_free (s);
+    }
+  if (words->len)
+    {
+      char *b = g_strdup_printf ("%s%sTags: %s", *body, **body ? "\n" : "", words->str);
+
+      g_free (*body);
+      *body = wsb_notify_text_clean (b, -1, WSB_NOTIFY_BODY_MAX_CHARS, TRUE);
+      g_free (b);
+    }
+}
+
+/* ntfy's "view" actions: buttons that open a URL. Others (http, broadcast)
+ * would act on the user's behalf and are not offered. */
+static void
+take_actions (const WsbNotifyFormat *f, JsonNode *root, WsbNotifyContent *c)
+{
+  JsonNode *node = f->actions && root ? wsb_notify_pointer_find (f->actions, root) : NULL;
+  JsonArray *array;
+
+  if (!node || !JSON_NODE_HOLDS_ARRAY (node))
+    return;
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array) && c->n_actions < WSB_NOTIFY_MAX_ACTIONS; i++)
+    {
+      JsonNode *e = json_array_get_element (array, i);
+      JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+      const char *action = o ? json_object_get_string_member_with_default (o, "action", "") : "";
+      const char *label = o ? json_object_get_string_member_with_default (o, "label", "") : "";
+      const char *url = o ? json_object_get_string_member_with_default (o, "url", "") : "";
+      g_autofree char *clean = NULL;
+
+      if (g_ascii_strcasecmp (action, "view") != 0)
+        continue;
+      clean = wsb_notify_text_clean (label, -1, WSB_NOTIFY_LABEL_MAX_CHARS, FALSE);
+      if (!*clean || !wsb_notify_url_check (url))
+        {
+          g_debug ("ignoring a view action without a label or an http(s) URL");
+          continue;
+        }
+      c->actions[c->n_actions].label = g_steal_pointer (&clean);
+      c->actions[c->n_actions].url = g_strdup (url);
+      c->n_actions++;
+    }
 }
 
 static char *
@@ -124,23 +216,30 @@ choose_url (const WsbNotifyFormat *f, JsonNode *root)
 WsbNotifyContent *
 wsb_notify_format (const WsbNotifyFormat *f, const void *data, gsize len, gboolean binary)
 {
-  WsbNotifyContent *c = g_new0 (WsbNotifyContent, 1);
-  gboolean any_pointer = f->summary || f->body || f->icon || f->urgency || f->url;
+  WsbNotifyContent *c;
+  gboolean any_pointer = f->filter || f->summary || f->summary_fallback || f->body || f->icon
+                         || f->urgency || f->url || f->actions || f->tags || f->markdown;
   g_autoptr (JsonNode) root = NULL;
-  g_autofree char *summary = NULL;
   g_autofree char *body = NULL;
+  const WsbNotifyPointer *summaries[] = { f->summary, f->summary_fallback };
 
   if (!binary && any_pointer)
     root = parse_json (data, len);
-  summary = lookup (f->summary, root);
-  if (summary)
-    c->summary = wsb_notify_text_clean (summary, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS, FALSE);
-  if (!c->summary || !*c->summary)
+  if (f->filter && !wsb_notify_match_test (f->filter, root))
+    return NULL;
+  c = g_new0 (WsbNotifyContent, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (summaries) && !c->summary; i++)
     {
-      g_free (c->summary);
-      c->summary
-          = wsb_notify_text_clean (f->default_summary, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS, FALSE);
+      g_autofree char *summary = lookup (summaries[i], root);
+
+      if (summary)
+        c->summary = wsb_notify_text_clean (summary, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS, FALSE);
+      if (c->summary && !*c->summary)
+        g_clear_pointer (&c->summary, g_free);
     }
+  if (!c->summary)
+    c->summary
+        = wsb_notify_text_clean (f->default_summary, -1, WSB_NOTIFY_SUMMARY_MAX_CHARS, FALSE);
   body = lookup (f->body, root);
   if (binary)
     c->body = g_strdup_printf ("binary message (%" G_GSIZE_FORMAT " bytes)", len);
@@ -152,5 +251,8 @@ wsb_notify_format (const WsbNotifyFormat *f, const void *data, gsize len, gboole
   c->icon = choose_icon (f, root);
   c->urgency = choose_urgency (f, root);
   c->url = choose_url (f, root);
+  c->markdown = !binary && f->markdown && wsb_notify_match_test (f->markdown, root);
+  take_actions (f, root, c);
+  apply_tags (f, root, &c->summary, &c->body);
   return c;
 }

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "notify-preset.h"
+
 #define GROUP "notify"
 
 typedef enum
@@ -13,17 +15,31 @@ typedef enum
   KIND_PATH,    /* non-empty file name */
   KIND_BURST,   /* 1..WSB_NOTIFY_BURST_MAX */
   KIND_WINDOW,  /* seconds, WSB_NOTIFY_WINDOW_MIN..WSB_NOTIFY_WINDOW_MAX */
+  KIND_MATCH,   /* PTR=VALUE */
+  KIND_MAP,     /* an urgency map */
+  KIND_PRESET,  /* a preset's name */
+  KIND_SESSION, /* a session name */
+  KIND_CHANNEL, /* non-empty UTF-8 */
 } Kind;
 
 typedef enum
 {
+  OPT_SESSION,
+  OPT_CHANNEL,
+  OPT_PRESET,
+  OPT_FILTER,
   OPT_SUMMARY,
+  OPT_SUMMARY_FALLBACK,
   OPT_BODY,
   OPT_ICON,
   OPT_ICON_KEY,
   OPT_APP_NAME,
   OPT_URGENCY_KEY,
+  OPT_URGENCY_MAP,
   OPT_URL_KEY,
+  OPT_ACTIONS_KEY,
+  OPT_TAGS_KEY,
+  OPT_MARKDOWN_WHEN,
   OPT_BURST,
   OPT_WINDOW,
   OPT_SOCKET,
@@ -37,8 +53,17 @@ static const struct
   const char *arg;
   const char *doc;
 } opts[N_OPTS] = {
+  [OPT_SESSION] = { "session", KIND_SESSION, "NAME",
+                    "The session, when SESSION[/CHANNEL] is not given (for the [notify] file)" },
+  [OPT_CHANNEL] = { "channel", KIND_CHANNEL, "CHANNEL", "The channel of --session (default: all)" },
+  [OPT_PRESET] = { "preset", KIND_PRESET, "NAME",
+                   "Options for a server's stream: ntfy or gotify (others win over it)" },
+  [OPT_FILTER]
+  = { "filter", KIND_MATCH, "PTR=VALUE", "Show only the JSON messages whose PTR names VALUE" },
   [OPT_SUMMARY] = { "summary", KIND_POINTER, "PTR",
                     "JSON pointer to the summary (default: the session[/channel])" },
+  [OPT_SUMMARY_FALLBACK] = { "summary-fallback", KIND_POINTER, "PTR",
+                             "JSON pointer to the summary when --summary names nothing" },
   [OPT_BODY] = { "body", KIND_POINTER, "PTR", "JSON pointer to the body (default: the text)" },
   [OPT_ICON] = { "icon", KIND_TEXT, "NAME", "Icon name (or file) of every notification" },
   [OPT_ICON_KEY]
@@ -46,9 +71,18 @@ static const struct
   [OPT_APP_NAME]
   = { "app-name", KIND_TEXT, "NAME", "Application name the server shows (default: wsbridge)" },
   [OPT_URGENCY_KEY]
-  = { "urgency-key", KIND_POINTER, "PTR", "JSON pointer to low, normal or critical (or 0, 1, 2)" },
+  = { "urgency-key", KIND_POINTER, "PTR",
+      "JSON pointer to low, normal or critical (or 0, 1, 2), or a value of --urgency-map" },
+  [OPT_URGENCY_MAP] = { "urgency-map", KIND_MAP, "MAP",
+                        "What --urgency-key's values mean, e.g. 1-2:low,3:normal,4-5:critical" },
   [OPT_URL_KEY]
   = { "url-key", KIND_POINTER, "PTR", "JSON pointer to an http(s) URL that a click opens" },
+  [OPT_ACTIONS_KEY] = { "actions-key", KIND_POINTER, "PTR",
+                        "JSON pointer to ntfy actions; \"view\" ones become link buttons" },
+  [OPT_TAGS_KEY] = { "tags-key", KIND_POINTER, "PTR",
+                     "JSON pointer to ntfy tags: emoji names before the summary" },
+  [OPT_MARKDOWN_WHEN]
+  = { "markdown-when", KIND_MATCH, "PTR=VALUE", "The body is markdown when PTR names VALUE" },
   [OPT_BURST] = { "burst", KIND_BURST, "N", "At most N notifications per window (default: 5)" },
   [OPT_WINDOW]
   = { "window", KIND_WINDOW, "SECONDS", "The window of --burst, in seconds (default: 10)" },
@@ -61,6 +95,7 @@ typedef struct
   char *value[N_OPTS];
   char *source[N_OPTS]; /* NULL: the command line, else the file */
   char *config;
+  gboolean no_resume;
 } Raw;
 
 static void
@@ -82,11 +117,18 @@ wsb_notify_options_clear (WsbNotifyOptions *o)
   g_free (o->target);
   g_free (o->session);
   g_free (o->channel);
+  g_free (o->preset);
+  g_clear_pointer (&o->filter, wsb_notify_match_free);
   g_clear_pointer (&o->summary, wsb_notify_pointer_free);
+  g_clear_pointer (&o->summary_fallback, wsb_notify_pointer_free);
   g_clear_pointer (&o->body, wsb_notify_pointer_free);
   g_clear_pointer (&o->icon_key, wsb_notify_pointer_free);
   g_clear_pointer (&o->urgency_key, wsb_notify_pointer_free);
+  g_clear_pointer (&o->urgency_map, wsb_notify_urgency_map_free);
   g_clear_pointer (&o->url_key, wsb_notify_pointer_free);
+  g_clear_pointer (&o->actions_key, wsb_notify_pointer_free);
+  g_clear_pointer (&o->tags_key, wsb_notify_pointer_free);
+  g_clear_pointer (&o->markdown, wsb_notify_match_free);
   g_free (o->icon);
   g_free (o->app_name);
   g_free (o->socket);
@@ -96,7 +138,10 @@ wsb_notify_options_clear (WsbNotifyOptions *o)
 static gboolean
 bad_value (GError **error, const Raw *raw, OptId id, const char *reason)
 {
-  if (raw->source[id])
+  if (raw->source[id] && g_str_has_prefix (raw->source[id], "preset "))
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: %s: %s", raw->source[id],
+                 opts[id].name, reason);
+  else if (raw->source[id])
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: key %s: %s", raw->source[id],
                  opts[id].name, reason);
   else
@@ -104,6 +149,8 @@ bad_value (GError **error, const Raw *raw, OptId id, const char *reason)
                  reason);
   return FALSE;
 }
+
+static gboolean check_target (WsbNotifyOptions *o, const char *target, GError **error);
 
 /* Session names as the daemon takes them: [a-z0-9][a-z0-9_.-]{0,63}. */
 static gboolean
@@ -127,6 +174,36 @@ parse_target (WsbNotifyOptions *o, const char *target, GError **error)
   o->target = g_strdup (target);
   o->session = slash ? g_strndup (target, (gsize) (slash - target)) : g_strdup (target);
   o->channel = g_strdup (slash ? slash + 1 : "*");
+  return check_target (o, target, error);
+}
+
+/* SESSION[/CHANNEL] from --session and --channel. */
+static gboolean
+options_target (WsbNotifyOptions *o, const Raw *raw, GError **error)
+{
+  const char *channel = raw->value[OPT_CHANNEL];
+
+  if (!raw->value[OPT_SESSION])
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "%s",
+                   raw->config ? "missing SESSION[/CHANNEL]: neither the command line nor "
+                                 "the options file names a session"
+                               : "missing SESSION[/CHANNEL]");
+      return FALSE;
+    }
+  if (!session_name_ok (raw->value[OPT_SESSION]))
+    return bad_value (error, raw, OPT_SESSION, "expected [a-z0-9][a-z0-9_.-]{0,63}");
+  if (channel && (!*channel || !g_utf8_validate (channel, -1, NULL)))
+    return bad_value (error, raw, OPT_CHANNEL, *channel ? "not valid UTF-8" : "empty");
+  o->session = g_strdup (raw->value[OPT_SESSION]);
+  o->channel = g_strdup (channel ? channel : "*");
+  o->target = channel ? g_strdup_printf ("%s/%s", o->session, channel) : g_strdup (o->session);
+  return TRUE;
+}
+
+static gboolean
+check_target (WsbNotifyOptions *o, const char *target, GError **error)
+{
   if (!session_name_ok (o->session))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -151,6 +228,28 @@ take_pointer (WsbNotifyPointer **out, const Raw *raw, OptId id, GError **error)
     return TRUE;
   *out = wsb_notify_pointer_new (raw->value[id], &local);
   return *out ? TRUE : bad_value (error, raw, id, local->message);
+}
+
+static gboolean
+take_match (WsbNotifyMatch **out, const Raw *raw, OptId id, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!raw->value[id])
+    return TRUE;
+  *out = wsb_notify_match_new (raw->value[id], &local);
+  return *out ? TRUE : bad_value (error, raw, id, local->message);
+}
+
+static gboolean
+take_map (WsbNotifyOptions *o, const Raw *raw, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (!raw->value[OPT_URGENCY_MAP])
+    return TRUE;
+  o->urgency_map = wsb_notify_urgency_map_new (raw->value[OPT_URGENCY_MAP], &local);
+  return o->urgency_map ? TRUE : bad_value (error, raw, OPT_URGENCY_MAP, local->message);
 }
 
 static gboolean
@@ -229,11 +328,16 @@ socket_path (const Raw *raw)
 static gboolean
 validate (WsbNotifyOptions *o, const Raw *raw, GError **error)
 {
-  if (!take_pointer (&o->summary, raw, OPT_SUMMARY, error)
+  if (!take_match (&o->filter, raw, OPT_FILTER, error)
+      || !take_pointer (&o->summary, raw, OPT_SUMMARY, error)
+      || !take_pointer (&o->summary_fallback, raw, OPT_SUMMARY_FALLBACK, error)
       || !take_pointer (&o->body, raw, OPT_BODY, error)
       || !take_pointer (&o->icon_key, raw, OPT_ICON_KEY, error)
-      || !take_pointer (&o->urgency_key, raw, OPT_URGENCY_KEY, error)
+      || !take_pointer (&o->urgency_key, raw, OPT_URGENCY_KEY, error) || !take_map (o, raw, error)
       || !take_pointer (&o->url_key, raw, OPT_URL_KEY, error)
+      || !take_pointer (&o->actions_key, raw, OPT_ACTIONS_KEY, error)
+      || !take_pointer (&o->tags_key, raw, OPT_TAGS_KEY, error)
+      || !take_match (&o->markdown, raw, OPT_MARKDOWN_WHEN, error)
       || !take_text (&o->icon, raw, OPT_ICON, error)
       || !take_text (&o->app_name, raw, OPT_APP_NAME, error) || !take_burst (o, raw, error)
       || !take_window (o, raw, error))
@@ -242,7 +346,40 @@ validate (WsbNotifyOptions *o, const Raw *raw, GError **error)
     return bad_value (error, raw, OPT_SOCKET, "empty");
   if (!o->app_name)
     o->app_name = g_strdup ("wsbridge");
+  o->preset = g_strdup (raw->value[OPT_PRESET]);
+  o->resume = !raw->no_resume;
   o->socket = socket_path (raw);
+  return TRUE;
+}
+
+/* Fills what the command line and the file left unset from the preset. */
+static gboolean
+apply_preset (Raw *raw, GError **error)
+{
+  const WsbNotifyPresetValue *values;
+  g_autofree char *why = NULL;
+
+  if (!raw->value[OPT_PRESET])
+    return TRUE;
+  values = wsb_notify_preset_lookup (raw->value[OPT_PRESET]);
+  if (!values)
+    {
+      why = g_strdup_printf ("no preset \"%s\"; there are %s", raw->value[OPT_PRESET],
+                             wsb_notify_preset_names ());
+      return bad_value (error, raw, OPT_PRESET, why);
+    }
+  for (const WsbNotifyPresetValue *v = values; v->option; v++)
+    {
+      guint id;
+
+      for (id = 0; id < N_OPTS && strcmp (opts[id].name, v->option) != 0; id++)
+        ;
+      g_assert (id < N_OPTS);
+      if (raw->value[id])
+        continue;
+      raw->value[id] = g_strdup (v->value);
+      raw->source[id] = g_strdup_printf ("preset %s", raw->value[OPT_PRESET]);
+    }
   return TRUE;
 }
 
@@ -288,7 +425,7 @@ merge_keyfile (Raw *raw, GKeyFile *kf, const char *path, GError **error)
 static GOptionContext *
 make_context (Raw *raw, WsbNotifyOptions *o)
 {
-  GOptionEntry entries[N_OPTS + 4];
+  GOptionEntry entries[N_OPTS + 5];
   GOptionContext *ctx;
   guint n = 0;
 
@@ -309,6 +446,13 @@ make_context (Raw *raw, WsbNotifyOptions *o)
                                  "Read options from the [notify] group of FILE "
                                  "(the command line wins)",
                                  "FILE" };
+  entries[n++] = (GOptionEntry){ "no-resume",
+                                 0,
+                                 0,
+                                 G_OPTION_ARG_NONE,
+                                 &raw->no_resume,
+                                 "Start with new messages, not where the last run stopped",
+                                 NULL };
   entries[n++]
       = (GOptionEntry){ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Log debug messages",
                         NULL };
@@ -316,7 +460,7 @@ make_context (Raw *raw, WsbNotifyOptions *o)
     "version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL
   };
   entries[n] = (GOptionEntry){ NULL };
-  ctx = g_option_context_new ("SESSION[/CHANNEL]");
+  ctx = g_option_context_new ("[SESSION[/CHANNEL]]");
   g_option_context_set_summary (ctx, "Shows the messages of a wsbridge session as desktop "
                                      "notifications.");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -335,13 +479,13 @@ wsb_notify_options_parse (WsbNotifyOptions *o, int *argc, char ***argv, GError *
     return FALSE;
   if (o->version)
     return TRUE;
-  if (*argc != 2)
+  if (*argc > 2)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "%s",
-                   *argc < 2 ? "missing SESSION[/CHANNEL]" : "more than one SESSION[/CHANNEL]");
+                   "more than one SESSION[/CHANNEL]");
       return FALSE;
     }
-  if (!parse_target (o, (*argv)[1], error))
+  if (*argc == 2 && !parse_target (o, (*argv)[1], error))
     return FALSE;
   if (raw.config)
     {
@@ -360,5 +504,9 @@ wsb_notify_options_parse (WsbNotifyOptions *o, int *argc, char ***argv, GError *
           return FALSE;
         }
     }
+  if (*argc < 2 && !options_target (o, &raw, error))
+    return FALSE;
+  if (raw.value[OPT_PRESET] && !apply_preset (&raw, error))
+    return FALSE;
   return validate (o, &raw, error);
 }

@@ -108,8 +108,8 @@ double_text (double d)
   return g_strdup (buf);
 }
 
-char *
-wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root)
+JsonNode *
+wsb_notify_pointer_find (const WsbNotifyPointer *p, JsonNode *root)
 {
   JsonNode *node = root;
 
@@ -122,6 +122,14 @@ wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root)
       else
         node = NULL;
     }
+  return node;
+}
+
+char *
+wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root)
+{
+  JsonNode *node = wsb_notify_pointer_find (p, root);
+
   if (!node || !JSON_NODE_HOLDS_VALUE (node))
     return NULL;
   switch (json_node_get_value_type (node))
@@ -137,4 +145,61 @@ wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root)
       default:
         return NULL;
     }
+}
+
+struct _WsbNotifyMatch
+{
+  char *text;
+  WsbNotifyPointer *pointer;
+  char *value;
+};
+
+WsbNotifyMatch *
+wsb_notify_match_new (const char *text, GError **error)
+{
+  const char *eq = strchr (text, '=');
+  g_autofree char *ptr = NULL;
+  WsbNotifyPointer *pointer;
+  WsbNotifyMatch *m;
+
+  if (!eq)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "\"%s\" is not PTR=VALUE",
+                   text);
+      return NULL;
+    }
+  ptr = g_strndup (text, (gsize) (eq - text));
+  pointer = wsb_notify_pointer_new (ptr, error);
+  if (!pointer)
+    return NULL;
+  m = g_new0 (WsbNotifyMatch, 1);
+  m->text = g_strdup (text);
+  m->pointer = pointer;
+  m->value = g_strdup (eq + 1);
+  return m;
+}
+
+void
+wsb_notify_match_free (WsbNotifyMatch *m)
+{
+  if (!m)
+    return;
+  g_free (m->text);
+  wsb_notify_pointer_free (m->pointer);
+  g_free (m->value);
+  g_free (m);
+}
+
+const char *
+wsb_notify_match_text (const WsbNotifyMatch *m)
+{
+  return m->text;
+}
+
+gboolean
+wsb_notify_match_test (const WsbNotifyMatch *m, JsonNode *root)
+{
+  g_autofree char *value = root ? wsb_notify_pointer_get (m->pointer, root) : NULL;
+
+  return value && strcmp (value, m->value) == 0;
 }

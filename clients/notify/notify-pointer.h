@@ -25,3 +25,19 @@ const char *wsb_notify_pointer_text (const WsbNotifyPointer *p);
  * pointer does not resolve or names null, an object or an array. Array tokens
  * are decimal indexes without leading zeros; "-" never resolves. */
 char *wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root);
+
+/* The node the pointer names in root (owned by root), whatever it holds, or
+ * NULL when the pointer does not resolve. */
+JsonNode *wsb_notify_pointer_find (const WsbNotifyPointer *p, JsonNode *root);
+
+/* A condition on a message, "PTR=VALUE": the value the pointer names,
+ * as wsb_notify_pointer_get() gives it, equals VALUE. The pointer ends at the
+ * first '='. */
+typedef struct _WsbNotifyMatch WsbNotifyMatch;
+
+WsbNotifyMatch *wsb_notify_match_new (const char *text, GError **error);
+void wsb_notify_match_free (WsbNotifyMatch *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbNotifyMatch, wsb_notify_match_free)
+const char *wsb_notify_match_text (const WsbNotifyMatch *m);
+/* root may be NULL (a message that is no JSON object or array): no match. */
+gboolean wsb_notify_match_test (const WsbNotifyMatch *m, JsonNode *root);

@@ -94,3 +94,19 @@ wsb_notify_text_escape (const char *text)
     }
   return g_string_free (out, FALSE);
 }
+
+char *
+wsb_notify_text_count (guint64 n)
+{
+  g_autofree char *digits = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  gsize len = strlen (digits);
+  GString *out = g_string_sized_new (len + len / 3);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, digits[i]);
+    }
+  return g_string_free (out, FALSE);
+}

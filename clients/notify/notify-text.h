@@ -22,3 +22,7 @@ char *wsb_notify_text_clean (const char *data, gssize len, guint max_chars, gboo
  * markup shows as the text itself. Quotes need no escaping outside of
  * attribute values, and not every server knows "&apos;". */
 char *wsb_notify_text_escape (const char *text);
+
+/* n in decimal with ',' between groups of three digits ("2,398"), as the
+ * notices that count missed messages write it in every locale. */
+char *wsb_notify_text_count (guint64 n);

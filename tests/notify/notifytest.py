@@ -4,18 +4,23 @@
   NotifyMock  python-dbusmock's notification_daemon template on that bus; reads
               back every Notify call the server got
   Notifier    a running build/clients/notify/wsbridge-notify
+  FeedServer  ntfy_server.py or gotify_server.py: a push server's WebSocket
+              stream, published to over HTTP
 """
 
 import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
+import urllib.request
 
 import wsbtest
 from wsbtest import BUILD_ROOT, PYTHON, SLOW, WRAPPER, tail, wait_for
 
 NOTIFY = BUILD_ROOT / "clients" / "notify" / "wsbridge-notify"
+HERE = pathlib.Path(__file__).resolve().parent
 SERVER_NAME = "org.freedesktop.Notifications"
 SERVER_PATH = "/org/freedesktop/Notifications"
 NOTIFY_FIELDS = ("app_name", "replaces_id", "icon", "summary", "body", "actions", "hints",
@@ -119,7 +124,9 @@ class Notifier:
         self.log_path = desk.dir / f"notify{n}.log"
         self.env = {**daemon.env, "DBUS_SESSION_BUS_ADDRESS": desk.bus.address,
                     "NOTIFY_IGNORE_PORTAL": "1", **(env or {})}
-        self.cmd = [*WRAPPER, str(NOTIFY), "--socket", str(daemon.socket), "-v", *args, target]
+        # TARGET None: the options (a --config file) name the session.
+        self.cmd = [*WRAPPER, str(NOTIFY), "--socket", str(daemon.socket), "-v", *args,
+                    *([target] if target is not None else [])]
         self.proc = None
         self.returncode = None
 
@@ -196,7 +203,11 @@ class Desk:
         self.wsb = wsb
         self.dir = wsb.tmp / "desk"
         self.dir.mkdir()
-        self.bus = wsbtest.SessionBus(wsb.tmp / "session-bus", wsb.rundir)
+        # Empty until activatable_server() puts a service file there.
+        self.services = self.dir / "services"
+        self.services.mkdir()
+        body = f"{wsbtest.ALLOW_ALL_POLICY}\n  <servicedir>{self.services}</servicedir>"
+        self.bus = wsbtest.SessionBus(wsb.tmp / "session-bus", wsb.rundir, body=body)
         wsb.buses.append(self.bus)
         self.bus.start()
         self.notifiers, self.mocks = [], []
@@ -206,6 +217,25 @@ class Desk:
         mock = NotifyMock(self.bus, self.dir / f"server{len(self.mocks) + 1}.log", capabilities)
         self.mocks.append(mock)
         return mock.start()
+
+    def activatable_server(self):
+        """Make the bus able to start a notification server (the
+        notification_daemon template) when asked; return a NotifyMock handle
+        for reading whichever instance owns the name (not started here)."""
+        log = self.dir / "activated-servers.log"
+        (self.services / f"{SERVER_NAME}.service").write_text(
+            f"[D-BUS Service]\nName={SERVER_NAME}\n"
+            f"Exec=/bin/sh -c 'exec {PYTHON} -m dbusmock --session --template "
+            f"notification_daemon >>{log} 2>&1'\n")
+        self.bus.connection().get_object("org.freedesktop.DBus", "/org/freedesktop/DBus") \
+            .ReloadConfig(dbus_interface="org.freedesktop.DBus")
+        return NotifyMock(self.bus, log)
+
+    def server_pid(self):
+        """The process that owns the notification server's name."""
+        conn = self.bus.connection()
+        return int(conn.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+                   .GetConnectionUnixProcessID(SERVER_NAME, dbus_interface="org.freedesktop.DBus"))
 
     def mock(self, name, path, interface):
         """A bare dbusmock object owning NAME, for AddMethod calls."""
@@ -231,3 +261,44 @@ class Desk:
         for m in self.mocks:
             m.cleanup()
         return problems
+
+
+class FeedServer(wsbtest.Server):
+    """ntfy_server.py or gotify_server.py (KIND) with ARGS, restartable on the
+    same two ports with the same messages (they are kept in a store file)."""
+
+    def __init__(self, wsb, kind, args=()):
+        n = len(wsb.servers) + 1
+        self.script = HERE / f"{kind}_server.py"
+        super().__init__(wsb.tmp, f"{kind}{n}", [*args, "--store", str(wsb.tmp / f"{kind}{n}.store")],
+                         "127.0.0.1")
+        self.http_port = 0
+        wsb.servers.append(self)
+
+    def start(self):
+        cmd = [PYTHON, str(self.script), "--host", self.host, "--port", str(self.port),
+               "--http-port", str(self.http_port), "--record", str(self.record), *self.args]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log)
+        self.port = int(self._read_port_line(10.0 * SLOW).split()[1])
+        self.http_port = int(self.proc.stdout.readline().decode().split()[1])
+        return self
+
+    def inject(self, *items):
+        raise AssertionError("publish to a push server with publish()")
+
+    def publish(self, path, body, headers=None):
+        """POST BODY (bytes, str, or a dict sent as JSON) to PATH; return the JSON answer."""
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", data=body,
+                                     headers=headers or {}, method="POST")
+        with urllib.request.urlopen(req, timeout=10.0 * SLOW) as r:
+            return json.loads(r.read())
+
+    def connections(self):
+        """The WebSocket connections so far, as recorded ({"path", "since"})."""
+        return self.events("connected")

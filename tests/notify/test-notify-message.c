@@ -1,4 +1,6 @@
+#include "notify-emoji.h"
 #include "notify-message.h"
+#include "notify-options.h"
 #include "notify-text.h"
 
 typedef struct
@@ -15,8 +17,13 @@ setup (Fixture *f, gconstpointer data)
   f->icon = wsb_notify_pointer_new ("/icon", NULL);
   f->urgency = wsb_notify_pointer_new ("/level", NULL);
   f->url = wsb_notify_pointer_new ("/link", NULL);
-  f->format = (WsbNotifyFormat){ f->summary, f->body,   f->icon,      f->urgency,
-                                 f->url,     "demo/eu", "mail-unread" };
+  f->format = (WsbNotifyFormat){ .summary = f->summary,
+                                 .body = f->body,
+                                 .icon = f->icon,
+                                 .urgency = f->urgency,
+                                 .url = f->url,
+                                 .default_summary = "demo/eu",
+                                 .default_icon = "mail-unread" };
 }
 
 static void
@@ -142,6 +149,186 @@ test_checks (void)
   g_assert_false (wsb_notify_url_check ("not a url"));
 }
 
+/* A format made by the options of preset (and args), as wsbridge-notify makes it. */
+typedef struct
+{
+  WsbNotifyOptions o;
+  WsbNotifyFormat f;
+} Preset;
+
+static void
+preset_setup (Preset *p, const char *preset)
+{
+  const char *argv0[] = { "wsbridge-notify", "--preset", preset, "demo", NULL };
+  g_autofree char **argv = g_memdup2 (argv0, sizeof argv0);
+  char **args = argv;
+  int argc = 4;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (wsb_notify_options_parse (&p->o, &argc, &args, &error));
+  g_assert_no_error (error);
+  p->f = (WsbNotifyFormat){ .filter = p->o.filter,
+                            .summary = p->o.summary,
+                            .summary_fallback = p->o.summary_fallback,
+                            .body = p->o.body,
+                            .urgency = p->o.urgency_key,
+                            .urgency_map = p->o.urgency_map,
+                            .url = p->o.url_key,
+                            .actions = p->o.actions_key,
+                            .tags = p->o.tags_key,
+                            .markdown = p->o.markdown,
+                            .default_summary = "demo" };
+}
+
+static void
+test_ntfy (void)
+{
+  Preset p = { 0 };
+  static const struct
+  {
+    const char *priority;
+    WsbNotifyUrgency urgency;
+  } priorities[] = {
+    { "", WSB_NOTIFY_URGENCY_NORMAL },
+    { ",\"priority\":1", WSB_NOTIFY_URGENCY_LOW },
+    { ",\"priority\":2", WSB_NOTIFY_URGENCY_LOW },
+    { ",\"priority\":3", WSB_NOTIFY_URGENCY_NORMAL },
+    { ",\"priority\":4", WSB_NOTIFY_URGENCY_CRITICAL },
+    { ",\"priority\":5", WSB_NOTIFY_URGENCY_CRITICAL },
+  };
+
+  preset_setup (&p, "ntfy");
+  /* Only message events show. */
+  g_assert_null (format (&p.f, "{\"id\":\"a\",\"time\":1,\"event\":\"open\",\"topic\":\"t\"}"));
+  g_assert_null (
+      format (&p.f, "{\"id\":\"b\",\"time\":1,\"event\":\"keepalive\",\"topic\":\"t\"}"));
+  g_assert_null (format (&p.f, "{\"id\":\"c\",\"event\":\"poll_request\",\"topic\":\"t\"}"));
+  g_assert_null (format (&p.f, "not JSON"));
+  for (guint i = 0; i < G_N_ELEMENTS (priorities); i++)
+    {
+      g_autofree char *json = g_strdup_printf (
+          "{\"id\":\"x\",\"event\":\"message\",\"topic\":\"alerts\",\"message\":\"m\"%s}",
+          priorities[i].priority);
+      g_autoptr (WsbNotifyContent) c = format (&p.f, json);
+
+      g_assert_nonnull (c);
+      g_assert_cmpint (c->urgency, ==, priorities[i].urgency);
+      /* No title: the topic. */
+      g_assert_cmpstr (c->summary, ==, "alerts");
+      g_assert_cmpstr (c->body, ==, "m");
+    }
+  {
+    g_autoptr (WsbNotifyContent) c = format (
+        &p.f,
+        "{\"event\":\"message\",\"topic\":\"alerts\",\"title\":\"Disk full\","
+        "\"message\":\"/ is at 99%\",\"tags\":[\"warning\",\"backup\",\"skull\",\"srv1\"],"
+        "\"click\":\"https://grafana.example.com/d/1\",\"actions\":["
+        "{\"action\":\"view\",\"label\":\"Open portal\",\"url\":\"https://portal.example.com\"},"
+        "{\"action\":\"http\",\"label\":\"Reboot\",\"url\":\"https://api.example.com/reboot\"},"
+        "{\"action\":\"view\",\"label\":\"Local\",\"url\":\"file:///etc/passwd\"},"
+        "{\"action\":\"view\",\"label\":\"Docs\",\"url\":\"https://docs.example.com\"}]}");
+
+    g_assert_cmpstr (c->summary, ==, "\u26a0\ufe0f\U0001f480 Disk full");
+    g_assert_cmpstr (c->body, ==, "/ is at 99%\nTags: backup, srv1");
+    g_assert_cmpstr (c->url, ==, "https://grafana.example.com/d/1");
+    g_assert_cmpuint (c->n_actions, ==, 2);
+    g_assert_cmpstr (c->actions[0].label, ==, "Open portal");
+    g_assert_cmpstr (c->actions[0].url, ==, "https://portal.example.com");
+    g_assert_cmpstr (c->actions[1].label, ==, "Docs");
+    g_assert_false (c->markdown);
+  }
+  {
+    g_autoptr (WsbNotifyContent) c
+        = format (&p.f, "{\"event\":\"message\",\"topic\":\"t\",\"message\":\"**x**\","
+                        "\"content_type\":\"text/markdown\"}");
+
+    g_assert_true (c->markdown);
+  }
+  wsb_notify_options_clear (&p.o);
+}
+
+static void
+test_gotify (void)
+{
+  Preset p = { 0 };
+
+  preset_setup (&p, "gotify");
+  for (int prio = 0; prio <= 10; prio++)
+    {
+      g_autofree char *json
+          = g_strdup_printf ("{\"id\":7,\"appid\":2,\"message\":\"Backup done\",\"title\":\"nas\","
+                             "\"priority\":%d,\"date\":\"2026-12-07T05:00:00Z\"}",
+                             prio);
+      g_autoptr (WsbNotifyContent) c = format (&p.f, json);
+
+      g_assert_cmpint (c->urgency, ==,
+                       prio <= 3   ? WSB_NOTIFY_URGENCY_LOW
+                       : prio <= 7 ? WSB_NOTIFY_URGENCY_NORMAL
+                                   : WSB_NOTIFY_URGENCY_CRITICAL);
+      g_assert_cmpstr (c->summary, ==, "nas");
+      g_assert_cmpstr (c->body, ==, "Backup done");
+      g_assert_null (c->url);
+      g_assert_false (c->markdown);
+    }
+  {
+    g_autoptr (WsbNotifyContent) c = format (
+        &p.f, "{\"id\":8,\"appid\":2,\"message\":\"took **3m 12s**\",\"priority\":5,"
+              "\"extras\":{\"client::display\":{\"contentType\":\"text/markdown\"},"
+              "\"client::notification\":{\"click\":{\"url\":\"https://nas.example.com/\"}}}}");
+
+    g_assert_cmpstr (c->summary, ==, "demo");
+    g_assert_true (c->markdown);
+    g_assert_cmpstr (c->body, ==, "took **3m 12s**");
+    g_assert_cmpstr (c->url, ==, "https://nas.example.com/");
+  }
+  wsb_notify_options_clear (&p.o);
+}
+
+static void
+test_urgency_map (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WsbNotifyUrgencyMap) m = wsb_notify_urgency_map_new (
+      "1:low, 2:low,3:normal,4-5:critical,info:low,-3--1:low", &error);
+  WsbNotifyUrgency u = WSB_NOTIFY_URGENCY_NORMAL;
+
+  g_assert_no_error (error);
+  g_assert_true (wsb_notify_urgency_map_lookup (m, "2", &u) && u == WSB_NOTIFY_URGENCY_LOW);
+  g_assert_true (wsb_notify_urgency_map_lookup (m, "3", &u) && u == WSB_NOTIFY_URGENCY_NORMAL);
+  g_assert_true (wsb_notify_urgency_map_lookup (m, "5", &u) && u == WSB_NOTIFY_URGENCY_CRITICAL);
+  g_assert_true (wsb_notify_urgency_map_lookup (m, "4.0", &u) && u == WSB_NOTIFY_URGENCY_CRITICAL);
+  g_assert_true (wsb_notify_urgency_map_lookup (m, "info", &u) && u == WSB_NOTIFY_URGENCY_LOW);
+  g_assert_true (wsb_notify_urgency_map_lookup (m, "-2", &u) && u == WSB_NOTIFY_URGENCY_LOW);
+  g_assert_false (wsb_notify_urgency_map_lookup (m, "6", &u));
+  g_assert_false (wsb_notify_urgency_map_lookup (m, "4.5", &u));
+  g_assert_false (wsb_notify_urgency_map_lookup (m, "Info", &u));
+  for (const char *const *bad
+       = (const char *const[]){ "", "1", "1:urgent", "5-4:low", ":low", "1:low,,2:low", NULL };
+       *bad; bad++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_autoptr (WsbNotifyUrgencyMap) none = wsb_notify_urgency_map_new (*bad, &e);
+
+      g_assert_null (none);
+      g_assert_error (e, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
+    }
+}
+
+static void
+test_emoji_table (void)
+{
+  g_assert_true (wsb_notify_emoji_table_sorted ());
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("+1"), ==, "\U0001f44d");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("rotating_light"), ==, "\U0001f6a8");
+  /* The whole gemoji list: the first and last names, and rarer ones. */
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("-1"), ==, "\U0001f44e");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("zzz"), ==, "\U0001f4a4");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("de"), ==, "\U0001f1e9\U0001f1ea");
+  g_assert_cmpstr (wsb_notify_emoji_lookup ("hourglass_flowing_sand"), ==, "\u23f3");
+  g_assert_null (wsb_notify_emoji_lookup ("Warning"));
+  g_assert_null (wsb_notify_emoji_lookup (""));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -154,5 +341,9 @@ main (int argc, char **argv)
   g_test_add ("/notify-message/long-text", Fixture, NULL, setup, test_long_and_dirty_text,
               teardown);
   g_test_add_func ("/notify-message/checks", test_checks);
+  g_test_add_func ("/notify-message/preset-ntfy", test_ntfy);
+  g_test_add_func ("/notify-message/preset-gotify", test_gotify);
+  g_test_add_func ("/notify-message/urgency-map", test_urgency_map);
+  g_test_add_func ("/notify-message/emoji-table", test_emoji_table);
   return g_test_run ();
 }

@@ -161,6 +161,62 @@ test_bad_values (void)
   assert_rejected ("[notify]\nbody=x\n", NULL, "demo", "*demo.conf: key body: invalid JSON*");
   assert_rejected ("not a key file\n", NULL, "demo", "*demo.conf: *");
   assert_rejected (NULL, "demo", "other", "more than one SESSION[/CHANNEL]");
+  assert_rejected (NULL, "--preset=matrix", "demo",
+                   "--preset: no preset \"matrix\"; there are ntfy, gotify");
+  assert_rejected ("[notify]\npreset=Ntfy\n", NULL, "demo", "*demo.conf: key preset: no preset*");
+  assert_rejected (NULL, "--urgency-map=1:urgent", "demo",
+                   "--urgency-map: \"1:urgent\": the urgency is not low, normal, critical*");
+  assert_rejected (NULL, "--filter=/event", "demo", "--filter: \"/event\" is not PTR=VALUE");
+  assert_rejected (NULL, "--markdown-when=x=y", "demo", "--markdown-when: invalid JSON pointer*");
+  assert_rejected ("[notify]\nsession=Home\n", NULL, NULL,
+                   "*demo.conf: key session: expected [a-z0-9]*");
+  assert_rejected ("[notify]\nsession=home\nchannel=\n", NULL, NULL,
+                   "*demo.conf: key channel: empty");
+  assert_rejected ("[notify]\nburst=3\n", NULL, NULL,
+                   "missing SESSION[/CHANNEL]: neither the command line nor the options file "
+                   "names a session");
+  assert_rejected (NULL, NULL, NULL, "missing SESSION[/CHANNEL]");
+}
+
+/* The unit's way: the file names session and channel (a dash needs no
+ * escaping), a preset fills what neither the file nor the command line set. */
+static void
+test_session_and_preset_from_file (void)
+{
+  g_auto (WsbNotifyOptions) o = { 0 };
+  g_auto (WsbNotifyOptions) cli = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (parse (&o,
+                        "[notify]\nsession=home-alerts\nchannel=ops/disk\npreset=ntfy\n"
+                        "summary=/topic\n",
+                        &error, "--urgency-map=1-5:critical", NULL));
+  g_assert_no_error (error);
+  g_assert_cmpstr (o.session, ==, "home-alerts");
+  g_assert_cmpstr (o.channel, ==, "ops/disk");
+  g_assert_cmpstr (o.target, ==, "home-alerts/ops/disk");
+  g_assert_cmpstr (o.preset, ==, "ntfy");
+  g_assert_cmpstr (wsb_notify_match_text (o.filter), ==, "/event=message");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.summary), ==, "/topic");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.summary_fallback), ==, "/topic");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.body), ==, "/message");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.url_key), ==, "/click");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.actions_key), ==, "/actions");
+  g_assert_cmpstr (wsb_notify_pointer_text (o.tags_key), ==, "/tags");
+  g_assert_true (o.resume);
+  {
+    WsbNotifyUrgency u = WSB_NOTIFY_URGENCY_LOW;
+
+    /* The command line's map, not the preset's. */
+    g_assert_true (wsb_notify_urgency_map_lookup (o.urgency_map, "1", &u));
+    g_assert_cmpint (u, ==, WSB_NOTIFY_URGENCY_CRITICAL);
+  }
+  /* The command line's target wins over the file's. */
+  g_assert_true (parse (&cli, "[notify]\nsession=home\n", &error, "--no-resume", "other/x", NULL));
+  g_assert_cmpstr (cli.target, ==, "other/x");
+  g_assert_false (cli.resume);
+  g_assert_null (cli.preset);
+  g_assert_null (cli.filter);
 }
 
 int
@@ -173,5 +229,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify-options/unknown-keys", test_unknown_keys_warn);
   g_test_add_func ("/notify-options/missing-file", test_missing_file_is_empty);
   g_test_add_func ("/notify-options/bad-values", test_bad_values);
+  g_test_add_func ("/notify-options/session-and-preset-from-file",
+                   test_session_and_preset_from_file);
   return g_test_run ();
 }

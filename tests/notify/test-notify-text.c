@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "notify-markdown.h"
 #include "notify-text.h"
 
 #define assert_clean(in, len, max, multiline, expected)                                            \
@@ -79,6 +80,63 @@ test_escape (void)
   g_assert_cmpstr (plain, ==, "plain text é");
 }
 
+static void
+test_count (void)
+{
+  static const struct
+  {
+    guint64 n;
+    const char *text;
+  } cases[] = { { 0, "0" },
+                { 7, "7" },
+                { 999, "999" },
+                { 1000, "1,000" },
+                { 2398, "2,398" },
+                { 123456, "123,456" },
+                { 1234567, "1,234,567" },
+                { G_MAXUINT64, "18,446,744,073,709,551,615" } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *t = wsb_notify_text_count (cases[i].n);
+
+      g_assert_cmpstr (t, ==, cases[i].text);
+    }
+}
+
+static void
+test_markdown (void)
+{
+  static const struct
+  {
+    const char *md, *markup, *plain;
+  } cases[] = {
+    { "took **3m 12s**", "took <b>3m 12s</b>", "took 3m 12s" },
+    { "an *italic* and _this_", "an <i>italic</i> and <i>this</i>", "an italic and this" },
+    { "__bold__ `a*b*c` \\*not\\*", "<b>bold</b> a*b*c *not*", "bold a*b*c *not*" },
+    { "see [the log](https://ci.example.com/1?a=1&b=\"2\")",
+      "see <a href=\"https://ci.example.com/1?a=1&amp;b=&quot;2&quot;\">the log</a>",
+      "see the log (https://ci.example.com/1?a=1&b=\"2\")" },
+    { "[local](file:///etc/passwd) <b>x</b> & y", "local &lt;b&gt;x&lt;/b&gt; &amp; y",
+      "local <b>x</b> & y" },
+    { "# Backup\n- one **ok**\n* two", "<b>Backup</b>\n\u2022 one <b>ok</b>\n\u2022 two",
+      "Backup\n\u2022 one ok\n\u2022 two" },
+    { "2 * 3 * 4 and backup_job_name", "2 * 3 * 4 and backup_job_name",
+      "2 * 3 * 4 and backup_job_name" },
+    { "**unclosed", "**unclosed", "**unclosed" },
+    { "_a_ b\n_c_ x_y_", "<i>a</i> b\n<i>c</i> x_y_", "a b\nc x_y_" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *markup = wsb_notify_markdown_render (cases[i].md, TRUE);
+      g_autofree char *plain = wsb_notify_markdown_render (cases[i].md, FALSE);
+
+      g_assert_cmpstr (markup, ==, cases[i].markup);
+      g_assert_cmpstr (plain, ==, cases[i].plain);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -89,5 +147,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify-text/trimmed", test_trimmed_by_characters);
   g_test_add_func ("/notify-text/huge", test_huge_input_reads_a_prefix);
   g_test_add_func ("/notify-text/escape", test_escape);
+  g_test_add_func ("/notify-text/count", test_count);
+  g_test_add_func ("/notify-text/markdown", test_markdown);
   return g_test_run ();
 }

@@ -2,10 +2,12 @@
 notification server on a private session bus, and the Notify calls it gets."""
 
 import json
+import re
 
 from wsbtest import SLOW, session_conf, wait_for
 
 SUMMARY_MISSED = "some messages were missed"
+STORM = re.compile(r"^\d+ new messages? — ")
 
 
 def feed(wsb, **keys):
@@ -18,8 +20,7 @@ def feed(wsb, **keys):
 
 def singles(calls):
     """The calls that made a notification of their own (not the summary or gap)."""
-    return [c for c in calls if not c["summary"].endswith(("new messages", "new message"))
-            and c["summary"] != SUMMARY_MISSED]
+    return [c for c in calls if not STORM.match(c["summary"]) and c["summary"] != SUMMARY_MISSED]
 
 
 def test_notify_json_fields(wsb, desk):
@@ -62,6 +63,10 @@ def test_notify_plain_text_fallback(wsb, desk):
     assert calls[3]["body"] == "binary message (3 bytes)"
     assert calls[4]["body"] == "tab and escape"
     assert calls[0]["hints"]["urgency"] == 1
+    # The default icon, and what desktops' per-application settings go by.
+    assert calls[0]["icon"] == "wsbridge-notify"
+    assert calls[0]["hints"]["desktop-entry"] == "wsbridge-notify"
+    assert calls[0]["hints"]["category"] == "im.received"
 
 
 def test_notify_markup_escaped(wsb, desk):
@@ -102,16 +107,19 @@ def test_notify_burst_coalesces(wsb, desk):
     server.inject(*[f"message {i}" for i in range(50)])
 
     def final_count(calls):
-        return any(c["summary"] == "47 new messages" for c in calls)
+        return any(c["summary"].startswith("47 new messages") for c in calls)
     calls = mock.wait_calls(final_count, "a summary showing 47 new messages")
     assert [c["body"] for c in singles(calls)] == ["message 0", "message 1", "message 2"]
     summaries = [c for c in calls if c not in singles(calls)]
-    # One notification, first shown at once, then updated in place.
+    # One notification, first shown at once, then updated in place; messages
+    # without a summary of their own are named by their text.
     assert summaries[0]["replaces_id"] == 0
-    assert summaries[0]["summary"] == "1 new message"
+    assert summaries[0]["summary"] == "1 new message — message 3"
     assert all(c["replaces_id"] == summaries[0]["id"] for c in summaries[1:]), summaries
     assert len({c["id"] for c in summaries}) == 1
-    assert summaries[-1]["body"] == "demo, latest: demo"
+    assert summaries[-1]["summary"] == "47 new messages — message 49"
+    assert summaries[-1]["body"] == "demo, latest: message 49"
+    assert all(c["hints"]["desktop-entry"] == "wsbridge-notify" for c in calls)
     # Updates are rate-limited, never one per message.
     assert len(summaries) <= 10, summaries
     assert len(mock.notifications()) == 4
@@ -180,8 +188,9 @@ def test_notify_hole_shows_once(wsb, desk):
     # The history held the last five; the gap covers exactly what lies between.
     assert shown[-5:] == [595, 596, 597, 598, 599]
     first_missing = next(i for i, s in enumerate(shown) if s != i)
-    assert missed[0]["body"] == (f"demo: the messages with seq {first_missing + 1} to "
-                                 f"{shown[-5]} did not arrive")
+    # A count, never seq numbers.
+    assert missed[0]["body"] == f"demo: {shown[-5] - first_missing:,} messages were missed"
+    assert missed[0]["hints"]["category"] == "network.error"
     assert shown[:first_missing] == list(range(first_missing))
 
 
@@ -212,7 +221,8 @@ def test_notify_unknown_session_fails(wsb, desk):
     server, daemon = feed(wsb)
     desk.server()
     n = desk.notifier(daemon, "nosuch")
-    assert n.wait_exit() == 1
+    # EX_CONFIG, which the unit's RestartPreventExitStatus= names.
+    assert n.wait_exit() == 78
     assert "no session named 'nosuch'" in n.log()
 
 
@@ -280,3 +290,35 @@ def test_notify_url_action_opens_link(wsb, desk):
     assert dict(props)["PIDs"] == [int(pid)]
     n.wait_log(r"opened the link of a notification")
     assert "s3cr3t" not in n.log()
+
+
+def test_notify_server_started_again_when_a_message_is_due(wsb, desk):
+    """The notification server crashes; the next message has the bus start
+    one again (D-Bus activation), and what waited meanwhile is shown."""
+    import os
+    import signal
+    server, daemon = feed(wsb)
+    activated = desk.activatable_server()
+    n = desk.notifier(daemon, "demo", "--burst", "2", "--window", "30")
+    n.wait_log(r"subscribed to demo/\*")
+    # The watch itself had the bus start the first one.
+    n.wait_log(r"notification server .* is there")
+    server.inject("one")
+    activated.wait_calls(lambda c: len(c) >= 1, "the first message")
+    first_pid = desk.server_pid()
+    os.kill(first_pid, signal.SIGKILL)
+    n.wait_log(r"no notification server on the session bus; waiting for one")
+    server.inject("two", "three", "four", "five")
+    n.wait_log(r"notification server .* is there", count=2)
+    second_pid = desk.server_pid()
+    try:
+        assert second_pid != first_pid
+        calls = activated.wait_calls(
+            lambda c: any(x["summary"].startswith("3 new messages") for x in c),
+            "the held messages on the new server")
+        # The new server's own log: the held messages, the storm ("one" and
+        # "two" filled the burst of 2) coalesced.
+        assert [c["body"] for c in calls if c["summary"] == "demo"] == ["two"]
+        assert calls[-1]["summary"] == "3 new messages \u2014 five"
+    finally:
+        os.kill(second_pid, signal.SIGTERM)

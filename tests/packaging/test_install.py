@@ -57,6 +57,8 @@ def expected_files(install):
         libdir / "libwsbridge.so", libdir / "libwsbridge.so.1", libdir / f"libwsbridge.so.1.{api_minor()}.0",
         libdir / "pkgconfig" / "wsbridge.pc",
         datadir / "wsbridge" / "wsbridge.proto",
+        datadir / "applications" / "wsbridge-notify.desktop",
+        datadir / "icons" / "hicolor" / "scalable" / "apps" / "wsbridge-notify.svg",
     ] + [prefix / "lib" / "python3" / "dist-packages" / "wsbridge" / name for name in PYTHON_FILES])
 
 
