@@ -5,6 +5,7 @@ import asyncio
 
 from pyclient import TIMEOUT, feed, run, take, texts
 from test_async import until
+from wsbtest import SLOW, wait_for
 
 import wsbridge
 
@@ -63,6 +64,8 @@ def test_cancelled_requests_and_subscribe_are_undone_cleanly(wsb):
             server.inject("still here")
             assert texts(await take(live, 1)) == ["still here"]
     run(main())
+    # "sent" is handed to the socket: the server records it a moment later.
+    wait_for(lambda: "after" in server.received(), 5 * SLOW, "the server to record 'after'")
     received = server.received()
     assert received.count("once") == 1 and received.index("once") < received.index("after"), (
         received)
