@@ -1,0 +1,35 @@
+/* Calls to the apps' connectors (org.unifiedpush.Connector1/2 at
+ * /org/unifiedpush/Connector on the app's bus name): NewEndpoint, Message,
+ * Unregistered. Every call lets the bus start the app (D-Bus activation)
+ * and none is waited for: the reply only tells whether a message arrived.
+ *
+ * A Message whose call fails (activation failed, the app is gone, no
+ * reply) is tried again after retry_initial_ms, doubling up to 5 minutes,
+ * retry_attempts times in all, then dropped with a warning. Per app (bus
+ * name) at most max_pending_messages messages and max_pending_bytes bytes
+ * are on their way or waiting; beyond that the oldest waiting one is
+ * dropped with a warning. Waiting messages are kept in memory only. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "push-config.h"
+
+typedef struct _WsbPushDeliver WsbPushDeliver;
+
+WsbPushDeliver *wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg);
+void wsb_push_deliver_free (WsbPushDeliver *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushDeliver, wsb_push_deliver_free)
+
+void wsb_push_deliver_new_endpoint (WsbPushDeliver *d, const char *service, int version,
+                                    const char *token, const char *endpoint);
+/* CONFIRM: the answer to the app's own Unregister (Connector1 then gets an
+ * empty token, as the specification says); else the distributor removed
+ * the registration by itself. Drops what still waits for that token. */
+void wsb_push_deliver_unregistered (WsbPushDeliver *d, const char *service, int version,
+                                    const char *token, gboolean confirm);
+void wsb_push_deliver_message (WsbPushDeliver *d, const char *service, int version,
+                               const char *token, const char *id, GBytes *data);
+
+/* Messages on their way or waiting for SERVICE. */
+guint wsb_push_deliver_pending (WsbPushDeliver *d, const char *service);

@@ -1,0 +1,30 @@
+/* The distributor: org.unifiedpush.Distributor.wsbridge on the session bus
+ * with org.unifiedpush.Distributor1 and Distributor2 at
+ * /org/unifiedpush/Distributor (UnifiedPush D-Bus specification
+ * DBUS_0.3.0), the registrations (push-store.h), the stream
+ * (push-feed.h) and the calls to the apps (push-deliver.h).
+ *
+ * Arguments are checked before anything changes: a token of 1 to 100
+ * bytes, a well-known bus name for the app, a description of at most 1000
+ * bytes, a vapid key (unused by ntfy) of at most 1000 bytes. A call that
+ * breaks these rules is refused with org.freedesktop.DBus.Error.InvalidArgs
+ * and changes nothing; an Unregister of an unknown token is ignored. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "push-config.h"
+
+#define WSB_PUSH_BUS_NAME "org.unifiedpush.Distributor.wsbridge"
+#define WSB_PUSH_MAX_REGISTRATIONS 256
+
+typedef struct _WsbPushService WsbPushService;
+
+/* Loads the registrations from STATE_PATH and starts the stream. */
+WsbPushService *wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg,
+                                      const char *socket_path, const char *state_path,
+                                      GError **error);
+/* Exports the object (before the name is owned). */
+gboolean wsb_push_service_export (WsbPushService *s, GError **error);
+void wsb_push_service_free (WsbPushService *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushService, wsb_push_service_free)
