@@ -35,6 +35,8 @@ struct _WsbPushDeliver
   GDBusConnection *bus;
   guint retry_initial_ms, retry_attempts, max_messages, max_bytes;
   GHashTable *apps; /* service -> App */
+  WsbPushGoneFunc gone;
+  gpointer gone_data;
 };
 
 static void try_send (Pending *p);
@@ -112,9 +114,16 @@ on_message_reply (GObject *source, GAsyncResult *res, gpointer data)
     }
   if (p->attempts >= a->d->retry_attempts)
     {
+      g_autofree char *remote = g_dbus_error_get_remote_error (error);
+      g_autofree char *service = g_strdup (a->service);
+      g_autofree char *token = g_strdup (p->token);
+      WsbPushDeliver *d = a->d;
+
       g_warning ("message %s for %s dropped after %u attempts: %s", p->id, a->service,
                  p->attempts, error->message);
       detach (p);
+      if (g_strcmp0 (remote, "org.freedesktop.DBus.Error.ServiceUnknown") == 0)
+        d->gone (service, token, d->gone_data);
       return;
     }
   delay = a->d->retry_initial_ms;
@@ -306,10 +315,13 @@ wsb_push_deliver_pending (WsbPushDeliver *d, const char *service)
 }
 
 WsbPushDeliver *
-wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg)
+wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg, WsbPushGoneFunc gone,
+                      gpointer data)
 {
   WsbPushDeliver *d = g_new0 (WsbPushDeliver, 1);
 
+  d->gone = gone;
+  d->gone_data = data;
   d->bus = g_object_ref (bus);
   d->retry_initial_ms = cfg->retry_initial_ms;
   d->retry_attempts = cfg->retry_attempts;

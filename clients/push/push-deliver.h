@@ -8,7 +8,11 @@
  * retry_attempts times in all, then dropped with a warning. Per app (bus
  * name) at most max_pending_messages messages and max_pending_bytes bytes
  * are on their way or waiting; beyond that the oldest waiting one is
- * dropped with a warning. Waiting messages are kept in memory only. */
+ * dropped with a warning. Waiting messages are kept in memory only.
+ *
+ * A message dropped because the app's name is neither owned nor
+ * activatable any more (org.freedesktop.DBus.Error.ServiceUnknown at the
+ * last attempt: the app was uninstalled) is reported to the gone callback. */
 #pragma once
 
 #include <gio/gio.h>
@@ -17,7 +21,10 @@
 
 typedef struct _WsbPushDeliver WsbPushDeliver;
 
-WsbPushDeliver *wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg);
+typedef void (*WsbPushGoneFunc) (const char *service, const char *token, gpointer data);
+
+WsbPushDeliver *wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg,
+                                      WsbPushGoneFunc gone, gpointer data);
 void wsb_push_deliver_free (WsbPushDeliver *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushDeliver, wsb_push_deliver_free)
 

@@ -363,6 +363,22 @@ on_method_call (GDBusConnection *bus, const char *sender, const char *path, cons
 
 static const GDBusInterfaceVTable vtable = { .method_call = on_method_call };
 
+/* The app was uninstalled: its registration and topic go. */
+static void
+on_app_gone (const char *service, const char *token, gpointer data)
+{
+  WsbPushService *s = data;
+  WsbPushReg *reg = wsb_push_store_by_token (s->store, token);
+
+  if (!reg || strcmp (reg->service, service) != 0)
+    return;
+  g_warning ("%s can no longer be reached or started: its registration (%s) is removed",
+             service, reg->topic);
+  wsb_push_store_remove (s->store, reg);
+  save (s);
+  update_topics (s);
+}
+
 /* ---------------------------------------------------------------- life */
 
 WsbPushService *
@@ -382,7 +398,7 @@ wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg, const char
     return NULL;
   regs = wsb_push_store_regs (s->store);
   g_message ("%u registration(s) in %s", regs->len, state_path);
-  s->deliver = wsb_push_deliver_new (bus, cfg);
+  s->deliver = wsb_push_deliver_new (bus, cfg, on_app_gone, s);
   if (s->server)
     {
       s->feed = wsb_push_feed_new (socket_path, s->server, cfg->token_file, &feed_funcs, s);

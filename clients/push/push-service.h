@@ -8,7 +8,9 @@
  * bytes, a well-known bus name for the app, a description of at most 1000
  * bytes, a vapid key (unused by ntfy) of at most 1000 bytes. A call that
  * breaks these rules is refused with org.freedesktop.DBus.Error.InvalidArgs
- * and changes nothing; an Unregister of an unknown token is ignored. */
+ * and changes nothing; an Unregister of an unknown token is ignored.
+ * An app whose messages cannot be delivered because its name is gone from
+ * the bus for good (push-deliver.h) loses its registration. */
 #pragma once
 
 #include <gio/gio.h>

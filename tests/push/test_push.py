@@ -323,3 +323,22 @@ def test_push_distributor_activated(wsb, desk):
              10.0 * SLOW, "the activated distributor to exit")
     text = log.read_text()
     assert "CRITICAL" not in text and "serving org.unifiedpush.Distributor.wsbridge" in text
+
+
+def test_push_uninstalled_app_loses_registration(wsb, desk):
+    daemon = wsb.daemon()
+    desk.write_conf("retry_initial_ms=100\nretry_attempts=2\n")
+    app, keep = desk.app(), desk.app("org.example.Keep")
+    dist, token, endpoint = registered(desk, daemon, app)
+    desk.register(keep, "keep-token")
+    ek = keep.wait_calls("NewEndpoint")[0]["endpoint"]
+    app.kill()
+    (desk.services / f"{app.name}.service").unlink()
+    desk.bus.connection().call_blocking("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "ReloadConfig", "", ())
+    desk.ntfy.publish(endpoint, b"nobody home")
+    dist.wait_log(r"org\.example\.App can no longer be reached or started: its registration")
+    desk.ntfy.wait_stream(lambda t: t == [topic_of(ek)], "the stream without the app's topic")
+    out = subprocess.run([str(PUSH), "--status", "--config", str(desk.conf), "--state",
+                          str(desk.state)], capture_output=True, text=True, check=True).stdout
+    assert app.name not in out and keep.name in out
