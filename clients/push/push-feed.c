@@ -264,6 +264,11 @@ wsb_push_feed_free (WsbPushFeed *f)
 {
   if (!f)
     return;
+  /* Nobody reads the stream any more: no connection to keep. The next
+   * start asks ntfy for what came meanwhile. */
+  if (f->connected && f->topics && f->topics[0]
+      && wsb_client_remove_session (f->client, WSB_PUSH_SESSION) != WSB_CLIENT_OK)
+    g_message ("cannot remove the push session: %s", wsb_client_error (f->client));
   if (f->watch_id)
     g_source_remove (f->watch_id);
   if (f->retry_id)

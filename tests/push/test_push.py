@@ -342,3 +342,21 @@ def test_push_uninstalled_app_loses_registration(wsb, desk):
     out = subprocess.run([str(PUSH), "--status", "--config", str(desk.conf), "--state",
                           str(desk.state)], capture_output=True, text=True, check=True).stdout
     assert app.name not in out and keep.name in out
+
+
+def test_push_token_file_and_session_life(wsb, desk):
+    daemon = wsb.daemon()
+    token_file = desk.dir / "ntfy.token"
+    token_file.write_text("tk_secret123\n")
+    token_file.chmod(0o600)
+    desk.write_conf(f"token_file={token_file}\n")
+    app = desk.app()
+    dist, token, endpoint = registered(desk, daemon, app)
+    assert desk.ntfy.events("stream")[-1]["auth"] == "Bearer tk_secret123"
+    assert "tk_secret123" not in dist.log()
+    session = daemon.status()["unifiedpush"]
+    assert session["state"] == "open", session
+    # A clean stop takes the session out of the daemon; no stream is left.
+    dist.stop()
+    assert "unifiedpush" not in daemon.status()
+    wait_for(lambda: desk.ntfy.open_streams() == [], 10.0 * SLOW, "no stream")
