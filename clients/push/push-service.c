@@ -1,5 +1,7 @@
 #include "push-service.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "push-deliver.h"
@@ -49,6 +51,8 @@ struct _WsbPushService
   WsbPushDeliver *deliver;
   GDBusNodeInfo *info;
   guint object_ids[2];
+  char *socket_path;
+  char *token_file;
 };
 
 typedef struct
@@ -70,7 +74,11 @@ save (WsbPushService *s)
 static void
 update_topics (WsbPushService *s)
 {
-  g_autofree const char **topics = wsb_push_store_topics (s->store);
+  g_autofree const char **topics = NULL;
+
+  if (!s->feed)
+    return; /* not started: wsb_push_service_start() applies them */
+  topics = wsb_push_store_topics (s->store);
 
   wsb_push_feed_set_topics (s->feed, topics);
 }
@@ -381,6 +389,32 @@ on_app_gone (const char *service, const char *token, gpointer data)
 
 /* ---------------------------------------------------------------- life */
 
+/* A state file that cannot be understood is kept aside, not overwritten,
+ * and the distributor starts empty: apps register again when they start. */
+static WsbPushStore *
+load_store (const char *path, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  WsbPushStore *store = wsb_push_store_load (path, &local);
+  g_autofree char *aside = NULL;
+
+  if (store || !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+    {
+      if (!store)
+        g_propagate_error (error, g_steal_pointer (&local));
+      return store;
+    }
+  aside = g_strdup_printf ("%s.bad-%" G_GINT64_FORMAT, path, g_get_real_time () / G_USEC_PER_SEC);
+  if (rename (path, aside) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s; and cannot move it aside: %s",
+                   local->message, g_strerror (errno));
+      return NULL;
+    }
+  g_warning ("%s; kept as %s, starting without registrations", local->message, aside);
+  return wsb_push_store_load (path, error);
+}
+
 WsbPushService *
 wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg, const char *socket_path,
                       const char *state_path, GError **error)
@@ -393,21 +427,27 @@ wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg, const char
   s->info = g_dbus_node_info_new_for_xml (INTROSPECTION, error);
   if (!s->info)
     return NULL;
-  s->store = wsb_push_store_load (state_path, error);
+  s->store = load_store (state_path, error);
   if (!s->store)
     return NULL;
   regs = wsb_push_store_regs (s->store);
   g_message ("%u registration(s) in %s", regs->len, state_path);
   s->deliver = wsb_push_deliver_new (bus, cfg, on_app_gone, s);
-  if (s->server)
-    {
-      s->feed = wsb_push_feed_new (socket_path, s->server, cfg->token_file, &feed_funcs, s);
-      update_topics (s);
-    }
-  else
+  s->socket_path = g_strdup (socket_path);
+  s->token_file = g_strdup (cfg->token_file);
+  if (!s->server)
     g_warning ("no push server configured: set server= in the [push] group of push.conf; "
                "registrations fail until then");
   return g_steal_pointer (&s);
+}
+
+void
+wsb_push_service_start (WsbPushService *s)
+{
+  if (s->feed || !s->server)
+    return;
+  s->feed = wsb_push_feed_new (s->socket_path, s->server, s->token_file, &feed_funcs, s);
+  update_topics (s);
 }
 
 gboolean
@@ -438,6 +478,8 @@ wsb_push_service_free (WsbPushService *s)
   if (s->info)
     g_dbus_node_info_unref (s->info);
   g_free (s->server);
+  g_free (s->socket_path);
+  g_free (s->token_file);
   g_object_unref (s->bus);
   g_free (s);
 }

@@ -22,11 +22,16 @@
 
 typedef struct _WsbPushService WsbPushService;
 
-/* Loads the registrations from STATE_PATH and starts the stream. */
+/* Loads the registrations from STATE_PATH (a file that cannot be
+ * understood is renamed to STATE_PATH.bad-TIME with a warning, and the
+ * distributor starts without registrations). */
 WsbPushService *wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg,
                                       const char *socket_path, const char *state_path,
                                       GError **error);
 /* Exports the object (before the name is owned). */
 gboolean wsb_push_service_export (WsbPushService *s, GError **error);
+/* Starts the stream: once the bus name is ours, so that a second instance
+ * that cannot own it never touches the session of the first. */
+void wsb_push_service_start (WsbPushService *s);
 void wsb_push_service_free (WsbPushService *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushService, wsb_push_service_free)

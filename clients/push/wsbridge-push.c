@@ -20,6 +20,7 @@ typedef struct
 {
   GMainLoop *loop;
   int status;
+  WsbPushService *service;
 } App;
 
 static void
@@ -40,7 +41,10 @@ on_signal (gpointer data)
 static void
 on_name_acquired (GDBusConnection *bus, const char *name, gpointer data)
 {
+  App *app = data;
+
   g_message ("serving %s", name);
+  wsb_push_service_start (app->service);
 }
 
 static void
@@ -204,6 +208,7 @@ main (int argc, char **argv)
       g_main_loop_unref (app.loop);
       return EXIT_FAILED;
     }
+  app.service = service;
   g_unix_signal_add (SIGTERM, on_signal, &app);
   g_unix_signal_add (SIGINT, on_signal, &app);
   owner_id = g_bus_own_name_on_connection (bus, WSB_PUSH_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,

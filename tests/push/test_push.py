@@ -360,3 +360,32 @@ def test_push_token_file_and_session_life(wsb, desk):
     dist.stop()
     assert "unifiedpush" not in daemon.status()
     wait_for(lambda: desk.ntfy.open_streams() == [], 10.0 * SLOW, "no stream")
+
+
+def test_push_second_instance_leaves_the_first_alone(wsb, desk):
+    daemon = wsb.daemon()
+    app = desk.app()
+    dist, token, endpoint = registered(desk, daemon, app)
+    streams = len(desk.ntfy.events("stream"))
+    second = desk.distributor(daemon, start=False)
+    second.start(wait=False)
+    assert second.proc.wait(10.0 * SLOW) == 1
+    second.returncode = 1
+    assert "owned by another process" in second.log()
+    assert len(desk.ntfy.events("stream")) == streams  # the session was not made again
+    desk.ntfy.publish(endpoint, b"first still serves")
+    app.wait_calls("Message")
+
+
+def test_push_corrupt_state_kept_aside(wsb, desk):
+    daemon = wsb.daemon()
+    desk.state.parent.mkdir(parents=True)
+    desk.state.write_text('{"registrations": [{"token": 5}]}')
+    app = desk.app()
+    dist = desk.distributor(daemon)
+    dist.wait_log(r"registrations\.json: .*; kept as .*registrations\.json\.bad-\d+, starting "
+                  r"without registrations")
+    aside = list(desk.state.parent.glob("registrations.json.bad-*"))
+    assert len(aside) == 1 and aside[0].read_text() == '{"registrations": [{"token": 5}]}'
+    assert desk.register(app, "fresh")["success"] == "REGISTRATION_SUCCEEDED"
+    app.wait_calls("NewEndpoint")
