@@ -107,8 +107,7 @@ on_stream_message (const char *text, gsize len, gpointer data)
     }
   reg = wsb_push_store_by_topic (s->store, ev.topic);
   if (!reg)
-    g_message ("message %s for topic %s, which is no longer registered, dropped", ev.id,
-               ev.topic);
+    g_message ("message %s for a topic no longer registered dropped", ev.id);
   else
     {
       reg->last_message = g_get_real_time () / G_USEC_PER_SEC;
@@ -202,7 +201,7 @@ do_register (WsbPushService *s, const RegisterArgs *a, int version, const char *
       reg->description = g_strdup (a->description);
       reg->version = version;
       save (s);
-      g_message ("%s registered again (%s)", a->service, reg->topic);
+      g_message ("%s registered again", a->service);
       return reg;
     }
   if (wsb_push_store_regs (s->store)->len >= WSB_PUSH_MAX_REGISTRATIONS)
@@ -226,7 +225,7 @@ do_register (WsbPushService *s, const RegisterArgs *a, int version, const char *
       *why = "cannot keep the registration";
       return NULL;
     }
-  g_message ("%s registered (%s)", a->service, topic);
+  g_message ("%s registered", a->service);
   update_topics (s);
   return reg;
 }
@@ -251,7 +250,7 @@ do_unregister (WsbPushService *s, const char *token, int version)
       return;
     }
   service = g_strdup (reg->service);
-  g_message ("%s unregistered (%s)", service, reg->topic);
+  g_message ("%s unregistered", service);
   wsb_push_store_remove (s->store, reg);
   save (s);
   update_topics (s);
@@ -380,8 +379,7 @@ on_app_gone (const char *service, const char *token, gpointer data)
 
   if (!reg || strcmp (reg->service, service) != 0)
     return;
-  g_warning ("%s can no longer be reached or started: its registration (%s) is removed",
-             service, reg->topic);
+  g_warning ("%s can no longer be reached or started: its registration is removed", service);
   wsb_push_store_remove (s->store, reg);
   save (s);
   update_topics (s);
@@ -441,11 +439,33 @@ wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg, const char
   return g_steal_pointer (&s);
 }
 
+/* Endpoints are made from the server: when it changed since the last run,
+ * every app gets its new endpoint (the specification asks for NewEndpoint
+ * whenever the endpoint changes), and the stream starts over there. */
+static void
+follow_server (WsbPushService *s)
+{
+  g_autofree char *before = g_strdup (wsb_push_store_server (s->store));
+  GPtrArray *regs = wsb_push_store_regs (s->store);
+
+  if (g_strcmp0 (before, s->server) == 0)
+    return;
+  wsb_push_store_set_server (s->store, s->server);
+  save (s);
+  if (!before)
+    return;
+  g_message ("the push server changed from %s to %s: new endpoints for %u app(s)", before,
+             s->server, regs->len);
+  for (guint i = 0; i < regs->len; i++)
+    send_endpoint (s, g_ptr_array_index (regs, i));
+}
+
 void
 wsb_push_service_start (WsbPushService *s)
 {
   if (s->feed || !s->server)
     return;
+  follow_server (s);
   s->feed = wsb_push_feed_new (s->socket_path, s->server, s->token_file, &feed_funcs, s);
   update_topics (s);
 }

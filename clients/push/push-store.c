@@ -14,6 +14,7 @@ struct _WsbPushStore
   GQueue recent;     /* char *, newest last */
   GHashTable *seen;  /* the same strings */
   char *last_id;
+  char *server;
 };
 
 static void
@@ -138,6 +139,8 @@ load (WsbPushStore *s, const char *text, gsize len, GError **error)
   last = str_member (o, "last_id");
   if (last && *last)
     s->last_id = g_strdup (last);
+  if (str_member (o, "server"))
+    s->server = g_strdup (str_member (o, "server"));
   return TRUE;
 }
 
@@ -177,6 +180,7 @@ wsb_push_store_free (WsbPushStore *s)
   if (s->seen)
     g_hash_table_unref (s->seen);
   g_free (s->last_id);
+  g_free (s->server);
   g_free (s);
 }
 
@@ -214,6 +218,11 @@ wsb_push_store_save (WsbPushStore *s, GError **error)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "server");
+  if (s->server)
+    json_builder_add_string_value (b, s->server);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "last_id");
   if (s->last_id)
     json_builder_add_string_value (b, s->last_id);
@@ -299,6 +308,25 @@ wsb_push_store_topics (WsbPushStore *s)
   for (guint i = 0; i < s->regs->len; i++)
     out[i] = ((WsbPushReg *) g_ptr_array_index (s->regs, i))->topic;
   return out;
+}
+
+const char *
+wsb_push_store_server (WsbPushStore *s)
+{
+  return s->server;
+}
+
+void
+wsb_push_store_set_server (WsbPushStore *s, const char *server)
+{
+  if (g_strcmp0 (s->server, server) == 0)
+    return;
+  g_free (s->server);
+  s->server = g_strdup (server);
+  g_clear_pointer (&s->last_id, g_free);
+  g_queue_clear_full (&s->recent, g_free);
+  g_queue_init (&s->recent);
+  g_hash_table_remove_all (s->seen);
 }
 
 const char *

@@ -44,6 +44,11 @@ void wsb_push_store_remove (WsbPushStore *s, WsbPushReg *reg);
  * the strings are the store's). */
 const char **wsb_push_store_topics (WsbPushStore *s);
 
+/* The push server the registrations' topics live on (NULL: not known),
+ * and a change of it: the stream's position is forgotten with it. */
+const char *wsb_push_store_server (WsbPushStore *s);
+void wsb_push_store_set_server (WsbPushStore *s, const char *server);
+
 /* The last ntfy message id taken from the stream, or NULL. */
 const char *wsb_push_store_last_id (WsbPushStore *s);
 /* FALSE when ID was taken already (a repeat); else remembers it as the

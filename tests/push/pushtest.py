@@ -32,9 +32,9 @@ D2 = "org.unifiedpush.Distributor2"
 
 
 class NtfyServer:
-    def __init__(self, workdir, keepalive=2.0):
-        self.record = workdir / "ntfy.jsonl"
-        self.log = workdir / "ntfy.log"
+    def __init__(self, workdir, keepalive=2.0, name="ntfy"):
+        self.record = workdir / f"{name}.jsonl"
+        self.log = workdir / f"{name}.log"
         self.keepalive = keepalive
         self.proc = None
         self.port = None
@@ -226,10 +226,15 @@ class PushDesk:
         self.conf = self.dir / "push.conf"
         self.state = self.dir / "state" / "registrations.json"
         self.write_conf(conf_extra)
-        self.distributors, self.apps = [], []
+        self.distributors, self.apps, self.more_ntfy = [], [], []
 
-    def write_conf(self, extra=""):
-        self.conf.write_text(f"[push]\nserver={self.ntfy.base}\n{extra}")
+    def write_conf(self, extra="", ntfy=None):
+        self.conf.write_text(f"[push]\nserver={(ntfy or self.ntfy).base}\n{extra}")
+
+    def another_ntfy(self):
+        server = NtfyServer(self.dir, name=f"ntfy{len(self.more_ntfy) + 2}").start()
+        self.more_ntfy.append(server)
+        return server
 
     def push_args(self, daemon):
         return ["--config", str(self.conf), "--state", str(self.state), "--socket",
@@ -288,5 +293,6 @@ class PushDesk:
                     a.kill()
                 except Exception as e:  # noqa: BLE001 - teardown goes on
                     problems.append(f"app {a.name}: {e}")
-        self.ntfy.cleanup()
+        for server in [self.ntfy, *self.more_ntfy]:
+            server.cleanup()
         return problems

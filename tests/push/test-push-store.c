@@ -33,6 +33,10 @@ test_round_trip (void)
   g_assert_true (wsb_push_store_take_id (s, "id2"));
   g_assert_false (wsb_push_store_take_id (s, "id1"));
   g_assert_cmpstr (wsb_push_store_last_id (s), ==, "id2");
+  wsb_push_store_set_server (s, "https://a.example");
+  g_assert_cmpstr (wsb_push_store_last_id (s), ==, NULL); /* a new server: a new position */
+  g_assert_true (wsb_push_store_take_id (s, "id1"));
+  g_assert_true (wsb_push_store_take_id (s, "id2"));
   g_assert_true (wsb_push_store_save (s, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_stat (path, &st), ==, 0);
@@ -48,6 +52,7 @@ test_round_trip (void)
   g_assert_cmpint (r->last_message, ==, 1234);
   g_assert_true (wsb_push_store_by_topic (t, "upAAAAAAAAAAAA") == wsb_push_store_by_token (t, "tok1"));
   g_assert_cmpstr (wsb_push_store_last_id (t), ==, "id2");
+  g_assert_cmpstr (wsb_push_store_server (t), ==, "https://a.example");
   g_assert_false (wsb_push_store_take_id (t, "id1")); /* remembered across the reload */
   topics = wsb_push_store_topics (t);
   g_assert_cmpstr (topics[0], ==, "upAAAAAAAAAAAA");

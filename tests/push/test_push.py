@@ -389,3 +389,25 @@ def test_push_corrupt_state_kept_aside(wsb, desk):
     assert len(aside) == 1 and aside[0].read_text() == '{"registrations": [{"token": 5}]}'
     assert desk.register(app, "fresh")["success"] == "REGISTRATION_SUCCEEDED"
     app.wait_calls("NewEndpoint")
+
+
+def test_push_server_change_sends_new_endpoints(wsb, desk):
+    daemon = wsb.daemon()
+    app = desk.app()
+    dist, token, endpoint = registered(desk, daemon, app)
+    desk.ntfy.publish(endpoint, b"on the first server")
+    app.wait_calls("Message")
+    dist.stop()
+    other = desk.another_ntfy()
+    desk.write_conf(ntfy=other)
+    dist = desk.distributor(daemon)
+    calls = app.wait_calls("NewEndpoint", 2)
+    moved = calls[-1]["endpoint"]
+    assert moved.startswith(other.base + "/") and topic_of(moved) == topic_of(endpoint)
+    # The stream starts over on the new server (its ids mean nothing here).
+    other.wait_stream(lambda t: t == [topic_of(moved)], "the stream on the new server")
+    assert other.events("stream")[0]["since"] == "all"
+    other.publish(moved, b"on the second server")
+    app.wait_calls("Message", 2)
+    assert [m for _, m in app.messages()] == [b"on the first server", b"on the second server"]
+    dist.wait_log(r"the push server changed from http://127\.0\.0\.1:\d+ to ")
