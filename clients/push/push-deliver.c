@@ -11,7 +11,8 @@ typedef struct _App App;
 
 typedef struct
 {
-  App *app;
+  WsbPushDeliver *d;
+  App *app; /* NULL once dropped */
   char *token;
   char *id;
   GBytes *data;
@@ -35,8 +36,9 @@ struct _WsbPushDeliver
   GDBusConnection *bus;
   guint retry_initial_ms, retry_attempts, max_messages, max_bytes;
   GHashTable *apps; /* service -> App */
-  WsbPushGoneFunc gone;
-  gpointer gone_data;
+  const WsbPushDeliverFuncs *funcs;
+  gpointer data;
+  guint in_flight;
 };
 
 static void try_send (Pending *p);
@@ -72,7 +74,8 @@ app_free (App *a)
   g_free (a);
 }
 
-/* Takes P out of its app's accounting; frees it unless a call is out. */
+/* Takes P out of its app's accounting; frees it unless a call is out.
+ * The message is finished. */
 static void
 detach (Pending *p)
 {
@@ -80,6 +83,7 @@ detach (Pending *p)
 
   if (a)
     {
+      a->d->funcs->finished (p->id, a->d->data);
       g_queue_remove (&a->pending, p);
       a->bytes -= g_bytes_get_size (p->data);
       p->app = NULL;
@@ -101,6 +105,7 @@ on_message_reply (GObject *source, GAsyncResult *res, gpointer data)
   guint delay;
 
   p->in_call = FALSE;
+  p->d->in_flight--;
   if (p->dropped || !a)
     {
       pending_free (p);
@@ -123,7 +128,7 @@ on_message_reply (GObject *source, GAsyncResult *res, gpointer data)
                  p->attempts, error->message);
       detach (p);
       if (g_strcmp0 (remote, "org.freedesktop.DBus.Error.ServiceUnknown") == 0)
-        d->gone (service, token, d->gone_data);
+        d->funcs->gone (service, token, d->data);
       return;
     }
   delay = a->d->retry_initial_ms;
@@ -146,6 +151,7 @@ try_send (Pending *p)
   p->timer_id = 0;
   p->attempts++;
   p->in_call = TRUE;
+  a->d->in_flight++;
   if (p->version == 1)
     {
       iface = "org.unifiedpush.Connector1";
@@ -224,10 +230,12 @@ wsb_push_deliver_message (WsbPushDeliver *d, const char *service, int version, c
     {
       g_warning ("message %s for %s dropped: %zu bytes, over max_pending_bytes", id, service,
                  size);
+      d->funcs->finished (id, d->data);
       return;
     }
   make_room (a, size);
   p = g_new0 (Pending, 1);
+  p->d = d;
   p->app = a;
   p->token = g_strdup (token);
   p->id = g_strdup (id);
@@ -314,14 +322,20 @@ wsb_push_deliver_pending (WsbPushDeliver *d, const char *service)
   return a ? a->pending.length : 0;
 }
 
+guint
+wsb_push_deliver_in_flight (WsbPushDeliver *d)
+{
+  return d->in_flight;
+}
+
 WsbPushDeliver *
-wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg, WsbPushGoneFunc gone,
-                      gpointer data)
+wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg,
+                      const WsbPushDeliverFuncs *funcs, gpointer data)
 {
   WsbPushDeliver *d = g_new0 (WsbPushDeliver, 1);
 
-  d->gone = gone;
-  d->gone_data = data;
+  d->funcs = funcs;
+  d->data = data;
   d->bus = g_object_ref (bus);
   d->retry_initial_ms = cfg->retry_initial_ms;
   d->retry_attempts = cfg->retry_attempts;

@@ -8,7 +8,10 @@
  * retry_attempts times in all, then dropped with a warning. Per app (bus
  * name) at most max_pending_messages messages and max_pending_bytes bytes
  * are on their way or waiting; beyond that the oldest waiting one is
- * dropped with a warning. Waiting messages are kept in memory only.
+ * dropped with a warning. A message is finished when its call succeeded or
+ * it was dropped; the stream's position only passes finished messages
+ * (push-store.h), so what still waits when the distributor stops is asked
+ * for again at its next start.
  *
  * A message dropped because the app's name is neither owned nor
  * activatable any more (org.freedesktop.DBus.Error.ServiceUnknown at the
@@ -21,10 +24,17 @@
 
 typedef struct _WsbPushDeliver WsbPushDeliver;
 
-typedef void (*WsbPushGoneFunc) (const char *service, const char *token, gpointer data);
+typedef struct
+{
+  /* A message is done with: delivered, or dropped (never for messages
+   * still waiting when the deliverer is freed). */
+  void (*finished) (const char *id, gpointer data);
+  /* SERVICE's name is gone for good (see above). */
+  void (*gone) (const char *service, const char *token, gpointer data);
+} WsbPushDeliverFuncs;
 
 WsbPushDeliver *wsb_push_deliver_new (GDBusConnection *bus, const WsbPushConfig *cfg,
-                                      WsbPushGoneFunc gone, gpointer data);
+                                      const WsbPushDeliverFuncs *funcs, gpointer data);
 void wsb_push_deliver_free (WsbPushDeliver *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushDeliver, wsb_push_deliver_free)
 
@@ -40,3 +50,5 @@ void wsb_push_deliver_message (WsbPushDeliver *d, const char *service, int versi
 
 /* Messages on their way or waiting for SERVICE. */
 guint wsb_push_deliver_pending (WsbPushDeliver *d, const char *service);
+/* Message calls whose answer has not come yet (all apps). */
+guint wsb_push_deliver_in_flight (WsbPushDeliver *d);

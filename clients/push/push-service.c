@@ -107,14 +107,25 @@ on_stream_message (const char *text, gsize len, gpointer data)
     }
   reg = wsb_push_store_by_topic (s->store, ev.topic);
   if (!reg)
-    g_message ("message %s for a topic no longer registered dropped", ev.id);
-  else
     {
-      reg->last_message = g_get_real_time () / G_USEC_PER_SEC;
-      g_debug ("message %s (%zu bytes) for %s", ev.id, g_bytes_get_size (ev.data), reg->service);
-      wsb_push_deliver_message (s->deliver, reg->service, reg->version, reg->token, ev.id, ev.data);
+      g_message ("message %s for a topic no longer registered dropped", ev.id);
+      wsb_push_store_finish_id (s->store, ev.id);
+      save (s);
+      return;
     }
-  save (s);
+  reg->last_message = g_get_real_time () / G_USEC_PER_SEC;
+  g_debug ("message %s (%zu bytes) for %s", ev.id, g_bytes_get_size (ev.data), reg->service);
+  /* Saved when it is finished (on_finished). */
+  wsb_push_deliver_message (s->deliver, reg->service, reg->version, reg->token, ev.id, ev.data);
+}
+
+static void
+on_finished (const char *id, gpointer data)
+{
+  WsbPushService *s = data;
+
+  if (wsb_push_store_finish_id (s->store, id))
+    save (s);
 }
 
 static const char *
@@ -385,6 +396,11 @@ on_app_gone (const char *service, const char *token, gpointer data)
   update_topics (s);
 }
 
+static const WsbPushDeliverFuncs deliver_funcs = {
+  .finished = on_finished,
+  .gone = on_app_gone,
+};
+
 /* ---------------------------------------------------------------- life */
 
 /* A state file that cannot be understood is kept aside, not overwritten,
@@ -430,7 +446,7 @@ wsb_push_service_new (GDBusConnection *bus, const WsbPushConfig *cfg, const char
     return NULL;
   regs = wsb_push_store_regs (s->store);
   g_message ("%u registration(s) in %s", regs->len, state_path);
-  s->deliver = wsb_push_deliver_new (bus, cfg, on_app_gone, s);
+  s->deliver = wsb_push_deliver_new (bus, cfg, &deliver_funcs, s);
   s->socket_path = g_strdup (socket_path);
   s->token_file = g_strdup (cfg->token_file);
   if (!s->server)
@@ -482,6 +498,28 @@ wsb_push_service_export (WsbPushService *s, GError **error)
         return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+on_drain_timeout (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+wsb_push_service_drain (WsbPushService *s, guint timeout_ms)
+{
+  gboolean expired = FALSE;
+  guint id = g_timeout_add (timeout_ms, on_drain_timeout, &expired);
+
+  while (!expired && wsb_push_deliver_in_flight (s->deliver) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (id);
+  else
+    g_message ("stopping with %u message(s) unanswered: they come again at the next start",
+               wsb_push_deliver_in_flight (s->deliver));
 }
 
 void

@@ -33,5 +33,8 @@ gboolean wsb_push_service_export (WsbPushService *s, GError **error);
 /* Starts the stream: once the bus name is ours, so that a second instance
  * that cannot own it never touches the session of the first. */
 void wsb_push_service_start (WsbPushService *s);
+/* Waits up to TIMEOUT_MS for the answers to the Message calls that are
+ * out, so that what was delivered is not asked for again. */
+void wsb_push_service_drain (WsbPushService *s, guint timeout_ms);
 void wsb_push_service_free (WsbPushService *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushService, wsb_push_service_free)

@@ -11,8 +11,10 @@ struct _WsbPushStore
 {
   char *path;
   GPtrArray *regs;   /* WsbPushReg */
-  GQueue recent;     /* char *, newest last */
+  GQueue recent;     /* char *: finished ids, newest last */
   GHashTable *seen;  /* the same strings */
+  GQueue order;      /* char *: ids taken this run and not yet behind last_id */
+  GHashTable *taken; /* the same strings -> GINT_TO_POINTER (finished) */
   char *last_id;
   char *server;
 };
@@ -156,6 +158,8 @@ wsb_push_store_load (const char *path, GError **error)
   s->regs = g_ptr_array_new_with_free_func ((GDestroyNotify) reg_free);
   g_queue_init (&s->recent);
   s->seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_queue_init (&s->order);
+  s->taken = g_hash_table_new (g_str_hash, g_str_equal);
   if (!g_file_get_contents (path, &text, &len, &local))
     {
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
@@ -179,6 +183,9 @@ wsb_push_store_free (WsbPushStore *s)
   g_queue_clear_full (&s->recent, g_free);
   if (s->seen)
     g_hash_table_unref (s->seen);
+  g_queue_clear_full (&s->order, g_free);
+  if (s->taken)
+    g_hash_table_unref (s->taken);
   g_free (s->last_id);
   g_free (s->server);
   g_free (s);
@@ -324,9 +331,12 @@ wsb_push_store_set_server (WsbPushStore *s, const char *server)
   g_free (s->server);
   s->server = g_strdup (server);
   g_clear_pointer (&s->last_id, g_free);
+  g_hash_table_remove_all (s->seen);
   g_queue_clear_full (&s->recent, g_free);
   g_queue_init (&s->recent);
-  g_hash_table_remove_all (s->seen);
+  g_hash_table_remove_all (s->taken);
+  g_queue_clear_full (&s->order, g_free);
+  g_queue_init (&s->order);
 }
 
 const char *
@@ -338,10 +348,33 @@ wsb_push_store_last_id (WsbPushStore *s)
 gboolean
 wsb_push_store_take_id (WsbPushStore *s, const char *id)
 {
-  if (g_hash_table_contains (s->seen, id))
+  char *copy;
+
+  if (g_hash_table_contains (s->seen, id) || g_hash_table_contains (s->taken, id))
     return FALSE;
+  copy = g_strdup (id);
+  g_queue_push_tail (&s->order, copy);
+  g_hash_table_insert (s->taken, copy, GINT_TO_POINTER (FALSE));
+  return TRUE;
+}
+
+gboolean
+wsb_push_store_finish_id (WsbPushStore *s, const char *id)
+{
+  char *key;
+
+  if (!g_hash_table_lookup_extended (s->taken, id, (gpointer *) &key, NULL))
+    return FALSE;
+  g_hash_table_insert (s->taken, key, GINT_TO_POINTER (TRUE));
   remember (s, id);
-  g_free (s->last_id);
-  s->last_id = g_strdup (id);
+  while (s->order.length
+         && GPOINTER_TO_INT (g_hash_table_lookup (s->taken, g_queue_peek_head (&s->order))))
+    {
+      char *head = g_queue_pop_head (&s->order);
+
+      g_hash_table_remove (s->taken, head);
+      g_free (s->last_id);
+      s->last_id = head;
+    }
   return TRUE;
 }

@@ -1,7 +1,8 @@
 /* What wsbridge-push keeps across restarts: the registrations (an app's
  * token, bus name, description, topic and the interface version it
- * registered with) and the stream's position (the id of the last ntfy
- * message taken, and the recent ids, so a replay never delivers twice).
+ * registered with) and the stream's position (the id up to which every
+ * ntfy message is finished, and the recent finished ids, so a replay never
+ * delivers twice).
  * One JSON file, written atomically (mode 0600) after every change. */
 #pragma once
 
@@ -21,7 +22,7 @@ typedef struct
 typedef struct _WsbPushStore WsbPushStore;
 
 /* How many delivered ids are remembered to drop repeats. */
-#define WSB_PUSH_RECENT_IDS 512
+#define WSB_PUSH_RECENT_IDS 1024
 
 /* Loads PATH; a missing file is an empty store. A file that cannot be read
  * is an error naming it. */
@@ -49,8 +50,14 @@ const char **wsb_push_store_topics (WsbPushStore *s);
 const char *wsb_push_store_server (WsbPushStore *s);
 void wsb_push_store_set_server (WsbPushStore *s, const char *server);
 
-/* The last ntfy message id taken from the stream, or NULL. */
+/* Where the stream resumes (since=): the id of the newest message that it
+ * and every message before it are finished, or NULL. A message taken but
+ * not finished when the distributor stops is asked for again at the next
+ * start. */
 const char *wsb_push_store_last_id (WsbPushStore *s);
-/* FALSE when ID was taken already (a repeat); else remembers it as the
- * last one and returns TRUE. */
+/* FALSE when ID was taken already (a repeat); else TRUE: ID is taken. */
 gboolean wsb_push_store_take_id (WsbPushStore *s, const char *id);
+/* A taken message is done with (delivered, dropped, or for nobody): its id
+ * is remembered among the recent ones and the position may advance.
+ * FALSE for an id not taken. */
+gboolean wsb_push_store_finish_id (WsbPushStore *s, const char *id);

@@ -15,6 +15,8 @@
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+/* How long a stop waits for the answers of messages on their way. */
+#define DRAIN_MS 2000
 
 typedef struct
 {
@@ -215,6 +217,7 @@ main (int argc, char **argv)
                                            on_name_acquired, on_name_lost, &app, NULL);
   g_main_loop_run (app.loop);
   g_bus_unown_name (owner_id);
+  wsb_push_service_drain (service, DRAIN_MS);
   g_clear_pointer (&service, wsb_push_service_free);
   g_main_loop_unref (app.loop);
   return app.status;

@@ -32,11 +32,20 @@ test_round_trip (void)
   g_assert_true (wsb_push_store_take_id (s, "id1"));
   g_assert_true (wsb_push_store_take_id (s, "id2"));
   g_assert_false (wsb_push_store_take_id (s, "id1"));
+  /* The position passes finished messages only, in order. */
+  g_assert_true (wsb_push_store_finish_id (s, "id2"));
+  g_assert_null (wsb_push_store_last_id (s));
+  g_assert_true (wsb_push_store_finish_id (s, "id1"));
   g_assert_cmpstr (wsb_push_store_last_id (s), ==, "id2");
+  g_assert_false (wsb_push_store_finish_id (s, "id1"));
+  g_assert_false (wsb_push_store_take_id (s, "id1"));
   wsb_push_store_set_server (s, "https://a.example");
   g_assert_cmpstr (wsb_push_store_last_id (s), ==, NULL); /* a new server: a new position */
   g_assert_true (wsb_push_store_take_id (s, "id1"));
   g_assert_true (wsb_push_store_take_id (s, "id2"));
+  g_assert_true (wsb_push_store_take_id (s, "id3"));
+  g_assert_true (wsb_push_store_finish_id (s, "id1"));
+  g_assert_true (wsb_push_store_finish_id (s, "id2"));
   g_assert_true (wsb_push_store_save (s, &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_stat (path, &st), ==, 0);
@@ -54,6 +63,7 @@ test_round_trip (void)
   g_assert_cmpstr (wsb_push_store_last_id (t), ==, "id2");
   g_assert_cmpstr (wsb_push_store_server (t), ==, "https://a.example");
   g_assert_false (wsb_push_store_take_id (t, "id1")); /* remembered across the reload */
+  g_assert_true (wsb_push_store_take_id (t, "id3"));  /* not finished: asked for again */
   topics = wsb_push_store_topics (t);
   g_assert_cmpstr (topics[0], ==, "upAAAAAAAAAAAA");
   g_assert_cmpstr (topics[1], ==, "upBBBBBBBBBBBB");
@@ -73,6 +83,7 @@ test_recent_bounded (void)
       g_autofree char *id = g_strdup_printf ("id%d", i);
 
       g_assert_true (wsb_push_store_take_id (s, id));
+      g_assert_true (wsb_push_store_finish_id (s, id));
     }
   /* The oldest are forgotten, the newest kept. */
   g_assert_true (wsb_push_store_take_id (s, "id0"));

@@ -411,3 +411,25 @@ def test_push_server_change_sends_new_endpoints(wsb, desk):
     app.wait_calls("Message", 2)
     assert [m for _, m in app.messages()] == [b"on the first server", b"on the second server"]
     dist.wait_log(r"the push server changed from http://127\.0\.0\.1:\d+ to ")
+
+
+def test_push_undelivered_survive_a_distributor_restart(wsb, desk):
+    daemon = wsb.daemon()
+    desk.write_conf("retry_initial_ms=200\nretry_attempts=50\n")
+    app = desk.app()
+    dist, token, endpoint = registered(desk, daemon, app)
+    app.kill()
+    working = (desk.services / f"{app.name}.service").read_text()
+    (desk.services / f"{app.name}.service").write_text(
+        f"[D-BUS Service]\nName={app.name}\nExec=/bin/false\n")
+    reload = lambda: desk.bus.connection().call_blocking(  # noqa: E731
+        "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ReloadConfig",
+        "", ())
+    reload()
+    ids = publish_series(desk, endpoint, "waiting", 3)
+    dist.wait_log(r"not delivered .*trying again", count=3)
+    dist.stop()
+    (desk.services / f"{app.name}.service").write_text(working)
+    reload()
+    desk.distributor(daemon)
+    check_exactly_once(app, ids)
