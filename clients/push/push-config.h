@@ -8,8 +8,8 @@
 
 typedef struct
 {
-  char *server;     /* normalized (push-ntfy.h), NULL when not configured */
-  char *token_file; /* absolute, or NULL */
+  char *server;               /* normalized (push-ntfy.h), NULL when not configured */
+  char *token_file;           /* absolute, or NULL */
   guint retry_initial_ms;     /* first retry of an undelivered message */
   guint retry_attempts;       /* deliveries tried before a message is dropped */
   guint max_pending_messages; /* per app: undelivered messages kept */

@@ -124,8 +124,8 @@ on_message_reply (GObject *source, GAsyncResult *res, gpointer data)
       g_autofree char *token = g_strdup (p->token);
       WsbPushDeliver *d = a->d;
 
-      g_warning ("message %s for %s dropped after %u attempts: %s", p->id, a->service,
-                 p->attempts, error->message);
+      g_warning ("message %s for %s dropped after %u attempts: %s", p->id, a->service, p->attempts,
+                 error->message);
       detach (p);
       if (g_strcmp0 (remote, "org.freedesktop.DBus.Error.ServiceUnknown") == 0)
         d->funcs->gone (service, token, d->data);
@@ -228,8 +228,7 @@ wsb_push_deliver_message (WsbPushDeliver *d, const char *service, int version, c
 
   if (size > d->max_bytes)
     {
-      g_warning ("message %s for %s dropped: %zu bytes, over max_pending_bytes", id, service,
-                 size);
+      g_warning ("message %s for %s dropped: %zu bytes, over max_pending_bytes", id, service, size);
       d->funcs->finished (id, d->data);
       return;
     }
@@ -263,7 +262,8 @@ call_connector (WsbPushDeliver *d, const char *service, int version, const char 
                 GVariant *args)
 {
   g_dbus_connection_call (d->bus, service, CONNECTOR_PATH,
-                          version == 1 ? "org.unifiedpush.Connector1" : "org.unifiedpush.Connector2",
+                          version == 1 ? "org.unifiedpush.Connector1"
+                                       : "org.unifiedpush.Connector2",
                           method, args, NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL,
                           on_fire_and_forget, g_strdup_printf ("%s of %s", method, service));
 }

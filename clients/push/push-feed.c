@@ -95,8 +95,7 @@ on_event (WsbClient *client, const Wsbridge__V1__Event *ev, void *data)
     {
       case WSBRIDGE__V1__EVENT__EVENT_MESSAGE:
         if (!ev->message->binary)
-          f->funcs->message ((const char *) ev->message->data.data, ev->message->data.len,
-                             f->data);
+          f->funcs->message ((const char *) ev->message->data.data, ev->message->data.len, f->data);
         else
           g_warning ("a binary frame on the push stream (%zu bytes) ignored",
                      ev->message->data.len);
@@ -164,8 +163,7 @@ apply (WsbPushFeed *f)
   st = wsb_client_remove_session (f->client, WSB_PUSH_SESSION);
   if (st != WSB_CLIENT_OK
       && !(st == WSB_CLIENT_ERR_DAEMON
-           && wsb_client_error_code (f->client)
-                  == WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND))
+           && wsb_client_error_code (f->client) == WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND))
     return call_failed (f, st, "cannot remove the old push session");
   f->state = WSBRIDGE__V1__SESSION_STATE__SESSION_STATE_DISCONNECTED;
   if (!f->topics || !f->topics[0])
@@ -216,8 +214,8 @@ connect_now (WsbPushFeed *f)
   if (f->trouble_logged)
     g_message ("wsbridged reached again");
   f->trouble_logged = FALSE;
-  f->watch_id
-      = g_unix_fd_add (wsb_client_get_fd (f->client), G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, f);
+  f->watch_id = g_unix_fd_add (wsb_client_get_fd (f->client), G_IO_IN | G_IO_HUP | G_IO_ERR,
+                               on_readable, f);
 }
 
 WsbPushFeed *

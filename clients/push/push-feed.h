@@ -31,9 +31,8 @@ typedef struct
 typedef struct _WsbPushFeed WsbPushFeed;
 
 /* TOKEN_FILE may be NULL. */
-WsbPushFeed *wsb_push_feed_new (const char *socket_path, const char *server,
-                                const char *token_file, const WsbPushFeedFuncs *funcs,
-                                gpointer data);
+WsbPushFeed *wsb_push_feed_new (const char *socket_path, const char *server, const char *token_file,
+                                const WsbPushFeedFuncs *funcs, gpointer data);
 /* Removes the session from the daemon when it is reachable. */
 void wsb_push_feed_free (WsbPushFeed *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushFeed, wsb_push_feed_free)

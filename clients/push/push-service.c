@@ -143,8 +143,7 @@ static const WsbPushFeedFuncs feed_funcs = {
 
 /* ---------------------------------------------------------------- calls */
 
-static gboolean
-refuse (GDBusMethodInvocation *inv, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+static gboolean refuse (GDBusMethodInvocation *inv, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
 refuse (GDBusMethodInvocation *inv, const char *fmt, ...)
@@ -491,9 +490,8 @@ wsb_push_service_export (WsbPushService *s, GError **error)
 {
   for (guint i = 0; i < 2; i++)
     {
-      s->object_ids[i] = g_dbus_connection_register_object (s->bus, OBJECT_PATH,
-                                                            s->info->interfaces[i], &vtable, s,
-                                                            NULL, error);
+      s->object_ids[i] = g_dbus_connection_register_object (
+          s->bus, OBJECT_PATH, s->info->interfaces[i], &vtable, s, NULL, error);
       if (!s->object_ids[i])
         return FALSE;
     }

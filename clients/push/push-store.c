@@ -254,8 +254,7 @@ wsb_push_store_save (WsbPushStore *s, GError **error)
                    g_strerror (e));
       return FALSE;
     }
-  return g_file_set_contents_full (s->path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                   error);
+  return g_file_set_contents_full (s->path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
 GPtrArray *

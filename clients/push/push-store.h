@@ -10,12 +10,12 @@
 
 typedef struct
 {
-  char *token;       /* the connector's token, ≤ 100 bytes of UTF-8 */
-  char *service;     /* the app's well-known bus name */
-  char *description; /* "" when none */
-  char *topic;       /* ntfy topic (push-ntfy.h) */
-  int version;       /* 1: Connector1, 2: Connector2 */
-  gint64 registered; /* unix seconds */
+  char *token;         /* the connector's token, ≤ 100 bytes of UTF-8 */
+  char *service;       /* the app's well-known bus name */
+  char *description;   /* "" when none */
+  char *topic;         /* ntfy topic (push-ntfy.h) */
+  int version;         /* 1: Connector1, 2: Connector2 */
+  gint64 registered;   /* unix seconds */
   gint64 last_message; /* unix seconds, 0: none yet */
 } WsbPushReg;
 

@@ -59,8 +59,7 @@ on_name_lost (GDBusConnection *bus, const char *name, gpointer data)
 static char *
 state_path_default (void)
 {
-  return g_build_filename (g_get_user_state_dir (), "wsbridge", "push", "registrations.json",
-                           NULL);
+  return g_build_filename (g_get_user_state_dir (), "wsbridge", "push", "registrations.json", NULL);
 }
 
 static char *
@@ -108,8 +107,8 @@ print_status (const WsbPushConfig *cfg, const char *state_path)
   for (guint i = 0; i < regs->len; i++)
     {
       WsbPushReg *r = g_ptr_array_index (regs, i);
-      g_autofree char *end = cfg->server ? wsb_push_endpoint (cfg->server, r->topic)
-                                         : g_strdup (r->topic);
+      g_autofree char *end
+          = cfg->server ? wsb_push_endpoint (cfg->server, r->topic) : g_strdup (r->topic);
 
       w_app = MAX (w_app, (int) g_utf8_strlen (r->service, -1));
       w_desc = MAX (w_desc, (int) g_utf8_strlen (r->description, -1));
@@ -120,8 +119,8 @@ print_status (const WsbPushConfig *cfg, const char *state_path)
   for (guint i = 0; i < regs->len; i++)
     {
       WsbPushReg *r = g_ptr_array_index (regs, i);
-      g_autofree char *end = cfg->server ? wsb_push_endpoint (cfg->server, r->topic)
-                                         : g_strdup (r->topic);
+      g_autofree char *end
+          = cfg->server ? wsb_push_endpoint (cfg->server, r->topic) : g_strdup (r->topic);
       g_autofree char *when = format_time (r->last_message);
       /* Descriptions come from apps: no control characters on a terminal. */
       g_autofree char *desc = g_strdup (r->description);

@@ -32,8 +32,14 @@ test_server (void)
     { "https://ntfy.sh/", "https://ntfy.sh" },
     { "http://127.0.0.1:8080/push/", "http://127.0.0.1:8080/push" },
   };
-  const char *bad[] = { "", "ntfy.sh", "wss://ntfy.sh", "https://u:p@ntfy.sh", "https://ntfy.sh/?a=1",
-                        "https://ntfy.sh/#x", "https://nt fy.sh", "https:///x" };
+  const char *bad[] = { "",
+                        "ntfy.sh",
+                        "wss://ntfy.sh",
+                        "https://u:p@ntfy.sh",
+                        "https://ntfy.sh/?a=1",
+                        "https://ntfy.sh/#x",
+                        "https://nt fy.sh",
+                        "https:///x" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (ok); i++)
     {
@@ -92,22 +98,24 @@ test_parse (void)
     "{\"event\":\"message\",\"topic\":\"t\",\"message\":\"m\"}",
     "{\"event\":\"message\",\"id\":\"a b\",\"topic\":\"t\"}",
     "{\"event\":\"message\",\"id\":\"a\",\"message\":\"m\"}",
-    "{\"event\":\"message\",\"id\":\"a\",\"topic\":\"t\",\"message\":\"!!\",\"encoding\":\"base64\"}",
+    "{\"event\":\"message\",\"id\":\"a\",\"topic\":\"t\",\"message\":\"!!\",\"encoding\":"
+    "\"base64\"}",
     "{\"event\":\"message\",\"id\":\"a\",\"topic\":\"t\",\"message\":\"x\",\"encoding\":\"rot13\"}",
     "{\"event\":7}",
   };
 
-  parse_ok ("{\"id\":\"x1\",\"time\":1,\"event\":\"open\",\"topic\":\"a,b\"}",
-            WSB_PUSH_EVENT_OTHER, NULL, NULL, NULL, 0);
+  parse_ok ("{\"id\":\"x1\",\"time\":1,\"event\":\"open\",\"topic\":\"a,b\"}", WSB_PUSH_EVENT_OTHER,
+            NULL, NULL, NULL, 0);
   parse_ok ("{\"id\":\"x2\",\"time\":1,\"event\":\"keepalive\",\"topic\":\"a\"}",
             WSB_PUSH_EVENT_OTHER, NULL, NULL, NULL, 0);
-  parse_ok ("{\"id\":\"m1\",\"time\":1,\"event\":\"message\",\"topic\":\"upA\",\"message\":\"h\\u00e9\"}",
-            WSB_PUSH_EVENT_MESSAGE, "m1", "upA", "h\xc3\xa9", 3);
+  parse_ok (
+      "{\"id\":\"m1\",\"time\":1,\"event\":\"message\",\"topic\":\"upA\",\"message\":\"h\\u00e9\"}",
+      WSB_PUSH_EVENT_MESSAGE, "m1", "upA", "h\xc3\xa9", 3);
   parse_ok ("{\"id\":\"m2\",\"event\":\"message\",\"topic\":\"upA\",\"message\":\"/wA=\","
             "\"encoding\":\"base64\"}",
             WSB_PUSH_EVENT_MESSAGE, "m2", "upA", "\xff\x00", 2);
-  parse_ok ("{\"id\":\"m3\",\"event\":\"message\",\"topic\":\"upA\"}", WSB_PUSH_EVENT_MESSAGE,
-            "m3", "upA", "", 0);
+  parse_ok ("{\"id\":\"m3\",\"event\":\"message\",\"topic\":\"upA\"}", WSB_PUSH_EVENT_MESSAGE, "m3",
+            "upA", "", 0);
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_auto (WsbPushEvent) ev = { 0 };

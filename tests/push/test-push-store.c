@@ -59,7 +59,8 @@ test_round_trip (void)
   g_assert_cmpstr (r->description, ==, "");
   g_assert_cmpint (r->version, ==, 1);
   g_assert_cmpint (r->last_message, ==, 1234);
-  g_assert_true (wsb_push_store_by_topic (t, "upAAAAAAAAAAAA") == wsb_push_store_by_token (t, "tok1"));
+  g_assert_true (wsb_push_store_by_topic (t, "upAAAAAAAAAAAA")
+                 == wsb_push_store_by_token (t, "tok1"));
   g_assert_cmpstr (wsb_push_store_last_id (t), ==, "id2");
   g_assert_cmpstr (wsb_push_store_server (t), ==, "https://a.example");
   g_assert_false (wsb_push_store_take_id (t, "id1")); /* remembered across the reload */
