@@ -439,3 +439,22 @@ def test_push_undelivered_survive_a_distributor_restart(wsb, desk):
     reload()
     desk.distributor(daemon)
     check_exactly_once(app, ids)
+
+
+def test_push_distributor_killed_mid_stream(wsb, desk):
+    import json
+    daemon = wsb.daemon()
+    app = desk.app()
+    dist, token, endpoint = registered(desk, daemon, app)
+    ids = publish_series(desk, endpoint, "before", 4)
+    app.wait_calls("Message", 4)
+    # Once the answers are in, the position is on disk: no clean stop needed.
+    wait_for(lambda: json.loads(desk.state.read_text())["last_id"] == ids[-1], 10.0 * SLOW,
+             "the position to be written")
+    dist.proc.kill()
+    dist.proc.wait()
+    dist.returncode = -9
+    ids += publish_series(desk, endpoint, "while dead", 4)
+    desk.distributor(daemon)
+    ids += publish_series(desk, endpoint, "after", 4)
+    check_exactly_once(app, ids)
