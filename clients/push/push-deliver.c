@@ -315,14 +315,6 @@ wsb_push_deliver_unregistered (WsbPushDeliver *d, const char *service, int versi
 }
 
 guint
-wsb_push_deliver_pending (WsbPushDeliver *d, const char *service)
-{
-  App *a = g_hash_table_lookup (d->apps, service);
-
-  return a ? a->pending.length : 0;
-}
-
-guint
 wsb_push_deliver_in_flight (WsbPushDeliver *d)
 {
   return d->in_flight;

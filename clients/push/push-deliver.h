@@ -48,7 +48,5 @@ void wsb_push_deliver_unregistered (WsbPushDeliver *d, const char *service, int 
 void wsb_push_deliver_message (WsbPushDeliver *d, const char *service, int version,
                                const char *token, const char *id, GBytes *data);
 
-/* Messages on their way or waiting for SERVICE. */
-guint wsb_push_deliver_pending (WsbPushDeliver *d, const char *service);
 /* Message calls whose answer has not come yet (all apps). */
 guint wsb_push_deliver_in_flight (WsbPushDeliver *d);

@@ -249,14 +249,6 @@ wsb_push_feed_set_topics (WsbPushFeed *f, const char *const *topics)
     connect_now (f);
 }
 
-const char *
-wsb_push_feed_state (WsbPushFeed *f)
-{
-  if (!f->connected)
-    return "daemon unreachable";
-  return wsb_client_state_to_string (f->state);
-}
-
 void
 wsb_push_feed_free (WsbPushFeed *f)
 {

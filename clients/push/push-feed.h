@@ -40,6 +40,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPushFeed, wsb_push_feed_free)
 /* The topics to follow (NULL or empty: none, the session is removed).
  * Applied now when the daemon is there, else when it is reached. */
 void wsb_push_feed_set_topics (WsbPushFeed *f, const char *const *topics);
-
-/* "open", "connecting", … of the session, or "daemon unreachable". */
-const char *wsb_push_feed_state (WsbPushFeed *f);
