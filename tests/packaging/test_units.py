@@ -18,7 +18,7 @@ def test_units_verify(tmp_path):
     install.mount_prefix()
     # Templates are verified as an instance by tests/notify/test_notify_unit.py.
     units = [f for f in install.files() if re.search(r"/systemd/(system|user)/[^/@]+$", f)]
-    assert len(units) == 4, units
+    assert len(units) == 5, units
     runtime = tmp_path / "xdg-runtime"
     runtime.mkdir(mode=0o700)
     for unit in units:
