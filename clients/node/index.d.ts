@@ -26,6 +26,13 @@ export interface SessionStatus {
   rttUs: number;
   /** Wall-clock time (µs since the Unix epoch) of the next try in backoff, else 0. */
   nextRetryUs: number;
+  /**
+   * How the last open upstream connection ended (API 1.2): the server's close
+   * code and reason, the daemon's own (1000, 1001), 1006 for a drop; 0 and ''
+   * before any connection ended.
+   */
+  closeCode: number;
+  closeReason: string;
 }
 
 /** One inbound message. */
@@ -90,6 +97,11 @@ export interface SubscribeOptions {
   epoch?: number | bigint | string;
   /** Items held for a slow consumer before the client stops reading (default 1024). */
   highWaterMark?: number;
+  /**
+   * Live only (API 1.2): start with the first opening_messages messages the
+   * session's current upstream connection opened with (a greeting), then live ones.
+   */
+  opening?: boolean;
 }
 
 /**
