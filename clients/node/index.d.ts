@@ -3,7 +3,7 @@
 /// <reference types="node" />
 import { EventEmitter } from 'node:events';
 
-export { WebSocket } from './ws.js';
+export { WebSocket, createWebSocketStream } from './ws.js';
 
 export type SessionState = 'disconnected' | 'connecting' | 'open' | 'backoff' | 'closing';
 
