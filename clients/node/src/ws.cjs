@@ -189,11 +189,6 @@ class WebSocket extends EventEmitter {
     this.#start(options);
   }
 
-  get CONNECTING() { return CONNECTING; }
-  get OPEN() { return OPEN; }
-  get CLOSING() { return CLOSING; }
-  get CLOSED() { return CLOSED; }
-
   get url() { return this.#url; }
   get readyState() { return this.#readyState; }
   /** '': the session's subprotocols are its own (session key subprotocols). */
@@ -344,11 +339,12 @@ class WebSocket extends EventEmitter {
       options = {};
     }
     options ??= {};
+    if (typeof data === 'number') data = data.toString();
     if (this.#readyState !== OPEN) {
-      if (cb) process.nextTick(cb, notOpen(this.#readyState));
+      this.#afterClose(data, cb);
       return;
     }
-    data = toData(data ?? EMPTY);
+    data = toData(data || EMPTY);
     let binary = options.binary ?? typeof data !== 'string';
     if (options.fin === false || this.#fragments) {
       // Fragments: the daemon sends the whole message once the last one is given.
@@ -374,6 +370,12 @@ class WebSocket extends EventEmitter {
       this.#sending.delete(sent);
     });
     this.#sending.add(sent);
+  }
+
+  /** send(), ping() or pong() when CLOSING or CLOSED: counted in bufferedAmount, as ws does, and refused. */
+  #afterClose(data, cb) {
+    if (data) this.#bufferedAmount += typeof data === 'string' ? Buffer.byteLength(data) : toData(data).length;
+    if (cb) process.nextTick(cb, notOpen(this.#readyState));
   }
 
   /**
@@ -426,11 +428,13 @@ class WebSocket extends EventEmitter {
     } else if (typeof mask === 'function') {
       cb = mask;
     }
+    if (typeof data === 'number') data = data.toString();
     if (this.#readyState !== OPEN) {
-      if (cb) process.nextTick(cb, notOpen(this.#readyState));
+      this.#afterClose(data, cb);
       return null;
     }
-    const payload = data === undefined ? EMPTY : Buffer.from(typeof data === 'number' ? String(data) : toData(data));
+    const payload = data ? Buffer.from(toData(data)) : EMPTY;
+    if (payload.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
     return { payload, cb };
   }
 
@@ -515,8 +519,17 @@ class WebSocket extends EventEmitter {
   set onerror(fn) { this.#setAttribute('error', fn); }
 }
 
-for (const [i, name] of STATES.entries())
+// As ws: the constants and attributes are enumerable.
+for (const [i, name] of STATES.entries()) {
   Object.defineProperty(WebSocket, name, { enumerable: true, value: i });
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value: i });
+}
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url',
+  'onopen', 'onmessage', 'onclose', 'onerror']) {
+  Object.defineProperty(WebSocket.prototype, name, {
+    ...Object.getOwnPropertyDescriptor(WebSocket.prototype, name), enumerable: true,
+  });
+}
 
 /**
  * A Duplex over WS, as ws's createWebSocketStream: what it reads are the
@@ -548,7 +561,6 @@ function createWebSocketStream(ws, options) {
   duplex._final = (cb) => whenOpen(() => {
     if (ws.readyState === CLOSED) {
       cb();
-      if (duplex.readableEnded) duplex.destroy();
       return;
     }
     ws.once('close', () => cb());
@@ -568,8 +580,12 @@ function createWebSocketStream(ws, options) {
     ws.once('close', () => done(err ?? failed));
     if (terminate) ws.terminate();
   };
+  // Both sides done: the stream is.
   duplex.on('end', () => {
     if (duplex.writableFinished) duplex.destroy();
+  });
+  duplex.on('finish', () => {
+    if (duplex.readableEnded) duplex.destroy();
   });
   return duplex;
 }
