@@ -23,6 +23,7 @@ const CLOSED = 3;
 const SESSION_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 const EMPTY = Buffer.alloc(0);
+const EVENT_TYPES = new Set(['open', 'message', 'close', 'error']);
 const DEFAULT_PING_INTERVAL_MS = 5000;
 
 let native = null;
@@ -474,7 +475,9 @@ class WebSocket extends EventEmitter {
     this.#sub?.resume();
   }
 
+  /** As ws: for 'open', 'message', 'close' and 'error' only. */
   addEventListener(type, handler, options = {}) {
+    if (!EVENT_TYPES.has(type)) return;
     if (typeof handler !== 'function' && typeof handler?.handleEvent !== 'function') return;
     for (const l of this.rawListeners(type)) if ((l.listener ?? l).handler === handler && !(l.listener ?? l).attribute) return;
     const wrapper = (...args) => {
