@@ -47,7 +47,7 @@ const DIFF_TLS = 'TLS is the daemon\'s, set per session (tls_ca_file, tls_cert_f
 const DIFF_OPTION = (key) => `the session has it (session key ${key}); the option warns once (README, options)`;
 
 /** [ws test, 'covered', check | 'name of the test covering it'] or [ws test, 'different' | 'internal', reason]. */
-const TABLE = [
+export const TABLE = [
   ['#ctor > throws an error when using an invalid url', 'covered', async () => {
     for (const bad of ['foo', 'wsbridge://Bad', 'ws://localhost/', 'wsbridge://feed#frag'])
       assert.throws(() => new WebSocket(bad), SyntaxError, bad);
