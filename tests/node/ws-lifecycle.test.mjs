@@ -163,3 +163,28 @@ wsbTest('node_ws_daemon_gone_closes_with_1006_and_sticky_keeps_the_old_way', asy
   again.terminate();
   assert.deepEqual((await once(again, 'close')).slice(0, 1), [1006]);
 });
+
+wsbTest('node_native_subscribe_opening_and_status_close_code', async (h) => {
+  // The native API under the face: subscribe({ opening }) and SessionStatus.closeCode/closeReason.
+  const server = await h.server('--greeting', 'welcome {conn}', '--send-interval', '0.02',
+    '--close-after', '1.5', '--close-code', '4001');
+  const daemon = await h.daemon({ sessions: [{ name: 'feed', url: server.url, opening_messages: 2 }] });
+  await daemon.waitState('feed', 'open');
+  const c = await h.connect(daemon.socket);
+  assert.deepEqual([(await c.status('feed')).closeCode, (await c.status('feed')).closeReason], [0, '']);
+  assert.throws(() => c.subscribe('feed', '*', { opening: 'yes' }), TypeError);
+  assert.throws(() => c.subscribe('feed', '*', { opening: true, epoch: 5 }), TypeError);
+  await waitFor(async () => (await c.status('feed')).lastSeq >= 5, 5000 * h.slow, 'five messages');
+  const [conn] = (await server.events('connect')).map((e) => e.conn);
+  const sub = c.subscribe('feed', '*', { opening: true });
+  const got = [];
+  sub.on('message', (m) => got.push(m));
+  const left = new Promise((resolve) => sub.on('state', (s) => { if (s.state !== 'open' && s.state !== 'closing') resolve(s); }));
+  await waitFor(() => got.length >= 4, 5000 * h.slow, 'four messages');
+  assert.deepEqual(got.slice(0, 2).map((m) => m.data), [`welcome ${conn}`, 'msg 1']);
+  assert.deepEqual(got.slice(0, 2).map((m) => m.seq), [1, 2]);
+  assert.ok(got[2].seq >= 6 && got[3].seq === got[2].seq + 1, got.map((m) => m.seq).join(' '));
+  const change = await left;
+  assert.deepEqual([change.status.closeCode, change.status.closeReason], [4001, 'server says bye']);
+  await sub.close();
+});
