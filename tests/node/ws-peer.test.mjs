@@ -432,7 +432,17 @@ export const TABLE = [
     await arrives(c, Buffer.from('a buffer'));
     await closed(ws);
   }],
-  ['#send > can send a `Blob`', 'different', 'send() throws a TypeError for a Blob: send await blob.arrayBuffer()'],
+  ['#send > can send a `Blob`', 'covered', async (c) => {
+    const ws = await c.open();
+    ws.send(new Blob(['blob ', 'data']));
+    assert.equal(ws.bufferedAmount, 9);
+    ws.send('after the blob');
+    await arrives(c, 'after the blob');
+    const got = await c.server.received();
+    const at = got.findIndex((m) => Buffer.isBuffer(m) && m.toString() === 'blob data');
+    assert.ok(at >= 0 && at < got.indexOf('after the blob'), 'the Blob (binary) first');
+    await closed(ws);
+  }],
   ['#send > calls the callback when data is written out', 'covered', async (c) => {
     const ws = await c.open();
     await new Promise((resolve, reject) => ws.send('called back', (err) => (err ? reject(err) : resolve())));

@@ -112,9 +112,16 @@ function toData(data) {
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (typeof Blob !== 'undefined' && data instanceof Blob)
-    throw new TypeError('wsbridge/ws cannot send a Blob; send await blob.arrayBuffer()');
   return Buffer.from(data); // arrays and objects, as ws (TypeError for the rest)
+}
+
+const isBlob = (data) => typeof Blob !== 'undefined' && data instanceof Blob;
+
+/** The size in bytes of what send() takes. */
+function byteLength(data) {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (isBlob(data)) return data.size;
+  return data ? toData(data).length : 0;
 }
 
 /** The event objects of addEventListener and the on* attributes, as ws makes them. */
@@ -148,6 +155,8 @@ class WebSocket extends EventEmitter {
   #closeReason = EMPTY;
   #finishing = false;
   #sending = new Set(); // sends the daemon has not answered yet
+  #queue = null; // sends waiting for a Blob before them to be read …
+  #reading = 0; // … and how many
   #fragments = null; // send(…, { fin: false }) parts: [binary, ...buffers]
   #attributes = new Map(); // 'message' -> the wrapper of onmessage
   #handshakeTimer = null;
@@ -312,8 +321,10 @@ class WebSocket extends EventEmitter {
     const client = this.#client;
     this.#client = null;
     this.#sub = null;
-    const sends = waitSends ? [...this.#sending] : [];
-    const closed = client ? Promise.allSettled(sends).then(() => client.close()).catch(() => {}) : Promise.resolve();
+    // After close(), what was sent before it goes out first (a Blob's read too).
+    const sent = waitSends ? (this.#queue ?? Promise.resolve()).then(() => Promise.allSettled([...this.#sending]))
+      : Promise.resolve();
+    const closed = client ? sent.then(() => client.close()).catch(() => {}) : Promise.resolve();
     closed.then(() => process.nextTick(() => {
       if (error) this.emit('error', error);
       this.#readyState = CLOSED;
@@ -345,6 +356,28 @@ class WebSocket extends EventEmitter {
       this.#afterClose(data, cb);
       return;
     }
+    const client = this.#client;
+    if (!isBlob(data) && this.#reading === 0) {
+      this.#write(client, data, options, cb);
+      return;
+    }
+    // A Blob is read first, as ws does; what is sent after it waits, in order.
+    const size = byteLength(data);
+    this.#bufferedAmount += size;
+    this.#reading++;
+    const read = isBlob(data) ? data.arrayBuffer().then((ab) => Buffer.from(ab)) : Promise.resolve(data);
+    this.#queue = (this.#queue ?? Promise.resolve()).then(() => read).then((bytes) => {
+      this.#write(client, bytes, options, cb);
+    }, (err) => {
+      if (cb) cb(err);
+      else this.emit('error', err);
+    }).finally(() => {
+      this.#reading--;
+      this.#bufferedAmount -= size;
+    });
+  }
+
+  #write(client, data, options, cb) {
     data = toData(data || EMPTY);
     let binary = options.binary ?? typeof data !== 'string';
     if (options.fin === false || this.#fragments) {
@@ -359,9 +392,9 @@ class WebSocket extends EventEmitter {
       data = Buffer.concat(this.#fragments.slice(1));
       this.#fragments = null;
     }
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const size = byteLength(data);
     this.#bufferedAmount += size;
-    const sent = this.#client.send(this.#session, data, { binary }).then(() => {
+    const sent = client.send(this.#session, data, { binary }).then(() => {
       cb?.();
     }, (err) => {
       if (cb) cb(err);
@@ -375,7 +408,7 @@ class WebSocket extends EventEmitter {
 
   /** send(), ping() or pong() when CLOSING or CLOSED: counted in bufferedAmount, as ws does, and refused. */
   #afterClose(data, cb) {
-    if (data) this.#bufferedAmount += typeof data === 'string' ? Buffer.byteLength(data) : toData(data).length;
+    if (data) this.#bufferedAmount += byteLength(data);
     if (cb) process.nextTick(cb, notOpen(this.#readyState));
   }
 
