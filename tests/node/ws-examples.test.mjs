@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CLIENT_DIR, waitFor, wsbTest } from './harness.mjs';
 
 const EXAMPLES = fileURLToPath(new URL('ws-examples/', import.meta.url));
+const OBSERVER = fileURLToPath(new URL('observe-ws.cjs', import.meta.url));
 
 /** A daemon with session feed (ticks) and session echo (whatever the server receives, it sends back). */
 async function setUp(h) {
@@ -37,10 +38,18 @@ async function setUp(h) {
   return { ticking, echo, daemon, dir, stop };
 }
 
-/** Runs example NAME; its output so far in .stdout, .stderr; .exited once it exits. */
+/**
+ * Runs example NAME; its output so far in .stdout, .stderr; .exited once it
+ * exits; .events() the events of its WebSockets (observe-ws.cjs, preloaded).
+ */
 function start(env, name) {
-  const child = spawn(process.execPath, [name], { cwd: env.dir, env: { ...process.env, WSBRIDGE_SOCKET: env.daemon.socket } });
-  const p = { child, stdout: '', stderr: '', exited: null };
+  const log = `${env.dir}/${name}.events`;
+  writeFileSync(log, '');
+  const child = spawn(process.execPath, ['-r', OBSERVER, name], {
+    cwd: env.dir, env: { ...process.env, WSBRIDGE_SOCKET: env.daemon.socket, WSB_OBSERVE: log },
+  });
+  const events = () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const p = { child, stdout: '', stderr: '', exited: null, events };
   child.stdout.on('data', (d) => { p.stdout += d; });
   child.stderr.on('data', (d) => { p.stderr += d; });
   p.exit = new Promise((resolve) => child.on('exit', (code, signal) => { p.exited = code ?? signal; resolve(p.exited); }));
@@ -83,10 +92,18 @@ const checks = {
       () => `the echo; stdout ${p.stdout} stderr ${p.stderr}`);
   },
   async 'heartbeat.mjs'(h, env, p) {
-    // The heartbeat terminates the connection 31 s after the last 'ping'
-    // (and the program then ends): a healthy session must keep it running.
-    await new Promise((resolve) => setTimeout(resolve, 34000));
+    // The heartbeat terminates the connection 31 s after 'open' or the last
+    // 'ping' (and the program then ends): a healthy session keeps it open.
+    const [opened] = await waitFor(() => {
+      const opens = p.events().filter((e) => e.event === 'open');
+      return opens.length > 0 && opens;
+    }, 20000 * h.slow,
+      () => `the heartbeat's open; stderr ${p.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, opened.t + 34000 - Date.now()));
     assert.equal(p.exited, null, `terminated by its heartbeat; stderr ${p.stderr}`);
+    const events = p.events().map((e) => e.event);
+    assert.ok(events.filter((e) => e === 'ping').length >= 5, events.join(' '));
+    assert.ok(!events.includes('close'), events.join(' '));
   },
 };
 
@@ -110,4 +127,4 @@ wsbTest('node_ws_readme_examples_run_with_the_import_changed', async (h) => {
     await Promise.all(running.map(([, p]) => kill(p)));
     await env.stop();
   }
-}, { timeout: 120000 });
+}, { timeout: 150000 });
