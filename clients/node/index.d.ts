@@ -258,7 +258,7 @@ export function defaultSocketPath(explicit?: string | null,
 
 /** An error from the daemon, or of the client ("CLOSED", "DAEMON_UNREACHABLE"). */
 export class WsbridgeError extends Error {
-  constructor(code: string, message: string, options?: ErrorOptions);
+  constructor(code: string, message: string, options?: { cause?: unknown });
   /** The daemon's ErrorCode name without its prefix, e.g. "NOT_FOUND". */
   readonly code: string;
 }
@@ -268,7 +268,7 @@ export class QueueFullError extends WsbridgeError {}
 export class InvalidArgumentError extends WsbridgeError {}
 export class AlreadyExistsError extends WsbridgeError {}
 export class DaemonUnreachableError extends WsbridgeError {
-  constructor(socketPath: string, reason: string, options?: ErrorOptions);
+  constructor(socketPath: string, reason: string, options?: { cause?: unknown });
   readonly socketPath: string;
   readonly reason: string;
 }

@@ -12,12 +12,13 @@ const run = promisify(execFile);
 const TSC = `${CLIENT_DIR}/node_modules/typescript/bin/tsc`;
 const PROGRAMS = fileURLToPath(new URL('ts/', import.meta.url));
 
-wsbTest('node_ws_typescript_accepts_what_ws_types_accept', async (h) => {
+/** The program files, for ws (as written) and wsbridge (the import changed), under ROOT/FLAVOUR/. */
+function programs(root, type) {
   const files = [];
   for (const flavour of ['ws', 'wsbridge']) {
-    const dir = `${h.info.tmp}/${flavour}`;
+    const dir = `${root}/${flavour}`;
     mkdirSync(`${dir}/node_modules/@types`, { recursive: true });
-    writeFileSync(`${dir}/package.json`, JSON.stringify({ type: 'module' }));
+    writeFileSync(`${dir}/package.json`, JSON.stringify(type ? { type } : {}));
     if (flavour === 'ws') {
       symlinkSync(`${CLIENT_DIR}/node_modules/ws`, `${dir}/node_modules/ws`);
       symlinkSync(`${CLIENT_DIR}/node_modules/@types/ws`, `${dir}/node_modules/@types/ws`);
@@ -35,24 +36,37 @@ wsbTest('node_ws_typescript_accepts_what_ws_types_accept', async (h) => {
       files.push(`${dir}/${name}`);
     }
   }
-  const config = {
-    compilerOptions: {
-      strict: true, noEmit: true, target: 'es2022', lib: ['es2022', 'dom'], module: 'nodenext',
-      moduleResolution: 'nodenext', types: ['node'], typeRoots: [`${CLIENT_DIR}/node_modules/@types`],
-      skipLibCheck: false,
-    },
-    files,
+  return files;
+}
+
+wsbTest('node_ws_typescript_accepts_what_ws_types_accept', async (h) => {
+  // Node's resolution (ES modules), and the legacy one of CommonJS projects
+  // (moduleResolution node10, esModuleInterop).
+  const setups = {
+    nodenext: { type: 'module', options: { module: 'nodenext', moduleResolution: 'nodenext' } },
+    node10: { type: null, options: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true } },
   };
-  writeFileSync(`${h.info.tmp}/tsconfig.json`, JSON.stringify(config));
-  const r = await run(process.execPath, [TSC, '-p', `${h.info.tmp}/tsconfig.json`], { cwd: h.info.tmp, timeout: 240000 }).catch((e) => e);
-  const errors = r.stdout.split('\n').filter((l) => / error TS/.test(l));
-  const where = (flavour) => errors.filter((l) => l.startsWith(`${flavour}/`))
-    .map((l) => l.slice(`${flavour}/`.length).replace(/: error (TS\d+).*/, ' $1'));
-  const expected = [5, 6, 7, 8].map((line) => new RegExp(`^ws-client-wrong\\.ts\\(${line},\\d+\\) TS\\d+$`));
-  for (const flavour of ['ws', 'wsbridge']) {
-    const got = where(flavour);
-    assert.equal(got.length, expected.length, `${flavour}: tsc said:\n${r.stdout}${r.stderr}`);
-    got.forEach((l, i) => assert.match(l, expected[i], `${flavour}: tsc said:\n${r.stdout}`));
+  for (const [name, { type, options }] of Object.entries(setups)) {
+    const root = `${h.info.tmp}/${name}`;
+    const config = {
+      compilerOptions: {
+        strict: true, noEmit: true, target: 'es2022', lib: ['es2022', 'dom'], types: ['node'],
+        typeRoots: [`${CLIENT_DIR}/node_modules/@types`], skipLibCheck: false, ...options,
+      },
+      files: programs(root, type),
+    };
+    writeFileSync(`${root}/tsconfig.json`, JSON.stringify(config));
+    const r = await run(process.execPath, [TSC, '-p', `${root}/tsconfig.json`], { cwd: root, timeout: 240000 })
+      .catch((e) => e);
+    const errors = r.stdout.split('\n').filter((l) => / error TS/.test(l));
+    const where = (flavour) => errors.filter((l) => l.startsWith(`${flavour}/`))
+      .map((l) => l.slice(`${flavour}/`.length).replace(/: error (TS\d+).*/, ' $1'));
+    const expected = [5, 6, 7, 8].map((line) => new RegExp(`^ws-client-wrong\\.ts\\(${line},\\d+\\) TS\\d+$`));
+    for (const flavour of ['ws', 'wsbridge']) {
+      const got = where(flavour);
+      assert.equal(got.length, expected.length, `${name}, ${flavour}: tsc said:\n${r.stdout}${r.stderr}`);
+      got.forEach((l, i) => assert.match(l, expected[i], `${name}, ${flavour}: tsc said:\n${r.stdout}`));
+    }
+    assert.equal(errors.length, 2 * expected.length, `${name}: tsc said:\n${r.stdout}${r.stderr}`);
   }
-  assert.equal(errors.length, 2 * expected.length, `tsc said:\n${r.stdout}${r.stderr}`);
 }, { timeout: 240000 });
