@@ -3,7 +3,7 @@
 /// <reference types="node" />
 import { EventEmitter } from 'node:events';
 
-export { WebSocket } from './ws.js';
+export { WebSocket, createWebSocketStream } from './ws.js';
 
 export type SessionState = 'disconnected' | 'connecting' | 'open' | 'backoff' | 'closing';
 
@@ -26,6 +26,13 @@ export interface SessionStatus {
   rttUs: number;
   /** Wall-clock time (µs since the Unix epoch) of the next try in backoff, else 0. */
   nextRetryUs: number;
+  /**
+   * How the last open upstream connection ended (API 1.2): the server's close
+   * code and reason, the daemon's own (1000, 1001), 1006 for a drop; 0 and ''
+   * before any connection ended.
+   */
+  closeCode: number;
+  closeReason: string;
 }
 
 /** One inbound message. */
@@ -90,6 +97,11 @@ export interface SubscribeOptions {
   epoch?: number | bigint | string;
   /** Items held for a slow consumer before the client stops reading (default 1024). */
   highWaterMark?: number;
+  /**
+   * Live only (API 1.2): start with the first opening_messages messages the
+   * session's current upstream connection opened with (a greeting), then live ones.
+   */
+  opening?: boolean;
 }
 
 /**
@@ -246,7 +258,7 @@ export function defaultSocketPath(explicit?: string | null,
 
 /** An error from the daemon, or of the client ("CLOSED", "DAEMON_UNREACHABLE"). */
 export class WsbridgeError extends Error {
-  constructor(code: string, message: string, options?: ErrorOptions);
+  constructor(code: string, message: string, options?: { cause?: unknown });
   /** The daemon's ErrorCode name without its prefix, e.g. "NOT_FOUND". */
   readonly code: string;
 }
@@ -256,7 +268,7 @@ export class QueueFullError extends WsbridgeError {}
 export class InvalidArgumentError extends WsbridgeError {}
 export class AlreadyExistsError extends WsbridgeError {}
 export class DaemonUnreachableError extends WsbridgeError {
-  constructor(socketPath: string, reason: string, options?: ErrorOptions);
+  constructor(socketPath: string, reason: string, options?: { cause?: unknown });
   readonly socketPath: string;
   readonly reason: string;
 }

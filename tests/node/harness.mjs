@@ -75,6 +75,9 @@ class Server {
 
   events(kind) { return this.h.call('server_events', { name: this.name, kind }); }
   kill() { return this.h.call('server_kill', { name: this.name }); }
+  /** SIGTERM: the server closes its connections with 1012 "server restart" and exits. */
+  terminate() { return this.h.call('server_terminate', { name: this.name }); }
+  /** Starts a killed or terminated server again, on the same port. */
   restart() { return this.h.call('server_restart', { name: this.name }); }
 }
 

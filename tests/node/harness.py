@@ -71,6 +71,9 @@ class Driver:
     def op_server_kill(self, name):
         self.servers[name].kill()
 
+    def op_server_terminate(self, name):
+        self.servers[name].terminate()
+
     def op_server_restart(self, name):
         self.servers[name].restart()
 

@@ -34,7 +34,8 @@ wsbTest('node_npm_pack_installs_into_an_empty_project', async (h) => {
   const { stdout: listing } = await run('tar', ['-tzf', tarball]);
   const files = listing.trim().split('\n').sort();
   for (const f of ['package/package.json', 'package/index.d.ts', 'package/ws.d.ts', 'package/src/index.js',
-    'package/src/ws-default.js', 'package/proto/wsbridge.proto'])
+    'package/src/ws-default.js', 'package/proto/wsbridge.proto',
+    'package/index.d.cts', 'package/ws.d.cts', 'package/src/index.cjs', 'package/src/ws.cjs'])
     assert.ok(files.includes(f), `${f} in the tarball`);
   for (const f of files) assert.doesNotMatch(f, /node_modules|examples|scripts|tsconfig|\.tgz/);
 
@@ -62,12 +63,15 @@ wsbTest('node_npm_pack_installs_into_an_empty_project', async (h) => {
     await new Promise((resolve) => ws.once('open', resolve));
     ws.close();
     await c.close();
-    console.log(JSON.stringify({ outcome: sent.outcome, from: createRequire(import.meta.url).resolve('wsbridge') }));
+    const require = createRequire(import.meta.url);
+    console.log(JSON.stringify({ outcome: sent.outcome, from: require.resolve('wsbridge'),
+      required: require('wsbridge/ws') === WebSocket }));
   `);
   const out = await run(process.execPath, [`${project}/app.mjs`, daemon.socket], { cwd: project });
   const result = JSON.parse(out.stdout);
   assert.equal(result.outcome, 'sent');
-  assert.equal(result.from, `${installed}/src/index.js`);
+  assert.equal(result.from, `${installed}/src/index.cjs`); // require's entry point
+  assert.equal(result.required, true, 'require and import give one class');
   assert.ok((await server.received()).includes('from the project'));
 });
 

@@ -103,7 +103,11 @@ wsbTest('node_ws_face_events_send_and_close', async (h) => {
   assert.equal((await pong)[0].toString(), 'p1');
 
   // close with a code and reason; the session stays for the others.
-  assert.throws(() => ws.close(1001), TypeError);
+  // The codes ws refuses (1001–1014 and 3000–4999 it takes: ws-peer.test.mjs).
+  for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000, '1000'])
+    assert.throws(() => ws.close(code), TypeError, String(code));
+  assert.throws(() => ws.close(1000, 'x'.repeat(124)), RangeError);
+  assert.equal(ws.readyState, WebSocket.OPEN);
   const closed = new Promise((resolve) => { ws.onclose = resolve; });
   ws.close(4000, 'bye');
   assert.equal(ws.readyState, WebSocket.CLOSING);
@@ -142,9 +146,12 @@ wsbTest('node_ws_face_errors_and_daemon_gone', async (h) => {
   assert.match(e3.message, /closed before the connection was established/);
   assert.equal(code3, 1006);
 
-  // Through a daemon restart the socket stays open (a gap and states on the
-  // side); gone for good, it closes with 1006 after an error.
-  const ws = new WebSocket('wsbridge://feed', { socket: daemon.socket, reconnect: { initialMs: 20, maxMs: 100, giveUpMs: 3000 } });
+  // Sticky (an explicit option): through a daemon restart the socket stays
+  // open (a gap and states on the side); gone for good, it closes with 1006
+  // after an error. (Without, the restart closes it: ws-lifecycle.test.mjs.)
+  const ws = new WebSocket('wsbridge://feed', {
+    socket: daemon.socket, sticky: true, reconnect: { initialMs: 20, maxMs: 100, giveUpMs: 3000 },
+  });
   await once(ws, 'open');
   const gaps = [];
   ws.on('gap', (g) => gaps.push(g));

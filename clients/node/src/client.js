@@ -427,8 +427,11 @@ export class Client extends EventEmitter {
     const epoch = toEpoch(options.epoch ?? 0);
     const highWaterMark = options.highWaterMark ?? 1024;
     checkCount('highWaterMark', highWaterMark, 1);
+    const opening = options.opening ?? false;
+    checkBoolean('opening', opening);
+    if (opening && epoch !== 0) throw new TypeError('opening is for live subscriptions (without epoch)');
     if (this.#closed) throw this.#closeError ?? new WsbridgeError('CLOSED', 'the client was closed');
-    const sub = new Subscription(this.#internal, session, channel || '*', Number(sinceSeq), epoch, highWaterMark);
+    const sub = new Subscription(this.#internal, session, channel || '*', Number(sinceSeq), epoch, highWaterMark, opening);
     this.#subscriptions.add(sub);
     sub[INTERNAL].subscribe();
     return sub;

@@ -7,4 +7,4 @@ export {
   AlreadyExistsError, DaemonUnreachableError,
 } from './errors.js';
 export { defaultSocketPath } from './socket-path.js';
-export { WebSocket } from './ws.js';
+export { WebSocket, createWebSocketStream } from './ws.js';

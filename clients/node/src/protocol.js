@@ -32,7 +32,7 @@ const { path: protoPath, root } = loadSchema();
 export const PROTO_PATH = protoPath;
 
 export const API_MAJOR = 1;
-export const API_MINOR = 0;
+export const API_MINOR = 2;
 
 const type = (name) => root.lookupType(`wsbridge.v1.${name}`);
 const ClientFrame = type('ClientFrame');
@@ -185,6 +185,8 @@ export function statusFromPb(s) {
     queuedMessages: toNumber(s.queuedMessages),
     rttUs: toNumber(s.rttUs),
     nextRetryUs: toNumber(s.nextRetryUs),
+    closeCode: s.closeCode,
+    closeReason: s.closeReason,
   };
 }
 

@@ -59,8 +59,11 @@ export class Subscription extends EventEmitter {
   #error = null;
   #flushQueued = false;
   #restart = null; // the epoch of before a restart, while its gap is owed
+  #opening; // live only: start with the messages the upstream connection opened with
+  #openingUpTo = 0; // while those come: the session's last seq when the subscription began …
+  #openingSeq = 0; // … and the last of them delivered
 
-  constructor(client, session, channel, sinceSeq, epoch, highWaterMark) {
+  constructor(client, session, channel, sinceSeq, epoch, highWaterMark, opening = false) {
     super();
     this.#client = client;
     this.session = session;
@@ -69,6 +72,7 @@ export class Subscription extends EventEmitter {
     this.#epoch = epoch;
     this.#highWaterMark = highWaterMark;
     this.#lowWaterMark = Math.floor(highWaterMark / 2);
+    this.#opening = opening;
     /** The session's status when the subscription (re)started, then at each state change. */
     this.status = null;
     this.on('newListener', (event) => {
@@ -144,7 +148,8 @@ export class Subscription extends EventEmitter {
 
   #request(gen, seq, epoch) {
     const { session, channel } = this;
-    this.#client.request({ subscribe: { session, channel, sinceSeq: seq, epoch: toLongBits(epoch) } }, (reply) => {
+    const opening = epoch === 0 && this.#opening;
+    this.#client.request({ subscribe: { session, channel, sinceSeq: seq, epoch: toLongBits(epoch), opening } }, (reply) => {
       if (gen !== this.#gen) {
         // Ended meanwhile: the daemon's subscription is not wanted.
         if (reply.result === 'subscribe') this.#client.request(
@@ -177,9 +182,14 @@ export class Subscription extends EventEmitter {
     this.#phase = 'active';
     this.emit('subscribed', status);
     if (askedEpoch === 0) {
-      // Live only: from here on is what we deliver.
+      // Live only: from here on is what we deliver (after the opening
+      // messages, which are older, when asked for).
       this.#seq = status.lastSeq;
       this.#epoch = status.epoch;
+      if (this.#opening) {
+        this.#openingUpTo = status.lastSeq;
+        this.#openingSeq = 0;
+      }
     } else if (status.epoch !== askedEpoch) {
       // The epoch changed again since we asked: the daemon sends a gap for
       // all of the new one, which this one stands for.
@@ -207,6 +217,16 @@ export class Subscription extends EventEmitter {
   }
 
   #message(m) {
+    if (this.#openingUpTo > 0) {
+      if (m.epoch === this.#epoch && m.seq <= this.#openingUpTo) {
+        // One of the messages the upstream connection opened with.
+        if (m.seq <= this.#openingSeq) return;
+        this.#openingSeq = m.seq;
+        this.#deliver(m);
+        return;
+      }
+      this.#openingUpTo = 0;
+    }
     if (m.epoch === this.#epoch && m.seq <= this.#seq) return; // already delivered
     if (this.#restart !== null) this.#owedGap(m);
     this.#seq = m.seq;
@@ -237,6 +257,7 @@ export class Subscription extends EventEmitter {
 
   #lost() {
     if (this.#phase === 'ended') return;
+    this.#openingUpTo = 0;
     this.#gen++;
     this.#id = 0;
     this.#phase = 'lost';

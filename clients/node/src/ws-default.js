@@ -1,2 +1,3 @@
-// `import WebSocket from 'wsbridge/ws'`, for apps written as `import WebSocket from 'ws'`.
-export { WebSocket as default, WebSocket } from './ws.js';
+// `import WebSocket from 'wsbridge/ws'`, for apps written as `import WebSocket from 'ws'`
+// (and `import { WebSocket, createWebSocketStream } from 'ws'`).
+export { default, WebSocket, createWebSocketStream } from './ws.js';

@@ -1,0 +1,5 @@
+import WebSocket from 'wsbridge/ws';
+
+const ws = new WebSocket('wsbridge://feed', {
+  perMessageDeflate: false
+});
