@@ -158,7 +158,7 @@ def test_tls_errors_belong_to_their_session(wsb, certs):
         "noca": "TLS: cannot load the CA file TMP/pki/no-such-ca.pem: No such file or directory",
     }
     for name in want:
-        daemon.wait_log(rf"{name}: backoff \(", count=10, timeout=10 * SLOW)
+        daemon.wait_log(rf"{name}: backoff \(", count=5, timeout=30 * SLOW)
     for name, reason in want.items():
         lines = [line for line in daemon.log_text().splitlines()
                  if re.search(rf"{name}: backoff \(", line)]
