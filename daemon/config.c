@@ -81,6 +81,10 @@ static const KeyDef session_keys[] = {
     "the first messages of each upstream connection, kept for clients that open later "
     "(a greeting, a snapshot)",
     WSB_KEY_RUNTIME_ANY },
+  { "opening_window_ms", KEY_UINT, "2000", 0, 600000, S (opening_window_ms),
+    "only messages that arrive this soon after the connection opened count as its opening "
+    "messages",
+    WSB_KEY_RUNTIME_ANY },
   { "allow_users", KEY_STRV, NULL, 0, 0, S (allow_users),
     "system instance: users (names or uids) who may use the session besides root", WSB_KEY_RUNTIME_OWN },
   { "allow_groups", KEY_STRV, NULL, 0, 0, S (allow_groups),

@@ -48,7 +48,8 @@ typedef struct
   char **channels;        /* always subscribed upstream */
   guint64 history_messages;
   guint64 history_bytes;
-  guint64 opening_messages; /* kept from the start of each connection */
+  guint64 opening_messages;  /* kept from the start of each connection */
+  guint64 opening_window_ms; /* ... that arrived this soon after it opened */
   char *resume_pointer;     /* RFC 6901 pointer to each message's id */
   char *resume_query;       /* query parameter that carries the last id at reconnect */
   char *resume_filter;      /* "POINTER=VALUE" a message must match to set the id */

@@ -162,7 +162,7 @@ hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary, g
   history_push (hs, hs->all, m);
   if (ch)
     history_push (hs, ch, m);
-  if (hs->opening->len < hs->opening_max)
+  if (hs->opening->len < hs->opening_max && hs->read_time <= hs->opening_until)
     {
       g_ptr_array_add (hs->opening, wsb_message_ref (m));
       g_ptr_array_add (hs->opening_channels, ch ? g_strdup (ch->name) : NULL);
@@ -287,6 +287,7 @@ hub_state_changed (HubSession *hs)
       /* A new connection: what it opens with replaces the last one's. */
       g_ptr_array_set_size (hs->opening, 0);
       g_ptr_array_set_size (hs->opening_channels, 0);
+      hs->opening_until = g_get_real_time () + hs->opening_window_us;
       subscribe_upstream (hs);
     }
   if (!has_subscribers (hs))

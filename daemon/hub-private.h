@@ -38,6 +38,8 @@ typedef struct
   guint delivering;             /* > 0 while fanning out: unsubscribes are deferred */
   gint64 read_time;             /* the time_us of the messages of this read; 0: not read yet */
   guint opening_max;            /* opening_messages */
+  gint64 opening_until;         /* real time µs: later messages are not opening ones */
+  gint64 opening_window_us;     /* opening_window_ms */
   GPtrArray *opening; /* WsbMessage*: the first of the current connection */
   GPtrArray *opening_channels; /* char*: the channel of each (NULL: "*" only) */
   WsbResume *resume;           /* NULL without resume_pointer */

@@ -226,6 +226,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
 
   g_clear_pointer (&hs->router, wsb_router_free);
   hs->opening_max = (guint) cfg->opening_messages;
+  hs->opening_window_us = (gint64) cfg->opening_window_ms * 1000;
   configure_resume (hs, cfg);
   if (cfg->channel_key)
     hs->router = wsb_router_new (cfg->channel_key, NULL);

@@ -106,3 +106,18 @@ def test_a_dropped_connection_ends_with_1006(wsb):
     api.hello()
     wait_for(lambda: api.list_sessions()["s"].close_code == 1006, 10 * SLOW, "1006")
     api.close()
+
+
+def test_only_what_came_in_the_opening_window_counts(wsb):
+    server = wsb.server("--greeting", "welcome {conn}", "--send-interval", "0.3")
+    daemon = wsb.daemon(session_conf("s", server.url, opening_window_ms="150"))
+    api = ApiClient(daemon.socket)
+    api.hello()
+    wait_for(lambda: api.list_sessions()["s"].last_seq >= 3, 10 * SLOW, "three messages")
+    reply = api.request(subscribe=pb.SubscribeRequest(session="s", opening=True))
+    assert reply.WhichOneof("result") == "subscribe", reply
+    got = events(api, 2)
+    # The greeting, then live messages: msg 1 came 300 ms after the open.
+    assert got[0].data.decode().startswith("welcome") and got[0].seq == 1
+    assert got[1].seq > 3, [m.seq for m in got]
+    api.close()
