@@ -301,6 +301,7 @@ history_bytes=1G
 allow_users=alice;1000
 allow_groups=wsbridge;adm
 opening_messages=3
+opening_window_ms=500
 resume_pointer=/id
 resume_query=since
 resume_filter=/event=message
