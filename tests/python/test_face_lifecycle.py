@@ -1,0 +1,238 @@
+"""Issue 24: a face object is one upstream connection, as the app's code
+assumes. The upstream server here subscribes per connection (it ticks only
+after a "subscribe" text on *that* connection, and greets every connection):
+an app that subscribes when it opens keeps receiving after every restart of
+the server, in every face, because the face closes with the connection
+(with its code) and opens again for the next one, greeting first."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from pyclient import TIMEOUT, run
+from wsbtest import session_conf, wait_for
+
+import wsbridge
+from wsbridge import websocket, websockets
+
+TICKS = ("--tick-after-subscribe", "--send-interval", "0.05", "--greeting", "welcome {conn}")
+
+
+def ticking(wsb, *extra, **keys):
+    """A server that ticks per subscribed connection, and a daemon whose
+    session "s" is open to it."""
+    server = wsb.server(*TICKS, *extra)
+    daemon = wsb.daemon(session_conf("s", server.url, backoff_initial_ms=50,
+                                     backoff_max_ms=200, **keys))
+    daemon.wait_state("s", "open")
+    return server, daemon
+
+
+def conn_ids(server):
+    return [c["conn"] for c in server.connects()]
+
+
+def restart(server, how):
+    """End the server's connections (terminate: close 1012; kill: a drop)
+    and start it again on the same port."""
+    if how == "terminate":
+        server.terminate()
+    else:
+        server.kill()
+    server.restart()
+
+
+class Log:
+    """What an app saw, in order, thread-safe."""
+
+    def __init__(self):
+        self.items, self.lock = [], threading.Lock()
+
+    def add(self, *item):
+        with self.lock:
+            self.items.append(item)
+
+    def of(self, kind):
+        with self.lock:
+            return [i[1:] for i in self.items if i[0] == kind]
+
+    def ticks_after(self, greeting):
+        """'msg N' messages after the greeting GREETING."""
+        with self.lock:
+            msgs = [i[1] for i in self.items if i[0] == "message"]
+        if greeting not in msgs:
+            return []
+        return [m for m in msgs[msgs.index(greeting) + 1:]
+                if isinstance(m, str) and m.startswith("msg ")]
+
+
+def wait_ticks(log, server, n_conn, count=3):
+    """At least COUNT ticks of the N_CONN-th connection (1-based) after its greeting."""
+    conns = wait_for(lambda: len(conn_ids(server)) >= n_conn and conn_ids(server), TIMEOUT,
+                     f"connection {n_conn}")
+    greeting = f"welcome {conns[n_conn - 1]}"
+    wait_for(lambda: len(log.ticks_after(greeting)) >= count, TIMEOUT,
+             lambda: f"{count} ticks after {greeting!r}, app saw {log.items[-12:]}")
+    return greeting
+
+
+# ------------------------------------------------------------ websocket-client face
+
+def test_websocket_app_resubscribes_on_open_after_every_restart(wsb):
+    server, daemon = ticking(wsb)
+    log = Log()
+
+    def on_open(ws):
+        log.add("open")
+        ws.send('{"op": "subscribe"}')
+
+    ws = websocket.WebSocketApp(
+        "wsbridge://s", on_open=on_open,
+        on_message=lambda ws, m: log.add("message", m),
+        on_error=lambda ws, e: log.add("error", e),
+        on_close=lambda ws, code, reason: log.add("close", code, reason),
+        socket=str(daemon.socket))
+    result = []
+    app = threading.Thread(target=lambda: result.append(ws.run_forever(reconnect=0.05)))
+    app.start()
+    try:
+        wait_ticks(log, server, 1)
+        restart(server, "terminate")
+        wait_ticks(log, server, 2)
+        restart(server, "kill")
+        wait_ticks(log, server, 3)
+    finally:
+        ws.close()
+        app.join(TIMEOUT)
+    assert not app.is_alive() and result == [False], result
+    closes = log.of("close")
+    assert closes[0] == (1012, "server restart"), closes
+    assert closes[1][0] == 1006, closes
+    assert closes[-1] == (1000, ""), closes
+    assert len(log.of("open")) == 3, log.items
+    assert not log.of("error"), log.of("error")
+    # Each open follows a close, each connection's greeting comes first.
+    kinds = [i[0] for i in log.items if i[0] in ("open", "close")]
+    assert kinds == ["open", "close", "open", "close", "open", "close"], kinds
+
+
+def test_websocket_app_on_reconnect_and_end_without_reconnect(wsb):
+    """on_reconnect replaces on_open for later connections; without
+    reconnect, run_forever ends with on_close(server's code)."""
+    server, daemon = ticking(wsb, "--close-after", "0.6", "--close-code", "4001")
+    log = Log()
+    ws = websocket.WebSocketApp(
+        "wsbridge://s", on_open=lambda ws: (log.add("open"), ws.send("subscribe")),
+        on_reconnect=lambda ws: (log.add("reconnect"), ws.send("subscribe")),
+        on_message=lambda ws, m: log.add("message", m),
+        on_close=lambda ws, code, reason: log.add("close", code, reason),
+        socket=str(daemon.socket))
+    result = []
+    app = threading.Thread(target=lambda: result.append(ws.run_forever(reconnect=0.05)))
+    app.start()
+    try:
+        wait_for(lambda: len(log.of("reconnect")) >= 2, TIMEOUT, lambda: log.items)
+    finally:
+        ws.close()
+        app.join(TIMEOUT)
+    assert log.of("open") == [()], log.items
+    assert log.of("close")[0] == (4001, "server says bye"), log.items
+
+    log2 = Log()
+    ws2 = websocket.WebSocketApp(
+        "wsbridge://s", on_open=lambda ws: log2.add("open"),
+        on_error=lambda ws, e: log2.add("error", e),
+        on_close=lambda ws, code, reason: log2.add("close", code, reason),
+        socket=str(daemon.socket))
+    t0 = time.monotonic()
+    assert ws2.run_forever() is False
+    assert time.monotonic() - t0 < TIMEOUT
+    assert log2.of("open") == [()] and log2.of("close") == [(4001, "server says bye")], log2.items
+
+
+def test_create_connection_sees_greeting_close_code_and_new_connection(wsb):
+    """A WebSocket opened on a running session gets the greeting first; the
+    server's close arrives as recv() == "" / the close frame, then
+    WebSocketConnectionClosedException; a new create_connection waits for
+    the session to be open again."""
+    server, daemon = ticking(wsb, "--close-after", "1.0", "--close-code", "4001")
+    conn = wait_for(lambda: conn_ids(server), TIMEOUT, "a connection")[0]
+    time.sleep(0.2)  # the greeting is old news when the app comes
+    ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
+    assert ws.recv() == f"welcome {conn}"
+    assert ws.recv_data() == (websocket.ABNF.OPCODE_CLOSE,
+                              (4001).to_bytes(2, "big") + b"server says bye")
+    assert not ws.connected
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        ws.recv()
+    ws.close()
+
+    ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
+    second = conn_ids(server)[-1]
+    assert second != conn and ws.recv() == f"welcome {second}"
+    assert ws.recv() == ""  # recv() shows the server's close as websocket-client does
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        ws.recv()
+
+
+def test_create_connection_drop_raises_at_once(wsb):
+    server, daemon = ticking(wsb)
+    ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
+    assert ws.recv().startswith("welcome ")
+    ws.send("subscribe")
+    assert ws.recv() == "msg 1"
+    server.kill()
+    with pytest.raises(websocket.WebSocketConnectionClosedException) as e:
+        while True:
+            assert ws.recv().startswith("msg ")
+    assert "lost" in str(e.value)
+    assert ws.close_status == 1006
+    server.restart()
+    ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
+    assert ws.recv() == f"welcome {conn_ids(server)[-1]}"
+    ws.send("subscribe")
+    assert ws.recv() == "msg 1"
+    ws.close()
+
+
+def test_deadlines_are_total_while_the_session_flaps(wsb):
+    """create_connection(timeout=) and recv() give up at their deadline even
+    while state changes keep arriving."""
+    server = wsb.server("--close-after", "0.1", "--close-code", "4002")
+    daemon = wsb.daemon(session_conf("s", server.url, backoff_initial_ms=20,
+                                     backoff_max_ms=50))
+    daemon.wait_state("s", "open")
+    # The session opens and closes every ~0.15 s, and no message comes.
+    ws = websocket.create_connection("wsbridge://s", timeout=1.0, sticky=True,
+                                     socket=str(daemon.socket))
+    t0 = time.monotonic()
+    with pytest.raises(websocket.WebSocketTimeoutException):
+        ws.recv()
+    assert 0.9 <= time.monotonic() - t0 < 2.0
+    assert len(server.connects()) >= 4
+    ws.close()
+    daemon.ctl_ok("disconnect", "s")
+    daemon.wait_state("s", "disconnected")
+    t0 = time.monotonic()
+    with pytest.raises(websocket.WebSocketTimeoutException):
+        websocket.create_connection("wsbridge://s", timeout=0.5, socket=str(daemon.socket))
+    assert 0.45 <= time.monotonic() - t0 < 1.5
+
+
+def test_daemon_errors_are_the_faces_exceptions(wsb):
+    from wsbridge.websockets.sync.client import connect as sync_connect
+    server, daemon = ticking(wsb)
+    with pytest.raises(websocket.WebSocketException) as e:
+        websocket.create_connection("wsbridge://nosuch", timeout=TIMEOUT,
+                                    socket=str(daemon.socket))
+    assert isinstance(e.value, wsbridge.NotFound) and e.value.code == "NOT_FOUND"
+
+    async def main():
+        with pytest.raises(websockets.exceptions.InvalidHandshake) as e:
+            await websockets.connect("wsbridge://nosuch", socket=daemon.socket)
+        assert isinstance(e.value, wsbridge.NotFound)
+    run(main())
+    with pytest.raises(websockets.exceptions.WebSocketException) as e:
+        sync_connect("wsbridge://nosuch", socket=daemon.socket)
+    assert isinstance(e.value, wsbridge.NotFound)
