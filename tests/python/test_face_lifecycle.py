@@ -15,6 +15,7 @@ from wsbtest import session_conf, wait_for
 
 import wsbridge
 from wsbridge import websocket, websockets
+from wsbridge.websockets.sync.client import connect as sync_connect
 
 TICKS = ("--tick-after-subscribe", "--send-interval", "0.05", "--greeting", "welcome {conn}")
 
@@ -221,7 +222,6 @@ def test_deadlines_are_total_while_the_session_flaps(wsb):
 
 
 def test_daemon_errors_are_the_faces_exceptions(wsb):
-    from wsbridge.websockets.sync.client import connect as sync_connect
     server, daemon = ticking(wsb)
     with pytest.raises(websocket.WebSocketException) as e:
         websocket.create_connection("wsbridge://nosuch", timeout=TIMEOUT,
@@ -236,3 +236,109 @@ def test_daemon_errors_are_the_faces_exceptions(wsb):
     with pytest.raises(websockets.exceptions.WebSocketException) as e:
         sync_connect("wsbridge://nosuch", socket=daemon.socket)
     assert isinstance(e.value, wsbridge.NotFound)
+
+
+# ------------------------------------------------------------ websockets face
+
+def test_websockets_reconnect_iterator_resubscribes_after_every_restart(wsb):
+    server, daemon = ticking(wsb)
+    log = Log()
+
+    async def main():
+        n = 0
+        async for websocket in websockets.connect("wsbridge://s", socket=daemon.socket):
+            log.add("open")
+            n += 1
+            try:
+                await websocket.send('{"op": "subscribe"}')
+                async for message in websocket:
+                    log.add("message", message)
+                    if n == 3 and len(log.ticks_after(f"welcome {conn_ids(server)[-1]}")) >= 3:
+                        await websocket.close()
+                        return websocket
+            except websockets.ConnectionClosed as e:
+                log.add("close", e.rcvd.code if e.rcvd else None, type(e).__name__,
+                        websocket.state, websocket.close_code)
+                continue
+
+    async def restarts():
+        await asyncio.to_thread(wait_ticks, log, server, 1)
+        await asyncio.to_thread(restart, server, "terminate")
+        await asyncio.to_thread(wait_ticks, log, server, 2)
+        await asyncio.to_thread(restart, server, "kill")
+        await asyncio.to_thread(wait_ticks, log, server, 3)
+
+    async def both():
+        return await asyncio.gather(main(), restarts())
+    last, _ = run(both())
+    assert last.state is websockets.State.CLOSED and last.close_code == 1000
+    closes = log.of("close")
+    assert closes == [(1012, "ConnectionClosedError", websockets.State.CLOSED, 1012),
+                      (None, "ConnectionClosedError", websockets.State.CLOSED, 1006)], closes
+    assert len(log.of("open")) == 3
+
+
+def test_websockets_close_codes_reach_connection_closed(wsb):
+    """The server's 4001 arrives in ConnectionClosedError.rcvd; a 1000 from
+    the server ends `async for` quietly (ConnectionClosedOK)."""
+    server, daemon = ticking(wsb, "--close-after", "0.8", "--close-code", "4001")
+
+    async def main():
+        async with websockets.connect("wsbridge://s", socket=daemon.socket) as ws:
+            greeting = await ws.recv()
+            assert greeting.startswith("welcome ")
+            assert ws.state is websockets.State.OPEN and ws.subprotocol is None
+            assert isinstance(ws.latency, float)
+            with pytest.raises(websockets.exceptions.ConnectionClosedError) as e:
+                await ws.recv()
+            assert e.value.rcvd.code == 4001 and e.value.rcvd.reason == "server says bye"
+            assert e.value.sent.code == 4001 and e.value.rcvd_then_sent is True
+            assert ws.close_code == 4001 and ws.close_reason == "server says bye"
+            with pytest.raises(websockets.exceptions.ConnectionClosedError):
+                await ws.send("too late")
+    run(main())
+
+
+def test_websockets_server_normal_close_ends_iteration(wsb):
+    server, daemon = ticking(wsb, "--close-after", "0.5", "--close-code", "1000")
+
+    async def main():
+        async with websockets.connect("wsbridge://s", socket=daemon.socket) as ws:
+            got = [m async for m in ws]
+            assert got[0].startswith("welcome ") and ws.close_code == 1000
+            with pytest.raises(websockets.ConnectionClosedOK) as e:
+                await ws.recv()
+            assert e.value.rcvd.code == 1000
+    run(main())
+
+
+def test_websockets_open_timeout_and_sync_client(wsb):
+    server, daemon = ticking(wsb)
+
+    # The threading client: greeting first, recv(timeout) total, close on a drop.
+    with sync_connect("wsbridge://s", socket=daemon.socket) as ws:
+        assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_ids(server)[0]}"
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.3)
+        assert 0.25 < time.monotonic() - t0 < 1.5
+        ws.send("subscribe")
+        assert ws.recv(timeout=TIMEOUT) == "msg 1"
+        server.kill()
+        with pytest.raises(websockets.ConnectionClosedError) as e:
+            while True:
+                assert ws.recv(timeout=TIMEOUT).startswith("msg ")
+        assert e.value.rcvd is None and ws.close_code == 1006
+    daemon.ctl_ok("disconnect", "s")
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError):
+        sync_connect("wsbridge://s", socket=daemon.socket, open_timeout=0.5)
+
+    async def main():
+        with pytest.raises(TimeoutError):
+            await websockets.connect("wsbridge://s", socket=daemon.socket, open_timeout=0.5)
+    run(main())
+    server.restart()
+    daemon.ctl_ok("connect", "s")
+    with sync_connect("wsbridge://s", socket=daemon.socket, open_timeout=TIMEOUT) as ws:
+        assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_ids(server)[-1]}"

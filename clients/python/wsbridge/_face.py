@@ -26,6 +26,8 @@ from .model import Gap, Message, SessionStatus, StateChange
 log = logging.getLogger("wsbridge.faces")
 
 ABNORMAL = 1006
+#: The reason of the state change when the daemon closes its sessions to stop.
+DAEMON_SHUTDOWN = "daemon shutting down"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Link:
         # Opening messages of a connection that is no longer open (the
         # subscription started between two connections) are not this one's.
         self.stale = (status.epoch, status.last_seq) if status is not None else None
+        self.daemon_left = False  # the daemon said it is shutting down
 
     @property
     def is_open(self) -> bool:
@@ -105,6 +108,14 @@ class Link:
                 if item.state == "open":
                     self.opened = item.status
                 return None
+            if item.state == "closing" and not item.status.close_code:
+                return None  # how it ends comes with the next state
+            if item.reason == DAEMON_SHUTDOWN:
+                # Not the server's close: the daemon (the face's transport) is
+                # going; the face closes with 1006 when the daemon connection
+                # gives up, or when a restarted daemon has another connection.
+                self.daemon_left = True
+                return None
             if item.state != "open" or item.status.reconnects != self.opened.reconnects:
                 st = item.status
                 if st.close_code:
@@ -120,7 +131,7 @@ class Link:
                 if st.state == "open":
                     self.opened = st
                 return None
-            if (st.state != "open" or st.epoch != self.opened.epoch
+            if (self.daemon_left or st.state != "open" or st.epoch != self.opened.epoch
                     or st.reconnects != self.opened.reconnects):
                 return self._close(ABNORMAL, "the connection to the daemon was lost "
                                              "and the session's connection with it")

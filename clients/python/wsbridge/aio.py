@@ -184,8 +184,7 @@ class _Feed:
         self.paused = False
 
     def deliver(self, item: Item) -> None:
-        t = type(item)
-        if t is not StateChange and t is not Resubscribed:
+        if type(item) is not StateChange:
             self.last = item  # type: ignore[assignment]
         self.items.append(item)
         self.wake()
@@ -571,7 +570,9 @@ class Connection:
                 return
             feed.sid = reply.subscribe.subscription_id
             if feed.status is not None and feed.mark_resubscribe:
-                feed.deliver(Resubscribed(SessionStatus._from_pb(reply.subscribe.status)))
+                feed.items.append(Resubscribed(  # type: ignore[arg-type]  # faces only
+                    SessionStatus._from_pb(reply.subscribe.status)))
+                feed.wake()
             if feed.status is None:
                 feed.status = SessionStatus._from_pb(reply.subscribe.status)
                 if not feed.epoch:

@@ -619,7 +619,7 @@ def create_connection(url: str, timeout: float | None = None, class_: type = Web
                      skip_utf8_validation=skip_utf8_validation, **options)
     websock.settimeout(timeout if timeout is not None else getdefaulttimeout())
     websock.connect(url, **options)
-    return websock
+    return websock  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------ WebSocketApp
