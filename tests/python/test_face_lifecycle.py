@@ -342,3 +342,63 @@ def test_websockets_open_timeout_and_sync_client(wsb):
     daemon.ctl_ok("connect", "s")
     with sync_connect("wsbridge://s", socket=daemon.socket, open_timeout=TIMEOUT) as ws:
         assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_ids(server)[-1]}"
+
+
+def test_faces_open_again_after_a_daemon_restart(wsb):
+    """The daemon restarts (a new daemon, a new upstream connection): each
+    face closes (1006) and opens again; the app subscribes again and ticks
+    come from the new connection."""
+    server = wsb.server(*TICKS)
+    conf = session_conf("s", server.url, backoff_initial_ms=50, backoff_max_ms=200)
+    first = wsb.daemon(conf)
+    first.wait_state("s", "open")
+    link = wsb.rundir / "client.sock"
+    link.symlink_to(first.socket)
+    fast = wsbridge.Backoff(initial=0.05, maximum=0.2, give_up_after=TIMEOUT * 2)
+    app_log, aio_log = Log(), Log()
+
+    def on_open(ws):
+        app_log.add("open")
+        ws.send("subscribe app")
+
+    app = websocket.WebSocketApp(
+        "wsbridge://s", on_open=on_open, on_message=lambda ws, m: app_log.add("message", m),
+        on_close=lambda ws, code, reason: app_log.add("close", code),
+        socket=str(link), backoff=fast)
+    thread = threading.Thread(target=app.run_forever, kwargs={"reconnect": 0.05})
+    thread.start()
+
+    async def iterate(done):
+        async for ws in websockets.connect("wsbridge://s", socket=link, backoff=fast):
+            aio_log.add("open")
+            await ws.send("subscribe aio")
+            try:
+                async for m in ws:
+                    aio_log.add("message", m)
+                    if done.is_set():
+                        await ws.close()
+                        return
+            except websockets.ConnectionClosed as e:
+                aio_log.add("close", e.code)
+
+    async def main():
+        done = asyncio.Event()
+        task = asyncio.create_task(iterate(done))
+        await asyncio.to_thread(wait_ticks, app_log, server, 1)
+        await asyncio.to_thread(wait_ticks, aio_log, server, 1, 1)
+        assert first.stop() == 0
+        second = wsb.daemon(conf)
+        second.wait_state("s", "open")
+        link.unlink()
+        link.symlink_to(second.socket)
+        await asyncio.to_thread(wait_ticks, app_log, server, 2)
+        await asyncio.to_thread(wait_ticks, aio_log, server, 2)
+        done.set()
+        await asyncio.wait_for(task, TIMEOUT)
+    try:
+        run(main())
+    finally:
+        app.close()
+        thread.join(TIMEOUT)
+    assert app_log.of("close")[:1] == [(1006,)] and len(app_log.of("open")) == 2, app_log.items
+    assert aio_log.of("close") == [(1006,)] and len(aio_log.of("open")) == 2, aio_log.items

@@ -282,9 +282,9 @@ SESSION_KEYS = {
     "http_no_proxy": "set the session key 'proxy' instead",
     "proxy_type": "set the session key 'proxy' instead",
     "proxy_ssl": "set the session key 'proxy' instead",
-    "ping_interval": "the session key 'ping_interval_ms' sets the daemon's pings",
-    "ping_timeout": "the session key 'ping_timeout_ms' sets the daemon's pings",
-    "ping_payload": "the daemon sends its own pings ('ping_interval_ms')",
+    "ping_interval": "the session key 'ping_interval' sets the daemon's pings",
+    "ping_timeout": "the session key 'pong_timeout' sets the daemon's wait for pongs",
+    "ping_payload": "the daemon sends its own pings ('ping_interval')",
     "max_size": "the session key 'max_message_bytes' limits messages",
     "dispatcher": "run_forever reads the daemon's subscription itself",
 }

@@ -58,6 +58,8 @@ __all__ = [
     "STATUS_INVALID_EXTENSION", "STATUS_UNEXPECTED_CONDITION", "STATUS_SERVICE_RESTART",
     "STATUS_TRY_AGAIN_LATER", "STATUS_BAD_GATEWAY", "STATUS_TLS_HANDSHAKE_ERROR",
     "VALID_CLOSE_STATUS", "DEFAULT_SOCKET_OPTION",
+    "dump", "error", "warning", "debug", "info", "trace",
+    "isEnabledForError", "isEnabledForDebug", "isEnabledForTrace",
 ]
 
 log = logging.getLogger("wsbridge.websocket")
@@ -169,12 +171,55 @@ def enableTrace(traceable: bool, handler: logging.Handler | None = None,  # noqa
     """Log what the face does (``wsbridge.*`` loggers) to HANDLER (default:
     stderr). There are no frames to dump: the daemon has them
     (``wsbridgectl`` and the daemon's log show the session)."""
+    global _trace
+    _trace = bool(traceable)
     logger = logging.getLogger("wsbridge")
     if traceable:
         logger.addHandler(handler if handler is not None else logging.StreamHandler())
         logger.setLevel(getattr(logging, level) if isinstance(level, str) else level)
     else:
         logger.setLevel(logging.ERROR)
+
+
+_trace = False
+
+
+def dump(title: str, message: str) -> None:
+    if _trace:
+        log.debug("--- %s ---\n%s\n-----------------------", title, message)
+
+
+def error(msg: str) -> None:
+    log.error("%s", msg)
+
+
+def warning(msg: str) -> None:
+    log.warning("%s", msg)
+
+
+def debug(msg: str) -> None:
+    log.debug("%s", msg)
+
+
+def info(msg: str) -> None:
+    log.info("%s", msg)
+
+
+def trace(msg: str) -> None:
+    if _trace:
+        log.debug("%s", msg)
+
+
+def isEnabledForError() -> bool:  # noqa: N802
+    return log.isEnabledFor(logging.ERROR)
+
+
+def isEnabledForDebug() -> bool:  # noqa: N802
+    return log.isEnabledFor(logging.DEBUG)
+
+
+def isEnabledForTrace() -> bool:  # noqa: N802
+    return _trace
 
 
 # ------------------------------------------------------------ frames
@@ -486,7 +531,7 @@ class WebSocket:
         return self.send(frame.data, frame.opcode)
 
     def ping(self, payload: str | bytes = "") -> None:
-        """A no-op: the daemon pings (session key ``ping_interval_ms``)."""
+        """A no-op: the daemon pings (session key ``ping_interval``)."""
 
     def pong(self, payload: str | bytes = "") -> None:
         """A no-op: the daemon answers the server's pings."""

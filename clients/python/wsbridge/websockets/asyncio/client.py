@@ -230,7 +230,7 @@ class ClientConnection:
             raise face_error(e) from e
 
     async def ping(self, data: Any = None) -> asyncio.Future[float]:
-        """The daemon pings the server (session key ``ping_interval_ms``): this
+        """The daemon pings the server (session key ``ping_interval``): this
         returns a waiter already done with the session's last round trip."""
         if self._closed is not None:
             raise self._exc()

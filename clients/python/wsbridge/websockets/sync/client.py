@@ -153,7 +153,7 @@ class ClientConnection:
             raise face_error(e) from e
 
     def ping(self, data: Any = None, ack_on_close: bool = False) -> threading.Event:
-        """The daemon pings (session key ``ping_interval_ms``): an Event already set."""
+        """The daemon pings (session key ``ping_interval``): an Event already set."""
         if self._closed is not None:
             raise self._exc()
         done = threading.Event()
