@@ -252,9 +252,8 @@ def warn_once(face: str, option: str, instead: str) -> None:
     if key in _warned:
         return
     _warned.add(key)
-    msg = f"wsbridge {face} face: {option} is not sent by this app; {instead}"
+    msg = f"wsbridge {face} face: {option} is not used (the shared session decides it); {instead}"
     warnings.warn(msg, RuntimeWarning, stacklevel=3)
-    log.warning("%s", msg)
 
 
 #: What to say about options a face cannot honour: the session key that covers it.

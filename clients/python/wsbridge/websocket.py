@@ -553,9 +553,10 @@ class WebSocket:
             self.connected = False
         return event
 
-    def recv_data_frame(self, control_frame: bool = False) -> tuple[int, ABNF]:
-        """(opcode, frame) of the next message; the server's close arrives
-        once as (OPCODE_CLOSE, its close frame)."""
+    def recv_frame(self) -> ABNF:
+        """The next frame: a whole message, or the server's close frame
+        (once; then WebSocketConnectionClosedException). Subclasses may
+        override it, as with websocket-client: the other recv methods call it."""
         with self._readlock:
             if self._close_told or (self._closed is not None and self._closed.by_app):
                 raise WebSocketConnectionClosedException("socket is already closed.")
@@ -564,27 +565,29 @@ class WebSocket:
                 raise WebSocketTimeoutException(f"no message within {self.timeout} s")
             if isinstance(event, Message):
                 opcode = ABNF.OPCODE_BINARY if event.binary else ABNF.OPCODE_TEXT
-                return opcode, ABNF(1, 0, 0, 0, opcode, 1, event.data)
+                return ABNF(1, 0, 0, 0, opcode, 1, event.data)
             self._release()
             if event.error is not None:
                 raise _error(event.error) from event.error
             if event.by_app:
                 raise WebSocketConnectionClosedException("socket is already closed.")
+            self._close_told = True
             if event.code == STATUS_ABNORMAL_CLOSED:
-                self._close_told = True
                 raise WebSocketConnectionClosedException(
                     f"Connection to remote host was lost. ({event.reason})"
                     if event.reason else "Connection to remote host was lost.")
-            self._close_told = True
-            return ABNF.OPCODE_CLOSE, _close_frame(event)
+            return _close_frame(event)
+
+    def recv_data_frame(self, control_frame: bool = False) -> tuple[int, ABNF]:
+        """(opcode, frame) of the next message; the server's close arrives
+        once as (OPCODE_CLOSE, its close frame)."""
+        frame = self.recv_frame()
+        return frame.opcode, frame
 
     def recv_data(self, control_frame: bool = False) -> tuple[int, str | bytes]:
         """(opcode, data) of the next message."""
         opcode, frame = self.recv_data_frame(control_frame)
         return opcode, frame.data
-
-    def recv_frame(self) -> ABNF:
-        return self.recv_data_frame(True)[1]
 
     def recv(self) -> str | bytes:
         """The next message: str for text, bytes for binary; "" for the
@@ -869,8 +872,17 @@ class WebSocketApp:
         except Error as e:
             raise _error(e) from e
         sock._link = link
+        limit = getdefaulttimeout()
+        give_up = None if limit is None else time.monotonic() + limit
         while self.keep_running:
-            opened = client._run(link.wait_open(time.monotonic() + _POLL))
+            if give_up is not None and time.monotonic() >= give_up:
+                sock._release()
+                st = link.status
+                raise WebSocketTimeoutException(
+                    f"session {self.session!r} not open within {limit} s"
+                    + (f" (it is {st.state}: {st.reason})" if st is not None else ""))
+            step = _POLL if give_up is None else min(_POLL, give_up - time.monotonic())
+            opened = client._run(link.wait_open(time.monotonic() + max(step, 0.0)))
             if opened is True:
                 sock.connected = True
                 return sock
