@@ -32,7 +32,8 @@ from ..exceptions import (ConcurrencyError, ConnectionClosed, InvalidHandshake, 
 from ..frames import Close
 from ..protocol import State
 
-__all__ = ["connect", "unix_connect", "ClientConnection", "process_exception"]
+__all__ = ["connect", "unix_connect", "ClientConnection", "process_exception",
+           "Handshake"]
 
 _FACE = "websockets"
 USER_AGENT = "wsbridge"
@@ -81,7 +82,10 @@ class ClientConnection:
         self.session, self.channel = link.session, link.channel
         self.id = uuid.uuid4()
         self.logger = logger if logger is not None else log
-        self.request = self.response = None
+        # The daemon made the handshake; what the face can say about it.
+        self.request: Any = Handshake(path=f"/{link.channel}", headers={})
+        self.response: Any = Handshake(status_code=101, reason_phrase="Switching Protocols",
+                                       headers={})
         self.local_address: Any = None
         self.remote_address: Any = None
         self.ping_interval = self.ping_timeout = None
@@ -263,6 +267,16 @@ class ClientConnection:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class Handshake:
+    """``request``/``response`` of a connection: the daemon made the real
+    handshake (its headers are the session's ``headers`` key), so
+    ``headers`` is empty."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+        self.body = b""
 
 
 def _decoded(data: str | bytes, decode: bool | None) -> str | bytes:

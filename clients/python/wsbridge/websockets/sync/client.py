@@ -17,8 +17,8 @@ from ...backoff import Backoff
 from ...client import Client
 from ...errors import DaemonUnreachable, Error
 from ...model import Gap, StateChange
-from ..asyncio.client import (USER_AGENT, _CONNECT_OPTIONS, _decoded, _parse, exception_for,
-                              face_error)
+from ..asyncio.client import (USER_AGENT, _CONNECT_OPTIONS, Handshake, _decoded, _parse,
+                              exception_for, face_error)
 from ..exceptions import ConcurrencyError, ConnectionClosed, ConnectionClosedOK
 from ..protocol import State
 
@@ -37,7 +37,10 @@ class ClientConnection:
         self.session, self.channel = link.session, link.channel
         self.id = uuid.uuid4()
         self.logger = logger if logger is not None else log
-        self.request = self.response = None
+        # The daemon made the handshake; what the face can say about it.
+        self.request: Any = Handshake(path=f"/{link.channel}", headers={})
+        self.response: Any = Handshake(status_code=101, reason_phrase="Switching Protocols",
+                                       headers={})
         self.socket: Any = None
         self.local_address: Any = None
         self.remote_address: Any = None
