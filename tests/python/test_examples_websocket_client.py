@@ -119,7 +119,7 @@ print(ws.send("Hello, Server"))
 print(ws.recv())
 ws.close()
 ''')
-    assert rc == 0 and out.splitlines() == ["13", "Hello, Server"], (out, err)
+    assert rc == 0 and out.splitlines() == ["19", "Hello, Server"], (out, err)
 
 
 def test_wsc_docs_first_connection_websocketapp(wsb, tmp_path):
@@ -338,7 +338,7 @@ wsapp.run_forever(skip_utf8_validation=True)
 ''')
     assert rc == 0, err
     lines = out.splitlines()
-    assert lines[:2] == ["13", "Hello, Server"] and lines[2].startswith("hello"), out
+    assert lines[:2] == ["19", "Hello, Server"] and lines[2].startswith("hello"), out
 
 
 def test_wsc_docs_receiving_close_status_codes(wsb, tmp_path):

@@ -259,6 +259,7 @@ def warn_once(face: str, option: str, instead: str) -> None:
 #: What to say about options a face cannot honour: the session key that covers it.
 SESSION_KEYS = {
     "header": "set the session key 'headers' (wsbridge.conf(5)) instead",
+    "headers": "set the session key 'headers' (wsbridge.conf(5)) instead",
     "additional_headers": "set the session key 'headers' (wsbridge.conf(5)) instead",
     "extra_headers": "set the session key 'headers' (wsbridge.conf(5)) instead",
     "cookie": "set a 'Cookie' in the session key 'headers' instead",

@@ -138,6 +138,11 @@ class WebSocketAddressException(WebSocketException):
     """The URL is not ``wsbridge://SESSION[/CHANNEL]``."""
 
 
+class _BadAddress(WebSocketAddressException, ValueError):
+    """A URL that is not a wsbridge one: both websocket-client's address
+    error and the ValueError it raises for malformed URLs."""
+
+
 def _error(e: BaseException, base: type[BaseException] = WebSocketException) -> BaseException:
     if isinstance(e, DaemonUnreachable):
         return as_face_error(e, WebSocketConnectionClosedException)
@@ -274,11 +279,17 @@ def _payload(data: Any, opcode: int) -> str | bytes:
     raise WebSocketException(f"opcode {opcode:#x}: only text and binary messages can be sent")
 
 
+def _frame_length(n: int) -> int:
+    """What websocket-client's send returns: the bytes of the masked frame
+    a client would write for an N-byte payload."""
+    return n + 2 + (0 if n < ABNF.LENGTH_7 else 2 if n < ABNF.LENGTH_16 else 8) + 4
+
+
 def _parse(url: str) -> tuple[str, str]:
     try:
         return parse_url(url)
     except ValueError as e:
-        raise WebSocketAddressException(str(e)) from None
+        raise _BadAddress(str(e)) from None
 
 
 def _close_frame(closed: Closed) -> ABNF:
@@ -497,7 +508,7 @@ class WebSocket:
 
     def send(self, payload: Any, opcode: int = ABNF.OPCODE_TEXT) -> int:
         """Queue PAYLOAD in the session's send queue (sent once it is open);
-        returns the payload's length in bytes."""
+        returns the length of the frame, as websocket-client does."""
         if opcode in (ABNF.OPCODE_PING, ABNF.OPCODE_PONG):
             return 0  # the daemon keeps the connection alive
         if opcode == ABNF.OPCODE_CLOSE:
@@ -512,7 +523,7 @@ class WebSocket:
             raise _error(e) from e
         except Error as e:
             raise _error(e) from e
-        return len(data.encode("utf-8") if isinstance(data, str) else data)
+        return _frame_length(len(data.encode("utf-8") if isinstance(data, str) else data))
 
     def send_text(self, text_data: str) -> int:
         return self.send(text_data, ABNF.OPCODE_TEXT)
