@@ -402,3 +402,26 @@ def test_faces_open_again_after_a_daemon_restart(wsb):
         thread.join(TIMEOUT)
     assert app_log.of("close")[:1] == [(1006,)] and len(app_log.of("open")) == 2, app_log.items
     assert aio_log.of("close") == [(1006,)] and len(aio_log.of("open")) == 2, aio_log.items
+
+
+def test_faces_report_the_daemons_own_close_codes(wsb):
+    """A `disconnect` closes the session with 1000: the faces close with it
+    (ConnectionClosedOK ends `async for`); after `connect` a new face opens
+    with the new connection's greeting."""
+    server, daemon = ticking(wsb)
+    ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
+    assert ws.recv().startswith("welcome ")
+
+    async def main():
+        async with websockets.connect("wsbridge://s", socket=daemon.socket) as conn:
+            assert (await conn.recv()).startswith("welcome ")
+            await asyncio.to_thread(daemon.ctl_ok, "disconnect", "s")
+            got = [m async for m in conn]
+            assert got == [] and conn.close_code == 1000, (got, conn.close_code)
+    run(main())
+    opcode, data = ws.recv_data()
+    assert opcode == websocket.ABNF.OPCODE_CLOSE and data[:2] == (1000).to_bytes(2, "big"), data
+    daemon.ctl_ok("connect", "s")
+    ws2 = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
+    assert ws2.recv() == f"welcome {conn_ids(server)[-1]}" and len(conn_ids(server)) == 2
+    ws2.close()

@@ -249,3 +249,15 @@ def test_wsc_app_callback_method_exception(echo):
     callbacks = Callbacks()
     assert callbacks.passed_app is callbacks.app
     assert isinstance(callbacks.exc, RuntimeError) and str(callbacks.exc) == "Callback failed"
+
+
+def test_wsc_fileno_is_readable_when_a_message_waits(echo):
+    import select
+    s = ws.create_connection("wsbridge://echo", socket=echo, timeout=TIMEOUT)
+    fd = s.fileno()
+    assert select.select([fd], [], [], 0.3)[0] == []
+    s.send("wake up")
+    assert select.select([fd], [], [], TIMEOUT)[0] == [fd]
+    assert s.recv() == "wake up"
+    assert select.select([fd], [], [], 0.3)[0] == []
+    s.close()

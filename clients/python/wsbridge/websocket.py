@@ -436,17 +436,18 @@ class WebSocket:
         return self._pipe[0]
 
     def _watch(self, feed: Any) -> None:
-        """(On the client's loop) write a byte to the pipe for every item."""
+        """(On the client's loop) write a byte to the pipe whenever items
+        arrive for the subscription (every path that queues items wakes it)."""
         w = self._pipe[1]
-        old = feed.deliver
+        old = feed.wake
 
-        def deliver(item: Any) -> None:
-            old(item)
+        def wake() -> None:
+            old()
             try:
                 os.write(w, b".")
             except OSError:
                 pass
-        feed.deliver = deliver
+        feed.wake = wake
         if feed.items:
             try:
                 os.write(w, b".")
