@@ -425,3 +425,27 @@ def test_faces_report_the_daemons_own_close_codes(wsb):
     ws2 = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
     assert ws2.recv() == f"welcome {conn_ids(server)[-1]}" and len(conn_ids(server)) == 2
     ws2.close()
+
+
+def test_sticky_mode_hides_upstream_reconnects(wsb):
+    """sticky=True is the explicit old mode: one on_open, no on_close at an
+    upstream restart, the new connection's greeting arrives as a message."""
+    server, daemon = ticking(wsb)
+    log = Log()
+    app = websocket.WebSocketApp(
+        "wsbridge://s", sticky=True, on_open=lambda ws: log.add("open"),
+        on_message=lambda ws, m: log.add("message", m),
+        on_close=lambda ws, code, reason: log.add("close", code), socket=str(daemon.socket))
+    thread = threading.Thread(target=app.run_forever)
+    thread.start()
+    try:
+        wait_for(lambda: log.of("open"), TIMEOUT, "on_open")
+        restart(server, "kill")
+        second = wait_for(lambda: len(conn_ids(server)) >= 2 and conn_ids(server)[1], TIMEOUT,
+                          "a second connection")
+        wait_for(lambda: ("message", f"welcome {second}") in log.items, TIMEOUT,
+                 lambda: log.items)
+    finally:
+        app.close()
+        thread.join(TIMEOUT)
+    assert log.of("open") == [()] and log.of("close") == [(1000,)], log.items
