@@ -33,7 +33,7 @@ result =  ws.recv()
 print("Received '%s'" % result)
 ws.close()
 ''')
-    conn = greet.connects()[0]["conn"]
+    conn = greet.wait_connects(1)[0]["conn"]
     assert rc == 0, err
     assert out.splitlines() == [f"hello from {conn}", "Sending 'Hello, World'...", "Sent",
                                 "Receiving...", "Received 'msg 1'"], out
@@ -131,7 +131,7 @@ wsapp = websocket.WebSocketApp("wsbridge://greet", on_message=on_message)
 wsapp.run_forever()
 ''', timeout=3)
     # It runs until Ctrl-C, as the original; the greeting came first.
-    assert out.splitlines()[0] == f"hello from {greet.connects()[0]['conn']}", (out, err)
+    assert out.splitlines()[0] == f"hello from {greet.wait_connects(1)[0]['conn']}", (out, err)
     assert "KeyboardInterrupt" not in err, err
 
 

@@ -34,6 +34,12 @@ def conn_ids(server):
     return [c["conn"] for c in server.connects()]
 
 
+def conn_id(server, n):
+    """The id of the server's N-th connection (1-based), once it recorded it
+    (the daemon can report "open" before the server's record is there)."""
+    return server.wait_connects(n)[n - 1]["conn"]
+
+
 def restart(server, how):
     """End the server's connections (terminate: close 1012; kill: a drop)
     and start it again on the same port."""
@@ -170,7 +176,7 @@ def test_create_connection_sees_greeting_close_code_and_new_connection(wsb):
     ws.close()
 
     ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
-    second = conn_ids(server)[-1]
+    second = conn_id(server, 2)
     assert second != conn and ws.recv() == f"welcome {second}"
     assert ws.recv() == ""  # recv() shows the server's close as websocket-client does
     with pytest.raises(websocket.WebSocketConnectionClosedException):
@@ -191,7 +197,7 @@ def test_create_connection_drop_raises_at_once(wsb):
     assert ws.close_status == 1006
     server.restart()
     ws = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
-    assert ws.recv() == f"welcome {conn_ids(server)[-1]}"
+    assert ws.recv() == f"welcome {conn_id(server, 2)}"
     ws.send("subscribe")
     assert ws.recv() == "msg 1"
     ws.close()
@@ -249,11 +255,13 @@ def test_websockets_reconnect_iterator_resubscribes_after_every_restart(wsb):
         async for websocket in websockets.connect("wsbridge://s", socket=daemon.socket):
             log.add("open")
             n += 1
+            ticks = 0
             try:
                 await websocket.send('{"op": "subscribe"}')
                 async for message in websocket:
                     log.add("message", message)
-                    if n == 3 and len(log.ticks_after(f"welcome {conn_ids(server)[-1]}")) >= 3:
+                    ticks += message.startswith("msg ")
+                    if n == 3 and ticks >= 3:
                         await websocket.close()
                         return websocket
             except websockets.ConnectionClosed as e:
@@ -317,7 +325,7 @@ def test_websockets_open_timeout_and_sync_client(wsb):
 
     # The threading client: greeting first, recv(timeout) total, close on a drop.
     with sync_connect("wsbridge://s", socket=daemon.socket) as ws:
-        assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_ids(server)[0]}"
+        assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_id(server, 1)}"
         t0 = time.monotonic()
         with pytest.raises(TimeoutError):
             ws.recv(timeout=0.3)
@@ -341,7 +349,7 @@ def test_websockets_open_timeout_and_sync_client(wsb):
     server.restart()
     daemon.ctl_ok("connect", "s")
     with sync_connect("wsbridge://s", socket=daemon.socket, open_timeout=TIMEOUT) as ws:
-        assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_ids(server)[-1]}"
+        assert ws.recv(timeout=TIMEOUT) == f"welcome {conn_id(server, 2)}"
 
 
 def test_faces_open_again_after_a_daemon_restart(wsb):
@@ -423,7 +431,7 @@ def test_faces_report_the_daemons_own_close_codes(wsb):
     assert opcode == websocket.ABNF.OPCODE_CLOSE and data[:2] == (1000).to_bytes(2, "big"), data
     daemon.ctl_ok("connect", "s")
     ws2 = websocket.create_connection("wsbridge://s", timeout=TIMEOUT, socket=str(daemon.socket))
-    assert ws2.recv() == f"welcome {conn_ids(server)[-1]}" and len(conn_ids(server)) == 2
+    assert ws2.recv() == f"welcome {conn_id(server, 2)}" and len(conn_ids(server)) == 2
     ws2.close()
 
 

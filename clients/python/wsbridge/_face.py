@@ -167,7 +167,9 @@ class AsyncLink:
         if follow is not None:
             self.sub, follow.sub = follow.sub, None
             self.link = Link(None, self.sticky)
-            self.link.status = follow.link.status
+            st = self.link.status = follow.link.status
+            if st is not None and st.state == "open":
+                self.link.opened = st  # the state change that ended the last one opened this one
             return self
         sub = self.conn.subscribe(self.session, self.channel, opening=True)
         sub._feed.mark_resubscribe = True
