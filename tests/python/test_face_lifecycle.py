@@ -457,3 +457,34 @@ def test_sticky_mode_hides_upstream_reconnects(wsb):
         app.close()
         thread.join(TIMEOUT)
     assert log.of("open") == [()] and log.of("close") == [(1000,)], log.items
+
+
+def test_faces_close_when_the_session_is_removed(wsb):
+    """Removing a session closes its connection with 1001: the faces close
+    with it, and reconnecting ends with the daemon's NotFound."""
+    server = wsb.server("--greeting", "hi")
+    daemon = wsb.daemon("")
+    with wsbridge.Client(daemon.socket) as c:
+        c.create_session("r", server.url)
+        daemon.wait_state("r", "open")
+        ws = websocket.create_connection("wsbridge://r", timeout=TIMEOUT,
+                                         socket=str(daemon.socket))
+        assert ws.recv() == "hi"
+        log = Log()
+        app = websocket.WebSocketApp(
+            "wsbridge://r", on_open=lambda a: log.add("open"),
+            on_error=lambda a, e: log.add("error", type(e)),
+            on_close=lambda a, code, reason: log.add("close", code, reason),
+            socket=str(daemon.socket))
+        thread = threading.Thread(target=app.run_forever, kwargs={"reconnect": 0.05})
+        thread.start()
+        wait_for(lambda: log.of("open"), TIMEOUT, "on_open")
+        c.remove_session("r")
+        assert ws.recv_data() == (websocket.ABNF.OPCODE_CLOSE,
+                                  (1001).to_bytes(2, "big") + b"session removed")
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+    assert log.of("close") == [(1001, "session removed")], log.items
+    errors = log.of("error")
+    assert len(errors) == 1 and issubclass(errors[0][0], wsbridge.NotFound), errors
+    assert issubclass(errors[0][0], websocket.WebSocketException)

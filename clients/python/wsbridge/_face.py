@@ -26,8 +26,11 @@ from .model import Gap, Message, SessionStatus, StateChange
 log = logging.getLogger("wsbridge.faces")
 
 ABNORMAL = 1006
+GOING_AWAY = 1001
 #: The reason of the state change when the daemon closes its sessions to stop.
 DAEMON_SHUTDOWN = "daemon shutting down"
+#: ... and when a session is removed (its connection closes with 1001).
+SESSION_REMOVED = "session removed"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +112,11 @@ class Link:
                     self.opened = item.status
                 return None
             if item.state == "closing" and not item.status.close_code:
-                return None  # how it ends comes with the next state
+                if item.reason == SESSION_REMOVED:
+                    # No later state comes for a removed session: the daemon's 1001.
+                    return self._close(GOING_AWAY, item.reason)
+                if item.reason != DAEMON_SHUTDOWN:
+                    return None  # how it ends comes with the next state
             if item.reason == DAEMON_SHUTDOWN:
                 # Not the server's close: the daemon (the face's transport) is
                 # going; the face closes with 1006 when the daemon connection

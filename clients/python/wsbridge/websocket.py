@@ -824,7 +824,16 @@ class WebSocketApp:
                     self._callback(self.on_close, STATUS_ABNORMAL_CLOSED, str(e))
                     return True
             while self.keep_running:
-                sock = self._open(follow)
+                try:
+                    sock = self._open(follow)
+                except Exception as e:
+                    if first:
+                        raise
+                    # Reconnecting failed for good (e.g. the session was removed):
+                    # on_close was called for the last connection already.
+                    self.has_errored = True
+                    self._callback(self.on_error, e)
+                    break
                 follow = None
                 if sock is None:
                     break  # closed by the app while waiting
