@@ -19,18 +19,24 @@ class EchoServer(Server):
 
 def echo_daemon(wsb, greeting=None):
     """An echo server, a greeting ws_server (ticks on subscribe) and a daemon
-    with sessions "echo" (the echo server), "greet" (greets every connection,
-    ticks after a subscribe) and "down" (not connected)."""
+    with sessions "echo" (the echo server), "welcome" (an echo server that
+    greets every connection, as echo.websocket.events does), "greet" (greets
+    every connection, ticks after a subscribe) and "down" (not connected)."""
     echo = EchoServer(wsb.tmp, f"echo{len(wsb.servers) + 1}", [], "127.0.0.1")
     wsb.servers.append(echo)
     echo.start()
     greet = wsb.server("--greeting", greeting or "hello from {conn}", "--tick-after-subscribe",
                        "--send-interval", "0.1")
+    welcome = EchoServer(wsb.tmp, f"echo{len(wsb.servers) + 1}",
+                         ["--greeting", "echo.websocket.events sponsored by nobody"], "127.0.0.1")
+    wsb.servers.append(welcome)
+    welcome.start()
     conf = (session_conf("echo", echo.url) + session_conf("greet", greet.url)
+            + session_conf("welcome", welcome.url)
             + session_conf("down", echo.url, autoconnect="false"))
     daemon = wsb.daemon(conf)
-    daemon.wait_state("echo", "open")
-    daemon.wait_state("greet", "open")
+    for name in ("echo", "greet", "welcome"):
+        daemon.wait_state(name, "open")
     return echo, greet, daemon
 
 

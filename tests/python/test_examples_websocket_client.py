@@ -19,24 +19,23 @@ def check(wsb, tmp_path, source, timeout=30.0):
 
 
 def test_wsc_readme_short_lived_connection(wsb, tmp_path):
-    rc, out, err, greet = check(wsb, tmp_path, '''
+    rc, out, err, _ = check(wsb, tmp_path, '''
 from wsbridge.websocket import create_connection
 
-ws = create_connection("wsbridge://greet")
+ws = create_connection("wsbridge://welcome")
 print(ws.recv())
 print("Sending 'Hello, World'...")
 ws.send("Hello, World")
 print("Sent")
 print("Receiving...")
-ws.send("subscribe")
 result =  ws.recv()
 print("Received '%s'" % result)
 ws.close()
 ''')
-    conn = greet.wait_connects(1)[0]["conn"]
     assert rc == 0, err
-    assert out.splitlines() == [f"hello from {conn}", "Sending 'Hello, World'...", "Sent",
-                                "Receiving...", "Received 'msg 1'"], out
+    assert out.splitlines() == ["echo.websocket.events sponsored by nobody",
+                                "Sending 'Hello, World'...", "Sent", "Receiving...",
+                                "Received 'Hello, World'"], out
 
 
 def test_wsc_examples_echo_client(wsb, tmp_path):
@@ -45,10 +44,10 @@ from wsbridge import websocket
 
 if __name__ == "__main__":
     websocket.enableTrace(True)
-    ws = websocket.create_connection("wsbridge://greet")
+    ws = websocket.create_connection("wsbridge://welcome")
     ws.recv()
     print("Sending 'Hello, World'...")
-    ws.send("Hello, World subscribe")
+    ws.send("Hello, World")
     print("Sent")
     print("Receiving...")
     result = ws.recv()
@@ -56,7 +55,7 @@ if __name__ == "__main__":
     ws.close()
 ''')
     assert rc == 0, err
-    assert out.splitlines()[-1] == "Received 'msg 1'", out
+    assert out.splitlines()[-1] == "Received 'Hello, World'", out
 
 
 def test_wsc_examples_echoapp_client(wsb, tmp_path):
