@@ -297,6 +297,8 @@ def test_websockets_close_codes_reach_connection_closed(wsb):
             assert greeting.startswith("welcome ")
             assert ws.state is websockets.State.OPEN and ws.subprotocol is None
             assert isinstance(ws.latency, float)
+            pong = await ws.ping()
+            assert await pong == ws.latency
             with pytest.raises(websockets.exceptions.ConnectionClosedError) as e:
                 await ws.recv()
             assert e.value.rcvd.code == 4001 and e.value.rcvd.reason == "server says bye"

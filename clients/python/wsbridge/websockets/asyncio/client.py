@@ -235,9 +235,14 @@ class ClientConnection:
 
     async def ping(self, data: Any = None) -> asyncio.Future[float]:
         """The daemon pings the server (session key ``ping_interval``): this
-        returns a waiter already done with the session's last round trip."""
+        asks the daemon for the session's last round trip (``latency``) and
+        returns a waiter already done with it."""
         if self._closed is not None:
             raise self._exc()
+        try:
+            self._link.link.status = await self._conn.status(self.session)
+        except Error as e:
+            raise face_error(e) from e
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         fut.set_result(self.latency)
         return fut

@@ -156,9 +156,14 @@ class ClientConnection:
             raise face_error(e) from e
 
     def ping(self, data: Any = None, ack_on_close: bool = False) -> threading.Event:
-        """The daemon pings (session key ``ping_interval``): an Event already set."""
+        """The daemon pings (session key ``ping_interval``): this refreshes
+        ``latency`` from the session and returns an Event already set."""
         if self._closed is not None:
             raise self._exc()
+        try:
+            self._link.link.status = self._client.status(self.session)
+        except Error as e:
+            raise face_error(e) from e
         done = threading.Event()
         done.set()
         return done
