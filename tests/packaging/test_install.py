@@ -67,9 +67,15 @@ def expected_files(install):
 
 # The Python client (clients/python/wsbridge), in Debian's python3 dist-packages.
 PYTHON_FILES = [
-    "__init__.py", "aio.py", "backoff.py", "client.py", "errors.py", "framing.py", "model.py",
-    "paths.py", "protocol.py", "py.typed", "url.py", "websocket.py", "websockets.py", "wire.py",
+    "__init__.py", "_face.py", "aio.py", "backoff.py", "client.py", "errors.py", "framing.py",
+    "model.py", "paths.py", "protocol.py", "py.typed", "url.py", "websocket.py", "wire.py",
     "wsbridge_pb2.py", "wsbridge_pb2.pyi",
+    # The websockets face: a package with websockets' module paths.
+    "websockets/__init__.py", "websockets/client.py", "websockets/exceptions.py",
+    "websockets/frames.py", "websockets/protocol.py", "websockets/typing.py",
+    "websockets/asyncio/__init__.py", "websockets/asyncio/client.py",
+    "websockets/sync/__init__.py", "websockets/sync/client.py",
+    "websockets/legacy/__init__.py", "websockets/legacy/client.py",
 ]
 
 

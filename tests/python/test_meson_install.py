@@ -19,8 +19,9 @@ def test_meson_install_installs_the_package_the_tests_use(wsb, tmp_path):
     installed = found[0].parent
     assert "dist-packages" in installed.parts or "site-packages" in installed.parts, installed
     built = BUILD_PACKAGE / "wsbridge"
-    names = sorted(p.name for p in installed.iterdir())
-    assert names == sorted(p.name for p in built.iterdir()), names
+    names = sorted(str(p.relative_to(installed)) for p in installed.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(built)) for p in built.rglob("*")
+                           if p.is_file() and "__pycache__" not in p.parts), names
     for name in names:
         assert (installed / name).read_bytes() == (built / name).read_bytes(), name
     r = subprocess.run([sys.executable, "-c",

@@ -64,6 +64,11 @@ def test_pip_install_offline_into_a_fresh_venv(wsb, tmp_path):
     installed = pathlib.Path(site)
     assert installed.is_relative_to(venv), installed
     assert all((installed / f).exists() for f in ("py.typed", "wsbridge_pb2.py", "wsbridge_pb2.pyi"))
+    # The faces' module paths (websockets' are a package of their own).
+    faces = ("websocket.py", "websockets/__init__.py", "websockets/exceptions.py",
+             "websockets/asyncio/client.py", "websockets/sync/client.py",
+             "websockets/legacy/client.py", "websockets/client.py")
+    assert [f for f in faces if not (installed / f).exists()] == []
 
     proc = subprocess.Popen([str(venv / "bin" / "python"), "-c", SCRIPT, str(daemon.socket)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import os
 import sys
 import time
@@ -149,16 +150,30 @@ class _Stream(asyncio.Protocol):
             self.transport.close()
 
 
+@dataclasses.dataclass(frozen=True)
+class Resubscribed:
+    """Queued (for the drop-in faces only) when a subscription was made again
+    after the connection to the daemon was: ``status`` is the session then."""
+
+    status: SessionStatus
+
+
 class _Feed:
     """The receiving end of one subscription, kept by the connection; the
     user's :class:`Subscription` only refers to it, so that dropping the
     Subscription object unsubscribes."""
 
     def __init__(self, conn: Connection, session: str, channel: str, since_seq: int,
-                 epoch: int) -> None:
+                 epoch: int, opening: bool = False) -> None:
         self.conn = conn
         self.session, self.channel = session, channel
         self.since_seq, self.epoch = since_seq, epoch
+        self.opening = opening
+        # For the drop-in faces: queue a Resubscribed item (with the status the
+        # daemon answered) whenever the connection to the daemon was made
+        # again and the feed resubscribed, so that a face can tell whether the
+        # upstream connection it showed is still the same.
+        self.mark_resubscribe = False
         self.items: collections.deque[Item] = collections.deque()
         self.waiter: asyncio.Future[None] | None = None
         self.sid = 0              # current subscription id, 0 when not subscribed
@@ -234,8 +249,8 @@ class Subscription:
     """
 
     def __init__(self, conn: Connection, session: str, channel: str, since_seq: int,
-                 epoch: int) -> None:
-        self._feed = _Feed(conn, session, channel, since_seq, epoch)
+                 epoch: int, opening: bool = False) -> None:
+        self._feed = _Feed(conn, session, channel, since_seq, epoch, opening)
         self._started = False
 
     @property
@@ -520,7 +535,7 @@ class Connection:
         return SessionStatus._from_pb(reply.session)
 
     def subscribe(self, session: str, channel: str = "*", since_seq: int = 0,
-                  epoch: int = 0) -> Subscription:
+                  epoch: int = 0, opening: bool = False) -> Subscription:
         """A :class:`Subscription` to CHANNEL of SESSION (``"*"``: every message).
 
         With ``since_seq=0, epoch=0`` it delivers live messages only. With the
@@ -528,6 +543,11 @@ class Connection:
         what the history still holds after it, and a Gap for what it no
         longer holds (everything of the current epoch when the epoch is not
         the current one). Several subscriptions may share one connection.
+
+        With ``opening=True`` (and no epoch; API 1.2) it starts with the first
+        messages the session's current upstream connection opened with (up
+        to the session key ``opening_messages``: a greeting, a snapshot), as a
+        connection of the app's own would have received them, then live ones.
         """
         _check_str("session", session)
         _check_str("channel", channel)
@@ -535,7 +555,9 @@ class Connection:
         _check_uint("epoch", epoch, 64)
         if since_seq and not epoch:
             raise ValueError("since_seq needs the epoch it was numbered in")
-        return Subscription(self, session, channel, since_seq, epoch)
+        if opening and epoch:
+            raise ValueError("opening is for a subscription without an epoch")
+        return Subscription(self, session, channel, since_seq, epoch, opening)
 
     async def _subscribe(self, feed: _Feed, stream: _Stream | None = None) -> None:
         since_seq, epoch = feed.position()
@@ -547,6 +569,10 @@ class Connection:
                 orphaned(stream, reply)  # type: ignore[arg-type]
                 return
             feed.sid = reply.subscribe.subscription_id
+            if feed.status is not None and feed.mark_resubscribe:
+                feed.items.append(Resubscribed(  # type: ignore[arg-type]  # faces only
+                    SessionStatus._from_pb(reply.subscribe.status)))
+                feed.wake()
             if feed.status is None:
                 feed.status = SessionStatus._from_pb(reply.subscribe.status)
                 if not feed.epoch:
@@ -560,8 +586,10 @@ class Connection:
                 st.write(st.core.request("unsubscribe", pb.UnsubscribeRequest(
                     subscription_id=reply.subscribe.subscription_id), lambda r: None))
 
+        opening = feed.opening and not epoch and feed.status is None
         await self._call("subscribe", pb.SubscribeRequest(
-            session=feed.session, channel=feed.channel, since_seq=since_seq, epoch=epoch),
+            session=feed.session, channel=feed.channel, since_seq=since_seq, epoch=epoch,
+            opening=opening),
             "subscribe", registered, orphaned, stream)
 
     def _detach(self, feed: _Feed) -> int:

@@ -118,11 +118,11 @@ class Client:
         return self._run(self._conn.status(session))
 
     def subscribe(self, session: str, channel: str = "*", since_seq: int = 0,
-                  epoch: int = 0) -> Subscription:
+                  epoch: int = 0, opening: bool = False) -> Subscription:
         """Subscribe (the daemon has answered when this returns) and return a
         plain iterator of Message, Gap and StateChange; see
         :meth:`wsbridge.Connection.subscribe`."""
-        sub = self._conn.subscribe(session, channel, since_seq, epoch)
+        sub = self._conn.subscribe(session, channel, since_seq, epoch, opening)
         self._run(sub.start())
         return Subscription(self, sub)
 

@@ -158,7 +158,10 @@ class SessionStatus:
     """A session as the daemon sees it. ``state`` is one of ``"disconnected"``,
     ``"connecting"``, ``"open"``, ``"backoff"``, ``"closing"``; ``reason`` says
     why it entered that state; ``next_retry_us`` is the wall-clock time (µs since
-    the Unix epoch) of the next try while in backoff, else 0."""
+    the Unix epoch) of the next try while in backoff, else 0; ``close_code`` and
+    ``close_reason`` say how the session's last open upstream connection ended
+    (the server's close code and reason, the daemon's own 1000 or 1001, 1006
+    for a drop; 0 and "" before any ended, or from a daemon older than API 1.2)."""
 
     name: str
     url: str
@@ -172,12 +175,14 @@ class SessionStatus:
     queued_messages: int
     rtt_us: int
     next_retry_us: int
+    close_code: int = 0
+    close_reason: str = ""
 
     @classmethod
     def _from_pb(cls, p: pb.SessionStatus) -> SessionStatus:
         return cls(p.name, p.url, state_name(p.state), p.reason, p.epoch, p.last_seq,
                    p.reconnects, p.rx_messages, p.tx_messages, p.queued_messages, p.rtt_us,
-                   p.next_retry_us)
+                   p.next_retry_us, p.close_code, p.close_reason)
 
 
 @dataclasses.dataclass(frozen=True)

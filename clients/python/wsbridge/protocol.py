@@ -16,7 +16,7 @@ from .model import Gap, Item, Message, SessionStatus, StateChange
 __all__ = ["Core", "Sink", "API_MAJOR", "API_MINOR", "check_reply", "error_from_pb"]
 
 API_MAJOR = 1
-API_MINOR = 0
+API_MINOR = 2
 
 #: Called with a request's Reply, or with the exception that ended the connection.
 ReplyHandler = Callable[[Union[pb.Reply, Exception]], None]

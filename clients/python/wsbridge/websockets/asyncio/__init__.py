@@ -1,0 +1,1 @@
+"""websockets' asyncio API (``websockets.asyncio``): see :mod:`.client`."""

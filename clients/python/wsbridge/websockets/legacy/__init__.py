@@ -1,0 +1,1 @@
+"""websockets' legacy asyncio API (``websockets.legacy``): see :mod:`.client`."""

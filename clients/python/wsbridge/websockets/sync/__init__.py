@@ -1,0 +1,1 @@
+"""websockets' threading API (``websockets.sync``): see :mod:`.client`."""
