@@ -281,12 +281,16 @@ hub_state_changed (HubSession *hs)
   WsbStateEvent *ev;
 
   if (wsb_session_get_state (hs->session) != WSB_STATE_OPEN)
-    hs->subscribed_upstream = FALSE;
-  else if (!hs->subscribed_upstream)
     {
-      /* A new connection: what it opens with replaces the last one's. */
+      /* What the connection opened with went with it: a subscription that
+       * opens before the next one gets the next one's, live. */
+      hs->subscribed_upstream = FALSE;
       g_ptr_array_set_size (hs->opening, 0);
       g_ptr_array_set_size (hs->opening_channels, 0);
+    }
+  else if (!hs->subscribed_upstream)
+    {
+      /* A new connection: its opening messages are those of its first moments. */
       hs->opening_until = g_get_real_time () + hs->opening_window_us;
       subscribe_upstream (hs);
     }

@@ -176,6 +176,9 @@ wsb_session_close (WsbSession *s, guint16 close_code, const char *reason)
     {
       session_clear_source (&s->ping_source);
       session_clear_source (&s->pong_source);
+      /* The close is ours: its code goes with the state change already. */
+      s->last_close_code = close_code;
+      session_replace_str (&s->last_close_reason, g_strdup (reason));
       session_set_state (s, WSB_STATE_CLOSING, "%s", reason);
       wsb_ws_client_close (s->conn, close_code, reason);
       return;

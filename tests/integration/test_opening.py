@@ -121,3 +121,29 @@ def test_only_what_came_in_the_opening_window_counts(wsb):
     assert got[0].data.decode().startswith("welcome") and got[0].seq == 1
     assert got[1].seq > 3, [m.seq for m in got]
     api.close()
+
+
+def test_closing_says_our_code_and_no_opening_messages_outlive_their_connection(wsb):
+    server = wsb.server("--greeting", "welcome {conn}", "--send-interval", "0.05")
+    daemon = wsb.daemon(session_conf("s", server.url, backoff_initial_ms="5000",
+                                     backoff_max_ms="10000"))
+    daemon.wait_state("s", "open")
+    sub = ApiClient(daemon.socket)
+    sub.hello()
+    sub.subscribe_ok("s")
+    api = ApiClient(daemon.socket)
+    api.hello()
+    api.request(disconnect=pb.DisconnectRequest(session="s"))
+    # The closing state already carries the daemon's own close code.
+    wait_for(lambda: any(e.WhichOneof("event") == "state"
+                         and e.state.status.state == pb.SESSION_STATE_CLOSING
+                         and e.state.status.close_code == 1000
+                         for e in [sub.next_event(timeout=0.5)] if e), 10 * SLOW,
+             "a closing state with code 1000")
+    daemon.wait_state("s", "disconnected")
+    # No connection now: an opening subscription gets nothing of the last one.
+    reply = api.request(subscribe=pb.SubscribeRequest(session="s", opening=True))
+    assert reply.WhichOneof("result") == "subscribe", reply
+    assert api.next_event(timeout=0.5) is None
+    sub.close()
+    api.close()
