@@ -6,7 +6,7 @@
 // 'close' keeps receiving after every upstream restart.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { WebSocket } from '../../clients/node/src/index.js';
+import { WebSocket, connect } from '../../clients/node/src/index.js';
 import { feed, waitFor, wsbTest } from './harness.mjs';
 
 /**
@@ -187,4 +187,21 @@ wsbTest('node_native_subscribe_opening_and_status_close_code', async (h) => {
   const change = await left;
   assert.deepEqual([change.status.closeCode, change.status.closeReason], [4001, 'server says bye']);
   await sub.close();
+});
+
+wsbTest('node_ws_closes_with_1001_when_the_session_is_removed', async (h) => {
+  const server = await h.server('--greeting', 'hi');
+  const daemon = await h.daemon({ sessions: [] });
+  const c = await connect(daemon.socket);
+  await c.createSession('r', server.url);
+  await daemon.waitState('r', 'open');
+  const ws = new WebSocket('wsbridge://r', { socket: daemon.socket });
+  await once(ws, 'open');
+  const closed = once(ws, 'close');
+  await c.removeSession('r');
+  const [code, reason] = await closed;
+  assert.equal(code, 1001);
+  assert.equal(reason.toString(), 'session removed');
+  assert.equal(ws.readyState, WebSocket.CLOSED);
+  await c.close();
 });

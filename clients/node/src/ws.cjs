@@ -275,7 +275,8 @@ class WebSocket extends EventEmitter {
     // The session's connection ended. While it closes ('closing'), the face
     // is CLOSING; the next state says how it ended.
     this.#readyState = CLOSING;
-    if (change.state === 'closing') return;
+    // A removed session says so while it closes; no later state comes.
+    if (change.state === 'closing' && change.reason !== 'session removed') return;
     // ws has no reason for 1006 (no close frame); the daemon's account of
     // the drop is the 'state' event's reason.
     this.#closeCode = change.status.closeCode || 1006;

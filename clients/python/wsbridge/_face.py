@@ -111,12 +111,12 @@ class Link:
                 if item.state == "open":
                     self.opened = item.status
                 return None
-            if item.state == "closing" and not item.status.close_code:
-                if item.reason == SESSION_REMOVED:
-                    # No later state comes for a removed session: the daemon's 1001.
-                    return self._close(GOING_AWAY, item.reason)
-                if item.reason != DAEMON_SHUTDOWN:
-                    return None  # how it ends comes with the next state
+            if item.state == "closing" and item.reason == SESSION_REMOVED:
+                # No later state comes for a removed session: the daemon's 1001.
+                return self._close(GOING_AWAY, item.reason)
+            if (item.state == "closing" and not item.status.close_code
+                    and item.reason != DAEMON_SHUTDOWN):
+                return None  # how it ends comes with the next state
             if item.reason == DAEMON_SHUTDOWN:
                 # Not the server's close: the daemon (the face's transport) is
                 # going; the face closes with 1006 when the daemon connection
