@@ -112,8 +112,15 @@ const WsbAccess *hub_access (WsbHub *hub);
 HubSession *hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name,
                       GError **error);
 
-/* A message's id was taken by hs->resume. */
+/* hub-resume.c: hs->resume follows the configuration (a persisting session
+ * starts from the last id of its earlier run); a message's id was taken by
+ * hs->resume (the next connect asks for what follows it, a persisting
+ * session writes it down within a second); the session is freed (an id not
+ * written yet is, unless it was removed); it was removed (its file goes). */
+void hub_resume_configure (HubSession *hs, const WsbSessionConfig *cfg);
 void hub_resume_advanced (HubSession *hs);
+void hub_resume_finish (HubSession *hs);
+void hub_resume_forget (HubSession *hs);
 
 /* hub-channels.c */
 HubChannel *hub_get_channel (HubSession *hs, const char *name);

@@ -151,70 +151,6 @@ journal_path (WsbHub *hub, const char *name)
   return g_build_filename (hub->state_dir, "queues", file, NULL);
 }
 
-/* Where a persisting session keeps the last id of its feed (resume.h). */
-static char *
-resume_path (WsbHub *hub, const char *name)
-{
-  g_autofree char *file = g_strconcat (name, ".id", NULL);
-
-  return g_build_filename (hub->state_dir, "resume", file, NULL);
-}
-
-static gboolean
-save_resume (gpointer data)
-{
-  HubSession *hs = data;
-  g_autofree char *path = resume_path (hs->hub, hs_name (hs));
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr (GError) error = NULL;
-  const char *id = hs->resume ? wsb_resume_last_id (hs->resume) : NULL;
-
-  hs->resume_save_id = 0;
-  if (!id)
-    return G_SOURCE_REMOVE;
-  if (g_mkdir_with_parents (dir, 0700) < 0
-      || !g_file_set_contents_full (path, id, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-    wsb_session_log (hs_name (hs), G_LOG_LEVEL_WARNING, "%s: cannot keep the feed's last id in %s: %s",
-                     hs_name (hs), path, error ? error->message : g_strerror (errno));
-  return G_SOURCE_REMOVE;
-}
-
-/* A message's id was taken (hub-channels.c): the next connect asks for what
- * follows it, and a persisting session writes it down within a second. */
-void
-hub_resume_advanced (HubSession *hs)
-{
-  wsb_session_set_resume_id (hs->session, wsb_resume_last_id (hs->resume));
-  if (wsb_session_get_config (hs->session)->queue_persist && !hs->resume_save_id)
-    hs->resume_save_id = g_timeout_add_seconds (1, save_resume, hs);
-}
-
-/* resume.h follows the configuration; a persisting session starts from the
- * last id of its earlier run. */
-static void
-configure_resume (HubSession *hs, const WsbSessionConfig *cfg)
-{
-  g_autofree char *kept = hs->resume && wsb_resume_last_id (hs->resume)
-                              ? g_strdup (wsb_resume_last_id (hs->resume))
-                              : NULL;
-  g_autofree char *path = resume_path (hs->hub, cfg->name);
-
-  g_clear_pointer (&hs->resume, wsb_resume_free);
-  hs->resume = wsb_resume_new (cfg);
-  if (!hs->resume)
-    {
-      wsb_session_set_resume_id (hs->session, NULL);
-      return;
-    }
-  if (!kept && cfg->queue_persist)
-    g_file_get_contents (path, &kept, NULL, NULL);
-  if (kept && *kept)
-    {
-      wsb_resume_set_last_id (hs->resume, kept);
-      wsb_session_set_resume_id (hs->session, kept);
-    }
-}
-
 /* Routing, history limits and the journal follow the configuration. */
 static void
 configure (HubSession *hs, const WsbSessionConfig *cfg)
@@ -227,7 +163,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
   g_clear_pointer (&hs->router, wsb_router_free);
   hs->opening_max = (guint) cfg->opening_messages;
   hs->opening_window_us = (gint64) cfg->opening_window_ms * 1000;
-  configure_resume (hs, cfg);
+  hub_resume_configure (hs, cfg);
   if (cfg->channel_key)
     hs->router = wsb_router_new (cfg->channel_key, NULL);
   g_hash_table_iter_init (&it, hs->channels);
@@ -287,19 +223,12 @@ held_by (WsbHub *hub, uid_t holder)
 static void
 hub_session_free (HubSession *hs)
 {
-  /* A last id not written yet is, now (not for a session removed). */
-  if (hs->resume_save_id)
-    {
-      g_source_remove (hs->resume_save_id);
-      if (!hs->removed)
-        save_resume (hs);
-    }
+  hub_resume_finish (hs);
   wsb_session_free (hs->session);
   /* The LRU links live inside the channels, which go with the table. */
   g_hash_table_unref (hs->channels);
   g_ptr_array_unref (hs->opening);
   g_ptr_array_unref (hs->opening_channels);
-  g_clear_pointer (&hs->resume, wsb_resume_free);
   g_clear_pointer (&hs->router, wsb_router_free);
   g_free (hs);
 }
@@ -455,10 +384,7 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
   wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
   wsb_session_cancel_queue (hs->session, "session removed");
   wsb_session_set_journal (hs->session, NULL, NULL);
-  {
-    g_autofree char *resume = resume_path (hub, hs_name (hs));
-    g_unlink (resume);
-  }
+  hub_resume_forget (hs);
   g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
   g_free (key);
   let_go (hub, hs);
