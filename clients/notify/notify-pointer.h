@@ -1,6 +1,6 @@
 /* RFC 6901 JSON pointers into a message, as wsbridge-notify's --summary,
  * --body, --icon-key, --urgency-key and --url-key take them (pure logic, no
- * I/O). The daemon routes with its own pointer code on jansson (daemon/router.c),
+ * I/O). The daemon routes with its own pointer code on jansson (daemon/hub/router.c),
  * which answers only channel names; this one answers display text on
  * json-glib, which the client already links. */
 #pragma once

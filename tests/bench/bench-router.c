@@ -2,7 +2,7 @@
  * parsers that build a tree (json-glib, jansson) and parsers that do not
  * (yajl's callbacks, simdjson On-Demand), on the same messages and with the
  * same pointer walk, next to the daemon's own router (its scanner,
- * daemon/json-scan.c). BENCHMARKS.md has the method and the numbers.
+ * daemon/hub/json-scan.c). BENCHMARKS.md has the method and the numbers.
  *
  *   bench-router                          wall clock, every case and library
  *   bench-router --list                   the case and library names

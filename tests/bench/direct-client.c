@@ -14,7 +14,7 @@
  *
  * The --validate-utf8, --serv-buf-size, --keepalive, --glib-log and
  * --explicit-vhost options each add one thing the daemon asks of lws
- * (daemon/upstream.c, daemon/session.c) so that its cost can be measured
+ * (daemon/ws/upstream.c, daemon/session/session.c) so that its cost can be measured
  * alone; --like-daemon sets them all. */
 #include <glib-unix.h>
 #include <glib.h>
@@ -116,7 +116,7 @@ static const struct lws_protocols protocols_template[] = {
 };
 static struct lws_protocols protocols[G_N_ELEMENTS (protocols_template)];
 
-/* As daemon/upstream.c forwards lws' log: every line through g_log at debug. */
+/* As daemon/ws/upstream.c forwards lws' log: every line through g_log at debug. */
 static void
 log_to_glib (int level, const char *line)
 {

@@ -11,7 +11,7 @@ import time
 from wsbtest import SLOW, WRAPPER, ApiClient, pb, session_conf, wait_for
 
 NOFILE = 64
-PAUSE = 0.25  # ACCEPT_PAUSE_MS in daemon/ipc-server.c
+PAUSE = 0.25  # ACCEPT_PAUSE_MS in daemon/ipc/ipc-server.c
 # Under valgrind, accept(2) returning a descriptor in the range valgrind
 # keeps for itself is closed by valgrind (which then reports EMFILE): each
 # try cuts one client waiting in the backlog. There, what is checked of the

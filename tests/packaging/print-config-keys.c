@@ -1,4 +1,4 @@
-/* Prints the configuration table of the daemon's core (daemon/config.c), one
+/* Prints the configuration table of the daemon's core (daemon/config/config.c), one
  * JSON object per key, for test_manpage.py: the man page is checked against
  * the real table, not against a copy of it. */
 #include <json-glib/json-glib.h>

@@ -1,5 +1,5 @@
 """wsbridge.conf(5) documents every key of the daemon's configuration table
-(daemon/config.c, printed by print-config-keys) in its group's section, with
+(daemon/config/config.c, printed by print-config-keys) in its group's section, with
 its default and, for numbers and sizes, its range."""
 
 import json

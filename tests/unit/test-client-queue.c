@@ -1,4 +1,4 @@
-/* The output queue of an API client (daemon/client-queue.c): what it writes
+/* The output queue of an API client (daemon/ipc/client-queue.c): what it writes
  * is decoded back into ServerFrames and checked against what was pushed. */
 #include "client-queue.h"
 

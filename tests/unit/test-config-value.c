@@ -1,5 +1,5 @@
-/* Unit tests of daemon/config-value.c (one value: parsed, checked, stored
- * in its field) and of the key table's lookups in daemon/config.c, below
+/* Unit tests of daemon/config/config-value.c (one value: parsed, checked, stored
+ * in its field) and of the key table's lookups in daemon/config/config.c, below
  * the file parsing that test-config.c covers. */
 #include "config-private.h"
 
