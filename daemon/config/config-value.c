@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "router.h"
+#include "json-pointer.h"
 #include "template.h"
 #include "ws-url.h"
 

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "status.h"
 #include "template.h"
 #include "wsb-error.h"
 
@@ -299,7 +298,6 @@ hub_state_changed (HubSession *hs)
   ev = g_new0 (WsbStateEvent, 1);
   ev->ref = 1;
   hub_fill_status (hs, &ev->status);
-  ev->body = wsb_status_encode_state_change (&ev->status);
   hs->delivering++;
   for_each_subscription (hs, send_state, ev);
   end_delivery (hs);

@@ -12,7 +12,6 @@
 #include "log.h"
 #include "router.h"
 #include "session-store.h"
-#include "status.h"
 #include "wsb-error.h"
 
 #define SHUTDOWN_GRACE_MS 3500
@@ -71,7 +70,6 @@ wsb_state_event_unref (WsbStateEvent *ev)
   if (!ev || --ev->ref > 0)
     return;
   wsb_session_status_clear (&ev->status);
-  g_bytes_unref (ev->body);
   g_free (ev);
 }
 

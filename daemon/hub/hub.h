@@ -24,13 +24,12 @@ typedef struct
   char *close_reason;
 } WsbSessionStatus;
 
-/* A state change, shared by every subscriber that receives it. body is the
- * encoded wsbridge.v1.StateChange, made once. */
+/* A state change, shared by every subscriber that receives it (a frontend
+ * may keep its own encoding of it while it holds a reference). */
 typedef struct
 {
   gint ref;
   WsbSessionStatus status;
-  GBytes *body;
 } WsbStateEvent;
 
 /* Called by the hub on its own stack; they must not free the subscription

@@ -6,13 +6,9 @@
 
 #include <glib.h>
 
-/* The longest channel name, in bytes. */
-#define WSB_CHANNEL_MAX_BYTES 255
+#include "json-pointer.h"
 
-/* Checks an RFC 6901 pointer for channel_key: non-empty, starts with '/',
- * '~' only as "~0" or "~1", valid UTF-8. The error (WSB_ERROR_INVALID_ARGUMENT)
- * names the problem. */
-gboolean wsb_json_pointer_check (const char *pointer, GError **error);
+
 
 typedef struct _WsbRouter WsbRouter;
 
@@ -55,9 +51,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbRouter, wsb_router_free)
  *   magnitude below 2^53 (as an integer: 42 and 42.0 both give "42"), or
  *   not integral (as above). */
 char *wsb_router_route (const WsbRouter *r, const char *data, gsize len);
-
-/* Channel names: 1-255 bytes of valid UTF-8 without control characters
- * (below 0x20, and 0x7f); len bytes of name are checked, so an embedded NUL
- * is a control character. The error (WSB_ERROR_INVALID_ARGUMENT) starts with
- * "invalid channel name: ". */
-gboolean wsb_channel_name_check (const char *name, gsize len, GError **error);

@@ -31,6 +31,10 @@ struct _WsbIpcServer
   GList *clients;
   guint n_clients; /* not closed yet */
   GQueue pending;  /* clients with output queued since the last flush */
+  /* The last state change's StateChange encoding, made once for every
+   * client that receives it (the hub shares one event among them). */
+  WsbStateEvent *state_ev;
+  GBytes *state_body;
 };
 
 struct _WsbIpcClient
@@ -96,6 +100,8 @@ void wsb_ipc_outcomes_stop (WsbIpcServer *srv);
 void wsb_ipc_outcomes_forget_client (WsbIpcClient *c);
 
 /* ipc-subscriptions.c */
+/* Drops the kept encoding of the last state change. */
+void wsb_ipc_forget_state (WsbIpcServer *srv);
 /* The table of c's subscriptions, by id; removing one unsubscribes it. */
 GHashTable *wsb_ipc_subs_new (void);
 /* How c->out asks c's subscriptions for their gaps (data: the client). */

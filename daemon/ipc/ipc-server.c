@@ -347,5 +347,6 @@ wsb_ipc_server_free (WsbIpcServer *srv)
   wsb_ipc_server_stop_listening (srv);
   wsb_ipc_outcomes_stop (srv);
   wsb_hub_remove_flush_listener (srv->hub, wsb_ipc_clients_flush_pending, srv);
+  wsb_ipc_forget_state (srv);
   g_free (srv);
 }

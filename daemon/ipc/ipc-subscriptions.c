@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
+#include "status.h"
+
 /* The body of a Gap event for sub (g_free it). */
 static guint8 *
 gap_body_new (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gsize *len)
@@ -82,6 +84,27 @@ on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer dat
   wsb_ipc_client_queued (c, wsb_client_queue_push_gap (c->out, cs->q.id, buf, len));
 }
 
+/* ev's StateChange, encoded once for all the clients that receive it (the
+ * event is held while its encoding is kept, so its address is not reused). */
+static GBytes *
+state_body (WsbIpcServer *srv, WsbStateEvent *ev)
+{
+  if (srv->state_ev != ev)
+    {
+      wsb_ipc_forget_state (srv);
+      srv->state_ev = wsb_state_event_ref (ev);
+      srv->state_body = wsb_status_encode_state_change (&ev->status);
+    }
+  return srv->state_body;
+}
+
+void
+wsb_ipc_forget_state (WsbIpcServer *srv)
+{
+  g_clear_pointer (&srv->state_ev, wsb_state_event_unref);
+  g_clear_pointer (&srv->state_body, g_bytes_unref);
+}
+
 static void
 on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
 {
@@ -89,7 +112,8 @@ on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
   WsbIpcClient *c = cs->client;
 
   if (!c->dead)
-    wsb_ipc_client_queued (c, wsb_client_queue_push_state (c->out, cs->q.id, ev->body));
+    wsb_ipc_client_queued (
+        c, wsb_client_queue_push_state (c->out, cs->q.id, state_body (c->srv, ev)));
 }
 
 /* No later drop joins cs's gap: it ends. */
