@@ -112,9 +112,9 @@ put_len_field (uint8_t *out, unsigned field, const void *data, size_t len)
 }
 
 size_t
-wsb_message_encode (uint8_t *out, const char *session, size_t session_len, const char *channel,
-                    size_t channel_len, uint64_t seq, uint64_t epoch, int64_t time_us, bool binary,
-                    const uint8_t *data, size_t data_len)
+wsb_message_head_encode (uint8_t *out, const char *session, size_t session_len,
+                         const char *channel, size_t channel_len, uint64_t seq, uint64_t epoch,
+                         int64_t time_us, bool binary, size_t data_len)
 {
   size_t n = 0;
 
@@ -134,6 +134,17 @@ wsb_message_encode (uint8_t *out, const char *session, size_t session_len, const
     }
   out[n++] = TAG (MSG_DATA, WIRE_LEN);
   n += wsb_varint_encode (data_len, out + n);
+  return n;
+}
+
+size_t
+wsb_message_encode (uint8_t *out, const char *session, size_t session_len, const char *channel,
+                    size_t channel_len, uint64_t seq, uint64_t epoch, int64_t time_us, bool binary,
+                    const uint8_t *data, size_t data_len)
+{
+  size_t n = wsb_message_head_encode (out, session, session_len, channel, channel_len, seq, epoch,
+                                      time_us, binary, data_len);
+
   if (data_len)
     memcpy (out + n, data, data_len);
   return n;

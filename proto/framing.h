@@ -81,6 +81,13 @@ size_t wsb_event_header_encode (uint8_t out[WSB_EVENT_HEADER_MAX], uint64_t subs
 size_t wsb_message_encoded_size (size_t session_len, size_t channel_len, uint64_t seq,
                                  int64_t time_us, bool binary, size_t data_len);
 
+/* Encodes a Message's head, every field up to the data bytes (which come
+ * right behind it) into out; returns its length, which is
+ * wsb_message_encoded_size minus data_len. */
+size_t wsb_message_head_encode (uint8_t *out, const char *session, size_t session_len,
+                                const char *channel, size_t channel_len, uint64_t seq,
+                                uint64_t epoch, int64_t time_us, bool binary, size_t data_len);
+
 /* Encodes a Message into out (wsb_message_encoded_size bytes). Returns the
  * offset of the data bytes within out. */
 size_t wsb_message_encode (uint8_t *out, const char *session, size_t session_len,

@@ -123,10 +123,33 @@ deliver (HubChannel *ch, WsbMessage *m)
     }
 }
 
+G_STATIC_ASSERT (WSB_MESSAGE_HEAD_MAX <= WSB_WS_RX_HEADROOM);
+
+/* The message encoded once; a large one around its reassembly block (no
+ * second copy of up to max_message_bytes). */
+static WsbMessage *
+encode_message (HubSession *hs, const char *channel, WsbWsMessage *msg)
+{
+  WsbMessage *m = NULL;
+
+  if (msg->block)
+    m = wsb_message_new_in_block (hs_name (hs), channel, hs->last_seq, hs->epoch, hs->read_time,
+                                  msg->binary, msg->block, WSB_WS_RX_HEADROOM, msg->len);
+  if (m)
+    msg->block = NULL; /* ours now */
+  else
+    m = wsb_message_new (hs_name (hs), channel, hs->last_seq, hs->epoch, hs->read_time,
+                         msg->binary, msg->data, msg->len);
+  return m;
+}
+
 void
-hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary, gpointer user_data)
+hub_on_message (WsbSession *s, WsbWsMessage *msg, gpointer user_data)
 {
   HubSession *hs = user_data;
+  const guint8 *data = msg->data;
+  gsize len = msg->len;
+  gboolean binary = msg->binary;
   g_autofree char *routed = NULL;
   HubChannel *ch = NULL;
   WsbMessage *m;
@@ -156,8 +179,7 @@ hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary, g
    * messages, and the clock was a sixth of the daemon's time per message). */
   if (!hs->read_time)
     hs->read_time = g_get_real_time ();
-  m = wsb_message_new (hs_name (hs), ch ? ch->name : "*", hs->last_seq, hs->epoch,
-                       hs->read_time, binary, data, len);
+  m = encode_message (hs, ch ? ch->name : "*", msg);
   history_push (hs, hs->all, m);
   if (ch)
     history_push (hs, ch, m);

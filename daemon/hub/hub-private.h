@@ -125,8 +125,7 @@ void hub_resume_forget (HubSession *hs);
 /* hub-channels.c */
 HubChannel *hub_get_channel (HubSession *hs, const char *name);
 void hub_channel_free (HubChannel *ch);
-void hub_on_message (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
-                     gpointer user_data);
+void hub_on_message (WsbSession *s, WsbWsMessage *msg, gpointer user_data);
 void hub_state_changed (HubSession *hs);
 /* Tells every subscriber of hs that it is over, then drops the subscriptions. */
 void hub_end_subscriptions (HubSession *hs);

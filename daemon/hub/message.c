@@ -18,8 +18,36 @@ wsb_message_new (const char *session, const char *channel, guint64 seq, guint64 
   m->time_us = time_us;
   m->data_len = len;
   m->enc_len = enc_len;
+  m->enc = m->tail;
+  m->block = NULL;
   m->data_offset = wsb_message_encode (m->enc, session, slen, channel, clen, seq, epoch, time_us,
                                        binary, data, len);
+  return m;
+}
+
+WsbMessage *
+wsb_message_new_in_block (const char *session, const char *channel, guint64 seq, guint64 epoch,
+                          gint64 time_us, gboolean binary, guint8 *block, gsize headroom,
+                          gsize len)
+{
+  gsize slen = strlen (session), clen = strlen (channel);
+  gsize head = wsb_message_encoded_size (slen, clen, seq, time_us, binary, len) - len;
+  WsbMessage *m;
+
+  if (head > headroom)
+    return NULL;
+  m = g_new (WsbMessage, 1);
+  m->ref = 1;
+  m->binary = binary;
+  m->seq = seq;
+  m->time_us = time_us;
+  m->data_len = len;
+  m->enc_len = head + len;
+  /* The block may be larger than its content (it grew by doubling). */
+  m->block = g_realloc (block, headroom + len);
+  m->enc = m->block + headroom - head;
+  m->data_offset = wsb_message_head_encode (m->enc, session, slen, channel, clen, seq, epoch,
+                                            time_us, binary, len);
   return m;
 }
 
@@ -34,5 +62,8 @@ void
 wsb_message_unref (WsbMessage *m)
 {
   if (m && --m->ref == 0)
-    g_free (m);
+    {
+      g_free (m->block);
+      g_free (m);
+    }
 }

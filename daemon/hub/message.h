@@ -1,8 +1,16 @@
-/* An inbound message, encoded once as a wsbridge.v1.Message in a single
- * allocation and shared by reference between history and every subscriber. */
+/* An inbound message, encoded once as a wsbridge.v1.Message and shared by
+ * reference between history and every subscriber. The encoding lives in the
+ * message's own allocation, or, for a large message, in the block the
+ * WebSocket client reassembled it in (its head written into the block's
+ * headroom), so that a message of max_message_bytes is never held twice. */
 #pragma once
 
 #include <glib.h>
+
+/* The longest head an encoded Message puts before its payload: the session
+ * and channel names at their limits (64 and 255 bytes), the varints at 10
+ * bytes each, the fixed fields and the tags. */
+#define WSB_MESSAGE_HEAD_MAX 400
 
 typedef struct
 {
@@ -13,11 +21,20 @@ typedef struct
   gsize data_offset; /* payload bytes within enc */
   gsize data_len;
   gsize enc_len;
-  guint8 enc[]; /* the encoded Message */
+  guint8 *enc;   /* the encoded Message: into block, or tail */
+  guint8 *block; /* the adopted block, or NULL */
+  guint8 tail[];
 } WsbMessage;
 
 WsbMessage *wsb_message_new (const char *session, const char *channel, guint64 seq, guint64 epoch,
                              gint64 time_us, gboolean binary, const guint8 *data, gsize len);
+/* The same, taking over block (g_free-able), which holds the len payload
+ * bytes headroom bytes in: the head goes into the headroom, the payload
+ * stays where it is. NULL, and block left to the caller, when the head
+ * does not fit in headroom. */
+WsbMessage *wsb_message_new_in_block (const char *session, const char *channel, guint64 seq,
+                                      guint64 epoch, gint64 time_us, gboolean binary,
+                                      guint8 *block, gsize headroom, gsize len);
 WsbMessage *wsb_message_ref (WsbMessage *m);
 void wsb_message_unref (WsbMessage *m);
 

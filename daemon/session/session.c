@@ -328,12 +328,12 @@ on_conn_open (WsbWsClient *c, gpointer data)
 }
 
 static void
-on_conn_message (WsbWsClient *c, const guint8 *data, gsize len, gboolean binary, gpointer d)
+on_conn_message (WsbWsClient *c, WsbWsMessage *msg, gpointer d)
 {
   WsbSession *s = d;
 
   s->stats.rx_messages++;
-  s->events->message (s, data, len, binary, s->user_data);
+  s->events->message (s, msg, s->user_data);
 }
 
 static void

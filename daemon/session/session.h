@@ -6,6 +6,7 @@
 #include "config.h"
 #include "outbox.h"
 #include "upstream.h"
+#include "ws-rx.h"
 
 typedef enum
 {
@@ -25,12 +26,12 @@ typedef struct _WsbSession WsbSession;
 typedef struct
 {
   void (*state_changed) (WsbSession *s, gpointer user_data);
-  /* A whole inbound message; data is only valid during the call. */
-  void (*message) (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
-                   gpointer user_data);
-  /* An accepted send ended (sent, expired or cancelled); reason is NULL when sent. */
+  /* A whole inbound message, only valid during the call; a large one's
+   * block may be taken instead of copied (WsbWsMessage, ws-rx.h). */
+  void (*message) (WsbSession *s, WsbWsMessage *msg, gpointer user_data);
   /* The messages of one read from the upstream were all delivered. */
   void (*batch_end) (WsbSession *s, gpointer user_data);
+  /* An accepted send ended (sent, expired or cancelled); reason is NULL when sent. */
   void (*send_done) (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
                      gpointer user_data);
 } WsbSessionEvents;

@@ -6,12 +6,12 @@
 #include <string.h>
 
 static void
-on_rx_message (const guint8 *data, gsize len, gboolean binary, gpointer user_data)
+on_rx_message (WsbWsMessage *msg, gpointer user_data)
 {
   WsbWsClient *c = user_data;
 
   if (c->events)
-    c->events->message (c, data, len, binary, c->user_data);
+    c->events->message (c, msg, c->user_data);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "upstream.h"
+#include "ws-rx.h"
 
 typedef struct _WsbWsClient WsbWsClient;
 
@@ -24,9 +25,9 @@ typedef struct
 {
   /* The upgrade completed. */
   void (*open) (WsbWsClient *c, gpointer user_data);
-  /* A whole inbound message, valid during the call. */
-  void (*message) (WsbWsClient *c, const guint8 *data, gsize len, gboolean binary,
-                   gpointer user_data);
+  /* A whole inbound message, valid during the call (its block may be
+   * taken: ws-rx.h). */
+  void (*message) (WsbWsClient *c, WsbWsMessage *msg, gpointer user_data);
   void (*pong) (WsbWsClient *c, gpointer user_data);
   /* Every message of one read from the socket was delivered (the owner may
    * flush what they made it queue, at once rather than a loop turn later). */

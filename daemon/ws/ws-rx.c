@@ -34,9 +34,21 @@ struct _WsbWsRx
   gboolean in_message;
   gboolean binary;
   gboolean compressed;
-  GByteArray *msg;
+  GByteArray *msg; /* WSB_WS_RX_HEADROOM bytes, then the message */
   gsize utf8_done; /* of a text message, the bytes known to be whole valid characters */
 };
+
+static inline gsize
+msg_len (const WsbWsRx *rx)
+{
+  return rx->msg->len - WSB_WS_RX_HEADROOM;
+}
+
+static inline guint8 *
+msg_data (const WsbWsRx *rx)
+{
+  return rx->msg->data + WSB_WS_RX_HEADROOM;
+}
 
 WsbWsRx *
 wsb_ws_rx_new (guint64 max_message_bytes, WsbInflater *inflater, const WsbWsRxEvents *events,
@@ -225,10 +237,10 @@ begin_frame (WsbWsRx *rx)
       rx->compressed = (h->rsv & 0x40) != 0;
       if (!rx->msg)
         rx->msg = g_byte_array_new ();
-      g_byte_array_set_size (rx->msg, 0);
+      g_byte_array_set_size (rx->msg, WSB_WS_RX_HEADROOM);
       rx->utf8_done = 0;
     }
-  if (!rx->compressed && rx->msg->len + h->length > rx->max)
+  if (!rx->compressed && msg_len (rx) + h->length > rx->max)
     return too_large (rx);
   return WSB_WS_RX_MORE;
 }
@@ -251,12 +263,12 @@ check_text_so_far (WsbWsRx *rx)
   /* Never past max_message_bytes: how far an inflate that went over the
    * limit got depends on where reads ended, the message's first max bytes
    * do not. */
-  gsize end = (gsize) MIN ((guint64) rx->msg->len, rx->max);
+  gsize end = (gsize) MIN ((guint64) msg_len (rx), rx->max);
   gsize complete = 0;
 
   if (rx->binary || end <= rx->utf8_done)
     return WSB_WS_RX_MORE; /* nothing new (an empty array may have no data at all) */
-  if (!wsb_utf8_valid_prefix (rx->msg->data + rx->utf8_done, end - rx->utf8_done, &complete))
+  if (!wsb_utf8_valid_prefix (msg_data (rx) + rx->utf8_done, end - rx->utf8_done, &complete))
     return fail (rx, 1007, "server sent invalid UTF-8 in a text message");
   rx->utf8_done += complete;
   return WSB_WS_RX_MORE;
@@ -285,18 +297,24 @@ frame_data (WsbWsRx *rx, const guint8 *data, gsize len)
     }
   if (rx->compressed)
     return inflated (rx, wsb_inflater_feed (rx->inflater, data, len, FALSE, rx->msg,
-                                            (gsize) rx->max));
+                                            WSB_WS_RX_HEADROOM + (gsize) rx->max));
   g_byte_array_append (rx->msg, data, (guint) len);
   return check_text_so_far (rx);
 }
 
-/* checked: the text was validated as it came (all but its end). */
+/* checked: the text was validated as it came (all but its end). block: the
+ * reassembly buffer holding data, offered to the receiver. */
 static WsbWsRxStatus
-deliver (WsbWsRx *rx, const guint8 *data, gsize len, gboolean binary, gboolean checked)
+deliver (WsbWsRx *rx, const guint8 *data, gsize len, gboolean binary, gboolean checked,
+         guint8 *block)
 {
+  WsbWsMessage msg = { data, len, binary, block };
+
   if (!binary && (checked ? rx->utf8_done != len : !wsb_utf8_valid (data, len)))
     return fail (rx, 1007, "server sent invalid UTF-8 in a text message");
-  rx->events->message (data, len, binary, rx->user_data);
+  rx->events->message (&msg, rx->user_data);
+  if (block && !msg.block)
+    (void) g_byte_array_steal (rx->msg, NULL); /* the receiver's now */
   return WSB_WS_RX_MORE;
 }
 
@@ -325,12 +343,14 @@ end_frame (WsbWsRx *rx)
   if (rx->compressed)
     {
       st = inflated (rx, wsb_inflater_feed (rx->inflater, NULL, 0, TRUE, rx->msg,
-                                            (gsize) rx->max));
+                                            WSB_WS_RX_HEADROOM + (gsize) rx->max));
       if (st != WSB_WS_RX_MORE)
         return st;
     }
-  st = deliver (rx, rx->msg->data, rx->msg->len, rx->binary, TRUE);
-  if (rx->msg->len > RX_KEEP_BYTES)
+  /* A buffer too large to keep for the next message may go with it. */
+  st = deliver (rx, msg_data (rx), msg_len (rx), rx->binary, TRUE,
+                msg_len (rx) > RX_KEEP_BYTES ? rx->msg->data : NULL);
+  if (rx->msg->len > WSB_WS_RX_HEADROOM + RX_KEEP_BYTES)
     g_clear_pointer (&rx->msg, g_byte_array_unref);
   return st;
 }
@@ -395,7 +415,7 @@ wsb_ws_rx_feed (WsbWsRx *rx, const guint8 *data, gsize len)
             {
               rx->in_payload = FALSE;
               rx->in_message = FALSE;
-              st = deliver (rx, data + pos, (gsize) rx->left, rx->binary, FALSE);
+              st = deliver (rx, data + pos, (gsize) rx->left, rx->binary, FALSE, NULL);
               pos += (gsize) rx->left;
               if (st != WSB_WS_RX_MORE)
                 return st;

@@ -11,10 +11,30 @@
 
 #include "ws-deflate.h"
 
+/* Bytes kept free in front of a reassembled message, for whoever keeps it
+ * to write its own head there (the hub's Message encoding, at most about
+ * 400 bytes) instead of copying the payload behind a head. */
+#define WSB_WS_RX_HEADROOM 512
+
+/* A whole inbound message on its way up (ws-rx, the WebSocket client, the
+ * session, the hub); data is valid during the call only. */
 typedef struct
 {
-  /* A whole message; data is valid during the call only. */
-  void (*message) (const guint8 *data, gsize len, gboolean binary, gpointer user_data);
+  const guint8 *data;
+  gsize len;
+  gboolean binary;
+  /* Not NULL for a large reassembled or inflated message: the heap block
+   * holding it, data being WSB_WS_RX_HEADROOM bytes into it. A receiver
+   * that keeps the message may take the block instead of copying it (it
+   * sets block to NULL and g_frees the block when done); otherwise the block
+   * stays the sender's. Small messages come without (their buffer is kept
+   * for the next one, or they were read in place). */
+  guint8 *block;
+} WsbWsMessage;
+
+typedef struct
+{
+  void (*message) (WsbWsMessage *msg, gpointer user_data);
   void (*ping) (const guint8 *data, gsize len, gpointer user_data);
   void (*pong) (const guint8 *data, gsize len, gpointer user_data);
 } WsbWsRxEvents;

@@ -15,7 +15,8 @@ is used up). A STEP may hold:
   "close_after_send": close the TCP connection right after sending.
   "trickle_s": send the reply (and "after") one byte every this many seconds.
   "slow":   {"hex": bytes, "bytes_per_s": N}: after the reply, send these
-            bytes at that rate (a large frame on a slow link).
+            bytes at that rate (a large frame on a slow link); with
+            "delay_s", that many seconds after the reply.
   "answer_pings": answer each ping from the client with a pong (once "slow"
             and the other sends are done: a pong cannot overtake a frame).
   "endless_headers": after the reply (a status line and headers without the
@@ -281,6 +282,7 @@ def serve(sock, conn, step, tls_ctx):
         if "flood" in step:
             flood(sock, conn, step["flood"])
         if "slow" in step:
+            time.sleep(step["slow"].get("delay_s", 0))
             send_slowly(sock, bytes.fromhex(step["slow"]["hex"]), step["slow"]["bytes_per_s"])
             record("slow_sent", conn=conn)
         if step.get("tls_alert"):

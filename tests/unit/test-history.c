@@ -307,6 +307,40 @@ test_out_of_order (void)
   g_assert_cmpint (b->ref, ==, 1);
 }
 
+/* A message built around a block (the large-message path) encodes exactly
+ * as one built by copy, with the longest names; a head that does not fit is
+ * refused and leaves the block to the caller. */
+static void
+test_message_in_block (void)
+{
+  g_autofree char *session = g_strnfill (64, 's');
+  g_autofree char *channel = g_strnfill (255, 'c');
+  gsize len = 100000, headroom = WSB_MESSAGE_HEAD_MAX;
+  guint64 big = G_MAXUINT64;
+  g_autofree guint8 *payload = g_malloc (len);
+  guint8 *block;
+  WsbMessage *copy, *in_block;
+
+  for (gsize i = 0; i < len; i++)
+    payload[i] = (guint8) (i * 7);
+  block = g_malloc (headroom + len + 4096); /* larger than its content, as reassembly leaves it */
+  memcpy (block + headroom, payload, len);
+  copy = wsb_message_new (session, channel, big, big, G_MAXINT64, TRUE, payload, len);
+  in_block = wsb_message_new_in_block (session, channel, big, big, G_MAXINT64, TRUE, block,
+                                       headroom, len);
+  g_assert_nonnull (in_block);
+  g_assert_true (in_block->block != NULL);
+  g_assert_cmpmem (in_block->enc, in_block->enc_len, copy->enc, copy->enc_len);
+  g_assert_cmpuint (in_block->data_offset, ==, copy->data_offset);
+  g_assert_cmpmem (wsb_message_data (in_block), in_block->data_len, payload, len);
+  wsb_message_unref (copy);
+  wsb_message_unref (in_block);
+
+  block = g_malloc (10 + len);
+  g_assert_null (wsb_message_new_in_block ("s", "*", 1, 1, 0, FALSE, block, 10, len));
+  g_free (block);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -320,5 +354,6 @@ main (int argc, char **argv)
   g_test_add_func ("/history/set-limits", test_set_limits);
   g_test_add_func ("/history/wrap-around", test_wrap_around);
   g_test_add_func ("/history/out-of-order", test_out_of_order);
+  g_test_add_func ("/message/in-block", test_message_in_block);
   return g_test_run ();
 }

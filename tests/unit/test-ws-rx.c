@@ -10,18 +10,31 @@ typedef struct
   GPtrArray *pings;
   guint pongs;
   const guint8 *last_data;
+  gboolean take_blocks; /* keep each block offered, as the hub does */
+  guint blocks_offered;
+  GPtrArray *blocks; /* the blocks taken (g_free) */
 } Seen;
 
 static void
-on_message (const guint8 *data, gsize len, gboolean binary, gpointer user_data)
+on_message (WsbWsMessage *msg, gpointer user_data)
 {
   Seen *seen = user_data;
   GByteArray *m = g_byte_array_new ();
 
-  g_byte_array_append (m, (const guint8 *) (binary ? "B" : "T"), 1);
-  g_byte_array_append (m, data, (guint) len);
+  g_byte_array_append (m, (const guint8 *) (msg->binary ? "B" : "T"), 1);
+  g_byte_array_append (m, msg->data, (guint) msg->len);
   g_ptr_array_add (seen->messages, g_byte_array_free_to_bytes (m));
-  seen->last_data = data;
+  seen->last_data = msg->data;
+  if (msg->block)
+    {
+      g_assert_true (msg->data == msg->block + WSB_WS_RX_HEADROOM);
+      seen->blocks_offered++;
+      if (seen->take_blocks)
+        {
+          g_ptr_array_add (seen->blocks, msg->block);
+          msg->block = NULL;
+        }
+    }
 }
 
 static void
@@ -46,6 +59,7 @@ seen_init (Seen *seen)
   memset (seen, 0, sizeof *seen);
   seen->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   seen->pings = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  seen->blocks = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -53,6 +67,7 @@ seen_clear (Seen *seen)
 {
   g_ptr_array_unref (seen->messages);
   g_ptr_array_unref (seen->pings);
+  g_ptr_array_unref (seen->blocks);
 }
 
 /* A server frame (unmasked unless mask) appended to out. */
@@ -348,6 +363,59 @@ test_compressed_messages (void)
   expect_failure (in->data, in->len, 1024, TRUE, 1002, "only a message's first frame");
 }
 
+/* A large reassembled or inflated message comes in a block the receiver may
+ * keep (the hub writes its head into the headroom instead of copying the
+ * payload); small ones and those read in place come without; taking a block
+ * or not, the next messages are whole. */
+static void
+test_large_messages_offer_their_block (void)
+{
+  WsbDeflateParams params = { FALSE, FALSE, 15, 15 };
+  g_autoptr (GByteArray) z = g_byte_array_new ();
+  g_autoptr (GByteArray) in = g_byte_array_new ();
+  gsize big = 200 * 1024;
+  g_autofree char *text = g_strnfill (big, 'q');
+
+  for (int take = 0; take < 2; take++)
+    {
+      Seen seen;
+      g_autoptr (WsbWsRx) rx = NULL;
+      g_autoptr (WsbDeflater) def = wsb_deflater_new (&params);
+
+      seen_init (&seen);
+      seen.take_blocks = take;
+      rx = wsb_ws_rx_new (1 << 20, wsb_inflater_new (&params), &events, &seen);
+      g_byte_array_set_size (in, 0);
+      frame (in, 0x01, text, big / 2); /* fragmented: reassembled */
+      frame (in, 0x80, text + big / 2, big - big / 2);
+      wsb_deflater_compress (def, (const guint8 *) text, big, z);
+      frame (in, 0xc1, z->data, z->len); /* inflated */
+      frame (in, 0x01, "sm", 2);          /* small and fragmented: kept buffer */
+      frame (in, 0x80, "all", 3);
+      frame (in, 0x82, text, big); /* whole in this read: in place */
+      frame (in, 0x01, text, 10);  /* large again after a small one */
+      frame (in, 0x80, text, big);
+      g_assert_cmpint (wsb_ws_rx_feed (rx, in->data, in->len), ==, WSB_WS_RX_MORE);
+      g_assert_cmpuint (seen.messages->len, ==, 5);
+      g_assert_cmpuint (seen.blocks_offered, ==, 3);
+      g_assert_cmpuint (seen.blocks->len, ==, take ? 3 : 0);
+      for (guint i = 0; i < 5; i++)
+        {
+          GBytes *m = seen.messages->pdata[i];
+          gsize want[] = { big, big, 5, big, big + 10 };
+          const char *d = g_bytes_get_data (m, NULL);
+
+          g_assert_cmpuint (g_bytes_get_size (m), ==, 1 + want[i]);
+          g_assert_cmpint (d[1], ==, i == 2 ? 's' : 'q');
+          g_assert_cmpint (d[want[i]], ==, i == 2 ? 'l' : 'q');
+        }
+      /* A taken block is the receiver's: the payload is still there. */
+      for (guint i = 0; i < seen.blocks->len; i++)
+        g_assert_cmpint (((guint8 *) seen.blocks->pdata[i])[WSB_WS_RX_HEADROOM], ==, 'q');
+      seen_clear (&seen);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -360,5 +428,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ws-rx/max-message-bytes", test_max_message_bytes);
   g_test_add_func ("/ws-rx/close-frames", test_close_frames);
   g_test_add_func ("/ws-rx/compressed", test_compressed_messages);
+  g_test_add_func ("/ws-rx/large-messages-offer-their-block", test_large_messages_offer_their_block);
   return g_test_run ();
 }
