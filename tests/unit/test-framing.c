@@ -1,4 +1,4 @@
-/* Unit tests of proto/framing.c: varints, frame peeking, and the hand-built
+/* Unit tests of proto/framing/framing.c: varints, frame peeking, and the hand-built
  * event encodings checked against protobuf-c's decoder. */
 #include <glib.h>
 #include <string.h>
