@@ -10,6 +10,8 @@
   corpus/journal/  journal scripts and raw journal files for fuzz-journal
   corpus/routing/  channel_key pointer, NUL, message for fuzz-routing
   corpus/dbus/    D-Bus call scripts for fuzz-dbus (GVariant arguments)
+  corpus/ring/    shared-memory ring images and honest-writer scripts for
+                  fuzz-ring
 
 Run it again after changing wsbridge.proto or the configuration keys, with
 the Python bindings Meson generates:
@@ -23,6 +25,7 @@ fuzz runs found, kept by tests/fuzz/keep-corpus) are kept.
 
 import ctypes
 import pathlib
+import struct
 
 import wsbridge_pb2 as pb
 
@@ -609,6 +612,40 @@ def dbus_corpus():
     return seeds
 
 
+def ring_record(kind, seq, channel=b"", payload=b"", binary=False, size=None):
+    """A record of the shared-memory ring (proto/RING.md)."""
+    body = channel + payload
+    total = size if size is not None else (32 + len(body) + 7) // 8 * 8
+    head = (struct.pack("<IHHQqIHH", total, kind, 1 if binary else 0, seq, seq * 10,
+                        len(payload), len(channel), 0))
+    return (head + body).ljust(total, b"\0")
+
+
+def ring_corpus():
+    """fuzz-ring: even first byte, a hostile image (write, tail, start,
+    last seq, then the record area); odd, a script of honest writes."""
+    def image(write, tail, start, last, area):
+        return b"\0" + struct.pack("<QQQQ", write, tail, start, last) + area
+
+    two = ring_record(1, 1, b"news", b"hello") + ring_record(1, 2, b"", b"\x00\xff", True)
+    pad_at_end = ring_record(1, 7, b"", b"x" * 100)
+    seeds = {
+        "two-messages.bin": image(len(two), 0, 0, 0, two),
+        "elsewhere.bin": image(32, 0, 0, 4, ring_record(3, 5)),
+        "lagged.bin": image(len(two), 48, 0, 0, two),
+        "bad-size.bin": image(64, 0, 0, 0, ring_record(1, 1, size=12)),
+        "seq-not-rising.bin": image(len(two), 0, 0, 5, two),
+        "reader-ahead.bin": image(64, 0, 4096, 0, two),
+        "pad-wraps.bin": image(65536 + len(pad_at_end), 65536 - 8, 65536 - 8, 6,
+                               pad_at_end + b"\0" * (65536 - 8 - len(pad_at_end))
+                               + struct.pack("<IHH", 8, 2, 0)),
+        "honest-small.bin": b"\x01" + bytes([3, 0, 10, 0] * 50),
+        "honest-laps.bin": b"\x01" + bytes([5, 0x40, 0x00, 1] * 20 + [0, 0, 1, 0]),
+        "honest-elsewhere.bin": b"\x01" + bytes([0, 0x55, 0x00, 0, 2, 0x10, 0, 0] * 4),
+    }
+    return seeds
+
+
 def write_dir(name, seeds):
     d = CORPUS / name
     d.mkdir(parents=True, exist_ok=True)
@@ -630,6 +667,7 @@ def main():
     write_dir("journal", journal_corpus())
     write_dir("routing", ROUTING)
     write_dir("dbus", dbus_corpus())
+    write_dir("ring", ring_corpus())
 
 
 if __name__ == "__main__":
