@@ -180,6 +180,8 @@ wsb_ring_write (WsbRingWriter *w, uint64_t seq, int64_t time_us, bool binary, co
       put32 (at (w, pos) + REC_SIZE, (uint32_t) pad);
       put16 (at (w, pos) + REC_KIND, WSB_RING_KIND_PAD);
       pos += pad;
+      /* Published at once, so that the tail never passes write_pos. */
+      atomic_store_explicit (pos_field (w->map, OFF_WRITE_POS), pos, memory_order_release);
     }
   make_room (w, pos, pos + need);
   rec = at (w, pos);
@@ -286,12 +288,17 @@ wsb_ring_next (WsbRingReader *r, WsbRingRecord *rec)
   memset (rec, 0, sizeof *rec);
   for (int attempt = 0; attempt < MAX_RETRIES; attempt++)
     {
-      uint64_t w = atomic_load_explicit (pos_field (r->map, OFF_WRITE_POS), memory_order_acquire);
+      /* The tail, then the write position, then the tail again: when it
+       * did not move, the two describe one moment of the writer, at which
+       * tail <= write_pos <= tail + data_bytes holds (the writer keeps it). */
       uint64_t tail = atomic_load_explicit (pos_field (r->map, OFF_TAIL_POS), memory_order_acquire);
+      uint64_t w = atomic_load_explicit (pos_field (r->map, OFF_WRITE_POS), memory_order_acquire);
       uint64_t off, remaining, size, clen, plen, seq;
       uint8_t head[WSB_RING_RECORD_HEAD];
       unsigned kind;
 
+      if (atomic_load_explicit (pos_field (r->map, OFF_TAIL_POS), memory_order_acquire) != tail)
+        continue;
       if (tail > w || w - tail > r->data_bytes || (w | tail) % 8)
         return WSB_RING_CORRUPT;
       if (r->pos < tail)
