@@ -66,6 +66,9 @@ static const KeyDef session_keys[] = {
   { "history_messages", KEY_UINT, "64", 0, 1000000, S (history_messages),
     "messages kept per channel for late joiners and resuming subscribers", WSB_KEY_RUNTIME_ANY },
   { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel", WSB_KEY_RUNTIME_ANY },
+  { "ring_bytes", KEY_SIZE, "4M", 0, 256 * MIB, S (ring_bytes),
+    "shared-memory ring for local subscribers that ask for it (rounded up to a power of two, at least 64 KiB; 0: none)",
+    WSB_KEY_RUNTIME_ANY },
   { "resume_pointer", KEY_POINTER, NULL, 0, 0, S (resume_pointer),
     "RFC 6901 pointer to each message's id; with resume_query the daemon reconnects asking the "
     "server for what came after the last id it received",

@@ -48,6 +48,7 @@ typedef struct
   char **channels;        /* always subscribed upstream */
   guint64 history_messages;
   guint64 history_bytes;
+  guint64 ring_bytes; /* the shared-memory ring's record area; 0: no ring */
   guint64 opening_messages;  /* kept from the start of each connection */
   guint64 opening_window_ms; /* ... that arrived this soon after it opened */
   char *resume_pointer;     /* RFC 6901 pointer to each message's id */

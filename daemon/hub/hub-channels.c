@@ -493,6 +493,12 @@ wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out)
   hub_fill_status (sub->hs, out);
 }
 
+const WsbSessionConfig *
+wsb_subscription_get_config (WsbSubscription *sub)
+{
+  return wsb_session_get_config (sub->hs->session);
+}
+
 gboolean
 wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, WsbOp op)
 {

@@ -119,6 +119,9 @@ const char *wsb_subscription_get_session (WsbSubscription *sub);
 const char *wsb_subscription_get_channel (WsbSubscription *sub);
 /* The status of the subscription's session now. */
 void wsb_subscription_get_status (WsbSubscription *sub, WsbSessionStatus *out);
+/* The configuration of the subscription's session (valid until the
+ * subscription ends or the session is reconfigured). */
+const WsbSessionConfig *wsb_subscription_get_config (WsbSubscription *sub);
 /* Whether peer may do op on the subscription's session (also from its
  * ended callback); silent: nothing is logged. */
 gboolean wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, WsbOp op);

@@ -1,5 +1,7 @@
 #include "client-queue.h"
 
+#include <unistd.h>
+
 #include "framing.h"
 
 /* What a queued chunk is, for drop-oldest and the count of replies. */
@@ -27,6 +29,10 @@ typedef struct
   WsbMessage *msg;
   GBytes *bytes;
   guint8 *owned;
+  /* Descriptors that go with the frame's first byte (SCM_RIGHTS), owned
+   * until then. */
+  int fds[WSB_CLIENT_QUEUE_MAX_FDS];
+  guint8 n_fds;
 } OutChunk;
 
 /* The chunks at positions head to tail are queued, in a ring kept inline
@@ -73,6 +79,14 @@ wsb_client_queue_free (WsbClientQueue *q)
 }
 
 static void
+close_fds (OutChunk *ch)
+{
+  for (guint i = 0; i < ch->n_fds; i++)
+    close (ch->fds[i]);
+  ch->n_fds = 0;
+}
+
+static void
 chunk_clear (OutChunk *ch)
 {
   if (ch->msg)
@@ -80,6 +94,7 @@ chunk_clear (OutChunk *ch)
   if (ch->bytes)
     g_bytes_unref (ch->bytes);
   g_free (ch->owned);
+  close_fds (ch);
 }
 
 static gsize
@@ -213,6 +228,7 @@ append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, g
   ch->msg = NULL;
   ch->bytes = NULL;
   ch->owned = NULL;
+  ch->n_fds = 0;
   return ch;
 }
 
@@ -237,6 +253,21 @@ gboolean
 wsb_client_queue_push_frame (WsbClientQueue *q, guint8 *frame, gsize len)
 {
   return push_whole (q, CHUNK_FRAME, frame, len);
+}
+
+gboolean
+wsb_client_queue_push_frame_fds (WsbClientQueue *q, guint8 *frame, gsize len, const int *fds,
+                                 guint n_fds)
+{
+  OutChunk *ch = append (q, CHUNK_FRAME, 0, frame, len);
+
+  g_assert (n_fds <= WSB_CLIENT_QUEUE_MAX_FDS);
+  ch->hdr_len = wsb_varint_encode (len, ch->hdr);
+  ch->owned = frame;
+  for (guint i = 0; i < n_fds; i++)
+    ch->fds[i] = fds[i];
+  ch->n_fds = (guint8) n_fds;
+  return queued (q, ch);
 }
 
 gboolean
@@ -439,6 +470,11 @@ wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
       OutChunk *ch = at (q, i);
       gsize bskip;
 
+      /* Descriptors go with a frame's first byte: such a frame starts a
+       * write of its own. */
+      if (ch->n_fds && i != q->head)
+        break;
+
       if (ch->kind == CHUNK_GAP_PENDING)
         gap_encode (q, lookup_sub (q, ch->sub_id));
       if (skip < ch->hdr_len)
@@ -451,11 +487,26 @@ wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
   return n;
 }
 
+int
+wsb_client_queue_get_fds (WsbClientQueue *q, const int **fds)
+{
+  OutChunk *ch;
+
+  if (!count (q) || q->offset)
+    return 0;
+  ch = at (q, q->head);
+  *fds = ch->fds;
+  return ch->n_fds;
+}
+
 guint64
 wsb_client_queue_consume (WsbClientQueue *q, gsize n)
 {
   gsize done = n + q->offset;
   guint64 dropped = q->dropped;
+
+  if (n && count (q))
+    close_fds (at (q, q->head)); /* they went with its first byte */
 
   q->bytes -= n;
   while (count (q))

@@ -49,6 +49,11 @@ void wsb_client_queue_free (WsbClientQueue *q);
  * ServerFrames, taken over (g_free); the queue adds the length prefix.
  * Replies are counted (wsb_client_queue_get_replies). Neither is dropped. */
 gboolean wsb_client_queue_push_frame (WsbClientQueue *q, guint8 *frame, gsize len);
+/* The same with descriptors (taken over: closed once sent, or with the
+ * queue) that go with the frame's first byte. */
+#define WSB_CLIENT_QUEUE_MAX_FDS 2
+gboolean wsb_client_queue_push_frame_fds (WsbClientQueue *q, guint8 *frame, gsize len,
+                                          const int *fds, guint n_fds);
 gboolean wsb_client_queue_push_reply (WsbClientQueue *q, guint8 *frame, gsize len);
 /* Subscription events, each a reference to the shared encoding (the body
  * is not copied): a message (referenced; the only kind ever dropped), a
@@ -76,6 +81,10 @@ guint64 wsb_client_queue_get_dropped (WsbClientQueue *q);
  * from the oldest on; returns how many entries it used (0: empty). The
  * pending gaps it reaches are encoded. */
 int wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max);
+/* The descriptors to send with what get_iov offered (SCM_RIGHTS): those of
+ * its first frame when none of it is written yet; 0 otherwise. A frame with
+ * descriptors is always the first of what get_iov offers. */
+int wsb_client_queue_get_fds (WsbClientQueue *q, const int **fds);
 /* n bytes of what get_iov offered were written. Returns the count of
  * messages dropped when this write brought a client that lost some back
  * within half its limit (the count starts again from 0), else 0. */

@@ -12,6 +12,7 @@
 
 #include "framing.h"
 #include "pb-strict.h"
+#include "ring.h"
 #include "wsb-version.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -63,6 +64,31 @@ update_events (WsbIpcClient *c)
 
 /* ----------------------------------------------------------------- output */
 
+/* writev with descriptors attached (SCM_RIGHTS). */
+static ssize_t
+send_with_fds (int fd, struct iovec *iov, int n, const int *fds, int n_fds)
+{
+  union
+  {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE (sizeof (int) * WSB_CLIENT_QUEUE_MAX_FDS)];
+  } control;
+  struct msghdr msg = { 0 };
+  struct cmsghdr *cm;
+
+  memset (&control, 0, sizeof control);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = (size_t) n;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = CMSG_SPACE (sizeof (int) * (size_t) n_fds);
+  cm = CMSG_FIRSTHDR (&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN (sizeof (int) * (size_t) n_fds);
+  memcpy (CMSG_DATA (cm), fds, sizeof (int) * (size_t) n_fds);
+  return sendmsg (fd, &msg, MSG_NOSIGNAL);
+}
+
 /* Writes as much as the socket takes. Returns FALSE when the client is gone. */
 static gboolean
 flush (WsbIpcClient *c)
@@ -74,11 +100,13 @@ flush (WsbIpcClient *c)
     {
       struct iovec iov[MAX_IOV];
       int n = wsb_client_queue_get_iov (c->out, iov, MAX_IOV);
+      const int *fds;
+      int n_fds = wsb_client_queue_get_fds (c->out, &fds);
       guint64 dropped;
       ssize_t w;
 
       do
-        w = writev (c->fd, iov, n);
+        w = n_fds ? send_with_fds (c->fd, iov, n, fds, n_fds) : writev (c->fd, iov, n);
       while (w < 0 && errno == EINTR);
       if (w < 0)
         {
@@ -165,6 +193,7 @@ wsb_ipc_clients_flush_pending (gpointer data)
   WsbIpcServer *srv = data;
   GList *l;
 
+  wsb_ipc_rings_flush (srv);
   while ((l = g_queue_pop_head_link (&srv->pending)))
     {
       WsbIpcClient *c = l->data;
@@ -250,6 +279,8 @@ handle_hello (WsbIpcClient *c, const Wsbridge__V1__Hello *hello)
   c->hello_timer = 0;
   hr.api_major = WSB_API_MAJOR;
   hr.api_minor = WSB_API_MINOR;
+  c->ring_version = hello->ring_version == WSB_RING_VERSION ? WSB_RING_VERSION : 0;
+  hr.ring_version = c->ring_version;
   hr.daemon_version = (char *) WSB_VERSION;
   hr.uid = c->cred.uid;
   hr.gid = c->cred.gid;

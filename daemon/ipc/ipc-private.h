@@ -17,6 +17,7 @@
 #include "wsbridge.pb-c.h"
 
 typedef struct _WsbIpcClient WsbIpcClient;
+typedef struct _WsbIpcRing WsbIpcRing;
 
 struct _WsbIpcServer
 {
@@ -35,6 +36,8 @@ struct _WsbIpcServer
    * client that receives it (the hub shares one event among them). */
   WsbStateEvent *state_ev;
   GBytes *state_body;
+  GHashTable *rings;         /* session name → WsbIpcRing*, while read */
+  GPtrArray *rings_written;  /* WsbIpcRing* written since the last flush */
 };
 
 struct _WsbIpcClient
@@ -47,6 +50,7 @@ struct _WsbIpcClient
   WsbPeer *peer;          /* who it is (peer.h); NULL until known */
   WsbPeerWait *peer_wait; /* while its groups are looked up */
   gboolean hello_done;
+  guint32 ring_version; /* the ring layout agreed in the hello; 0: none */
   guint hello_timer; /* until the hello arrives: hello_timeout_ms */
   GList pending_link; /* in srv->pending while output waits for the next flush */
   gboolean pending;
@@ -69,6 +73,8 @@ typedef struct
   WsbQueueSub q; /* first: the queue's WsbQueueSub* is this */
   WsbIpcClient *client;
   WsbSubscription *sub;
+  WsbIpcRing *ring; /* live messages go through it (ipc-ring.c) */
+  int wake_fd;      /* its eventfd, -1 without a ring */
 } WsbIpcSub;
 
 /* ipc-client.c */
@@ -98,6 +104,20 @@ void wsb_ipc_handle_request (WsbIpcClient *c, const Wsbridge__V1__Request *req, 
 void wsb_ipc_outcomes_start (WsbIpcServer *srv);
 void wsb_ipc_outcomes_stop (WsbIpcServer *srv);
 void wsb_ipc_outcomes_forget_client (WsbIpcClient *c);
+
+/* ipc-ring.c */
+void wsb_ipc_rings_init (WsbIpcServer *srv);
+void wsb_ipc_rings_free (WsbIpcServer *srv);
+/* Right after cs's reply and catch-up (it asked for a ring): sends it the
+ * session's ring in a RingStart event; on failure (logged) cs stays on the
+ * socket. */
+void wsb_ipc_ring_attach (WsbIpcSub *cs);
+/* cs ends: its ring goes with the last reader. */
+void wsb_ipc_ring_detach (WsbIpcSub *cs);
+/* Whether m reaches cs through its ring, not the socket. */
+gboolean wsb_ipc_ring_carries (WsbIpcSub *cs, WsbMessage *m);
+/* After a read's fan-out: one wake-up for each reader of each ring written. */
+void wsb_ipc_rings_flush (WsbIpcServer *srv);
 
 /* ipc-subscriptions.c */
 /* Drops the kept encoding of the last state change. */

@@ -138,6 +138,8 @@ handle_subscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SubscribeRequ
   if (req->opening)
     wsb_subscription_want_opening (cs->sub);
   wsb_hub_catch_up (cs->sub);
+  if (req->ring && c->ring_version)
+    wsb_ipc_ring_attach (cs);
 }
 
 static void

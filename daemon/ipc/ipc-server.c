@@ -198,6 +198,7 @@ wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
   srv->cfg = *cfg;
   srv->listen_fd = -1;
   g_queue_init (&srv->pending);
+  wsb_ipc_rings_init (srv);
   wsb_ipc_outcomes_start (srv);
   wsb_hub_add_flush_listener (hub, wsb_ipc_clients_flush_pending, srv);
   return srv;
@@ -348,5 +349,6 @@ wsb_ipc_server_free (WsbIpcServer *srv)
   wsb_ipc_outcomes_stop (srv);
   wsb_hub_remove_flush_listener (srv->hub, wsb_ipc_clients_flush_pending, srv);
   wsb_ipc_forget_state (srv);
+  wsb_ipc_rings_free (srv);
   g_free (srv);
 }

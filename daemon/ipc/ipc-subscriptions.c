@@ -66,7 +66,7 @@ on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
   WsbIpcSub *cs = data;
   WsbIpcClient *c = cs->client;
 
-  if (!c->dead)
+  if (!c->dead && !wsb_ipc_ring_carries (cs, m))
     wsb_ipc_client_queued (c, wsb_client_queue_push_message (c->out, cs->q.id, m));
 }
 
@@ -120,6 +120,7 @@ on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
 static void
 sub_ending (WsbIpcSub *cs)
 {
+  wsb_ipc_ring_detach (cs);
   if (!cs->client->dead)
     wsb_client_queue_sub_ended (cs->client->out, &cs->q);
 }
@@ -163,6 +164,7 @@ wsb_ipc_sub_new (WsbIpcClient *c, const char *session, const char *channel, guin
   WsbIpcSub *cs = g_new0 (WsbIpcSub, 1);
 
   cs->client = c;
+  cs->wake_fd = -1;
   cs->q.id = ++c->next_sub_id;
   cs->sub = wsb_hub_subscribe (c->srv->hub, c->peer, session, channel, since_seq, epoch, &sub_funcs, cs,
                                error);

@@ -111,6 +111,13 @@ wsb_ring_max_record (uint64_t data_bytes)
   return data_bytes / 4 - WSB_RING_RECORD_HEAD;
 }
 
+bool
+wsb_ring_fits (uint64_t data_bytes, size_t channel_len, size_t len)
+{
+  return channel_len <= UINT16_MAX && len <= UINT32_MAX
+         && channel_len + len <= wsb_ring_max_record (data_bytes);
+}
+
 /* ------------------------------------------------------------- writer */
 
 void
@@ -166,12 +173,17 @@ wsb_ring_write (WsbRingWriter *w, uint64_t seq, int64_t time_us, bool binary, co
   uint64_t pos = wsb_ring_writer_position (w);
   uint64_t off = pos & (w->data_bytes - 1);
   uint64_t need = align8 ((uint64_t) WSB_RING_RECORD_HEAD + channel_len + len);
-  bool stored = channel_len <= UINT16_MAX && len <= UINT32_MAX
-                && channel_len + len <= wsb_ring_max_record (w->data_bytes);
+  bool stored = wsb_ring_fits (w->data_bytes, channel_len, len);
   uint8_t *rec;
 
   if (!stored)
-    need = WSB_RING_RECORD_HEAD;
+    {
+      /* The channel stays, so that a reader knows whether the message
+       * that comes on the socket is one of its own. */
+      if (!wsb_ring_fits (w->data_bytes, channel_len, 0))
+        channel_len = 0;
+      need = align8 ((uint64_t) WSB_RING_RECORD_HEAD + channel_len);
+    }
   if (w->data_bytes - off < need)
     {
       uint64_t pad = w->data_bytes - off;
@@ -190,18 +202,17 @@ wsb_ring_write (WsbRingWriter *w, uint64_t seq, int64_t time_us, bool binary, co
   put16 (rec + REC_FLAGS, binary ? WSB_RING_FLAG_BINARY : 0);
   put64 (rec + REC_SEQ, seq);
   put64 (rec + REC_TIME, (uint64_t) time_us);
-  put32 (rec + REC_LEN, stored ? (uint32_t) len : 0);
-  put16 (rec + REC_CHANNEL_LEN, stored ? (uint16_t) channel_len : 0);
+  if (!stored)
+    len = 0;
+  put32 (rec + REC_LEN, (uint32_t) len);
+  put16 (rec + REC_CHANNEL_LEN, (uint16_t) channel_len);
   put16 (rec + 30, 0);
-  if (stored)
-    {
-      if (channel_len)
-        memcpy (rec + WSB_RING_RECORD_HEAD, channel, channel_len);
-      if (len)
-        memcpy (rec + WSB_RING_RECORD_HEAD + channel_len, data, len);
-      memset (rec + WSB_RING_RECORD_HEAD + channel_len + len, 0,
-              need - WSB_RING_RECORD_HEAD - channel_len - len);
-    }
+  if (channel_len)
+    memcpy (rec + WSB_RING_RECORD_HEAD, channel, channel_len);
+  if (len)
+    memcpy (rec + WSB_RING_RECORD_HEAD + channel_len, data, len);
+  memset (rec + WSB_RING_RECORD_HEAD + channel_len + len, 0,
+          need - WSB_RING_RECORD_HEAD - channel_len - len);
   atomic_store_explicit (pos_field (w->map, OFF_WRITE_POS), pos + need, memory_order_release);
   return stored;
 }
@@ -340,7 +351,7 @@ wsb_ring_next (WsbRingReader *r, WsbRingRecord *rec)
       clen = get16 (r->copy + REC_CHANNEL_LEN);
       if ((kind != WSB_RING_KIND_MESSAGE && kind != WSB_RING_KIND_ELSEWHERE)
           || size != align8 (WSB_RING_RECORD_HEAD + clen + plen)
-          || (kind == WSB_RING_KIND_ELSEWHERE && (clen || plen)) || seq <= r->last_seq)
+          || (kind == WSB_RING_KIND_ELSEWHERE && plen) || seq <= r->last_seq)
         return WSB_RING_CORRUPT;
       /* A session's seqs are consecutive in its ring: a jump is a loss
        * (lagged tells why: the reader fell behind by more than the ring). */

@@ -28,7 +28,8 @@ typedef enum
 {
   WSB_RING_KIND_MESSAGE = 1,
   WSB_RING_KIND_PAD = 2,       /* the rest of the ring up to its end is unused */
-  WSB_RING_KIND_ELSEWHERE = 3, /* a message too large for the ring: it comes on the socket */
+  WSB_RING_KIND_ELSEWHERE = 3, /* a message too large for the ring (its channel, no
+                                * payload): it comes on the socket */
 } WsbRingKind;
 
 enum
@@ -43,6 +44,8 @@ bool wsb_ring_data_bytes_valid (uint64_t data_bytes);
 /* The largest message (channel and payload) stored in the ring itself; a
  * larger one is written as an ELSEWHERE record. */
 uint64_t wsb_ring_max_record (uint64_t data_bytes);
+/* Whether wsb_ring_write stores a message of these sizes in the ring. */
+bool wsb_ring_fits (uint64_t data_bytes, size_t channel_len, size_t len);
 
 /* ------------------------------------------------------------- writer */
 

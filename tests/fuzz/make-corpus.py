@@ -91,6 +91,11 @@ def frames_corpus():
         "hello-list": h + request(1, list_sessions=pb.ListSessionsRequest()),
         "hello-subscribe-live": h
         + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="*")),
+        "hello-ring-subscribe": frame(pb.ClientFrame(hello=pb.Hello(
+            api_major=1, api_minor=2, client_name="fuzz", ring_version=1)))
+        + request(1, subscribe=pb.SubscribeRequest(session=SESSION, ring=True))
+        + request(2, subscribe=pb.SubscribeRequest(session=SESSION, channel="news", ring=True))
+        + request(3, unsubscribe=pb.UnsubscribeRequest(subscription_id=1)),
         "hello-subscribe-channel": h
         + request(1, subscribe=pb.SubscribeRequest(session=SESSION, channel="status"))
         + request(2, subscribe=pb.SubscribeRequest(session=SESSION, channel="news"))

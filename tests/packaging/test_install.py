@@ -59,7 +59,7 @@ def expected_files(install):
         includedir / "wsbridge-1" / "wsbridge.h", includedir / "wsbridge-1" / "wsbridge.pb-c.h",
         libdir / "libwsbridge.so", libdir / "libwsbridge.so.1", libdir / f"libwsbridge.so.1.{api_minor()}.0",
         libdir / "pkgconfig" / "wsbridge.pc",
-        datadir / "wsbridge" / "wsbridge.proto",
+        datadir / "wsbridge" / "wsbridge.proto", datadir / "wsbridge" / "RING.md",
         datadir / "applications" / "wsbridge-notify.desktop",
         datadir / "icons" / "hicolor" / "scalable" / "apps" / "wsbridge-notify.svg",
     ] + [prefix / "lib" / "python3" / "dist-packages" / "wsbridge" / name for name in PYTHON_FILES])
@@ -68,7 +68,7 @@ def expected_files(install):
 # The Python client (clients/python/wsbridge), in Debian's python3 dist-packages.
 PYTHON_FILES = [
     "__init__.py", "_face.py", "aio.py", "backoff.py", "client.py", "errors.py", "framing.py",
-    "model.py", "paths.py", "protocol.py", "py.typed", "url.py", "websocket.py", "wire.py",
+    "model.py", "paths.py", "protocol.py", "py.typed", "ring.py", "url.py", "websocket.py", "wire.py",
     "wsbridge_pb2.py", "wsbridge_pb2.pyi",
     # The websockets face: a package with websockets' module paths.
     "websockets/__init__.py", "websockets/client.py", "websockets/exceptions.py",

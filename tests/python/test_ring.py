@@ -131,7 +131,9 @@ def test_broken_rings_are_reported(name, write, tail, records, last_seq):
 
 
 def test_an_elsewhere_record_keeps_its_place():
-    recs = _record(1, 1, b"a", b"x") + _record(3, 2) + _record(1, 3, b"", b"y")
+    recs = _record(1, 1, b"a", b"x") + _record(3, 2, b"news") + _record(1, 3, b"", b"y")
     r = ring.RingReader(_image(len(recs), 0, recs))
-    kinds = [(status, rec.seq) for status, rec in r]
-    assert kinds == [(ring.MESSAGE, 1), (ring.ELSEWHERE, 2), (ring.MESSAGE, 3)]
+    kinds = [(status, rec.seq, rec.channel) for status, rec in r]
+    assert kinds == [(ring.MESSAGE, 1, "a"), (ring.ELSEWHERE, 2, "news"), (ring.MESSAGE, 3, "")]
+    broken = _record(3, 1, b"", b"payload")  # an elsewhere record carries no payload
+    assert ring.RingReader(_image(len(broken), 0, broken)).next() == (ring.CORRUPT, None)

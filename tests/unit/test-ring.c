@@ -149,12 +149,14 @@ test_too_large_goes_elsewhere (void)
   g_assert_true (wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0,
                                        &error));
   write_seq (&ring, 1);
-  g_assert_false (wsb_ring_write (&ring.w, 2, 0, TRUE, "", 0, data, big));
+  g_assert_false (wsb_ring_write (&ring.w, 2, 0, TRUE, "big", 3, data, big - 3));
   g_assert_true (wsb_ring_write (&ring.w, 3, 0, TRUE, "", 0, data, big - 1));
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_MESSAGE);
   g_assert_cmpuint (rec.seq, ==, 1);
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_ELSEWHERE);
   g_assert_cmpuint (rec.seq, ==, 2);
+  g_assert_cmpmem (rec.channel, rec.channel_len, "big", 3); /* whose it is */
+  g_assert_cmpuint (rec.len, ==, 0);
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_MESSAGE);
   g_assert_cmpuint (rec.seq, ==, 3);
   g_assert_cmpuint (rec.len, ==, big - 1);

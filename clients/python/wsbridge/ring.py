@@ -144,7 +144,7 @@ class RingReader:
             size, kind, flags, seq, time_us, plen, clen, _ = _HEAD.unpack_from(rec)
             if (kind not in (KIND_MESSAGE, KIND_ELSEWHERE)
                     or size != (RECORD_HEAD + clen + plen + 7) // 8 * 8
-                    or (kind == KIND_ELSEWHERE and (clen or plen)) or seq <= self.last_seq):
+                    or (kind == KIND_ELSEWHERE and plen) or seq <= self.last_seq):
                 return CORRUPT, None
             try:
                 channel = rec[RECORD_HEAD:RECORD_HEAD + clen].decode()
