@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 WsbClientStatus
 wsbc_handle_reply (WsbClient *c, Wsbridge__V1__ServerFrame *frame)
@@ -24,6 +25,18 @@ wsbc_handle_reply (WsbClient *c, Wsbridge__V1__ServerFrame *frame)
   frame->reply = NULL;
   frame->frame_case = WSBRIDGE__V1__SERVER_FRAME__FRAME__NOT_SET;
 
+  /* A subscription with a ring is known before anyone hears of it. */
+  if (p->ring_session && reply->result_case == WSBRIDGE__V1__REPLY__RESULT_SUBSCRIBE)
+    {
+      WsbClientStatus st = wsbc_ring_subscribed (c, reply->subscribe->subscription_id,
+                                                 p->ring_session, p->ring_channel);
+      if (st)
+        {
+          wsbridge__v1__reply__free_unpacked (reply, NULL);
+          wsbc_pending_free (p);
+          return st;
+        }
+    }
   switch (p->kind)
     {
       case WSBC_PENDING_BLOCKING:
@@ -38,7 +51,7 @@ wsbc_handle_reply (WsbClient *c, Wsbridge__V1__ServerFrame *frame)
         break;
     }
   wsbridge__v1__reply__free_unpacked (reply, NULL);
-  free (p);
+  wsbc_pending_free (p);
   return c->fatal;
 }
 
@@ -50,16 +63,36 @@ send_request (WsbClient *c, Wsbridge__V1__Request *request, WsbcPending *p, int6
               bool *answered)
 {
   Wsbridge__V1__ClientFrame frame = WSBRIDGE__V1__CLIENT_FRAME__INIT;
+  Wsbridge__V1__SubscribeRequest *sub = request->op_case == WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE
+                                             ? request->subscribe
+                                             : NULL;
+  bool ring = sub && wsbc_ring_wanted (c);
+  bool asked = sub && sub->ring;
   WsbClientStatus st;
 
+  *answered = false;
   request->id = ++c->next_id;
   p->id = request->id;
   frame.frame_case = WSBRIDGE__V1__CLIENT_FRAME__FRAME_REQUEST;
   frame.request = request;
 
+  /* Every subscription asks for a ring when the daemon has them: the
+   * application sees the same events (client-ring.c). */
+  if (ring)
+    {
+      p->ring_session = strdup (sub->session ? sub->session : "");
+      p->ring_channel = strdup (sub->channel && *sub->channel ? sub->channel : "*");
+      if (!p->ring_session || !p->ring_channel)
+        return wsbc_nomem (c);
+      sub->ring = true;
+    }
+  if (request->op_case == WSBRIDGE__V1__REQUEST__OP_UNSUBSCRIBE)
+    wsbc_ring_unsubscribed (c, request->unsubscribe->subscription_id);
   /* Link first: the reply may be handled before the write returns. */
   wsbc_pending_append (&c->pending, p);
   st = wsbc_write_frame (c, &frame, deadline);
+  if (ring)
+    sub->ring = asked; /* the caller's request as it was */
   *answered = st && !wsbc_pending_unlink (&c->pending, p);
   return st;
 }
@@ -96,7 +129,7 @@ wsb_client_request (WsbClient *c, Wsbridge__V1__Request *request, WsbClientReply
   if (st)
     {
       if (!answered)
-        free (p);
+        wsbc_pending_free (p);
       return st;
     }
   if (id)
@@ -133,11 +166,11 @@ wsb_client_call (WsbClient *c, Wsbridge__V1__Request *request, Wsbridge__V1__Rep
                                  p->id);
         }
       wsbc_pending_unlink (&c->pending, p);
-      free (p);
+      wsbc_pending_free (p);
       return st;
     }
   r = p->reply;
-  free (p);
+  wsbc_pending_free (p);
   if (r->result_case == WSBRIDGE__V1__REPLY__RESULT_ERROR)
     {
       st = wsbc_set_error (c, WSB_CLIENT_ERR_DAEMON, (int) r->error->code, "%s",

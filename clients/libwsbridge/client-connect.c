@@ -126,6 +126,7 @@ wsb_client_connect (WsbClient *c, const char *path, const char *client_name)
   hello.api_major = WSB_API_MAJOR;
   hello.api_minor = WSB_API_MINOR;
   hello.client_name = (char *) (client_name ? client_name : "");
+  wsbc_ring_hello (c, &hello);
   frame.frame_case = WSBRIDGE__V1__CLIENT_FRAME__FRAME_HELLO;
   frame.hello = &hello;
   st = wsbc_write_frame (c, &frame, deadline);
@@ -139,6 +140,9 @@ wsb_client_connect (WsbClient *c, const char *path, const char *client_name)
                       c->hello->api_major, WSB_API_MAJOR);
       return hello_failed (c, WSB_CLIENT_ERR_PROTOCOL);
     }
+  st = wsbc_ring_ready (c);
+  if (st)
+    return hello_failed (c, st);
   c->phase = WSBC_PHASE_READY;
   c->stop = 0;
   return WSB_CLIENT_OK;

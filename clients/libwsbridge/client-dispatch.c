@@ -12,14 +12,24 @@
 /* First byte of a ServerFrame whose first field is `event` (field 3, length-delimited). */
 #define SERVER_FRAME_EVENT_TAG ((WSB_SERVER_FRAME_EVENT << 3) | 2)
 
-static WsbClientStatus
-deliver_event (WsbClient *c, const Wsbridge__V1__Event *event)
+WsbClientStatus
+wsbc_deliver_event (WsbClient *c, const Wsbridge__V1__Event *event)
 {
   if (c->phase != WSBC_PHASE_READY)
     return wsbc_fail (c, WSB_CLIENT_ERR_PROTOCOL, 0, "wsbridged sent an event before the hello");
   if (c->event_func)
     c->event_func (c, event, c->event_data);
   return c->fatal;
+}
+
+static WsbClientStatus
+deliver_event (WsbClient *c, const Wsbridge__V1__Event *event)
+{
+  WsbClientStatus st;
+
+  if (c->epfd >= 0 && wsbc_ring_event (c, event, &st))
+    return st ? st : c->fatal;
+  return wsbc_deliver_event (c, event);
 }
 
 /* A message event from the fast decoder as the struct protobuf-c would have
@@ -222,6 +232,8 @@ wsb_client_dispatch (WsbClient *c)
         break;
     }
   wsbc_rx_trim (&c->rx);
+  if (!st)
+    st = wsbc_ring_drain (c);
   return st;
 }
 
@@ -242,6 +254,9 @@ wsb_client_run (WsbClient *c)
           if (st)
             return st;
         }
+      st = wsbc_ring_drain (c);
+      if (st)
+        return st;
       if (c->stop)
         {
           c->stop = 0;

@@ -74,7 +74,24 @@ wsbc_read_once (WsbClient *c, size_t max, bool blocking, bool stoppable, int64_t
     }
   for (;;)
     {
-      ssize_t n = recv (c->fd, c->rx.data + c->rx.end, max, 0);
+      union
+      {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE (sizeof (int) * WSBC_MAX_FDS)];
+      } control;
+      struct iovec iov = { c->rx.data + c->rx.end, max };
+      struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+      ssize_t n;
+
+      /* Descriptors come only with a ring's start (client-ring.c). */
+      if (c->epfd >= 0)
+        {
+          msg.msg_control = control.buf;
+          msg.msg_controllen = sizeof control.buf;
+        }
+      n = recvmsg (c->fd, &msg, MSG_CMSG_CLOEXEC);
+      if (n > 0 && msg.msg_controllen)
+        wsbc_ring_take_fds (c, &msg);
 
       if (n > 0)
         {
@@ -91,6 +108,12 @@ wsbc_read_once (WsbClient *c, size_t max, bool blocking, bool stoppable, int64_t
 
           if (!blocking || (stoppable && c->stop))
             return WSBC_READ_NOTHING;
+          /* The run loop also wakes for the rings (it drains them). */
+          if (stoppable && c->epfd >= 0)
+            {
+              wsbc_ring_wait (c, poll_timeout (deadline));
+              return WSBC_READ_NOTHING;
+            }
           ready = wait_fd (c, POLLIN, deadline);
           if (ready == 0)
             {

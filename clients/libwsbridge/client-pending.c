@@ -51,6 +51,16 @@ wsbc_pending_clear (WsbcPending **list)
   while ((p = *list))
     {
       *list = p->next;
-      free (p);
+      wsbc_pending_free (p);
     }
+}
+
+void
+wsbc_pending_free (WsbcPending *p)
+{
+  if (!p)
+    return;
+  free (p->ring_session);
+  free (p->ring_channel);
+  free (p);
 }

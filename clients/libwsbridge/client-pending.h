@@ -23,7 +23,13 @@ typedef struct WsbcPending
   Wsbridge__V1__Reply *reply; /* blocking: the reply, once taken off the list */
   WsbClientReplyFunc func;
   void *user_data;
+  /* A subscribe that asked for a ring: its session and channel (freed with
+   * the entry), for the ring that its reply starts (client-ring.c). */
+  char *ring_session, *ring_channel;
 } WsbcPending;
+
+/* Frees p and what it holds. */
+void wsbc_pending_free (WsbcPending *p);
 
 /* Links p last. */
 void wsbc_pending_append (WsbcPending **list, WsbcPending *p);

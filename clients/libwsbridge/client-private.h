@@ -10,17 +10,21 @@
  *   client-dispatch.c   handling inbound frames: events, replies, run/dispatch
  *   client-call.c       requests: numbering, pending entries, reply matching
  *   client-requests.c   the typed request helpers over wsb_client_call()
+ *   client-ring.c       shared-memory rings: the RingStart, epoll, records as events
  *   client-arena.c, client-rx.c, client-pending.c: pure parts, unit-tested */
 #pragma once
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "client-arena.h"
 #include "client-pending.h"
 #include "client-rx.h"
 #include "wsbridge.h"
+
+#define WSBC_MAX_FDS 16
 
 typedef enum
 {
@@ -54,6 +58,13 @@ struct WsbClient
   WsbClientEventFunc event_func;
   void *event_data;
   volatile sig_atomic_t stop;
+
+  /* client-ring.c */
+  int epfd; /* the socket and the rings' eventfds; -1 without rings */
+  struct WsbcRingSub *ring_subs;
+  int fds[WSBC_MAX_FDS]; /* received (SCM_RIGHTS), not yet used */
+  int n_fds;
+  bool draining;
 };
 
 /* ---- wsbridge-client.c: error recording */
@@ -114,6 +125,31 @@ WsbClientStatus wsbc_handle_buffered_all (WsbClient *c);
 /* Handles frames until *done, reading only as much as the frame in progress
  * needs so that nothing after the awaited frame is taken off the socket. */
 WsbClientStatus wsbc_wait_until (WsbClient *c, const bool *done, int64_t deadline);
+
+/* Hands an event to the application (or to the ring it belongs to). */
+WsbClientStatus wsbc_deliver_event (WsbClient *c, const Wsbridge__V1__Event *event);
+
+/* ---- client-ring.c */
+
+/* Offers ring layout 1 in the hello (unless WSBRIDGE_NO_RING is set). */
+void wsbc_ring_hello (WsbClient *c, Wsbridge__V1__Hello *hello);
+/* After the hello: when the daemon agreed, the epoll descriptor. */
+WsbClientStatus wsbc_ring_ready (WsbClient *c);
+/* Whether subscriptions ask for rings. */
+bool wsbc_ring_wanted (const WsbClient *c);
+WsbClientStatus wsbc_ring_subscribed (WsbClient *c, uint64_t id, const char *session,
+                                      const char *channel);
+void wsbc_ring_unsubscribed (WsbClient *c, uint64_t id);
+/* Keeps the descriptors that came with a read. */
+void wsbc_ring_take_fds (WsbClient *c, struct msghdr *msg);
+/* An event for the rings: the RingStart (taken: true), or the socket
+ * message a ring waits for (false: deliver it too). */
+bool wsbc_ring_event (WsbClient *c, const Wsbridge__V1__Event *event, WsbClientStatus *st);
+/* Delivers what the rings hold. */
+WsbClientStatus wsbc_ring_drain (WsbClient *c);
+/* Waits up to timeout_ms for the socket or a ring; false without rings. */
+bool wsbc_ring_wait (WsbClient *c, int timeout_ms);
+void wsbc_ring_clear (WsbClient *c);
 
 /* ---- client-call.c */
 

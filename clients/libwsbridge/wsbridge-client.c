@@ -88,6 +88,7 @@ wsb_client_new (void)
   if (!c)
     return NULL;
   c->fd = -1;
+  c->epfd = -1;
   c->timeout_ms = -1;
   c->max_frame = WSB_CLIENT_DEFAULT_MAX_FRAME;
   wsbc_arena_allocator_init (&c->arena, &c->arena_allocator);
@@ -99,6 +100,7 @@ wsb_client_close (WsbClient *c)
 {
   if (!c)
     return;
+  wsbc_ring_clear (c);
   if (c->fd >= 0)
     close (c->fd);
   c->fd = -1;
@@ -126,7 +128,9 @@ wsb_client_free (WsbClient *c)
 int
 wsb_client_get_fd (const WsbClient *c)
 {
-  return c ? c->fd : -1;
+  if (!c)
+    return -1;
+  return c->epfd >= 0 ? c->epfd : c->fd;
 }
 
 const Wsbridge__V1__HelloReply *

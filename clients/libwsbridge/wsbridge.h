@@ -45,10 +45,22 @@
  * every later call returns the same status and message until
  * wsb_client_close() (after which wsb_client_connect() may be called again).
  *
- * Event loops: wsb_client_get_fd() is a non-blocking socket. Poll it for
- * reading and call wsb_client_dispatch() when it is readable; that reads once
- * and handles every complete frame read so far. wsb_client_run() is the same
- * loop, blocking, until wsb_client_stop() or an error.
+ * Event loops: wsb_client_get_fd() is a descriptor to poll for reading
+ * (the non-blocking socket, or, when the daemon offers shared-memory rings,
+ * an epoll descriptor over the socket and the rings' wake-ups); call
+ * wsb_client_dispatch() when it is readable: that reads the socket once,
+ * handles every complete frame read so far and every message the rings
+ * hold. wsb_client_run() is the same loop, blocking, until
+ * wsb_client_stop() or an error. The descriptor stays the same for the
+ * whole connection.
+ *
+ * Shared-memory rings (proto/RING.md): every subscription asks the daemon
+ * for its session's ring when the daemon has them, and the library turns
+ * what the ring holds into the same message and gap events, in the same
+ * order, as the socket would have given (a message too large for the ring
+ * still comes on the socket, in its place). A subscriber that falls behind
+ * by more than the ring (ring_bytes) gets a gap event. WSBRIDGE_NO_RING=1
+ * in the environment keeps everything on the socket.
  *
  * Blocking calls: wsb_client_call() (and the typed helpers) send a request and
  * wait for its reply. Events that arrive meanwhile are delivered to the event

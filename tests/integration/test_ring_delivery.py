@@ -206,3 +206,37 @@ def test_the_ring_goes_with_its_last_reader(wsb):
     server.inject("after")
     got, _ = _records(_open_ring(rs, ring_fd), wake_fd, 1)
     assert got[0][1].data == b"after"
+
+
+def test_libwsbridge_reads_rings_unseen_by_the_app(wsb):
+    """wsbridgectl watch (libwsbridge, which asks for rings on its own) gets
+    every message in order through the ring, a message too large for it
+    from the socket in its place, and its channel only."""
+    server = wsb.server()
+    daemon = wsb.daemon(session_conf("feed", server.url, ring_bytes="64K",
+                                     channel_key="/channel"))
+    daemon.wait_state("feed", "open")
+    big = json.dumps({"channel": "x", "pad": "z" * (20 * KIB)})
+    items = ([json.dumps({"channel": "x", "n": i}) for i in range(100)]
+             + [json.dumps({"channel": "y", "n": 0}), big]
+             + [json.dumps({"channel": "x", "n": i}) for i in range(100, 200)])
+    watch = wsb.watch(daemon, "feed/x", 201)
+    wait_for(lambda: _ring_fds(daemon), 5 * SLOW, "the watch's ring")
+    server.inject(*items)
+    rc, msgs = watch.wait()
+    assert rc == 0
+    want = [i for i in items if json.loads(i)["channel"] == "x"]
+    assert [m["data"] for m in msgs] == want
+    seqs = [m["seq"] for m in msgs]
+    assert seqs == sorted(seqs) and all(m["channel"] == "x" for m in msgs)
+
+
+def test_libwsbridge_without_rings_when_told(wsb, monkeypatch):
+    server = wsb.server("--send-interval", "0.02")
+    daemon = wsb.daemon(session_conf("feed", server.url))
+    daemon.wait_state("feed", "open")
+    monkeypatch.setenv("WSBRIDGE_NO_RING", "1")
+    watch = wsb.watch(daemon, "feed", 5)
+    rc, msgs = watch.wait()
+    assert rc == 0 and len(msgs) == 5
+    assert not _ring_fds(daemon), "WSBRIDGE_NO_RING=1 still made a ring"
