@@ -221,6 +221,10 @@ wsb_ipc_ring_attach (WsbIpcSub *cs)
 
   if (c->dead)
     return;
+  /* A ring never holds a reader back nor waits for it: it is how
+   * drop-oldest works, not disconnect. Under disconnect, the socket. */
+  if (!g_str_equal (c->srv->cfg.slow_client_policy, "drop-oldest"))
+    return;
   if (!ring)
     ring = ring_new (c->srv, cs, &error);
   if (ring && (cs->wake_fd = wsb_ring_wakeup_fd_new (&error)) >= 0)

@@ -173,6 +173,21 @@ def test_clients_that_do_not_ask_keep_the_socket(wsb):
     assert future.hello_reply.ring_version == 0
 
 
+def test_no_ring_under_slow_client_policy_disconnect(wsb):
+    """A ring cannot disconnect a reader that falls behind: under
+    slow_client_policy=disconnect, subscriptions stay on the socket."""
+    server = wsb.server()
+    daemon = wsb.daemon("[daemon]\nslow_client_policy=disconnect\n"
+                        + session_conf("feed", server.url))
+    daemon.wait_state("feed", "open")
+    c = RingClient(daemon.socket)
+    sub = c.subscribe_ring("feed")
+    server.inject("on the socket")
+    ev = c.next_event()
+    assert ev.WhichOneof("event") == "message" and ev.subscription_id == sub
+    assert ev.message.data == b"on the socket" and not c.sock.fds
+
+
 def _ring_fds(daemon):
     out = []
     for fd in os.listdir(f"/proc/{daemon.proc.pid}/fd"):
