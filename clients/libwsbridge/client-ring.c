@@ -4,9 +4,11 @@
  * here: the ring is mapped read-only, its eventfd joins an epoll descriptor
  * that wsb_client_get_fd() then returns (readable when the socket or any
  * ring has something), and dispatch/run turn the ring's records into the
- * same message and gap events the socket would have given. A message too
- * large for the ring comes on the socket; the ring waits for it, so the
- * order stays the daemon's. WSBRIDGE_NO_RING=1 in the environment keeps
+ * same message and gap events the socket would have given. What still comes
+ * on the socket waits for its place among the ring's records, so the order
+ * stays the daemon's: a message too large for the ring until the ring gets
+ * to its "elsewhere" record, a state change until the ring has given every
+ * message up to the session's last seq that it names. WSBRIDGE_NO_RING=1 in the environment keeps
  * every subscription on the socket. */
 #include "client-private.h"
 
@@ -42,6 +44,7 @@ struct WsbcRingSub
  * or the gap for it), kept packed until the ring reaches its place. */
 struct Parked
 {
+  bool state;                /* a state change: to_seq is its status's last_seq */
   uint64_t from_seq, to_seq; /* a message: its seq twice */
   size_t len;
   struct Parked *next;
@@ -272,8 +275,11 @@ park (WsbClient *c, struct WsbcRingSub *s, const Wsbridge__V1__Event *ev)
 
   if (!p)
     return wsbc_nomem (c);
+  p->state = ev->event_case == WSBRIDGE__V1__EVENT__EVENT_STATE;
   if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_MESSAGE)
     p->from_seq = p->to_seq = ev->message->seq;
+  else if (p->state)
+    p->from_seq = p->to_seq = ev->state->status ? ev->state->status->last_seq : 0;
   else
     {
       p->from_seq = ev->gap->from_seq;
@@ -287,25 +293,52 @@ park (WsbClient *c, struct WsbcRingSub *s, const Wsbridge__V1__Event *ev)
   return WSB_CLIENT_OK;
 }
 
-/* Delivers the parked event that stands for seq, if one came. */
+/* Unlinks *pp and delivers it. */
+static WsbClientStatus
+deliver_unlinked (WsbClient *c, struct Parked **pp)
+{
+  struct Parked *p = *pp;
+  Wsbridge__V1__Event *ev = wsbridge__v1__event__unpack (NULL, p->len, p->data);
+  WsbClientStatus st;
+
+  *pp = p->next;
+  free (p);
+  if (!ev)
+    return wsbc_nomem (c);
+  st = wsbc_deliver_event (c, ev);
+  wsbridge__v1__event__free_unpacked (ev, NULL);
+  return st;
+}
+
+/* The parked state changes that came before the message after upto. */
+static WsbClientStatus
+release_states (WsbClient *c, struct WsbcRingSub *s, uint64_t upto)
+{
+  WsbClientStatus st = WSB_CLIENT_OK;
+  uint64_t id = s->id;
+
+  while (!st && s->parked && s->parked->state && s->parked->to_seq <= upto)
+    {
+      st = deliver_unlinked (c, &s->parked);
+      if (!(s = find (c, id))) /* unsubscribed by the callback */
+        break;
+    }
+  return st;
+}
+
+/* Delivers the parked message (or gap) that stands for seq, if one came. */
 static bool
 deliver_parked (WsbClient *c, struct WsbcRingSub *s, uint64_t seq, WsbClientStatus *st)
 {
-  for (struct Parked **pp = &s->parked; *pp; pp = &(*pp)->next)
-    if ((*pp)->from_seq <= seq && seq <= (*pp)->to_seq)
-      {
-        struct Parked *p = *pp;
-        Wsbridge__V1__Event *ev = wsbridge__v1__event__unpack (NULL, p->len, p->data);
+  uint64_t id = s->id;
 
-        *pp = p->next;
-        free (p);
-        if (!ev)
-          *st = wsbc_nomem (c);
-        else
-          {
-            *st = wsbc_deliver_event (c, ev);
-            wsbridge__v1__event__free_unpacked (ev, NULL);
-          }
+  *st = release_states (c, s, seq - 1);
+  if (*st || !(s = find (c, id)))
+    return true;
+  for (struct Parked **pp = &s->parked; *pp; pp = &(*pp)->next)
+    if (!(*pp)->state && (*pp)->from_seq <= seq && seq <= (*pp)->to_seq)
+      {
+        *st = deliver_unlinked (c, pp);
         return true;
       }
   return false;
@@ -315,7 +348,7 @@ static void
 drop_parked_upto (struct WsbcRingSub *s, uint64_t seq)
 {
   for (struct Parked **pp = &s->parked; *pp;)
-    if ((*pp)->to_seq <= seq)
+    if (!(*pp)->state && (*pp)->to_seq <= seq)
       {
         struct Parked *p = *pp;
 
@@ -338,11 +371,21 @@ wsbc_ring_event (WsbClient *c, const Wsbridge__V1__Event *ev, WsbClientStatus *s
       return true;
     }
   if (ev->event_case != WSBRIDGE__V1__EVENT__EVENT_MESSAGE
-      && ev->event_case != WSBRIDGE__V1__EVENT__EVENT_GAP)
+      && ev->event_case != WSBRIDGE__V1__EVENT__EVENT_GAP
+      && ev->event_case != WSBRIDGE__V1__EVENT__EVENT_STATE)
     return false;
   s = ev->subscription_id ? find (c, ev->subscription_id) : NULL;
   if (!s || s->wake_fd < 0)
     return false; /* no ring (yet): the socket's own order */
+  /* A state change goes after the ring's messages up to its last seq. */
+  if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_STATE)
+    {
+      if (!s->parked && ev->state->status
+          && ev->state->status->last_seq <= s->reader.last_seq)
+        return false;
+      *st = park (c, s, ev);
+      return true;
+    }
   /* A ring subscription's messages on the socket are those too large for
    * the ring: each goes where its "elsewhere" record stands. */
   if (s->waiting
@@ -430,11 +473,17 @@ drain_one (WsbClient *c, struct WsbcRingSub *s)
       uint64_t id = s->id;
 
       if (rs == WSB_RING_EMPTY)
-        break;
+        {
+          st = release_states (c, s, s->reader.last_seq);
+          break;
+        }
       if (rs == WSB_RING_CORRUPT)
         return wsbc_fail (c, WSB_CLIENT_ERR_PROTOCOL, 0,
                           "the ring of subscription %llu breaks its layout",
                           (unsigned long long) s->id);
+      st = release_states (c, s, rec.seq - 1);
+      if (st || !(s = find (c, id)))
+        break;
       if (rec.lost_from)
         {
           drop_parked_upto (s, rec.lost_to); /* inside the gap */

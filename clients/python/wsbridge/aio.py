@@ -37,7 +37,10 @@ import sys
 import time
 from typing import Any, Callable, Generator, Mapping, Sequence
 
+from . import ring as _ring
 from . import wsbridge_pb2 as pb
+from ._ringsink import RingSink
+from ._unix import close_fds, open_unix_stream
 from .backoff import Backoff
 from .errors import ConnectionLost, DaemonUnreachable, Error, ProtocolError
 from .model import Gap, Item, Message, SendResult, SessionStatus, StateChange
@@ -89,13 +92,22 @@ def _option_text(key: str, value: OptionValue) -> str:
                     f"not {type(value).__name__}")
 
 
+def _rings_wanted() -> bool:
+    off = os.environ.get("WSBRIDGE_NO_RING", "")
+    return not off or off == "0"
+
+
 class _Stream(asyncio.Protocol):
     """One socket connection to the daemon and its protocol core."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.core = Core(self._on_hello, conn._on_outcome, self._on_error)
-        self.transport: asyncio.Transport | None = None
+        self.core.on_ring = self._on_ring
+        self.transport: Any = None  # a _unix.UnixStream
+        self.ring_ok = False  # the daemon agreed to rings in its hello
+        self.fds: list[int] = []  # received, not yet used
+        self.rings: dict[int, RingSink] = {}
         self.hello: asyncio.Future[pb.HelloReply] = conn._loop.create_future()
         self.error: Error | None = None
         self.lost = False
@@ -103,7 +115,7 @@ class _Stream(asyncio.Protocol):
         self._can_write.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -112,7 +124,49 @@ class _Stream(asyncio.Protocol):
             self._on_error(e)
             self.close()
 
+    def fds_received(self, fds: list[int]) -> None:
+        self.fds.extend(fds)
+
+    def _on_ring(self, event: pb.Event) -> None:
+        """A subscription's ring starts (RingStart, its descriptors came
+        with it): the feed reads it from now on."""
+        sid = event.subscription_id
+        feed = self.core.subscriptions.get(sid)
+        if len(self.fds) < 2:
+            self._on_error(ProtocolError("the daemon sent a ring without its descriptors"))
+            self.close()
+            return
+        ring_fd, wake_fd = self.fds.pop(0), self.fds.pop(0)
+        if not isinstance(feed, _Feed):
+            close_fds([ring_fd, wake_fd])
+            return
+        rs = event.ring
+        try:
+            reader = _ring.RingReader.from_fd(ring_fd, rs.start_pos, rs.last_seq)
+            if reader.data_bytes != rs.data_bytes or reader.epoch != rs.epoch:
+                raise _ring.RingError("the ring does not match its RingStart")
+        except (OSError, ValueError) as e:
+            close_fds([wake_fd])
+            feed.fail(ProtocolError(f"the ring of {feed.session}/{feed.channel}: {e}"))
+            return
+        finally:
+            close_fds([ring_fd])
+        os.set_blocking(wake_fd, False)
+        sink = RingSink(self.conn._loop, feed, reader, wake_fd, rs.epoch, _Feed.fail)
+        self.core.subscriptions[sid] = sink
+        self.rings[sid] = sink
+        sink.drain()
+
+    def drop_ring(self, sid: int) -> None:
+        sink = self.rings.pop(sid, None)
+        if sink is not None:
+            sink.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        for sid in list(self.rings):
+            self.drop_ring(sid)
+        close_fds(self.fds)
+        self.fds = []
         self.lost = True
         self._can_write.set()
         if not self.hello.done():
@@ -360,12 +414,13 @@ class Connection:
     # ------------------------------------------------------------ lifecycle
 
     async def _open_stream(self) -> _Stream:
+        stream = _Stream(self)
         try:
-            _, stream = await self._loop.create_unix_connection(lambda: _Stream(self),
-                                                                self.socket)
+            await open_unix_stream(self._loop, self.socket, stream)
         except OSError as e:
             raise DaemonUnreachable(self.socket, e.strerror or str(e)) from None
-        stream.write(stream.core.hello(self.client_name))
+        stream.write(stream.core.hello(self.client_name,
+                                       _ring.VERSION if _rings_wanted() else 0))
         try:
             hello = await asyncio.wait_for(asyncio.shield(stream.hello), HELLO_TIMEOUT)
         except asyncio.TimeoutError:
@@ -380,6 +435,7 @@ class Connection:
             raise ProtocolError(f"the daemon speaks API {hello.api_major}, "
                                 f"this client {API_MAJOR}", "VERSION_MISMATCH")
         self.daemon_version = hello.daemon_version
+        stream.ring_ok = hello.ring_version == _ring.VERSION
         return stream
 
     async def _open(self) -> Connection:
@@ -589,7 +645,7 @@ class Connection:
         opening = feed.opening and not epoch and feed.status is None
         await self._call("subscribe", pb.SubscribeRequest(
             session=feed.session, channel=feed.channel, since_seq=since_seq, epoch=epoch,
-            opening=opening),
+            opening=opening, ring=stream.ring_ok),
             "subscribe", registered, orphaned, stream)
 
     def _detach(self, feed: _Feed) -> int:
@@ -602,6 +658,7 @@ class Connection:
         stream = self._stream
         if sid and stream is not None:
             stream.core.subscriptions.pop(sid, None)
+            stream.drop_ring(sid)
             return sid
         return 0
 
@@ -630,6 +687,9 @@ class Connection:
     def _resume(self, feed: _Feed) -> None:
         feed.paused = False
         self._paused.discard(feed)
+        sink = self._stream.rings.get(feed.sid) if self._stream is not None else None
+        if sink is not None:
+            self._loop.call_soon(sink.drain)
         if not self._paused and self._stream is not None and self._stream.transport is not None:
             self._stream.transport.resume_reading()
 

@@ -66,14 +66,17 @@ class Core:
                  on_error: Callable[[Error], None]) -> None:
         self.on_hello, self.on_outcome, self.on_error = on_hello, on_outcome, on_error
         self.subscriptions: dict[int, Sink] = {}
+        #: Called with a RingStart event (set by the asyncio driver).
+        self.on_ring: Callable[[pb.Event], None] = lambda event: None
         self._pending: dict[int, ReplyHandler] = {}
         self._next_id = 1
         self._reader = FrameReader(self.subscriptions, self._on_frame)
 
     @staticmethod
-    def hello(client_name: str) -> bytes:
+    def hello(client_name: str, ring_version: int = 0) -> bytes:
         return encode_frame(pb.ClientFrame(hello=pb.Hello(
-            api_major=API_MAJOR, api_minor=API_MINOR, client_name=client_name)))
+            api_major=API_MAJOR, api_minor=API_MINOR, client_name=client_name,
+            ring_version=ring_version)))
 
     def request(self, op: str, body: Any, on_reply: ReplyHandler) -> bytes:
         """The frame of a request OP (a Request.op field name) carrying BODY;
@@ -110,6 +113,9 @@ class Core:
         kind = event.WhichOneof("event")
         if kind == "outcome":
             self.on_outcome(event.outcome)
+            return
+        if kind == "ring":
+            self.on_ring(event)
             return
         sink = self.subscriptions.get(event.subscription_id)
         if sink is None:

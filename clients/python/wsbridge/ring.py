@@ -15,10 +15,10 @@ make them elsewhere.
 
 import mmap
 import struct
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, Iterator, NamedTuple, Optional, Tuple
 
 MAGIC = b"WSBRING\0"
-VERSION = 1
+VERSION = 1  # the layout this reader reads (Hello.ring_version)
 HEADER_BYTES = 4096
 MIN_DATA_BYTES = 64 * 1024
 MAX_DATA_BYTES = 1 << 30
@@ -47,11 +47,11 @@ class Record(NamedTuple):
     lost: Optional[Tuple[int, int]]  # (from_seq, to_seq) lost before this one, or None
 
 
-def _valid_data_bytes(n):
+def _valid_data_bytes(n: int) -> bool:
     return MIN_DATA_BYTES <= n <= MAX_DATA_BYTES and n & (n - 1) == 0
 
 
-def max_record(data_bytes):
+def max_record(data_bytes: int) -> int:
     """The most channel and payload bytes a record in the ring holds."""
     return data_bytes // 4 - RECORD_HEAD
 
@@ -61,7 +61,7 @@ class RingReader:
     (both as the daemon hands them over). BUF is anything with the buffer
     protocol (an mmap, a bytes object in tests)."""
 
-    def __init__(self, buf, start_pos=0, last_seq=0):
+    def __init__(self, buf: Any, start_pos: int = 0, last_seq: int = 0) -> None:
         view = memoryview(buf).cast("B")
         if len(view) < HEADER_BYTES:
             raise RingError("the ring is smaller than its header")
@@ -89,22 +89,22 @@ class RingReader:
         self.last_seq = last_seq
 
     @classmethod
-    def from_fd(cls, fd, start_pos=0, last_seq=0):
+    def from_fd(cls, fd: int, start_pos: int = 0, last_seq: int = 0) -> "RingReader":
         """Maps the ring file FD read-only (the fd may be closed after)."""
         return cls(mmap.mmap(fd, 0, prot=mmap.PROT_READ), start_pos, last_seq)
 
-    def close(self):
+    def close(self) -> None:
         self._words.release()
         self._data.release()
         self._view.release()
 
-    def _tail(self):
+    def _tail(self) -> int:
         return self._words[_OFF_TAIL_POS // 8]
 
-    def write_position(self):
+    def write_position(self) -> int:
         return self._words[_OFF_WRITE_POS // 8]
 
-    def next(self):
+    def next(self) -> Tuple[str, Optional[Record]]:
         """(status, record): EMPTY and CORRUPT with None; MESSAGE and
         ELSEWHERE (a message too large for the ring, which comes on the
         socket; its data is b"") with a Record."""
@@ -158,13 +158,13 @@ class RingReader:
             return (MESSAGE if kind == KIND_MESSAGE else ELSEWHERE), record
         return EMPTY, None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tuple[str, Record]]:
         """The records there are now (stops at EMPTY; raises RingError at
         CORRUPT)."""
         while True:
             status, record = self.next()
             if status == EMPTY:
                 return
-            if status == CORRUPT:
+            if status == CORRUPT or record is None:
                 raise RingError("the ring breaks its layout")
             yield status, record
