@@ -102,6 +102,27 @@ wsbTest('node_fast_decoder_agrees_with_protobufjs', async () => {
   ];
   for (const body of truncated) assert.throws(() => fast(body, decoder), ProtocolError);
 
+  // A message as the daemon lays it out, cut anywhere: the same as
+  // protobufjs, or a ProtocolError where protobufjs fails too.
+  const Message = root.lookupType('wsbridge.v1.Message');
+  for (const binary of [false, true]) {
+    const whole = Message.encode({
+      session: 'feed', channel: 'eu', seq: u64(300), epoch: u64(2 ** 40), timeUs: Long.fromNumber(1.7e15), binary,
+      data: Buffer.from('x'.repeat(130)),
+    }).finish();
+    for (let cut = 0; cut <= whole.length; cut++) {
+      const body = eventBody(2, whole.subarray(0, cut));
+      let want;
+      try {
+        want = slow(body);
+      } catch {
+        assert.throws(() => fast(body, decoder), ProtocolError, `cut at ${cut}`);
+        continue;
+      }
+      assert.deepEqual(fast(body, decoder), want, `cut at ${cut}`);
+    }
+  }
+
   // decode() (read() and message() at once), through a FrameReader.
   const reader = new FrameReader(1 << 20);
   reader.push(Buffer.concat([varint(odd.length), odd]));

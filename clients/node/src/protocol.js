@@ -507,11 +507,62 @@ export class FrameDecoder {
       } else return false; // gap, state, outcome, a field this client does not know, a long tag
     }
     if (msgStart < 0) return false;
-    this.#message(buf, msgStart, msgEnd);
+    if (!this.#inOrder(buf, msgStart, msgEnd)) this.#message(buf, msgStart, msgEnd);
     this.subscriptionId = sub;
     return true;
   }
 
+  // The message as the daemon writes it: its fields in order, data last,
+  // binary only when true, every tag and length in a byte (but the
+  // payload's length). False, with nothing set, for any other layout.
+  #inOrder(buf, start, end) {
+    let p = start;
+    if (buf[p] !== TAG_SESSION) return false;
+    let n = buf[p + 1];
+    if (n >= 0x80 || p + 2 + n > end) return false;
+    const session = this.#cachedSession(buf, p + 2, p + 2 + n);
+    p += 2 + n;
+    if (buf[p] !== TAG_CHANNEL) return false;
+    n = buf[p + 1];
+    if (n >= 0x80 || p + 2 + n > end) return false;
+    const channel = this.#cachedChannel(buf, p + 2, p + 2 + n);
+    p += 2 + n;
+    if (buf[p] !== TAG_SEQ || p + 1 >= end) return false;
+    let seq = buf[p + 1];
+    if (seq < 0x80) p += 2;
+    else {
+      seq = varintAt(buf, p + 1, end);
+      p = at;
+    }
+    if (buf[p] !== TAG_EPOCH || p + 9 > end) return false;
+    const epoch = ((buf[p + 5] | buf[p + 6] << 8 | buf[p + 7] << 16 | buf[p + 8] << 24) >>> 0) * TWO_32
+      + ((buf[p + 1] | buf[p + 2] << 8 | buf[p + 3] << 16 | buf[p + 4] << 24) >>> 0);
+    p += 9;
+    if (buf[p] !== TAG_TIME || p + 1 >= end) return false;
+    const timeUs = varintAt(buf, p + 1, end);
+    if (timeUs >= TWO_63) return false;
+    p = at;
+    let binary = false;
+    if (buf[p] === TAG_BINARY) {
+      if (buf[p + 1] !== 1 || p + 2 > end) return false;
+      binary = true;
+      p += 2;
+    }
+    if (buf[p] !== TAG_DATA || p + 1 >= end) return false;
+    n = varintAt(buf, p + 1, end);
+    if (at + n !== end) return false;
+    this.session = session;
+    this.channel = channel;
+    this.seq = seq;
+    this.epoch = epoch;
+    this.timeUs = timeUs;
+    this.binary = binary;
+    this.dataStart = at;
+    this.dataEnd = end;
+    return true;
+  }
+
+  // Any other layout, field by field.
   #message(buf, start, end) {
     let session = '';
     let channel = '';
