@@ -19,32 +19,41 @@ export const PAYLOADS = Symbol('wsbridge.payloads');
 
 const DATA_EVENTS = new Set(['message', 'gap', 'state']);
 
-/** A FIFO that does not shift a large array at every take. */
+/** A FIFO in a ring that grows by doubling: nothing is allocated per item, nor shifted. */
 class Queue {
-  #items = [];
+  #items = new Array(16);
   #head = 0;
+  #length = 0;
 
   get length() {
-    return this.#items.length - this.#head;
+    return this.#length;
   }
 
   push(item) {
-    this.#items.push(item);
+    const items = this.#items;
+    if (this.#length === items.length) {
+      // Full: the same items in order, in a ring twice the size.
+      const bigger = new Array(items.length * 2);
+      for (let i = 0; i < this.#length; i++) bigger[i] = items[(this.#head + i) & (items.length - 1)];
+      this.#items = bigger;
+      this.#head = 0;
+    }
+    this.#items[(this.#head + this.#length++) & (this.#items.length - 1)] = item;
   }
 
   shift() {
+    if (this.#length === 0) return undefined;
     const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (this.#items.length - 1);
+    this.#length--;
     return item;
   }
 
   clear() {
-    this.#items = [];
+    this.#items = new Array(16);
     this.#head = 0;
+    this.#length = 0;
   }
 }
 
