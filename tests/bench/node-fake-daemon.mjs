@@ -55,9 +55,8 @@ function eventTemplate(subscriptionId) {
   const event = Buffer.concat([Buffer.from([0x08]), varint(subscriptionId), field(0x12, message)]);
   const body = field(0x1a, event);
   const frame = Buffer.concat([varint(body.length), body]);
-  const seqAt = frame.length - body.length + (body.length - event.length) + (event.length - message.length)
-    + head.length;
-  return { frame, seqAt };
+  // The message ends the event, which ends the frame.
+  return { frame, seqAt: frame.length - tail.length - SEQ_BYTES };
 }
 
 function status(lastSeq) {
