@@ -13,6 +13,8 @@ import {
 } from './protocol.js';
 import { defaultSocketPath } from './socket-path.js';
 import { Subscription, INTERNAL } from './subscription.js';
+
+export { PAYLOADS } from './subscription.js';
 import {
   checkBoolean, checkCount, checkData, checkName, checkOptionalName, checkRecord,
   toEpoch,
@@ -58,6 +60,7 @@ export class Client extends EventEmitter {
   #outbox = []; // requests made while reconnecting: { id, frame }
   #waits = new Map(); // "session\0sendId" -> { resolve, reject }
   #subsById = new Map();
+  #subsChanged = 0; // bumped at every change of #subsById
   #subscriptions = new Set();
   #holds = 0;
   #drainQueued = false;
@@ -86,8 +89,14 @@ export class Client extends EventEmitter {
     this.daemon = null;
     this.#internal = {
       request: (op, onReply, onError) => this.#request(op, onReply, onError),
-      register: (id, sub) => this.#subsById.set(id, sub),
-      unregister: (id) => this.#subsById.delete(id),
+      register: (id, sub) => {
+        this.#subsById.set(id, sub);
+        this.#subsChanged++;
+      },
+      unregister: (id) => {
+        this.#subsById.delete(id);
+        this.#subsChanged++;
+      },
       forget: (sub) => this.#subscriptions.delete(sub),
       hold: () => this.#hold(),
       release: () => this.#release(),
@@ -180,6 +189,7 @@ export class Client extends EventEmitter {
     const waits = [...this.#waits.entries()];
     this.#waits.clear();
     this.#subsById.clear();
+    this.#subsChanged++;
     for (const sub of this.#subscriptions) sub[INTERNAL].lost();
     for (const p of pending) p.onError(why);
     for (const [key, w] of waits) {
@@ -302,11 +312,19 @@ export class Client extends EventEmitter {
     const conn = this.#conn;
     if (!conn) return;
     const { reader, decoder } = conn;
+    let id = -1; // the subscription of the last message event, looked up once for a run of them
+    let sub;
+    let changed = this.#subsChanged;
     try {
       while (this.#holds === 0 && this.#conn === conn && reader.next()) {
-        const m = decoder.decode(reader.frame, reader.start, reader.end);
-        if (m !== null) {
-          this.#subsById.get(decoder.subscriptionId)?.[INTERNAL].message(m);
+        if (decoder.read(reader.frame, reader.start, reader.end)) {
+          // A message event: the subscription makes of it only what it delivers.
+          if (decoder.subscriptionId !== id || changed !== this.#subsChanged) {
+            id = decoder.subscriptionId;
+            changed = this.#subsChanged;
+            sub = this.#subsById.get(id)?.[INTERNAL];
+          }
+          sub?.read(decoder, reader.frame);
           continue;
         }
         this.#frame(decoder.decodeOther(reader.frame.subarray(reader.start, reader.end)));

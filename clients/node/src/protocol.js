@@ -91,6 +91,15 @@ export function errorCodeName(n) {
 
 // ------------------------------------------------------------ items
 
+// The class of the Buffers that subarray() makes (Buffer[Symbol.species]),
+// used directly: half the cost of subarray(), which looks it up every time.
+const FastBuffer = Buffer[Symbol.species];
+
+/** buf[start .. end) as a Buffer that shares its memory. */
+export const viewOf = FastBuffer !== Buffer && FastBuffer.prototype === Buffer.prototype
+  ? (buf, start, end) => new FastBuffer(buf.buffer, buf.byteOffset + start, end - start)
+  : (buf, start, end) => Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
+
 /** One inbound message of a session's channel. */
 export class Message {
   #buf;
@@ -120,7 +129,7 @@ export class Message {
 
   /** The payload as received, a Buffer that shares memory with the read buffer. */
   get raw() {
-    if (this.#raw === undefined) this.#raw = this.#buf.subarray(this.#start, this.#end);
+    if (this.#raw === undefined) this.#raw = viewOf(this.#buf, this.#start, this.#end);
     return this.#raw;
   }
 
@@ -370,48 +379,190 @@ function sameBytes(last, buf, s, e) {
 }
 
 const TWO_63 = 2 ** 63;
-const TWO_64 = 2 ** 64;
+
+let at = 0; // where the last varintAt() ended
+
+/** The varint at buf[p], a number (exact up to 2^53); sets at to where it ends. */
+function varintAt(buf, p, end) {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    if (p >= end) throw new ProtocolError('truncated varint in a frame');
+    const b = buf[p++];
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      at = p;
+      return v;
+    }
+    mul *= 0x80;
+  }
+  throw new ProtocolError('bad varint in a frame');
+}
+
+/** The int64 at buf[p] (a varint of 10 bytes, read already) that is negative, exactly. */
+function negativeAt(buf, p) {
+  let v = 0n;
+  for (let i = 0; i < 10; i++) v |= BigInt(buf[p + i] & 0x7f) << BigInt(7 * i);
+  return Number(BigInt.asIntN(64, v));
+}
+
+/** Past a field of a message that the fast path does not read (a varint's value or a length read as V). */
+function skip(buf, p, end, tag, v) {
+  switch (tag & 7) {
+    case WIRE.varint:
+      break;
+    case WIRE.len:
+      p += v;
+      break;
+    case WIRE.i64:
+      p += 8;
+      break;
+    case WIRE.i32:
+      p += 4;
+      break;
+    default:
+      throw new ProtocolError(`unexpected wire type ${tag & 7} in a message`);
+  }
+  if (p > end) throw new ProtocolError('a field runs past the end of its frame');
+  return p;
+}
 
 /**
- * Decodes frame bodies. decode() returns the message of a message event
- * (and sets subscriptionId), or null for any other frame, which
- * decodeOther() then decodes. One per connection: it caches the strings
- * and the epoch of the last message.
+ * Decodes frame bodies. read() takes a message event apart without making
+ * anything: it returns true and leaves the fields in the decoder
+ * (subscriptionId, session, channel, seq, epoch, timeUs, binary and the
+ * payload at dataStart .. dataEnd of the frame), for message() or view() to
+ * make what is asked for; any other frame is false, for decodeOther().
+ * decode() is read() and message() in one. One per connection: it caches
+ * the strings of the last message.
  */
 export class FrameDecoder {
   constructor() {
     this.subscriptionId = 0;
-    this.p = 0;
-    this.sessionBytes = null;
-    this.session = '';
-    this.channelBytes = null;
+    this.sessionBytes = null; // the cache: the last session's bytes and text …
+    this.sessionText = '';
+    this.channelBytes = null; // … and the last channel's
+    this.channelText = '';
+    this.session = ''; // the fields of the message read last
     this.channel = '';
-
+    this.seq = 0;
+    this.epoch = 0;
+    this.timeUs = 0;
+    this.binary = false;
+    this.dataStart = 0;
+    this.dataEnd = 0;
   }
 
+  /** The message of a message event (subscriptionId set), or null for any other frame. */
   decode(buf, start, end) {
-    this.p = start;
-    if (end === start || this.#varint(buf, end) !== TAG_FRAME_EVENT) return null;
-    const evEnd = this.#len(buf, end);
-    if (evEnd !== end) return null; // anything after the event: let protobufjs sort it out
+    return this.read(buf, start, end) ? this.message(buf) : null;
+  }
+
+  /** The Message read last, BUF being the frame it was read from. */
+  message(buf) {
+    return new Message(this.session, this.channel, this.seq, this.epoch, this.timeUs, this.binary,
+      buf, this.dataStart, this.dataEnd);
+  }
+
+  /** The payload read last, a Buffer sharing memory with BUF. */
+  view(buf) {
+    return viewOf(buf, this.dataStart, this.dataEnd);
+  }
+
+  read(buf, start, end) {
+    // Tags and lengths are read inline while they fit in a byte (as in
+    // every frame the daemon writes), by varintAt() beyond.
+    let p = start;
+    if (end - start < 2 || buf[p] !== TAG_FRAME_EVENT) return false;
+    let n = buf[p + 1];
+    if (n < 0x80) p += 2;
+    else {
+      n = varintAt(buf, p + 1, end);
+      p = at;
+    }
+    if (p + n !== end) return false; // anything after the event: let protobufjs sort it out
     let sub = 0;
     let msgStart = -1;
     let msgEnd = -1;
-    while (this.p < evEnd) {
-      const tag = this.#varint(buf, evEnd);
-      if (tag === TAG_EVENT_SUB) sub = this.#varint(buf, evEnd);
-      else if (tag === TAG_EVENT_MESSAGE) {
-        const e = this.#len(buf, evEnd);
-        msgStart = this.p;
-        msgEnd = e;
-        this.p = e;
-      } else return null; // gap, state, outcome, or a field this client does not know
+    while (p < end) {
+      const tag = buf[p++];
+      if (tag === TAG_EVENT_SUB) {
+        sub = p < end ? buf[p] : 0x80;
+        if (sub < 0x80) p++;
+        else {
+          sub = varintAt(buf, p, end);
+          p = at;
+        }
+      } else if (tag === TAG_EVENT_MESSAGE) {
+        n = p < end ? buf[p] : 0x80;
+        if (n < 0x80) p++;
+        else {
+          n = varintAt(buf, p, end);
+          p = at;
+        }
+        msgStart = p;
+        msgEnd = p + n;
+        if (msgEnd > end) throw new ProtocolError('a field runs past the end of its frame');
+        p = msgEnd;
+      } else return false; // gap, state, outcome, a field this client does not know, a long tag
     }
-    if (msgStart < 0) return null;
+    if (msgStart < 0) return false;
+    if (!this.#inOrder(buf, msgStart, msgEnd)) this.#message(buf, msgStart, msgEnd);
     this.subscriptionId = sub;
-    return this.#message(buf, msgStart, msgEnd);
+    return true;
   }
 
+  // The message as the daemon writes it: its fields in order, data last,
+  // binary only when true, every tag and length in a byte (but the
+  // payload's length). False, with nothing set, for any other layout.
+  #inOrder(buf, start, end) {
+    let p = start;
+    if (buf[p] !== TAG_SESSION) return false;
+    let n = buf[p + 1];
+    if (n >= 0x80 || p + 2 + n > end) return false;
+    const session = this.#cachedSession(buf, p + 2, p + 2 + n);
+    p += 2 + n;
+    if (buf[p] !== TAG_CHANNEL) return false;
+    n = buf[p + 1];
+    if (n >= 0x80 || p + 2 + n > end) return false;
+    const channel = this.#cachedChannel(buf, p + 2, p + 2 + n);
+    p += 2 + n;
+    if (buf[p] !== TAG_SEQ || p + 1 >= end) return false;
+    let seq = buf[p + 1];
+    if (seq < 0x80) p += 2;
+    else {
+      seq = varintAt(buf, p + 1, end);
+      p = at;
+    }
+    if (buf[p] !== TAG_EPOCH || p + 9 > end) return false;
+    const epoch = ((buf[p + 5] | buf[p + 6] << 8 | buf[p + 7] << 16 | buf[p + 8] << 24) >>> 0) * TWO_32
+      + ((buf[p + 1] | buf[p + 2] << 8 | buf[p + 3] << 16 | buf[p + 4] << 24) >>> 0);
+    p += 9;
+    if (buf[p] !== TAG_TIME || p + 1 >= end) return false;
+    const timeUs = varintAt(buf, p + 1, end);
+    if (timeUs >= TWO_63) return false;
+    p = at;
+    let binary = false;
+    if (buf[p] === TAG_BINARY) {
+      if (buf[p + 1] !== 1 || p + 2 > end) return false;
+      binary = true;
+      p += 2;
+    }
+    if (buf[p] !== TAG_DATA || p + 1 >= end) return false;
+    n = varintAt(buf, p + 1, end);
+    if (at + n !== end) return false;
+    this.session = session;
+    this.channel = channel;
+    this.seq = seq;
+    this.epoch = epoch;
+    this.timeUs = timeUs;
+    this.binary = binary;
+    this.dataStart = at;
+    this.dataEnd = end;
+    return true;
+  }
+
+  // Any other layout, field by field.
   #message(buf, start, end) {
     let session = '';
     let channel = '';
@@ -421,121 +572,86 @@ export class FrameDecoder {
     let binary = false;
     let dataStart = start;
     let dataEnd = start;
-    this.p = start;
-    while (this.p < end) {
-      const tag = this.#varint(buf, end);
+    let p = start;
+    while (p < end) {
+      let tag = buf[p];
+      if (tag < 0x80) p++;
+      else {
+        tag = varintAt(buf, p, end);
+        p = at;
+      }
+      // A varint field's value, or the length of a length-delimited one.
+      let v = 0;
+      const wire = tag & 7;
+      const vp = p;
+      if (wire === WIRE.varint || wire === WIRE.len) {
+        v = p < end ? buf[p] : 0x80;
+        if (v < 0x80) p++;
+        else {
+          v = varintAt(buf, p, end);
+          p = at;
+        }
+      }
       switch (tag) {
-        case TAG_SESSION: {
-          const e = this.#len(buf, end);
-          session = this.#cachedSession(buf, this.p, e);
-          this.p = e;
+        case TAG_SESSION:
+          if (p + v > end) throw new ProtocolError('a field runs past the end of its frame');
+          session = this.#cachedSession(buf, p, p + v);
+          p += v;
           break;
-        }
-        case TAG_CHANNEL: {
-          const e = this.#len(buf, end);
-          channel = this.#cachedChannel(buf, this.p, e);
-          this.p = e;
+        case TAG_CHANNEL:
+          if (p + v > end) throw new ProtocolError('a field runs past the end of its frame');
+          channel = this.#cachedChannel(buf, p, p + v);
+          p += v;
           break;
-        }
         case TAG_SEQ:
-          seq = this.#varint(buf, end);
+          seq = v;
           break;
         case TAG_EPOCH:
-          epoch = this.#fixed64(buf, end);
+          if (p + 8 > end) throw new ProtocolError('truncated fixed64 in a message');
+          epoch = ((buf[p + 4] | buf[p + 5] << 8 | buf[p + 6] << 16 | buf[p + 7] << 24) >>> 0) * TWO_32
+            + ((buf[p] | buf[p + 1] << 8 | buf[p + 2] << 16 | buf[p + 3] << 24) >>> 0);
+          p += 8;
           break;
         case TAG_TIME:
-          timeUs = this.#varint(buf, end);
-          if (timeUs >= TWO_63) timeUs -= TWO_64;
+          timeUs = v >= TWO_63 ? negativeAt(buf, vp) : v;
           break;
         case TAG_BINARY:
-          binary = this.#varint(buf, end) !== 0;
+          binary = v !== 0;
           break;
-        case TAG_DATA: {
-          dataEnd = this.#len(buf, end);
-          dataStart = this.p;
-          this.p = dataEnd;
+        case TAG_DATA:
+          dataStart = p;
+          dataEnd = p + v;
+          if (dataEnd > end) throw new ProtocolError('a field runs past the end of its frame');
+          p = dataEnd;
           break;
-        }
         default:
-          this.#skip(buf, end, tag);
+          p = skip(buf, p, end, tag, v);
       }
     }
-    return new Message(session, channel, seq, epoch, timeUs, binary, buf, dataStart, dataEnd);
+    this.session = session;
+    this.channel = channel;
+    this.seq = seq;
+    this.epoch = epoch;
+    this.timeUs = timeUs;
+    this.binary = binary;
+    this.dataStart = dataStart;
+    this.dataEnd = dataEnd;
   }
 
   #cachedSession(buf, s, e) {
     if (!sameBytes(this.sessionBytes, buf, s, e)) {
       this.sessionBytes = Buffer.from(buf.subarray(s, e));
-      this.session = this.sessionBytes.toString('utf8');
+      this.sessionText = this.sessionBytes.toString('utf8');
     }
-    return this.session;
+    return this.sessionText;
   }
 
   #cachedChannel(buf, s, e) {
     if (!sameBytes(this.channelBytes, buf, s, e)) {
       this.channelBytes = Buffer.from(buf.subarray(s, e));
-      this.channel = this.channelBytes.toString('utf8');
+      this.channelText = this.channelBytes.toString('utf8');
     }
-    return this.channel;
-  }
-
-  #fixed64(buf, end) {
-    const p = this.p;
-    if (p + 8 > end) throw new ProtocolError('truncated fixed64 in a message');
-    this.p = p + 8;
-    return buf.readUInt32LE(p + 4) * TWO_32 + buf.readUInt32LE(p);
-  }
-
-  /** A varint as a number (exact up to 2^53). */
-  #varint(buf, end) {
-    let p = this.p;
-    if (p >= end) throw new ProtocolError('truncated varint in a frame');
-    let b = buf[p++];
-    if (b < 0x80) {
-      this.p = p;
-      return b;
-    }
-    let v = b & 0x7f;
-    let mul = 0x80;
-    for (let i = 1; i < 10; i++) {
-      if (p >= end) throw new ProtocolError('truncated varint in a frame');
-      b = buf[p++];
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        this.p = p;
-        return v;
-      }
-      mul *= 0x80;
-    }
-    throw new ProtocolError('bad varint in a frame');
-  }
-
-  /** Reads a length; returns where the field ends (this.p is where it starts). */
-  #len(buf, end) {
-    const n = this.#varint(buf, end);
-    const e = this.p + n;
-    if (e > end) throw new ProtocolError('a field runs past the end of its frame');
-    return e;
-  }
-
-  #skip(buf, end, tag) {
-    switch (tag & 7) {
-      case WIRE.varint:
-        this.#varint(buf, end);
-        break;
-      case WIRE.i64:
-        this.p += 8;
-        break;
-      case WIRE.len:
-        this.p = this.#len(buf, end);
-        break;
-      case WIRE.i32:
-        this.p += 4;
-        break;
-      default:
-        throw new ProtocolError(`unexpected wire type ${tag & 7} in a message`);
-    }
-    if (this.p > end) throw new ProtocolError('a field runs past the end of its frame');
+    return this.channelText;
   }
 
   /** Any frame through protobufjs; a plain object with Longs. */

@@ -10,34 +10,50 @@ import { Gap, StateChange, expectResult, statusFromPb, toLongBits, toNumber } fr
 /** The client's side of a subscription (not for apps). */
 export const INTERNAL = Symbol('wsbridge.subscription');
 
+/**
+ * The ws face's way in (not for apps): sub[PAYLOADS](fn) has each message
+ * go to fn(payload, binary) instead of a 'message' event, so that no
+ * Message is made for it.
+ */
+export const PAYLOADS = Symbol('wsbridge.payloads');
+
 const DATA_EVENTS = new Set(['message', 'gap', 'state']);
 
-/** A FIFO that does not shift a large array at every take. */
+/** A FIFO in a ring that grows by doubling: nothing is allocated per item, nor shifted. */
 class Queue {
-  #items = [];
+  #items = new Array(16);
   #head = 0;
+  #length = 0;
 
   get length() {
-    return this.#items.length - this.#head;
+    return this.#length;
   }
 
   push(item) {
-    this.#items.push(item);
+    const items = this.#items;
+    if (this.#length === items.length) {
+      // Full: the same items in order, in a ring twice the size.
+      const bigger = new Array(items.length * 2);
+      for (let i = 0; i < this.#length; i++) bigger[i] = items[(this.#head + i) & (items.length - 1)];
+      this.#items = bigger;
+      this.#head = 0;
+    }
+    this.#items[(this.#head + this.#length++) & (this.#items.length - 1)] = item;
   }
 
   shift() {
+    if (this.#length === 0) return undefined;
     const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (this.#items.length - 1);
+    this.#length--;
     return item;
   }
 
   clear() {
-    this.#items = [];
+    this.#items = new Array(16);
     this.#head = 0;
+    this.#length = 0;
   }
 }
 
@@ -54,6 +70,7 @@ export class Subscription extends EventEmitter {
   #held = false;
   #paused = false;
   #listening = false;
+  #sink = null; // fn(payload, binary) in place of 'message' events (PAYLOADS)
   #iterating = false;
   #waiter = null;
   #error = null;
@@ -82,11 +99,12 @@ export class Subscription extends EventEmitter {
     });
     this.on('removeListener', (event) => {
       if (DATA_EVENTS.has(event))
-        this.#listening = [...DATA_EVENTS].some((e) => this.listenerCount(e) > 0);
+        this.#listening = this.#sink !== null || [...DATA_EVENTS].some((e) => this.listenerCount(e) > 0);
     });
     this[INTERNAL] = {
       subscribe: () => this.#subscribe(),
       message: (m) => this.#message(m),
+      read: (decoder, buf) => this.#read(decoder, buf),
       gap: (g) => this.#gap(g),
       state: (status) => this.#state(status),
       lost: () => this.#lost(),
@@ -98,6 +116,12 @@ export class Subscription extends EventEmitter {
         this.emit('close');
       },
     };
+  }
+
+  [PAYLOADS](fn) {
+    this.#sink = fn;
+    this.#listening = true;
+    this.#scheduleFlush();
   }
 
   /** Items received and not yet taken by the iterator or a listener. */
@@ -216,22 +240,38 @@ export class Subscription extends EventEmitter {
     this.#deliver(new Gap(this.session, this.channel, 1, 0, this.#epoch, previousEpoch));
   }
 
-  #message(m) {
+  /** Whether message SEQ of EPOCH is one to deliver (not one delivered already); if so, the position moves. */
+  #fresh(seq, epoch) {
     if (this.#openingUpTo > 0) {
-      if (m.epoch === this.#epoch && m.seq <= this.#openingUpTo) {
+      if (epoch === this.#epoch && seq <= this.#openingUpTo) {
         // One of the messages the upstream connection opened with.
-        if (m.seq <= this.#openingSeq) return;
-        this.#openingSeq = m.seq;
-        this.#deliver(m);
-        return;
+        if (seq <= this.#openingSeq) return false;
+        this.#openingSeq = seq;
+        return true;
       }
       this.#openingUpTo = 0;
     }
-    if (m.epoch === this.#epoch && m.seq <= this.#seq) return; // already delivered
-    if (this.#restart !== null) this.#owedGap(m);
-    this.#seq = m.seq;
-    this.#epoch = m.epoch;
-    this.#deliver(m);
+    if (epoch === this.#epoch && seq <= this.#seq) return false; // already delivered
+    if (this.#restart !== null) this.#owedGap(null);
+    this.#seq = seq;
+    this.#epoch = epoch;
+    return true;
+  }
+
+  #message(m) {
+    if (this.#fresh(m.seq, m.epoch)) this.#deliver(m);
+  }
+
+  // A message event, its fields in DECODER (FrameDecoder.read()): a Message
+  // is made only for the queue, the iterator or a 'message' listener.
+  #read(decoder, buf) {
+    if (!this.#fresh(decoder.seq, decoder.epoch)) return;
+    if (this.#waiter === null && !this.#iterating && !this.#paused && this.#listening && this.#queue.length === 0) {
+      if (this.#sink !== null) this.#sink(decoder.view(buf), decoder.binary);
+      else this.emit('message', decoder.message(buf));
+      return;
+    }
+    this.#deliver(decoder.message(buf));
   }
 
   #gap(g) {
@@ -277,7 +317,7 @@ export class Subscription extends EventEmitter {
       return;
     }
     if (!this.#iterating && !this.#paused && this.#listening && this.#queue.length === 0) {
-      this.emit(item.type, item);
+      this.#emit(item);
       return;
     }
     this.#queue.push(item);
@@ -286,6 +326,11 @@ export class Subscription extends EventEmitter {
       this.#held = true;
       this.#client.hold();
     }
+  }
+
+  #emit(item) {
+    if (this.#sink !== null && item.type === 'message') this.#sink(item.raw, item.binary);
+    else this.emit(item.type, item);
   }
 
   #taken() {
@@ -303,7 +348,7 @@ export class Subscription extends EventEmitter {
       while (!this.#iterating && !this.#paused && this.#listening && this.#queue.length > 0) {
         const item = this.#queue.shift();
         this.#taken();
-        this.emit(item.type, item);
+        this.#emit(item);
       }
       // An error comes after the items a listener takes, then 'close'.
       // Unheard, it waits for an iterator.

@@ -215,8 +215,10 @@ class WebSocket extends EventEmitter {
 
   async #start(options) {
     let client;
+    let PAYLOADS;
     try {
-      const { connect } = await nativeClient();
+      let connect;
+      ({ connect, PAYLOADS } = await nativeClient());
       client = await connect(options.socket, {
         system: options.system, clientName: options.clientName,
         // One connection's life: the daemon's going is its end (sticky: resumed).
@@ -239,9 +241,9 @@ class WebSocket extends EventEmitter {
       if (this.#sticky || status.state === 'open') this.#opened();
     });
     // Until the face opens, messages are of a connection before the one it
-    // waits for.
-    sub.on('message', (m) => {
-      if (this.#readyState === OPEN) this.emit('message', this.#payload(m), m.binary);
+    // waits for. The payloads come without a Message made for each.
+    sub[PAYLOADS]((raw, binary) => {
+      if (this.#readyState === OPEN) this.emit('message', this.#payload(raw, binary), binary);
     });
     sub.on('gap', (gap) => {
       if (this.#readyState === OPEN) this.emit('gap', gap);
@@ -292,19 +294,17 @@ class WebSocket extends EventEmitter {
     }, () => {});
   }
 
-  #payload(m) {
-    if (!m.binary) return m.raw;
+  #payload(raw, binary) {
+    if (!binary) return raw;
     switch (this.#binaryType) {
-      case 'arraybuffer': {
-        const raw = m.raw;
+      case 'arraybuffer':
         return raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length);
-      }
       case 'fragments':
-        return [m.raw];
+        return [raw];
       case 'blob':
-        return new Blob([m.raw]);
+        return new Blob([raw]);
       default:
-        return m.raw;
+        return raw;
     }
   }
 
