@@ -1,4 +1,4 @@
-"""Helpers for the chaos tests, on top of wsbtest (tests/integration):
+"""Helpers for the chaos tests, on top of wsbtest (tests/harness):
 
   LONG, scale()  the short form (make check) or the long one (WSB_CHAOS_LONG=1)
   Worker         a thread whose exception fails the test

@@ -1,24 +1,13 @@
-"""pytest glue: the integration tests' fixtures and rules (tests/integration/conftest.py:
+"""pytest glue: the harness's pytest plugin (tests/harness/wsbtest/plugin.py:
 the `wsb` fixture, logs on failure, skips count as failures), plus the chaos
 tests' own fixtures (network namespaces, a small tmpfs)."""
-
-import importlib.util
-import pathlib
 
 import pytest
 
 import chaostest
 from wsbtest import needs_root
 
-_spec = importlib.util.spec_from_file_location(
-    "integration_conftest", pathlib.Path(__file__).parent.parent / "integration" / "conftest.py")
-_integration = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_integration)
-
-wsb = _integration.wsb
-pytest_runtest_makereport = _integration.pytest_runtest_makereport
-pytest_runtest_logreport = _integration.pytest_runtest_logreport
-pytest_sessionfinish = _integration.pytest_sessionfinish
+pytest_plugins = ["wsbtest.plugin"]
 
 
 @pytest.fixture

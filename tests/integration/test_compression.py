@@ -7,7 +7,7 @@ import pathlib
 import struct
 import zlib
 
-from robustness_rig import rss_meaningful
+from wsbtest.robustness_rig import rss_meaningful
 from wsbtest import SLOW, session_conf, wait_for
 
 MiB = 1 << 20

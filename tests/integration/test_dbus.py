@@ -19,6 +19,7 @@ from gi.repository import GLib
 
 import wsbtest
 from wsbtest import SLOW, session_conf, wait_for
+from wsbtest.bus import SYSTEM_LIKE_POLICY
 
 BUS_NAME = "io.github.WsBridge1"
 MANAGER_PATH = "/io/github/WsBridge1"
@@ -523,28 +524,6 @@ def test_dbus_activation_starts_the_daemon(wsb):
     assert "stopped" in log
     assert not [line for line in log.splitlines() if wsbtest.BAD_LOG_LINE.search(line)]
 
-
-# Like the default policy of a real system bus (dbus's system.conf): no one
-# owns names or calls methods unless a policy file allows it.
-SYSTEM_LIKE_POLICY = """\
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include ignore_missing="no">{policy}</include>"""
 
 # Run as nobody: call the daemon on the bus at argv[1]; print what happened.
 NOBODY_CLIENT = textwrap.dedent("""\

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from openssl_server import OpenSSLServer
+from wsbtest.openssl_server import OpenSSLServer
 from test_hostile import frame
 from wsbtest import SLOW, session_conf, wait_for
 

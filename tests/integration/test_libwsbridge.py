@@ -7,16 +7,15 @@ Missing tools (meson, cc, pkg-config, nm, readelf) fail the test: skips count
 as failures in this suite.
 """
 
-import json
 import os
 import pathlib
 import re
 import shlex
-import shutil
 import subprocess
 
 import wsbtest
 from wsbtest import BUILD_ROOT, session_conf
+from wsbtest.install import build_options, meson_command, run, tool
 
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = SOURCE_ROOT / "examples" / "wsbridge-list.c"
@@ -25,32 +24,6 @@ SONAME = "libwsbridge.so.1"
 VERSION_NODE = "LIBWSBRIDGE_1"
 INCLUDE_SUBDIR = "wsbridge-1"
 SANITIZER_RUNTIME = re.compile(r"lib(asan|ubsan|tsan|lsan|hwasan)\.so")
-
-
-def tool(name):
-    path = shutil.which(name)
-    assert path, f"{name} is not installed; this test needs it"
-    return path
-
-
-def meson_command():
-    """The meson that configured this build (meson test exports it), else PATH's."""
-    introspect = shlex.split(os.environ.get("MESONINTROSPECT", ""))
-    if introspect and introspect[-1] == "introspect":
-        return introspect[:-1]
-    return [tool("meson")]
-
-
-def build_options():
-    path = BUILD_ROOT / "meson-info" / "intro-buildoptions.json"
-    return {o["name"]: o["value"] for o in json.loads(path.read_text())}
-
-
-def run(cmd, **kwargs):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
-    assert r.returncode == 0, (f"{shlex.join(map(str, cmd))} exited {r.returncode}:\n"
-                               f"{r.stdout}{r.stderr}")
-    return r.stdout
 
 
 def staged_install(dest):

@@ -7,7 +7,7 @@ import pytest
 import time
 
 from wsbtest import encode_varint, pb, wait_for
-from robustness_rig import (expect_error_then_eof, expect_reply_error, fd_count, field_len,
+from wsbtest.robustness_rig import (expect_error_then_eof, expect_reply_error, fd_count, field_len,
     field_varint, framed, GiB, hello_frame, KiB, MALFORMED, MiB, PROTOCOL, raw_reply,
     raw_request, request_frame, Rig, rss_bytes, rss_meaningful, TOO_LARGE, VERSION, WAIT,
     wait_fds_back)

@@ -8,7 +8,7 @@ import threading
 import time
 
 from wsbtest import ApiClient, SLOW, pb, session_conf, wait_for
-from robustness_rig import (expect_error_then_eof, expect_reply_error, fd_count, field_len,
+from wsbtest.robustness_rig import (expect_error_then_eof, expect_reply_error, fd_count, field_len,
     field_varint, hello_frame, INVALID, KiB, LIMIT, MALFORMED, MiB, NOT_FOUND, pipeline,
     raw_reply, raw_request, request_frame, Rig, rss_bytes, rss_meaningful, TOO_LARGE, tree, WAIT,
     wait_fds_back)

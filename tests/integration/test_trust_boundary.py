@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import wsbtest
-from bus_relay import Relay, RelayError
+from wsbtest.bus_relay import Relay, RelayError
 from test_dbus import SYSTEM_LIKE_POLICY, Client, opts, session_path, wait_until
 from wsbtest import CPU_SLOW, CTL, SLOW, ApiClient, pb, session_conf, wait_for
 

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import traceback
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "integration"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "harness"))
 import wsbtest  # noqa: E402
 
 

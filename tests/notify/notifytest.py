@@ -1,4 +1,4 @@
-"""Helpers for the wsbridge-notify tests, on top of wsbtest (tests/integration):
+"""Helpers for the wsbridge-notify tests, on top of wsbtest (tests/harness):
 
   Desk        a private session bus (wsbtest.SessionBus) with its notifiers and mocks
   NotifyMock  python-dbusmock's notification_daemon template on that bus; reads
@@ -17,6 +17,7 @@ import subprocess
 import urllib.request
 
 import wsbtest
+from wsbtest.clients import ClientProcess
 from wsbtest import BUILD_ROOT, PYTHON, SLOW, WRAPPER, tail, wait_for
 
 NOTIFY = BUILD_ROOT / "clients" / "notify" / "wsbridge-notify"
@@ -116,7 +117,7 @@ class NotifyMock(Mock):
                   dbus.Array([dbus.UInt32(notification_id), action], signature="v"))
 
 
-class Notifier:
+class Notifier(ClientProcess):
     """wsbridge-notify TARGET ARGS against DAEMON, on the desk's bus."""
 
     def __init__(self, desk, daemon, target, args, env):
@@ -135,12 +136,6 @@ class Notifier:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, env=self.env)
         return self
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
     def wait_log(self, pattern, count=1, timeout=10.0 * SLOW):
         """Poll until COUNT lines of the log match the regex PATTERN; return them."""
@@ -174,25 +169,6 @@ class Notifier:
         self.proc.send_signal(signal.SIGCONT)
         self.proc.send_signal(signal.SIGTERM)
         return self.wait_exit()
-
-    def finish(self, label):
-        """Stop it if it runs; return the problems found (named LABEL): an exit
-        status other than 0 after SIGTERM, an unexpected death, criticals in the log."""
-        if self.proc is None:
-            return []
-        status = None
-        if self.proc.poll() is None:
-            try:
-                status = self.stop()
-            except AssertionError as e:
-                self.proc.kill()
-                self.proc.wait()
-                status = str(e)
-        elif self.returncode is None:
-            status = f"died unexpectedly with {self.proc.returncode}"
-        problems = [] if status in (None, 0) else [f"{label}: {status}"]
-        return problems + [f"{label} log: {line}" for line in self.log().splitlines()
-                           if wsbtest.BAD_LOG_LINE.search(line)]
 
 
 class Desk:

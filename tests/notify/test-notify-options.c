@@ -1,6 +1,7 @@
 #include <glib/gstdio.h>
 
 #include "notify-options.h"
+#include "test-util.h"
 
 /* Parses the arguments (after the program name) with conf, when non-NULL,
  * written to a file passed as --config. */
@@ -8,7 +9,7 @@ static gboolean
 parse (WsbNotifyOptions *o, const char *conf, GError **error, ...)
 {
   g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *dir = g_dir_make_tmp ("test-notify-options-XXXXXX", NULL);
+  g_autofree char *dir = wsb_test_tmp_dir ("test-notify-options-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "demo.conf", NULL);
   g_autofree char **argv_copy = NULL;
   char **argv;
@@ -32,8 +33,7 @@ parse (WsbNotifyOptions *o, const char *conf, GError **error, ...)
   argv_copy = g_memdup2 (args->pdata, args->len * sizeof (char *));
   argv = argv_copy;
   ok = wsb_notify_options_parse (o, &argc, &argv, error);
-  g_unlink (path);
-  g_rmdir (dir);
+  wsb_test_rm_rf (dir);
   return ok;
 }
 

@@ -1,6 +1,7 @@
 #include <glib/gstdio.h>
 
 #include "notify-position.h"
+#include "test-util.h"
 
 static void
 test_path (void)
@@ -15,7 +16,7 @@ test_path (void)
 static void
 test_round_trip (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("test-notify-position-XXXXXX", NULL);
+  g_autofree char *dir = wsb_test_tmp_dir ("test-notify-position-XXXXXX");
   g_autofree char *sub = g_build_filename (dir, "wsbridge", "notify", NULL);
   g_autofree char *path = wsb_notify_position_path (sub, "demo", "*");
   g_autoptr (GError) error = NULL;
@@ -48,11 +49,7 @@ test_round_trip (void)
       g_assert_nonnull (error);
       g_clear_error (&error);
     }
-  g_unlink (path);
-  g_rmdir (sub);
-  g_autofree char *parent = g_path_get_dirname (sub);
-  g_rmdir (parent);
-  g_rmdir (dir);
+  wsb_test_rm_rf (dir);
 }
 
 int

@@ -10,7 +10,7 @@ import shlex
 import shutil
 import subprocess
 
-from test_libwsbridge import build_options, meson_command, run
+from wsbtest.install import build_options, meson_command, run
 from notifytest import NOTIFY
 from wsbtest import BUILD_ROOT, WRAPPER, session_conf
 

@@ -15,7 +15,7 @@ import subprocess
 
 import pkgtest
 import wsbtest
-from test_dbus import SYSTEM_LIKE_POLICY  # tests/integration: a real system bus's defaults
+from wsbtest.bus import SYSTEM_LIKE_POLICY  # a real system bus's defaults
 from wsbtest import session_conf, wait_for
 
 WATCHDOG_USEC = 4_000_000

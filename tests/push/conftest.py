@@ -1,27 +1,12 @@
-"""The integration suite's fixtures and hooks (tests/integration/conftest.py:
-`wsb`, logs on failure, skips count as failures), loaded from there rather
-than copied, plus the push tests' own fixture."""
-
-import importlib.util
-import pathlib
-import sys
+"""The harness's pytest plugin (tests/harness/wsbtest/plugin.py: `wsb`, logs
+on failure, skips count as failures), plus the push tests' own fixture."""
 
 import pytest
 
-INTEGRATION = pathlib.Path(__file__).resolve().parents[1] / "integration"
-sys.path.insert(0, str(INTEGRATION))
+import pushtest
+from wsbtest.clients import close_desk
 
-_spec = importlib.util.spec_from_file_location("wsb_integration_conftest",
-                                               INTEGRATION / "conftest.py")
-_shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_shared)
-
-wsb = _shared.wsb
-pytest_runtest_makereport = _shared.pytest_runtest_makereport
-pytest_runtest_logreport = _shared.pytest_runtest_logreport
-pytest_sessionfinish = _shared.pytest_sessionfinish
-
-import pushtest  # noqa: E402  (needs the path above)
+pytest_plugins = ["wsbtest.plugin"]
 
 
 @pytest.fixture
@@ -30,10 +15,4 @@ def desk(request, wsb):
     SIGTERM with a clean log."""
     d = pushtest.PushDesk(wsb)
     yield d
-    problems = d.close()
-    failed = any(getattr(request.node, f"rep_{w}", None) is not None
-                 and getattr(request.node, f"rep_{w}").failed for w in ("setup", "call"))
-    if failed or problems:
-        for title, text in d.log_sections():
-            print(f"----- {title}\n{text}")
-    assert not problems, "teardown found problems:\n  " + "\n  ".join(problems)
+    close_desk(request, d)

@@ -1,4 +1,4 @@
-"""Helpers for the wsbridge-push tests, on top of wsbtest (tests/integration):
+"""Helpers for the wsbridge-push tests, on top of wsbtest (tests/harness):
 
   PushDesk     a private session bus with a service directory (D-Bus
                activation), the test ntfy server, connector apps and
@@ -19,6 +19,7 @@ import subprocess
 import urllib.request
 
 import wsbtest
+from wsbtest.clients import ClientProcess
 from wsbtest import BUILD_ROOT, PYTHON, SLOW, WRAPPER, read_jsonl, tail, wait_for
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -138,7 +139,7 @@ class ConnectorApp:
         return self.desk.bus.connection().name_has_owner(self.name)
 
 
-class Distributor:
+class Distributor(ClientProcess):
     def __init__(self, desk, daemon, args=()):
         n = len(desk.distributors) + 1
         self.desk = desk
@@ -164,12 +165,6 @@ class Distributor:
             wait_for(owned, 10.0 * SLOW, f"wsbridge-push to own {DIST_NAME}", interval=0.05)
         return self
 
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
     def wait_log(self, pattern, count=1, timeout=15.0 * SLOW):
         regex = re.compile(pattern)
 
@@ -188,23 +183,6 @@ class Distributor:
         conn = self.desk.bus.connection()
         wait_for(lambda: not conn.name_has_owner(DIST_NAME), 5.0 * SLOW, "the name to be free")
         return self.returncode
-
-    def finish(self, label):
-        if self.proc is None:
-            return []
-        status = None
-        if self.proc.poll() is None:
-            try:
-                status = self.stop()
-            except AssertionError as e:
-                self.proc.kill()
-                self.proc.wait()
-                status = str(e)
-        elif self.returncode is None:
-            status = f"died unexpectedly with {self.proc.returncode}"
-        problems = [] if status in (None, 0) else [f"{label}: {status}"]
-        return problems + [f"{label} log: {line}" for line in self.log().splitlines()
-                           if wsbtest.BAD_LOG_LINE.search(line)]
 
 
 class PushDesk:

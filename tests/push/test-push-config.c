@@ -1,11 +1,12 @@
 #include "push-config.h"
+#include "test-util.h"
 
 #include <string.h>
 
 static char *
 write_conf (const char *text)
 {
-  g_autofree char *dir = g_dir_make_tmp ("push-conf-XXXXXX", NULL);
+  g_autofree char *dir = wsb_test_tmp_dir ("push-conf-XXXXXX");
   char *path = g_build_filename (dir, "push.conf", NULL);
 
   g_assert_true (g_file_set_contents (path, text, -1, NULL));

@@ -1,4 +1,5 @@
 #include "push-store.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 static char *
 tmp_path (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("push-store-XXXXXX", NULL);
+  g_autofree char *dir = wsb_test_tmp_dir ("push-store-XXXXXX");
 
   return g_build_filename (dir, "sub", "registrations.json", NULL);
 }

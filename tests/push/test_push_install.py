@@ -7,7 +7,7 @@ import configparser
 import json
 import pathlib
 
-from test_libwsbridge import build_options, meson_command, run
+from wsbtest.install import build_options, meson_command, run
 from wsbtest import BUILD_ROOT
 
 NAME = "org.unifiedpush.Distributor.wsbridge"

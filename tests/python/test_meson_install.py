@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from pyclient import BUILD_PACKAGE, feed
-from test_libwsbridge import meson_command, run
+from wsbtest.install import meson_command, run
 
 
 def test_meson_install_installs_the_package_the_tests_use(wsb, tmp_path):

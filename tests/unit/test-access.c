@@ -14,6 +14,7 @@
 #include "access.h"
 #include "config.h"
 #include "peer.h"
+#include "test-util.h"
 #include "wsb-error.h"
 
 #define ALICE_UID 41001 /* groups wsbtest-users (primary), wsbtest-staff */
@@ -358,6 +359,12 @@ on_peer (WsbPeer *peer, gpointer data)
   *out = wsb_peer_ref (peer);
 }
 
+static gboolean
+peer_arrived (gpointer data)
+{
+  return *(WsbPeer **) data != NULL;
+}
+
 static WsbPeer *
 lookup_and_wait (uid_t uid, pid_t pid, gboolean *waited)
 {
@@ -365,8 +372,7 @@ lookup_and_wait (uid_t uid, pid_t pid, gboolean *waited)
   WsbPeerWait *w = wsb_peer_lookup (TRUE, uid, pid, on_peer, &got);
 
   *waited = w != NULL;
-  while (!got)
-    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (wsb_test_iterate_until (peer_arrived, &got, 10000));
   return got;
 }
 

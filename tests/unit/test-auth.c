@@ -8,6 +8,7 @@
 
 #include "auth-private.h"
 #include "auth.h"
+#include "test-util.h"
 
 /* Longer than any test should take; a hang fails instead of blocking CI. */
 #define GUARD_MS 20000
@@ -25,10 +26,7 @@ typedef struct
 static void
 setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("test-auth-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->dir = wsb_test_tmp_dir ("test-auth-XXXXXX");
   f->cfg = wsb_session_config_new_default ("t");
   f->loop = g_main_loop_new (NULL, FALSE);
   wsb_auth_set_timeout_for_tests (WSB_AUTH_COMMAND_TIMEOUT_S);
@@ -37,15 +35,7 @@ setup (Fixture *f, gconstpointer data)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GDir) dir = g_dir_open (f->dir, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *path = g_build_filename (f->dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (f->dir);
+  wsb_test_rm_rf (f->dir);
   g_free (f->dir);
   wsb_session_config_free (f->cfg);
   g_main_loop_unref (f->loop);
@@ -338,20 +328,18 @@ read_pid (Fixture *f)
   return (GPid) g_ascii_strtoll (text, NULL, 10);
 }
 
+static gboolean
+pid_written (gpointer data)
+{
+  return read_pid (data) != 0;
+}
+
 /* Iterates the loop until the child's pid file appears. */
 static GPid
 wait_for_pid (Fixture *f)
 {
-  gint64 deadline = g_get_monotonic_time () + GUARD_MS * 1000;
-  GPid pid;
-
-  while (!(pid = read_pid (f)))
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (10000);
-    }
-  return pid;
+  g_assert_true (wsb_test_iterate_until (pid_written, f, GUARD_MS));
+  return read_pid (f);
 }
 
 /* GSubprocess reaps the child in GLib's worker thread, so it vanishes
@@ -396,8 +384,7 @@ test_cancel_kills (Fixture *f, gconstpointer data)
   /* Let the cancelled reads and the exit notice arrive: none reports. */
   for (guint i = 0; i < 20; i++)
     {
-      while (g_main_context_iteration (NULL, FALSE))
-        ;
+      wsb_test_drain ();
       g_usleep (10000);
     }
   g_assert_cmpuint (f->calls, ==, 0);
@@ -408,8 +395,7 @@ test_cancel_before_idle (Fixture *f, gconstpointer data)
 {
   set_token_file (f, "tok\n", 0600);
   wsb_auth_cancel (wsb_auth_fetch (f->cfg, TRUE, on_done, f));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  wsb_test_drain ();
   g_assert_cmpuint (f->calls, ==, 0);
 }
 

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "test-util.h"
 #include "wsb-error.h"
 
 #include <glib/gstdio.h>
@@ -229,7 +230,7 @@ static void
 test_load_dir (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("wsb-config-XXXXXX", &error);
+  g_autofree char *dir = wsb_test_tmp_dir ("wsb-config-XXXXXX");
   g_autofree char *sd = g_build_filename (dir, "sessions.d", NULL);
   g_autoptr (WsbConfig) cfg = NULL;
 
@@ -262,8 +263,7 @@ test_load_dir (void)
   g_assert_no_error (error);
   g_assert_cmpuint (cfg->sessions->len, ==, 0);
 
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-  g_assert_cmpint (system (cmd), ==, 0);
+  wsb_test_rm_rf (dir);
 }
 
 static void

@@ -1,4 +1,5 @@
 #include "journal.h"
+#include "test-util.h"
 #include "wsb-error.h"
 
 #include <errno.h>
@@ -17,40 +18,16 @@ typedef struct
 } Fixture;
 
 static void
-rm_rf (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir)
-    {
-      while ((name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          rm_rf (child);
-        }
-      g_dir_close (dir);
-      g_rmdir (path);
-      return;
-    }
-  g_unlink (path);
-}
-
-static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("wsb-journal-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->dir = wsb_test_tmp_dir ("wsb-journal-XXXXXX");
   f->path = g_build_filename (f->dir, "queue.journal", NULL);
 }
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  rm_rf (f->dir);
+  wsb_test_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f->path);
 }

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "outbox.h"
+#include "test-util.h"
 #include "wsb-error.h"
 
 #include <glib/gstdio.h>
@@ -134,22 +135,6 @@ test_full_queue_refused (void)
   wsb_outbox_free (ob);
 }
 
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-run_loop_ms (guint ms)
-{
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-
-  g_timeout_add (ms, quit_loop, loop);
-  g_main_loop_run (loop);
-}
-
 static void
 test_ttl_expires_but_not_in_flight (void)
 {
@@ -162,7 +147,7 @@ test_ttl_expires_but_not_in_flight (void)
   push_text (ob, "b", &b);
   /* "a" is being written when the deadline passes: it is not expired. */
   g_assert_nonnull (wsb_outbox_begin (ob));
-  run_loop_ms (150);
+  wsb_test_run_ms (150);
   g_assert_cmpuint (log->len, ==, 1);
   g_assert_cmpuint (g_array_index (log, Outcome, 0).id, ==, b);
   g_assert_cmpint (g_array_index (log, Outcome, 0).result, ==, WSB_SEND_EXPIRED);
@@ -176,7 +161,7 @@ test_ttl_expires_but_not_in_flight (void)
   cfg->queue_ttl_ms = 0;
   wsb_outbox_configure (ob, cfg);
   push_text (ob, "c", NULL);
-  run_loop_ms (80);
+  wsb_test_run_ms (80);
   g_assert_cmpuint (log->len, ==, 2);
   cfg->queue_ttl_ms = 20;
   wsb_outbox_configure (ob, cfg);
@@ -188,7 +173,7 @@ test_ttl_expires_but_not_in_flight (void)
 static void
 test_own_ttl (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("wsb-outbox-XXXXXX", NULL);
+  g_autofree char *dir = wsb_test_tmp_dir ("wsb-outbox-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "t.journal", NULL);
   g_autoptr (WsbSessionConfig) cfg = config (10, 0);
   g_autoptr (GArray) log = new_log ();
@@ -200,7 +185,7 @@ test_own_ttl (void)
   push_text (ob, "no-ttl", NULL);
   g_assert_true (wsb_outbox_push (ob, (const guint8 *) "slow", 4, FALSE, 10000, &slow, NULL));
   g_assert_true (wsb_outbox_push (ob, (const guint8 *) "fast", 4, FALSE, 30, &fast, NULL));
-  run_loop_ms (120);
+  wsb_test_run_ms (120);
   g_assert_cmpuint (log->len, ==, 1);
   g_assert_cmpuint (g_array_index (log, Outcome, 0).id, ==, fast);
   g_assert_nonnull (strstr (g_array_index (log, Outcome, 0).reason, "its ttl_ms (30 ms)"));
@@ -218,13 +203,13 @@ test_own_ttl (void)
   wsb_outbox_written (ob);
   g_assert_true (wsb_outbox_set_journal (ob, NULL, &error));
   wsb_outbox_free (ob);
-  g_rmdir (dir);
+  wsb_test_rm_rf (dir);
 }
 
 static void
 test_journal_restores_under_new_ids (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("wsb-outbox-XXXXXX", NULL);
+  g_autofree char *dir = wsb_test_tmp_dir ("wsb-outbox-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "queues", "t.journal", NULL);
   g_autoptr (WsbSessionConfig) cfg = config (10, 0);
   g_autoptr (GArray) log = new_log ();
@@ -267,9 +252,7 @@ test_journal_restores_under_new_ids (void)
   g_assert_cmpuint (wsb_outbox_length (ob), ==, 1);
   wsb_outbox_free (ob);
 
-  g_autofree char *queues = g_path_get_dirname (path);
-  g_rmdir (queues);
-  g_rmdir (dir);
+  wsb_test_rm_rf (dir);
 }
 
 int

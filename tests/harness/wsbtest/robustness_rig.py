@@ -11,7 +11,7 @@ import os
 import pathlib
 import time
 
-from wsbtest import SLOW, WRAPPER, ApiClient, encode_varint, pb, session_conf, wait_for
+from . import SLOW, WRAPPER, ApiClient, encode_varint, pb, session_conf, wait_for
 
 KiB = 1 << 10
 MiB = 1 << 20

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import threading
 
-from wsbtest_base import PYTHON, SLOW, tail, wait_for  # noqa: E402
+from .base import PYTHON, SLOW, tail, wait_for  # noqa: E402
 
 # ---------------------------------------------------------------- system bus
 
@@ -183,3 +183,26 @@ class SessionBus(SystemBus):
 
     def env(self, **extra):
         return {"DBUS_SESSION_BUS_ADDRESS": self.address, **extra}
+
+
+# Like the default policy of a real system bus (dbus's system.conf): no one
+# owns names or calls methods unless a policy file allows it.
+SYSTEM_LIKE_POLICY = """\
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include ignore_missing="no">{policy}</include>"""

@@ -29,13 +29,13 @@ import time
 
 # Shared constants and helpers, and the PKI and bus helpers, live in their
 # own modules; tests import them all from here.
-from wsbtest_base import (  # noqa: E402,F401
+from .base import (  # noqa: E402,F401
     BAD_LOG_LINE, BUILD_ROOT, CONNECT_PROXY, CPU_SLOW, CTL, DAEMON, EXIT_TIMEOUT, FAST, PYTHON,
     RAW_SERVER, SLOW, START_TIMEOUT, WRAPPER, WS_SERVER, needs_root, pb, read_jsonl, session_conf,
     tail, wait_for)
-from wsbtest_bus import (  # noqa: E402,F401
+from .bus import (  # noqa: E402,F401
     ALLOW_ALL_POLICY, BUS_CONFIG, MOCK_IFACE, MOCK_TEMPLATES, DBusMock, SessionBus, SystemBus)
-from wsbtest_certs import CertFiles, Certs  # noqa: E402,F401
+from .certs import CertFiles, Certs  # noqa: E402,F401
 
 # ---------------------------------------------------------------- servers
 

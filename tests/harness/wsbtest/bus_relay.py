@@ -110,7 +110,7 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
 
-from wsbtest_base import PYTHON, SLOW, tail, wait_for  # noqa: E402
+from .base import PYTHON, SLOW, tail, wait_for  # noqa: E402
 
 BUS_NAME = "io.github.WsBridge1"
 

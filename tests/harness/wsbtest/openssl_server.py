@@ -10,7 +10,7 @@ import socket
 import subprocess
 import threading
 
-from wsbtest_base import SLOW, wait_for
+from .base import SLOW, wait_for
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
