@@ -1,10 +1,9 @@
 #include "router.h"
 
-#include <jansson.h>
 #include <string.h>
 
 #include "json-scan.h"
-#include "wsb-error.h"
+#include "json-text.h"
 
 struct _WsbRouter
 {
@@ -74,46 +73,6 @@ wsb_router_free (WsbRouter *r)
   g_free (r);
 }
 
-/* jansson's text for a double with `precision` significant digits. */
-static gboolean
-dump_real (const json_t *real, int precision, char *buf, gsize size)
-{
-  gsize n = json_dumpb (real, buf, size - 1, JSON_ENCODE_ANY | JSON_REAL_PRECISION (precision));
-
-  if (n == 0 || n >= size)
-    return FALSE;
-  buf[n] = '\0';
-  return TRUE;
-}
-
-/* The fewest significant digits that read back as the same double; then,
- * as Python's repr() does, plain decimal up to 16 integer digits (%g would
- * print 100.0 at one digit as 1e2). */
-static char *
-real_to_text (const json_t *real)
-{
-  double v = json_real_value (real);
-  char buf[40];
-  const char *e;
-
-  for (int precision = 1; precision <= 17; precision++)
-    {
-      if (!dump_real (real, precision, buf, sizeof buf))
-        return NULL;
-      if (g_ascii_strtod (buf, NULL) == v)
-        break; /* 17 digits always read back */
-    }
-  e = strchr (buf, 'e');
-  if (e)
-    {
-      gint64 exponent = g_ascii_strtoll (e + 1, NULL, 10);
-
-      if (exponent >= 0 && exponent < 16 && !dump_real (real, (int) exponent + 1, buf, sizeof buf))
-        return NULL;
-    }
-  return g_strdup (buf);
-}
-
 static char *
 string_to_channel (const WsbJsonHit *hit)
 {
@@ -129,8 +88,7 @@ static char *
 number_to_channel (const WsbJsonHit *hit)
 {
   g_autofree char *text = NULL;
-  json_t *real;
-  char *channel;
+  char buf[WSB_JSON_DOUBLE_BUF_SIZE];
   double d;
 
   /* A JSON integer has no '+' and no leading zeros: within int64 its text
@@ -141,19 +99,12 @@ number_to_channel (const WsbJsonHit *hit)
                : g_strndup (hit->value, hit->len);
   text = g_strndup (hit->value, hit->len);
   d = g_ascii_strtod (text, NULL);
-  if (hit->integers_beyond)
-    {
-      /* As jansson's second parse had it, every number a double: only the
-       * value is left to tell an integer by. */
-      if (d <= -EXACT_INT_BOUND || d >= EXACT_INT_BOUND)
-        return NULL;
-      if ((double) (gint64) d == d)
-        return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) d);
-    }
-  real = json_real (d);
-  channel = real_to_text (real);
-  json_decref (real);
-  return channel;
+  /* Every number a double (as jansson's second parse had it, which the
+   * router once used): one that may stand for more than one integer routes
+   * nowhere. */
+  if (hit->integers_beyond && (d <= -EXACT_INT_BOUND || d >= EXACT_INT_BOUND))
+    return NULL;
+  return g_strdup (wsb_json_format_double (d, buf));
 }
 
 char *
