@@ -1,66 +1,26 @@
 #include "router.h"
 
-#include <string.h>
-
 #include "json-scan.h"
 #include "json-text.h"
 
 struct _WsbRouter
 {
-  char *keys; /* every unescaped token, each NUL-terminated */
-  guint n_steps;
-  WsbJsonStep steps[];
+  WsbJsonPointer *pointer;
 };
 
 /* 2^53: from there on a double may stand for more than one integer. */
 #define EXACT_INT_BOUND 9007199254740992.0
 
-/* RFC 6901 §4: "0", or digits without a leading zero. */
-static gssize
-parse_index (const char *token)
-{
-  gsize value = 0;
-
-  if (token[0] == '\0' || (token[0] == '0' && token[1] != '\0'))
-    return -1;
-  for (const char *p = token; *p; p++)
-    {
-      if (!g_ascii_isdigit (*p) || value > (G_MAXSSIZE - 9) / 10)
-        return -1; /* not an index, or larger than any array */
-      value = value * 10 + (gsize) (*p - '0');
-    }
-  return (gssize) value;
-}
-
 WsbRouter *
 wsb_router_new (const char *pointer, GError **error)
 {
+  WsbJsonPointer *p = wsb_json_pointer_new (pointer, error);
   WsbRouter *r;
-  guint n = 0;
-  char *out;
 
-  if (!wsb_json_pointer_check (pointer, error))
+  if (!p)
     return NULL;
-  for (const char *p = pointer; *p; p++)
-    n += *p == '/';
-  r = g_malloc (sizeof (WsbRouter) + n * sizeof (WsbJsonStep));
-  r->n_steps = n;
-  /* Unescaping only shortens: each token fits where "/token" was. */
-  r->keys = out = g_malloc (strlen (pointer) + 1);
-  for (guint i = 0; i < n; i++)
-    {
-      char *key = out;
-
-      for (pointer++; *pointer && *pointer != '/'; pointer++)
-        {
-          if (*pointer == '~')
-            *out++ = *++pointer == '0' ? '~' : '/';
-          else
-            *out++ = *pointer;
-        }
-      *out++ = '\0';
-      r->steps[i] = (WsbJsonStep){ key, strlen (key), parse_index (key) };
-    }
+  r = g_new (WsbRouter, 1);
+  r->pointer = p;
   return r;
 }
 
@@ -69,7 +29,7 @@ wsb_router_free (WsbRouter *r)
 {
   if (!r)
     return;
-  g_free (r->keys);
+  wsb_json_pointer_free (r->pointer);
   g_free (r);
 }
 
@@ -112,7 +72,7 @@ wsb_router_route (const WsbRouter *r, const char *data, gsize len)
 {
   WsbJsonHit hit;
 
-  switch (wsb_json_scan (data, len, r->steps, r->n_steps, &hit))
+  switch (wsb_json_scan (data, len, r->pointer->tokens, r->pointer->n_tokens, &hit))
     {
       case WSB_JSON_STRING:
         return string_to_channel (&hit);

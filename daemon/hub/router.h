@@ -6,14 +6,13 @@
 
 #include <glib.h>
 
+#include "channel-name.h"
 #include "json-pointer.h"
-
-
 
 typedef struct _WsbRouter WsbRouter;
 
-/* Compiles the pointer once (NULL and the error of wsb_json_pointer_check
- * when it is not valid). */
+/* Compiles the pointer once (wsb_json_pointer_new(): NULL and its error when
+ * it is not valid). */
 WsbRouter *wsb_router_new (const char *pointer, GError **error);
 void wsb_router_free (WsbRouter *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbRouter, wsb_router_free)

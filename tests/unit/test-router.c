@@ -60,13 +60,13 @@ test_pointer_check (void)
       g_autoptr (WsbRouter) r = NULL;
 
       g_assert_false (wsb_json_pointer_check (bad[i].pointer, &error));
-      g_assert_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT);
+      g_assert_error (error, WSB_JSON_POINTER_ERROR, WSB_JSON_POINTER_ERROR_INVALID);
       g_assert_nonnull (strstr (error->message, "invalid JSON pointer"));
       g_assert_nonnull (strstr (error->message, bad[i].why));
       g_clear_error (&error);
       r = wsb_router_new (bad[i].pointer, &error);
       g_assert_null (r);
-      g_assert_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT);
+      g_assert_error (error, WSB_JSON_POINTER_ERROR, WSB_JSON_POINTER_ERROR_INVALID);
     }
   g_assert_false (wsb_json_pointer_check (NULL, NULL));
 }
@@ -596,8 +596,8 @@ test_escaped_channel_length (void)
 static void
 test_json_scan (void)
 {
-  const WsbJsonStep c = { "c", 1, -1 };
-  const WsbJsonStep zero = { "0", 1, 0 };
+  const WsbJsonToken c = { "c", 1, -1 };
+  const WsbJsonToken zero = { "0", 1, 0 };
   WsbJsonHit hit = { 0 };
   char out[8];
 
