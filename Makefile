@@ -64,8 +64,15 @@ fuzz: deps
 	tests/fuzz/run-fuzz $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # Benchmarks (BENCHMARKS.md): wall clock, then callgrind instruction counts.
-# Not part of "make check"; never gates CI.
-bench: build
+# Not part of "make check"; never gates CI. The routing micro-benchmark and
+# its parsers (C++, yajl, simdjson) need -Dbenchmarks=true, which this turns
+# on in $(BUILD_DIR) (it stays on there; "meson configure $(BUILD_DIR)
+# -Dbenchmarks=false" turns it off).
+bench:
+	@tools/install-deps --bench
+	@test -f $(BUILD_DIR)/build.ninja || $(MESON) setup $(SETUP_ARGS) -Dbenchmarks=true $(BUILD_DIR)
+	$(MESON) configure $(BUILD_DIR) -Dbenchmarks=true
+	$(NINJA) -C $(BUILD_DIR)
 	tests/bench/run-bench $(BUILD_DIR)
 
 # Debian packages (packaging/debian/): dpkg-buildpackage in a copy of the

@@ -2,59 +2,27 @@
 
 #include <string.h>
 
+#include "json-text.h"
+
 struct _WsbNotifyPointer
 {
-  char *text;
-  char **tokens; /* unescaped, NULL-terminated */
+  WsbJsonPointer *pointer;
 };
-
-/* "~1" stands for '/' and "~0" for '~' (RFC 6901 §4); checked beforehand. */
-static void
-unescape_token (char *token)
-{
-  char *out = token;
-
-  for (const char *in = token; *in; in++)
-    *out++ = *in == '~' ? (*++in == '1' ? '/' : '~') : *in;
-  *out = '\0';
-}
 
 WsbNotifyPointer *
 wsb_notify_pointer_new (const char *text, GError **error)
 {
+  g_autoptr (GError) local = NULL;
+  WsbJsonPointer *pointer = wsb_json_pointer_new (text, &local);
   WsbNotifyPointer *p;
-  const char *tilde;
 
-  if (!text || !g_utf8_validate (text, -1, NULL))
+  if (!pointer)
     {
-      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           "invalid JSON pointer: not valid UTF-8");
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, local->message);
       return NULL;
     }
-  if (text[0] != '/')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "invalid JSON pointer \"%s\": it must start with '/', e.g. \"/title\"", text);
-      return NULL;
-    }
-  for (tilde = strchr (text, '~'); tilde; tilde = strchr (tilde + 1, '~'))
-    if (tilde[1] != '0' && tilde[1] != '1')
-      {
-        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                     "invalid JSON pointer \"%s\": '~' must be followed by 0 or 1 "
-                     "(\"~0\" stands for '~', \"~1\" for '/')",
-                     text);
-        return NULL;
-      }
-  p = g_new0 (WsbNotifyPointer, 1);
-  p->text = g_strdup (text);
-  /* g_strsplit() gives no token for "": "/" names the member "". */
-  if (text[1])
-    p->tokens = g_strsplit (text + 1, "/", -1);
-  else
-    p->tokens = g_strdupv ((char *[]){ "", NULL });
-  for (char **t = p->tokens; *t; t++)
-    unescape_token (*t);
+  p = g_new (WsbNotifyPointer, 1);
+  p->pointer = pointer;
   return p;
 }
 
@@ -63,49 +31,23 @@ wsb_notify_pointer_free (WsbNotifyPointer *p)
 {
   if (!p)
     return;
-  g_free (p->text);
-  g_strfreev (p->tokens);
+  wsb_json_pointer_free (p->pointer);
   g_free (p);
 }
 
 const char *
 wsb_notify_pointer_text (const WsbNotifyPointer *p)
 {
-  return p->text;
+  return p->pointer->text;
 }
 
-/* The element an array token names, or NULL: "0", or digits without a
- * leading zero, below the array's length. */
+/* The element an array token names, or NULL. */
 static JsonNode *
-array_element (JsonArray *array, const char *token)
+array_element (JsonArray *array, const WsbJsonToken *token)
 {
-  guint64 index;
-
-  if (token[0] == '0' && token[1] != '\0')
+  if (token->index < 0 || (gsize) token->index >= json_array_get_length (array))
     return NULL;
-  if (!g_ascii_string_to_unsigned (token, 10, 0, G_MAXUINT, &index, NULL))
-    return NULL;
-  if (index >= json_array_get_length (array))
-    return NULL;
-  return json_array_get_element (array, (guint) index);
-}
-
-/* The shortest %g text that reads back as d (1 to 17 significant digits). */
-static char *
-double_text (double d)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  for (int digits = 1; digits <= 17; digits++)
-    {
-      char format[8];
-
-      g_snprintf (format, sizeof format, "%%.%dg", digits);
-      g_ascii_formatd (buf, sizeof buf, format, d);
-      if (g_ascii_strtod (buf, NULL) == d)
-        break;
-    }
-  return g_strdup (buf);
+  return json_array_get_element (array, (guint) token->index);
 }
 
 JsonNode *
@@ -113,12 +55,14 @@ wsb_notify_pointer_find (const WsbNotifyPointer *p, JsonNode *root)
 {
   JsonNode *node = root;
 
-  for (char **t = p->tokens; *t && node; t++)
+  for (guint i = 0; i < p->pointer->n_tokens && node; i++)
     {
+      const WsbJsonToken *t = &p->pointer->tokens[i];
+
       if (JSON_NODE_HOLDS_OBJECT (node))
-        node = json_object_get_member (json_node_get_object (node), *t);
+        node = json_object_get_member (json_node_get_object (node), t->key);
       else if (JSON_NODE_HOLDS_ARRAY (node))
-        node = array_element (json_node_get_array (node), *t);
+        node = array_element (json_node_get_array (node), t);
       else
         node = NULL;
     }
@@ -129,6 +73,7 @@ char *
 wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root)
 {
   JsonNode *node = wsb_notify_pointer_find (p, root);
+  char buf[WSB_JSON_DOUBLE_BUF_SIZE];
 
   if (!node || !JSON_NODE_HOLDS_VALUE (node))
     return NULL;
@@ -139,7 +84,7 @@ wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root)
       case G_TYPE_INT64:
         return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
       case G_TYPE_DOUBLE:
-        return double_text (json_node_get_double (node));
+        return g_strdup (wsb_json_format_double (json_node_get_double (node), buf));
       case G_TYPE_BOOLEAN:
         return g_strdup (json_node_get_boolean (node) ? "true" : "false");
       default:

@@ -1,17 +1,19 @@
 /* RFC 6901 JSON pointers into a message, as wsbridge-notify's --summary,
  * --body, --icon-key, --urgency-key and --url-key take them (pure logic, no
- * I/O). The daemon routes with its own pointer code on jansson (daemon/hub/router.c),
- * which answers only channel names; this one answers display text on
- * json-glib, which the client already links. */
+ * I/O). The pointers are checked and compiled by common/json-pointer.c, as
+ * the daemon's channel_key is; here they are followed through a json-glib
+ * tree, which the client already has, and the value becomes display text. */
 #pragma once
 
 #include <json-glib/json-glib.h>
 
+#include "json-pointer.h"
+
 typedef struct _WsbNotifyPointer WsbNotifyPointer;
 
-/* Compiles a pointer: "/" followed by reference tokens, '~' only as "~0"
- * ('~') or "~1" ('/'), valid UTF-8. NULL and G_OPTION_ERROR_BAD_VALUE
- * naming the problem when it is not one. */
+/* Compiles a pointer (wsb_json_pointer_new(): "/" followed by reference
+ * tokens, '~' only as "~0" ('~') or "~1" ('/'), valid UTF-8). NULL and
+ * G_OPTION_ERROR_BAD_VALUE with its message when it is not one. */
 WsbNotifyPointer *wsb_notify_pointer_new (const char *text, GError **error);
 void wsb_notify_pointer_free (WsbNotifyPointer *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbNotifyPointer, wsb_notify_pointer_free)
@@ -20,8 +22,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbNotifyPointer, wsb_notify_pointer_free)
 const char *wsb_notify_pointer_text (const WsbNotifyPointer *p);
 
 /* The value the pointer names in root, as newly allocated text: a string as
- * decoded, an integer in decimal, any other number in the fewest digits that
- * read back as the same double, a boolean as "true" or "false". NULL when the
+ * decoded, an integer in decimal, any other number as the daemon routes it
+ * (wsb_json_format_double(), json-text.h: 100.0 → "100", 1e300 → "1e+300"),
+ * a boolean as "true" or "false". NULL when the
  * pointer does not resolve or names null, an object or an array. Array tokens
  * are decimal indexes without leading zeros; "-" never resolves. */
 char *wsb_notify_pointer_get (const WsbNotifyPointer *p, JsonNode *root);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "channel-name.h"
 #include "json-pointer.h"
 #include "template.h"
 #include "ws-url.h"

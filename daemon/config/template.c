@@ -1,8 +1,8 @@
 #include "template.h"
 
-#include <jansson.h>
 #include <string.h>
 
+#include "json-text.h"
 #include "wsb-error.h"
 
 gboolean
@@ -25,40 +25,20 @@ wsb_template_check (const char *tmpl, GError **error)
   return TRUE;
 }
 
-/* channel as a JSON string, quotes included, as jansson encodes it. */
-static char *
-escape (const char *channel, gsize *len)
-{
-  json_t *s = json_string (channel); /* NULL unless valid UTF-8 */
-  char *quoted = NULL;
-
-  if (!s)
-    return NULL;
-  *len = json_dumpb (s, NULL, 0, JSON_ENCODE_ANY);
-  if (*len >= 2)
-    {
-      quoted = g_malloc (*len);
-      json_dumpb (s, quoted, *len, JSON_ENCODE_ANY);
-    }
-  json_decref (s);
-  return quoted;
-}
-
 char *
 wsb_template_fill (const char *tmpl, const char *channel)
 {
-  gsize quoted_len = 0;
-  g_autofree char *quoted = escape (channel, &quoted_len);
+  g_autofree char *escaped = wsb_json_escape (channel);
   GString *out;
   const char *hole;
 
-  if (!quoted)
+  if (!escaped)
     return NULL;
-  out = g_string_sized_new (strlen (tmpl) + quoted_len);
+  out = g_string_sized_new (strlen (tmpl) + strlen (escaped));
   while ((hole = strstr (tmpl, WSB_TEMPLATE_PLACEHOLDER)))
     {
       g_string_append_len (out, tmpl, hole - tmpl);
-      g_string_append_len (out, quoted + 1, (gssize) quoted_len - 2);
+      g_string_append (out, escaped);
       tmpl = hole + strlen (WSB_TEMPLATE_PLACEHOLDER);
     }
   g_string_append (out, tmpl);

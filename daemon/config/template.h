@@ -12,8 +12,8 @@
 gboolean wsb_template_check (const char *tmpl, GError **error);
 
 /* tmpl with every "{channel}" replaced by channel escaped as the inside of a
- * JSON string (jansson's escaping, without the surrounding quotes): '"' and
- * '\' and control characters are escaped, other UTF-8 is kept as is, so
+ * JSON string (wsb_json_escape(), common/json-text.h): '"' and '\' and
+ * control characters are escaped, other UTF-8 is kept as is, so
  * {"op":"subscribe","channel":"{channel}"} stays valid JSON. Newly
  * allocated; NULL when channel is not valid UTF-8 (a valid channel name
  * always is). */

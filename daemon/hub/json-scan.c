@@ -312,7 +312,7 @@ wsb_json_string_decode (const char *text, gsize len, char *out, gsize size)
 /* Whether the key whose text runs from start (its opening quote) to stop
  * (past its closing quote) is the step's key. */
 static gboolean
-key_equals (const guchar *start, const guchar *stop, gboolean escaped, const WsbJsonStep *step)
+key_equals (const guchar *start, const guchar *stop, gboolean escaped, const WsbJsonToken *step)
 {
   const guchar *p = start + 1, *end = stop - 1;
   gsize n = 0;
@@ -347,7 +347,7 @@ literal (const guchar **p, const guchar *end, const char *word, gsize len)
  * an array stops once the element at the index has ended, an object never
  * does (a later duplicate key replaces the earlier member). */
 WsbJsonFound
-wsb_json_scan (const char *data, gsize len, const WsbJsonStep *steps, guint n_steps,
+wsb_json_scan (const char *data, gsize len, const WsbJsonToken *steps, guint n_steps,
                WsbJsonHit *hit)
 {
   const guchar *p = (const guchar *) data, *end = p + len, *q;

@@ -13,17 +13,9 @@
 
 #include <glib.h>
 
-#define WSB_JSON_SCAN_MAX_DEPTH 2048
+#include "json-pointer.h"
 
-/* One step of a path: in an object the member named key (key_len bytes,
- * compared with the member names after their escapes are decoded), in an
- * array the element at index (-1: no element). */
-typedef struct
-{
-  const char *key;
-  gsize key_len;
-  gssize index;
-} WsbJsonStep;
+#define WSB_JSON_SCAN_MAX_DEPTH 2048
 
 typedef enum
 {
@@ -42,9 +34,12 @@ typedef struct
 } WsbJsonHit;
 
 /* Scans len bytes of data (they need no NUL terminator) and finds the value
- * at steps. Of duplicate keys the last one counts, as if each member replaced
- * the one before it. hit is filled for WSB_JSON_STRING and WSB_JSON_NUMBER. */
-WsbJsonFound wsb_json_scan (const char *data, gsize len, const WsbJsonStep *steps, guint n_steps,
+ * at the path of steps, a compiled JSON pointer's tokens (json-pointer.h: in
+ * an object the member named key, compared with the member names after their
+ * escapes are decoded, in an array the element at index). Of duplicate keys
+ * the last one counts, as if each member replaced the one before it. hit is
+ * filled for WSB_JSON_STRING and WSB_JSON_NUMBER. */
+WsbJsonFound wsb_json_scan (const char *data, gsize len, const WsbJsonToken *steps, guint n_steps,
                             WsbJsonHit *hit);
 
 /* Decodes a string's text as wsb_json_scan found it (quotes included, known

@@ -1,67 +1,26 @@
 #include "router.h"
 
-#include <jansson.h>
-#include <string.h>
-
 #include "json-scan.h"
-#include "wsb-error.h"
+#include "json-text.h"
 
 struct _WsbRouter
 {
-  char *keys; /* every unescaped token, each NUL-terminated */
-  guint n_steps;
-  WsbJsonStep steps[];
+  WsbJsonPointer *pointer;
 };
 
 /* 2^53: from there on a double may stand for more than one integer. */
 #define EXACT_INT_BOUND 9007199254740992.0
 
-/* RFC 6901 §4: "0", or digits without a leading zero. */
-static gssize
-parse_index (const char *token)
-{
-  gsize value = 0;
-
-  if (token[0] == '\0' || (token[0] == '0' && token[1] != '\0'))
-    return -1;
-  for (const char *p = token; *p; p++)
-    {
-      if (!g_ascii_isdigit (*p) || value > (G_MAXSSIZE - 9) / 10)
-        return -1; /* not an index, or larger than any array */
-      value = value * 10 + (gsize) (*p - '0');
-    }
-  return (gssize) value;
-}
-
 WsbRouter *
 wsb_router_new (const char *pointer, GError **error)
 {
+  WsbJsonPointer *p = wsb_json_pointer_new (pointer, error);
   WsbRouter *r;
-  guint n = 0;
-  char *out;
 
-  if (!wsb_json_pointer_check (pointer, error))
+  if (!p)
     return NULL;
-  for (const char *p = pointer; *p; p++)
-    n += *p == '/';
-  r = g_malloc (sizeof (WsbRouter) + n * sizeof (WsbJsonStep));
-  r->n_steps = n;
-  /* Unescaping only shortens: each token fits where "/token" was. */
-  r->keys = out = g_malloc (strlen (pointer) + 1);
-  for (guint i = 0; i < n; i++)
-    {
-      char *key = out;
-
-      for (pointer++; *pointer && *pointer != '/'; pointer++)
-        {
-          if (*pointer == '~')
-            *out++ = *++pointer == '0' ? '~' : '/';
-          else
-            *out++ = *pointer;
-        }
-      *out++ = '\0';
-      r->steps[i] = (WsbJsonStep){ key, strlen (key), parse_index (key) };
-    }
+  r = g_new (WsbRouter, 1);
+  r->pointer = p;
   return r;
 }
 
@@ -70,48 +29,8 @@ wsb_router_free (WsbRouter *r)
 {
   if (!r)
     return;
-  g_free (r->keys);
+  wsb_json_pointer_free (r->pointer);
   g_free (r);
-}
-
-/* jansson's text for a double with `precision` significant digits. */
-static gboolean
-dump_real (const json_t *real, int precision, char *buf, gsize size)
-{
-  gsize n = json_dumpb (real, buf, size - 1, JSON_ENCODE_ANY | JSON_REAL_PRECISION (precision));
-
-  if (n == 0 || n >= size)
-    return FALSE;
-  buf[n] = '\0';
-  return TRUE;
-}
-
-/* The fewest significant digits that read back as the same double; then,
- * as Python's repr() does, plain decimal up to 16 integer digits (%g would
- * print 100.0 at one digit as 1e2). */
-static char *
-real_to_text (const json_t *real)
-{
-  double v = json_real_value (real);
-  char buf[40];
-  const char *e;
-
-  for (int precision = 1; precision <= 17; precision++)
-    {
-      if (!dump_real (real, precision, buf, sizeof buf))
-        return NULL;
-      if (g_ascii_strtod (buf, NULL) == v)
-        break; /* 17 digits always read back */
-    }
-  e = strchr (buf, 'e');
-  if (e)
-    {
-      gint64 exponent = g_ascii_strtoll (e + 1, NULL, 10);
-
-      if (exponent >= 0 && exponent < 16 && !dump_real (real, (int) exponent + 1, buf, sizeof buf))
-        return NULL;
-    }
-  return g_strdup (buf);
 }
 
 static char *
@@ -129,8 +48,7 @@ static char *
 number_to_channel (const WsbJsonHit *hit)
 {
   g_autofree char *text = NULL;
-  json_t *real;
-  char *channel;
+  char buf[WSB_JSON_DOUBLE_BUF_SIZE];
   double d;
 
   /* A JSON integer has no '+' and no leading zeros: within int64 its text
@@ -141,19 +59,12 @@ number_to_channel (const WsbJsonHit *hit)
                : g_strndup (hit->value, hit->len);
   text = g_strndup (hit->value, hit->len);
   d = g_ascii_strtod (text, NULL);
-  if (hit->integers_beyond)
-    {
-      /* As jansson's second parse had it, every number a double: only the
-       * value is left to tell an integer by. */
-      if (d <= -EXACT_INT_BOUND || d >= EXACT_INT_BOUND)
-        return NULL;
-      if ((double) (gint64) d == d)
-        return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) d);
-    }
-  real = json_real (d);
-  channel = real_to_text (real);
-  json_decref (real);
-  return channel;
+  /* Every number a double (as jansson's second parse had it, which the
+   * router once used): one that may stand for more than one integer routes
+   * nowhere. */
+  if (hit->integers_beyond && (d <= -EXACT_INT_BOUND || d >= EXACT_INT_BOUND))
+    return NULL;
+  return g_strdup (wsb_json_format_double (d, buf));
 }
 
 char *
@@ -161,7 +72,7 @@ wsb_router_route (const WsbRouter *r, const char *data, gsize len)
 {
   WsbJsonHit hit;
 
-  switch (wsb_json_scan (data, len, r->steps, r->n_steps, &hit))
+  switch (wsb_json_scan (data, len, r->pointer->tokens, r->pointer->n_tokens, &hit))
     {
       case WSB_JSON_STRING:
         return string_to_channel (&hit);

@@ -82,6 +82,23 @@ test_value_text (void)
   assert_get ("/u", doc, "a\u00e9\n");
 }
 
+/* Doubles as the daemon routes them (common/json-text.h): the shortest
+ * round trip, written as JavaScript writes it. */
+static void
+test_double_text (void)
+{
+  const char *doc = "{\"hundred\":100.0,\"e2\":1e2,\"neg\":-0.0,\"big\":1e21,"
+                    "\"plain\":1e20,\"small\":1e-7,\"third\":0.30000000000000004}";
+
+  assert_get ("/hundred", doc, "100");
+  assert_get ("/e2", doc, "100");
+  assert_get ("/neg", doc, "0");
+  assert_get ("/big", doc, "1e+21");
+  assert_get ("/plain", doc, "100000000000000000000");
+  assert_get ("/small", doc, "1e-7");
+  assert_get ("/third", doc, "0.30000000000000004");
+}
+
 static void
 test_invalid_pointers (void)
 {
@@ -105,6 +122,7 @@ main (int argc, char **argv)
   g_test_add_func ("/notify-pointer/members-and-indexes", test_members_and_indexes);
   g_test_add_func ("/notify-pointer/no-match", test_no_match);
   g_test_add_func ("/notify-pointer/value-text", test_value_text);
+  g_test_add_func ("/notify-pointer/double-text", test_double_text);
   g_test_add_func ("/notify-pointer/invalid", test_invalid_pointers);
   return g_test_run ();
 }

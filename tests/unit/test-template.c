@@ -1,4 +1,4 @@
-#include <jansson.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "template.h"
@@ -87,14 +87,16 @@ test_result_is_json (void)
   for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
     {
       g_autofree char *frame = wsb_template_fill (SUB, channels[i]);
-      json_error_t err;
-      json_t *doc = json_loads (frame, 0, &err);
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) error = NULL;
+      JsonObject *doc;
 
-      g_assert_nonnull (doc);
-      g_assert_cmpuint (json_object_size (doc), ==, 2);
-      g_assert_cmpstr (json_string_value (json_object_get (doc, "op")), ==, "subscribe");
-      g_assert_cmpstr (json_string_value (json_object_get (doc, "channel")), ==, channels[i]);
-      json_decref (doc);
+      g_assert_true (json_parser_load_from_data (parser, frame, -1, &error));
+      g_assert_no_error (error);
+      doc = json_node_get_object (json_parser_get_root (parser));
+      g_assert_cmpuint (json_object_get_size (doc), ==, 2);
+      g_assert_cmpstr (json_object_get_string_member (doc, "op"), ==, "subscribe");
+      g_assert_cmpstr (json_object_get_string_member (doc, "channel"), ==, channels[i]);
     }
 }
 
