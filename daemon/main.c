@@ -14,6 +14,7 @@
 #include "ipc-server.h"
 #include "netmon.h"
 #include "paths.h"
+#include "resume-monitor.h"
 #include "upstream.h"
 #include "wsb-error.h"
 #include "wsb-version.h"
@@ -238,6 +239,7 @@ main (int argc, char **argv)
   g_autoptr (WsbIpcServer) ipc = NULL;
   g_autoptr (WsbDBusServer) dbus = NULL;
   WsbNetmon *netmon = NULL;
+  WsbResumeMonitor *resume_monitor = NULL;
   Daemon d = { 0 };
   GBusType bus_type;
   g_auto (WsbPathOptions) opts = { 0 };
@@ -347,6 +349,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, on_hangup, &d);
   wsb_hub_start (d.hub);
   netmon = wsb_netmon_new (on_wake, &d);
+  resume_monitor = wsb_resume_monitor_new (on_wake, &d);
   g_message ("listening on %s", paths->socket);
   sd_notifyf (0, "READY=1\nSTATUS=serving %u session%s", cfg->sessions->len,
               cfg->sessions->len == 1 ? "" : "s");
@@ -354,6 +357,7 @@ main (int argc, char **argv)
 
   g_main_loop_run (d.loop);
 
+  wsb_resume_monitor_free (resume_monitor);
   wsb_netmon_free (netmon);
   /* Frontends first, so nothing holds a subscription when sessions go. */
   g_clear_pointer (&ipc, wsb_ipc_server_free);
