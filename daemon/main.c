@@ -8,6 +8,7 @@
 #include "access.h"
 #include "fd-reserve.h"
 #include "peer.h"
+#include "cmdline.h"
 #include "config.h"
 #include "dbus-server.h"
 #include "hub.h"
@@ -202,7 +203,7 @@ open_socket (WsbIpcServer *ipc, const WsbPaths *paths, gboolean replace, GError 
  * reports a bad edit). 0 when it loads, EXIT_USAGE with start-up's
  * file:line message when it does not; warnings go to stderr either way. */
 static int
-check_config (const WsbPathOptions *opts, const WsbPaths *paths)
+check_config (const WsbCmdline *opts, const WsbPaths *paths)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (WsbConfig) cfg = NULL;
@@ -242,7 +243,7 @@ main (int argc, char **argv)
   WsbResumeMonitor *resume_monitor = NULL;
   Daemon d = { 0 };
   GBusType bus_type;
-  g_auto (WsbPathOptions) opts = { 0 };
+  g_auto (WsbCmdline) opts = { 0 };
 
   setlocale (LC_ALL, "");
   /* Debug and info would go to stdout by default; a daemon logs to stderr. */
@@ -250,7 +251,7 @@ main (int argc, char **argv)
   g_log_set_writer_func (log_writer, NULL, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  if (!wsb_paths_parse_args (&argc, &argv, &opts, &error))
+  if (!wsb_cmdline_parse (&argc, &argv, &opts, &error))
     {
       g_printerr ("wsbridged: %s\nTry 'wsbridged --help'.\n", error->message);
       return EXIT_USAGE;
