@@ -1,4 +1,4 @@
-#include "client-queue.h"
+#include "out-queue.h"
 
 #include "framing.h"
 
@@ -34,10 +34,10 @@ typedef struct
  * nothing moves when the front is written. A chunk's position only grows
  * (the chunk at pos is ring[pos & (cap - 1)]), so it names the chunk for as
  * long as it is queued. */
-struct _WsbClientQueue
+struct _WsbOutQueue
 {
   gsize limit;
-  const WsbClientQueueFuncs *funcs;
+  const WsbOutQueueFuncs *funcs;
   gpointer data;
   OutChunk *ring;
   gsize cap; /* 0 or a power of two */
@@ -51,10 +51,10 @@ struct _WsbClientQueue
   guint replies;   /* CHUNK_REPLY chunks queued */
 };
 
-WsbClientQueue *
-wsb_client_queue_new (gsize limit, const WsbClientQueueFuncs *funcs, gpointer data)
+WsbOutQueue *
+wsb_out_queue_new (gsize limit, const WsbOutQueueFuncs *funcs, gpointer data)
 {
-  WsbClientQueue *q = g_new0 (WsbClientQueue, 1);
+  WsbOutQueue *q = g_new0 (WsbOutQueue, 1);
 
   q->limit = limit;
   q->funcs = funcs;
@@ -63,11 +63,11 @@ wsb_client_queue_new (gsize limit, const WsbClientQueueFuncs *funcs, gpointer da
 }
 
 void
-wsb_client_queue_free (WsbClientQueue *q)
+wsb_out_queue_free (WsbOutQueue *q)
 {
   if (!q)
     return;
-  wsb_client_queue_clear (q);
+  wsb_out_queue_clear (q);
   g_free (q->ring);
   g_free (q);
 }
@@ -83,25 +83,25 @@ chunk_clear (OutChunk *ch)
 }
 
 static gsize
-count (WsbClientQueue *q)
+count (WsbOutQueue *q)
 {
   return q->tail - q->head;
 }
 
 static OutChunk *
-at (WsbClientQueue *q, gsize pos)
+at (WsbOutQueue *q, gsize pos)
 {
   return &q->ring[pos & (q->cap - 1)];
 }
 
 static WsbQueueSub *
-lookup_sub (WsbClientQueue *q, guint64 id)
+lookup_sub (WsbOutQueue *q, guint64 id)
 {
   return id ? q->funcs->lookup_sub (id, q->data) : NULL;
 }
 
 gsize
-wsb_client_queue_get_size (WsbClientQueue *q)
+wsb_out_queue_get_size (WsbOutQueue *q)
 {
   return q->bytes + (gsize) (count (q) - q->n_slots) * sizeof (OutChunk);
 }
@@ -111,9 +111,9 @@ wsb_client_queue_get_size (WsbClientQueue *q)
  * to max_message_bytes) and still reaches a client that reads it; the
  * limit then bounds what waits behind it. */
 gboolean
-wsb_client_queue_is_over (WsbClientQueue *q)
+wsb_out_queue_is_over (WsbOutQueue *q)
 {
-  gsize size = wsb_client_queue_get_size (q);
+  gsize size = wsb_out_queue_get_size (q);
 
   if (count (q))
     {
@@ -127,25 +127,25 @@ wsb_client_queue_is_over (WsbClientQueue *q)
 }
 
 gboolean
-wsb_client_queue_is_empty (WsbClientQueue *q)
+wsb_out_queue_is_empty (WsbOutQueue *q)
 {
   return count (q) == 0;
 }
 
 guint
-wsb_client_queue_get_slots (WsbClientQueue *q)
+wsb_out_queue_get_slots (WsbOutQueue *q)
 {
   return (guint) count (q);
 }
 
 guint
-wsb_client_queue_get_replies (WsbClientQueue *q)
+wsb_out_queue_get_replies (WsbOutQueue *q)
 {
   return q->replies;
 }
 
 guint64
-wsb_client_queue_get_dropped (WsbClientQueue *q)
+wsb_out_queue_get_dropped (WsbOutQueue *q)
 {
   return q->dropped;
 }
@@ -155,7 +155,7 @@ wsb_client_queue_get_dropped (WsbClientQueue *q)
 #define RING_KEEP 1024
 
 static void
-pop (WsbClientQueue *q)
+pop (WsbOutQueue *q)
 {
   OutChunk *ch = at (q, q->head);
 
@@ -174,7 +174,7 @@ pop (WsbClientQueue *q)
 
 /* Doubles the ring, each chunk going to where its position now points. */
 static void
-grow (WsbClientQueue *q)
+grow (WsbOutQueue *q)
 {
   gsize cap = q->cap ? q->cap * 2 : 16;
   OutChunk *ring = g_new (OutChunk, cap);
@@ -187,7 +187,7 @@ grow (WsbClientQueue *q)
 }
 
 void
-wsb_client_queue_clear (WsbClientQueue *q)
+wsb_out_queue_clear (WsbOutQueue *q)
 {
   while (count (q))
     pop (q);
@@ -199,7 +199,7 @@ wsb_client_queue_clear (WsbClientQueue *q)
  * bytes are the caller's to write, and not cleared: this is the fan-out
  * path). */
 static OutChunk *
-append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, gsize len)
+append (WsbOutQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, gsize len)
 {
   OutChunk *ch;
 
@@ -217,14 +217,14 @@ append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, g
 }
 
 static gboolean
-queued (WsbClientQueue *q, OutChunk *ch)
+queued (WsbOutQueue *q, OutChunk *ch)
 {
   q->bytes += ch->hdr_len + ch->body_len;
-  return wsb_client_queue_is_over (q);
+  return wsb_out_queue_is_over (q);
 }
 
 static gboolean
-push_whole (WsbClientQueue *q, ChunkKind kind, guint8 *frame, gsize len)
+push_whole (WsbOutQueue *q, ChunkKind kind, guint8 *frame, gsize len)
 {
   OutChunk *ch = append (q, kind, 0, frame, len);
 
@@ -234,20 +234,20 @@ push_whole (WsbClientQueue *q, ChunkKind kind, guint8 *frame, gsize len)
 }
 
 gboolean
-wsb_client_queue_push_frame (WsbClientQueue *q, guint8 *frame, gsize len)
+wsb_out_queue_push_frame (WsbOutQueue *q, guint8 *frame, gsize len)
 {
   return push_whole (q, CHUNK_FRAME, frame, len);
 }
 
 gboolean
-wsb_client_queue_push_reply (WsbClientQueue *q, guint8 *frame, gsize len)
+wsb_out_queue_push_reply (WsbOutQueue *q, guint8 *frame, gsize len)
 {
   q->replies++;
   return push_whole (q, CHUNK_REPLY, frame, len);
 }
 
 static OutChunk *
-append_event (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, unsigned field, const guint8 *body,
+append_event (WsbOutQueue *q, ChunkKind kind, guint64 sub_id, unsigned field, const guint8 *body,
               gsize len)
 {
   OutChunk *ch = append (q, kind, sub_id, body, len);
@@ -257,7 +257,7 @@ append_event (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, unsigned field,
 }
 
 gboolean
-wsb_client_queue_push_message (WsbClientQueue *q, guint64 sub_id, WsbMessage *m)
+wsb_out_queue_push_message (WsbOutQueue *q, guint64 sub_id, WsbMessage *m)
 {
   OutChunk *ch = append_event (q, CHUNK_MESSAGE, sub_id, WSB_EVENT_MESSAGE, m->enc, m->enc_len);
 
@@ -266,7 +266,7 @@ wsb_client_queue_push_message (WsbClientQueue *q, guint64 sub_id, WsbMessage *m)
 }
 
 gboolean
-wsb_client_queue_push_state (WsbClientQueue *q, guint64 sub_id, GBytes *body)
+wsb_out_queue_push_state (WsbOutQueue *q, guint64 sub_id, GBytes *body)
 {
   gsize len;
   const guint8 *data = g_bytes_get_data (body, &len);
@@ -277,7 +277,7 @@ wsb_client_queue_push_state (WsbClientQueue *q, guint64 sub_id, GBytes *body)
 }
 
 gboolean
-wsb_client_queue_push_gap (WsbClientQueue *q, guint64 sub_id, guint8 *body, gsize len)
+wsb_out_queue_push_gap (WsbOutQueue *q, guint64 sub_id, guint8 *body, gsize len)
 {
   OutChunk *ch = append_event (q, CHUNK_EVENT, sub_id, WSB_EVENT_GAP, body, len);
 
@@ -288,7 +288,7 @@ wsb_client_queue_push_gap (WsbClientQueue *q, guint64 sub_id, guint8 *body, gsiz
 /* Encodes sub's pending gap, about to be written. Until a byte of it is,
  * later drops of sub may still join it (gap_extendable). */
 static void
-gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
+gap_encode (WsbOutQueue *q, WsbQueueSub *sub)
 {
   OutChunk *ch = at (q, sub->gap_pos);
   gsize len;
@@ -306,7 +306,7 @@ gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
 
 /* Whether sub has a gap that drops may join: one not yet written at all. */
 static gboolean
-gap_extendable (WsbClientQueue *q, WsbQueueSub *sub)
+gap_extendable (WsbOutQueue *q, WsbQueueSub *sub)
 {
   gsize unwritten = q->head + (q->offset ? 1 : 0);
 
@@ -317,7 +317,7 @@ gap_extendable (WsbClientQueue *q, WsbQueueSub *sub)
 
 /* No later drop joins sub's gap: another event of sub follows it, or sub ends. */
 static void
-close_gap (WsbClientQueue *q, WsbQueueSub *sub)
+close_gap (WsbOutQueue *q, WsbQueueSub *sub)
 {
   if (!sub || !gap_extendable (q, sub))
     return;
@@ -326,7 +326,7 @@ close_gap (WsbClientQueue *q, WsbQueueSub *sub)
 }
 
 void
-wsb_client_queue_sub_ended (WsbClientQueue *q, WsbQueueSub *sub)
+wsb_out_queue_sub_ended (WsbOutQueue *q, WsbQueueSub *sub)
 {
   close_gap (q, sub);
 }
@@ -334,7 +334,7 @@ wsb_client_queue_sub_ended (WsbClientQueue *q, WsbQueueSub *sub)
 /* Makes ch (a message, or a gap encoded for a write that did not happen)
  * the pending gap of sub, counted at the most its encoding can take. */
 static void
-gap_pending (WsbClientQueue *q, OutChunk *ch, WsbQueueSub *sub)
+gap_pending (WsbOutQueue *q, OutChunk *ch, WsbQueueSub *sub)
 {
   q->bytes -= ch->hdr_len + ch->body_len;
   chunk_clear (ch);
@@ -349,7 +349,7 @@ gap_pending (WsbClientQueue *q, OutChunk *ch, WsbQueueSub *sub)
  * subscription's gap, so the gap comes before anything of the subscription
  * still queued; later drops only move the gap's end. */
 static void
-drop_message (WsbClientQueue *q, gsize i, WsbQueueSub *sub)
+drop_message (WsbOutQueue *q, gsize i, WsbQueueSub *sub)
 {
   OutChunk *ch = at (q, i);
   guint64 seq = ch->msg->seq;
@@ -380,7 +380,7 @@ drop_message (WsbClientQueue *q, gsize i, WsbQueueSub *sub)
  * the chunks kept among them towards drop_pos, in order; the queue then
  * starts where the first of them went. */
 static void
-squeeze (WsbClientQueue *q)
+squeeze (WsbOutQueue *q)
 {
   gsize w = q->drop_pos;
 
@@ -407,12 +407,12 @@ squeeze (WsbClientQueue *q)
  * Messages of a subscription that has ended are kept: no gap could tell of
  * their loss. */
 gboolean
-wsb_client_queue_drop_oldest (WsbClientQueue *q)
+wsb_out_queue_drop_oldest (WsbOutQueue *q)
 {
   gsize first = q->head + (q->offset ? 1 : 0);
   gsize i = MAX (q->drop_pos, first);
 
-  for (; i < q->tail && wsb_client_queue_is_over (q); i++)
+  for (; i < q->tail && wsb_out_queue_is_over (q); i++)
     {
       OutChunk *ch = at (q, i);
       WsbQueueSub *sub = lookup_sub (q, ch->sub_id);
@@ -425,11 +425,11 @@ wsb_client_queue_drop_oldest (WsbClientQueue *q)
   q->drop_pos = i;
   if (q->n_slots >= 64 && q->n_slots * 2 >= i - q->head)
     squeeze (q);
-  return !wsb_client_queue_is_over (q);
+  return !wsb_out_queue_is_over (q);
 }
 
 int
-wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
+wsb_out_queue_get_iov (WsbOutQueue *q, struct iovec *iov, int max)
 {
   gsize skip = q->offset;
   int n = 0;
@@ -452,7 +452,7 @@ wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
 }
 
 guint64
-wsb_client_queue_consume (WsbClientQueue *q, gsize n)
+wsb_out_queue_consume (WsbOutQueue *q, gsize n)
 {
   gsize done = n + q->offset;
   guint64 dropped = q->dropped;
@@ -469,7 +469,7 @@ wsb_client_queue_consume (WsbClientQueue *q, gsize n)
       pop (q);
     }
   q->offset = done;
-  if (!dropped || wsb_client_queue_get_size (q) > q->limit / 2)
+  if (!dropped || wsb_out_queue_get_size (q) > q->limit / 2)
     return 0;
   q->dropped = 0;
   return dropped;
