@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
-#include "status.h"
+#include "status-pb.h"
 
 /* The body of a Gap event for sub (g_free it). */
 static guint8 *
