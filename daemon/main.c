@@ -8,12 +8,14 @@
 #include "access.h"
 #include "fd-reserve.h"
 #include "peer.h"
+#include "cmdline.h"
 #include "config.h"
 #include "dbus-server.h"
 #include "hub.h"
 #include "ipc-server.h"
 #include "netmon.h"
 #include "paths.h"
+#include "resume-monitor.h"
 #include "upstream.h"
 #include "wsb-error.h"
 #include "wsb-version.h"
@@ -201,7 +203,7 @@ open_socket (WsbIpcServer *ipc, const WsbPaths *paths, gboolean replace, GError 
  * reports a bad edit). 0 when it loads, EXIT_USAGE with start-up's
  * file:line message when it does not; warnings go to stderr either way. */
 static int
-check_config (const WsbPathOptions *opts, const WsbPaths *paths)
+check_config (const WsbCmdline *opts, const WsbPaths *paths)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (WsbConfig) cfg = NULL;
@@ -238,9 +240,10 @@ main (int argc, char **argv)
   g_autoptr (WsbIpcServer) ipc = NULL;
   g_autoptr (WsbDBusServer) dbus = NULL;
   WsbNetmon *netmon = NULL;
+  WsbResumeMonitor *resume_monitor = NULL;
   Daemon d = { 0 };
   GBusType bus_type;
-  g_auto (WsbPathOptions) opts = { 0 };
+  g_auto (WsbCmdline) opts = { 0 };
 
   setlocale (LC_ALL, "");
   /* Debug and info would go to stdout by default; a daemon logs to stderr. */
@@ -248,7 +251,7 @@ main (int argc, char **argv)
   g_log_set_writer_func (log_writer, NULL, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  if (!wsb_paths_parse_args (&argc, &argv, &opts, &error))
+  if (!wsb_cmdline_parse (&argc, &argv, &opts, &error))
     {
       g_printerr ("wsbridged: %s\nTry 'wsbridged --help'.\n", error->message);
       return EXIT_USAGE;
@@ -347,6 +350,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, on_hangup, &d);
   wsb_hub_start (d.hub);
   netmon = wsb_netmon_new (on_wake, &d);
+  resume_monitor = wsb_resume_monitor_new (on_wake, &d);
   g_message ("listening on %s", paths->socket);
   sd_notifyf (0, "READY=1\nSTATUS=serving %u session%s", cfg->sessions->len,
               cfg->sessions->len == 1 ? "" : "s");
@@ -354,6 +358,7 @@ main (int argc, char **argv)
 
   g_main_loop_run (d.loop);
 
+  wsb_resume_monitor_free (resume_monitor);
   wsb_netmon_free (netmon);
   /* Frontends first, so nothing holds a subscription when sessions go. */
   g_clear_pointer (&ipc, wsb_ipc_server_free);

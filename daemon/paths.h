@@ -1,21 +1,10 @@
-/* Command-line options of wsbridged and the directories and socket they
- * imply for the user or system instance (DESIGN §5). */
+/* The directories and socket of the user or system instance, from the
+ * command line (cmdline.h) and systemd's variables (DESIGN §5). */
 #pragma once
 
 #include <glib.h>
 
-typedef struct
-{
-  gboolean user;
-  gboolean system;
-  char *config_dir; /* --config */
-  char *socket;     /* --socket */
-  char *bus;        /* --bus */
-  gboolean replace; /* --replace */
-  gboolean verbose;
-  gboolean version;
-  gboolean check_config; /* --check-config: validate the configuration, exit */
-} WsbPathOptions;
+#include "cmdline.h"
 
 typedef enum
 {
@@ -33,14 +22,9 @@ typedef struct
   WsbBus bus;                  /* --bus, or the instance's own bus */
 } WsbPaths;
 
-/* Parses and validates argv. */
-gboolean wsb_paths_parse_args (int *argc, char ***argv, WsbPathOptions *opts, GError **error);
-void wsb_path_options_clear (WsbPathOptions *opts);
-
 /* The paths for these options, with systemd's *_DIRECTORY variables winning
  * over the defaults on the system instance. */
-WsbPaths *wsb_paths_resolve (const WsbPathOptions *opts);
+WsbPaths *wsb_paths_resolve (const WsbCmdline *opts);
 void wsb_paths_free (WsbPaths *p);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbPaths, wsb_paths_free)
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (WsbPathOptions, wsb_path_options_clear)

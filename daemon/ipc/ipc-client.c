@@ -1,6 +1,6 @@
 /* One socket API connection: reading its varint-delimited frames, the hello
  * (within hello_timeout_ms), handing requests on (ipc-requests.c), writing
- * its output queue (client-queue.c) as far as the socket takes it, the
+ * its output queue (out-queue.c) as far as the socket takes it, the
  * slow-client policy when the queue is over client_buffer_bytes, the
  * max_requests_per_client backpressure, and closing. */
 #define _GNU_SOURCE
@@ -32,7 +32,7 @@ typedef struct
 static gboolean
 too_many_replies (WsbIpcClient *c)
 {
-  return wsb_client_queue_get_replies (c->out) >= c->srv->cfg.max_requests_per_client;
+  return wsb_out_queue_get_replies (c->out) >= c->srv->cfg.max_requests_per_client;
 }
 
 /* Its frames wait while too many replies are queued, and until the client
@@ -59,7 +59,7 @@ poll_for (WsbIpcClient *c, gboolean out)
 static void
 update_events (WsbIpcClient *c)
 {
-  poll_for (c, !wsb_client_queue_is_empty (c->out));
+  poll_for (c, !wsb_out_queue_is_empty (c->out));
 }
 
 /* ----------------------------------------------------------------- output */
@@ -71,7 +71,7 @@ send_with_fds (int fd, struct iovec *iov, int n, const int *fds, int n_fds)
   union
   {
     struct cmsghdr align;
-    char buf[CMSG_SPACE (sizeof (int) * WSB_CLIENT_QUEUE_MAX_FDS)];
+    char buf[CMSG_SPACE (sizeof (int) * WSB_OUT_QUEUE_MAX_FDS)];
   } control;
   struct msghdr msg = { 0 };
   struct cmsghdr *cm;
@@ -96,12 +96,12 @@ flush (WsbIpcClient *c)
   if (c->dead)
     return FALSE;
   c->out_full = FALSE;
-  while (!wsb_client_queue_is_empty (c->out))
+  while (!wsb_out_queue_is_empty (c->out))
     {
       struct iovec iov[MAX_IOV];
-      int n = wsb_client_queue_get_iov (c->out, iov, MAX_IOV);
+      int n = wsb_out_queue_get_iov (c->out, iov, MAX_IOV);
       const int *fds;
-      int n_fds = wsb_client_queue_get_fds (c->out, &fds);
+      int n_fds = wsb_out_queue_get_fds (c->out, &fds);
       guint64 dropped;
       ssize_t w;
 
@@ -118,7 +118,7 @@ flush (WsbIpcClient *c)
           g_debug ("client %s: write failed: %s", c->name, g_strerror (errno));
           return FALSE;
         }
-      dropped = wsb_client_queue_consume (c->out, (gsize) w);
+      dropped = wsb_out_queue_consume (c->out, (gsize) w);
       if (dropped)
         g_debug ("client %s caught up; %" G_GUINT64_FORMAT " messages were dropped", c->name,
                  dropped);
@@ -131,10 +131,10 @@ flush (WsbIpcClient *c)
 static void
 drop_oldest (WsbIpcClient *c)
 {
-  gboolean had_dropped = wsb_client_queue_get_dropped (c->out) > 0;
-  gboolean fits = wsb_client_queue_drop_oldest (c->out);
+  gboolean had_dropped = wsb_out_queue_get_dropped (c->out) > 0;
+  gboolean fits = wsb_out_queue_drop_oldest (c->out);
 
-  if (!had_dropped && wsb_client_queue_get_dropped (c->out))
+  if (!had_dropped && wsb_out_queue_get_dropped (c->out))
     g_message ("client %s is not keeping up (over client_buffer_bytes = %" G_GUINT64_FORMAT
                "): dropping its oldest messages, with a gap event for each run of them",
                c->name, c->srv->cfg.client_buffer_bytes);
@@ -159,7 +159,7 @@ overflow (WsbIpcClient *c)
           wsb_ipc_client_close (c);
           return;
         }
-      if (!wsb_client_queue_is_over (c->out))
+      if (!wsb_out_queue_is_over (c->out))
         return;
     }
   if (g_strcmp0 (c->srv->cfg.slow_client_policy, "disconnect") == 0)
@@ -217,9 +217,9 @@ wsb_ipc_client_send_frame (WsbIpcClient *c, const Wsbridge__V1__ServerFrame *fra
   buf = g_malloc (len ? len : 1);
   wsbridge__v1__server_frame__pack (frame, buf);
   if (frame->frame_case == WSBRIDGE__V1__SERVER_FRAME__FRAME_REPLY)
-    over = wsb_client_queue_push_reply (c->out, buf, len);
+    over = wsb_out_queue_push_reply (c->out, buf, len);
   else
-    over = wsb_client_queue_push_frame (c->out, buf, len);
+    over = wsb_out_queue_push_frame (c->out, buf, len);
   wsb_ipc_client_queued (c, over);
 }
 
@@ -589,7 +589,7 @@ client_dispatch (GSource *source, GSourceFunc cb, gpointer data)
 
   if (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
     alive = read_input (c);
-  if (alive && !c->dead && !wsb_client_queue_is_empty (c->out))
+  if (alive && !c->dead && !wsb_out_queue_is_empty (c->out))
     alive = flush (c);
   /* Its replies drained below the limit: the requests held go on, as far
    * as its socket takes their replies. */
@@ -642,7 +642,7 @@ wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
   c->cred = *cred;
   c->name = g_strdup_printf ("pid %d", c->cred.pid);
   c->in = g_byte_array_new ();
-  c->out = wsb_client_queue_new (srv->cfg.client_buffer_bytes, &wsb_ipc_sub_queue_funcs, c);
+  c->out = wsb_out_queue_new (srv->cfg.client_buffer_bytes, &wsb_ipc_sub_queue_funcs, c);
   c->subs = wsb_ipc_subs_new ();
   c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
   ((ClientSource *) c->source)->client = c;
@@ -685,7 +685,7 @@ wsb_ipc_client_close (WsbIpcClient *c)
   g_source_destroy (c->source);
   close (c->fd);
   c->fd = -1;
-  wsb_client_queue_clear (c->out);
+  wsb_out_queue_clear (c->out);
   c->srv->n_clients--;
   /* Not at idle priority: a busy loop would keep every closed client. */
   c->free_id = g_idle_add_full (G_PRIORITY_HIGH, client_free_idle, c, NULL);
@@ -700,7 +700,7 @@ wsb_ipc_client_free (WsbIpcClient *c)
   g_hash_table_unref (c->subs);
   g_source_unref (c->source);
   g_byte_array_unref (c->in);
-  wsb_client_queue_free (c->out);
+  wsb_out_queue_free (c->out);
   g_clear_pointer (&c->peer, wsb_peer_unref);
   g_free (c->name);
   g_free (c);

@@ -1,7 +1,7 @@
 /* What the files of the socket API share; nothing else includes this.
  *   ipc-server.c         the listening socket: accept, admission, the server's lifetime
  *   ipc-client.c         one connection: reading frames, the hello, writing its
- *                        queue (client-queue.c), slow_client_policy, closing
+ *                        queue (out-queue.c), slow_client_policy, closing
  *   ipc-requests.c       the requests and their replies; send outcomes
  *   ipc-subscriptions.c  a client's subscriptions: the hub's events into its queue
  * The server makes clients; a client hands its requests to ipc-requests.c,
@@ -12,7 +12,7 @@
 /* struct ucred: the including file defines _GNU_SOURCE first. */
 #include <sys/socket.h>
 
-#include "client-queue.h"
+#include "out-queue.h"
 #include "ipc-server.h"
 #include "wsbridge.pb-c.h"
 
@@ -59,7 +59,7 @@ struct _WsbIpcClient
   GByteArray *in;
   gsize in_start; /* bytes of `in` already handled */
   guint64 skip;   /* bytes still to discard of a request refused for its size */
-  WsbClientQueue *out;
+  WsbOutQueue *out;
   gboolean out_full;            /* the last write found the socket full */
   gboolean in_held;             /* requests wait in `in` while too many replies are queued */
   gboolean src_in_off, src_out; /* what the source polls for, besides G_IO_IN */
@@ -125,7 +125,7 @@ void wsb_ipc_forget_state (WsbIpcServer *srv);
 /* The table of c's subscriptions, by id; removing one unsubscribes it. */
 GHashTable *wsb_ipc_subs_new (void);
 /* How c->out asks c's subscriptions for their gaps (data: the client). */
-extern const WsbClientQueueFuncs wsb_ipc_sub_queue_funcs;
+extern const WsbOutQueueFuncs wsb_ipc_sub_queue_funcs;
 /* Subscribes c and adds the subscription to c->subs. */
 WsbIpcSub *wsb_ipc_sub_new (WsbIpcClient *c, const char *session, const char *channel,
                             guint64 since_seq, guint64 epoch, GError **error);

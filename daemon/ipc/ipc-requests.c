@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "status.h"
+#include "status-pb.h"
 #include "wsb-error.h"
 
 /* A send waiting for its outcome, by session and id. */

@@ -206,7 +206,7 @@ send_ring_start (WsbIpcSub *cs, WsbIpcRing *ring, GError **error)
   len = wsbridge__v1__server_frame__get_packed_size (&frame);
   buf = g_malloc (len);
   wsbridge__v1__server_frame__pack (&frame, buf);
-  wsb_ipc_client_queued (c, wsb_client_queue_push_frame_fds (c->out, buf, len, fds, 2));
+  wsb_ipc_client_queued (c, wsb_out_queue_push_frame_fds (c->out, buf, len, fds, 2));
   return TRUE;
 }
 

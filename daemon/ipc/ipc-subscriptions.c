@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
-#include "status.h"
+#include "status-pb.h"
 
 /* The body of a Gap event for sub (g_free it). */
 static guint8 *
@@ -54,7 +54,7 @@ queue_gap_body (WsbQueueSub *qs, guint64 from_seq, guint64 to_seq, gsize *len, g
   return gap_body_new (((WsbIpcSub *) qs)->sub, from_seq, to_seq, len);
 }
 
-const WsbClientQueueFuncs wsb_ipc_sub_queue_funcs = {
+const WsbOutQueueFuncs wsb_ipc_sub_queue_funcs = {
   .lookup_sub = queue_lookup_sub,
   .gap_size_max = queue_gap_size_max,
   .gap_body = queue_gap_body,
@@ -67,7 +67,7 @@ on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
   WsbIpcClient *c = cs->client;
 
   if (!c->dead && !wsb_ipc_ring_carries (cs, m))
-    wsb_ipc_client_queued (c, wsb_client_queue_push_message (c->out, cs->q.id, m));
+    wsb_ipc_client_queued (c, wsb_out_queue_push_message (c->out, cs->q.id, m));
 }
 
 static void
@@ -81,7 +81,7 @@ on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer dat
   if (c->dead)
     return;
   buf = gap_body_new (sub, from_seq, to_seq, &len);
-  wsb_ipc_client_queued (c, wsb_client_queue_push_gap (c->out, cs->q.id, buf, len));
+  wsb_ipc_client_queued (c, wsb_out_queue_push_gap (c->out, cs->q.id, buf, len));
 }
 
 /* ev's StateChange, encoded once for all the clients that receive it (the
@@ -113,7 +113,7 @@ on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
 
   if (!c->dead)
     wsb_ipc_client_queued (
-        c, wsb_client_queue_push_state (c->out, cs->q.id, state_body (c->srv, ev)));
+        c, wsb_out_queue_push_state (c->out, cs->q.id, state_body (c->srv, ev)));
 }
 
 /* No later drop joins cs's gap: it ends. */
@@ -122,7 +122,7 @@ sub_ending (WsbIpcSub *cs)
 {
   wsb_ipc_ring_detach (cs);
   if (!cs->client->dead)
-    wsb_client_queue_sub_ended (cs->client->out, &cs->q);
+    wsb_out_queue_sub_ended (cs->client->out, &cs->q);
 }
 
 static void

@@ -1,16 +1,11 @@
-/* Watches for moments when every session should retry or re-check its
- * connection at once: the network coming up (GNetworkMonitor) and resume
- * from suspend (logind's PrepareForSleep(false) on the system bus). */
+/* Watches the network (GNetworkMonitor) for it coming up or changing, when
+ * every session should retry or re-check its connection at once. */
 #pragma once
 
-#include <glib.h>
+#include "wake.h"
 
 typedef struct _WsbNetmon WsbNetmon;
 
-/* why: "network up", "resume from suspend". */
-typedef void (*WsbWakeFunc) (const char *why, gpointer user_data);
-
-/* Never fails: without a system bus (or logind) only the network is watched,
- * and that is logged at debug level. */
+/* Never fails. wake gets "network up", once per burst of changes. */
 WsbNetmon *wsb_netmon_new (WsbWakeFunc wake, gpointer user_data);
 void wsb_netmon_free (WsbNetmon *monitor);

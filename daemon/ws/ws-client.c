@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fd-reserve.h"
+#include "lws-log.h"
 #include "wsb-error.h"
 
 void
@@ -210,6 +211,7 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   WsbWsClient *c;
   WsbWsRequest req = { 0 };
   g_autofree char *bad_request = NULL;
+  g_autofree char *lws_error = NULL;
   struct lws *wsi;
   int err;
 
@@ -270,8 +272,10 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
   wsb_upstream_track (up, c, client_free);
   c->connecting = TRUE;
   errno = 0;
+  wsb_lws_log_capture_begin ();
   wsi = lws_client_connect_via_info (&ci);
   err = errno;
+  lws_error = wsb_lws_log_capture_end ();
   c->connecting = FALSE;
   if (wsi && !c->destroyed)
     {
@@ -279,7 +283,6 @@ wsb_ws_client_connect (WsbUpstream *up, const WsbWsClientParams *p, const WsbWsC
       return c;
     }
   {
-    g_autofree char *lws_error = wsb_upstream_take_error (up);
     g_autofree char *shortage = fd_shortage ();
     const char *why = shortage ? shortage : lws_error ? lws_error : err ? g_strerror (err) : NULL;
     g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot start a connection%s%s",

@@ -1,4 +1,4 @@
-#include "client-queue.h"
+#include "out-queue.h"
 
 #include <unistd.h>
 
@@ -31,7 +31,7 @@ typedef struct
   guint8 *owned;
   /* Descriptors that go with the frame's first byte (SCM_RIGHTS), owned
    * until then. */
-  int fds[WSB_CLIENT_QUEUE_MAX_FDS];
+  int fds[WSB_OUT_QUEUE_MAX_FDS];
   guint8 n_fds;
 } OutChunk;
 
@@ -40,10 +40,10 @@ typedef struct
  * nothing moves when the front is written. A chunk's position only grows
  * (the chunk at pos is ring[pos & (cap - 1)]), so it names the chunk for as
  * long as it is queued. */
-struct _WsbClientQueue
+struct _WsbOutQueue
 {
   gsize limit;
-  const WsbClientQueueFuncs *funcs;
+  const WsbOutQueueFuncs *funcs;
   gpointer data;
   OutChunk *ring;
   gsize cap; /* 0 or a power of two */
@@ -57,10 +57,10 @@ struct _WsbClientQueue
   guint replies;   /* CHUNK_REPLY chunks queued */
 };
 
-WsbClientQueue *
-wsb_client_queue_new (gsize limit, const WsbClientQueueFuncs *funcs, gpointer data)
+WsbOutQueue *
+wsb_out_queue_new (gsize limit, const WsbOutQueueFuncs *funcs, gpointer data)
 {
-  WsbClientQueue *q = g_new0 (WsbClientQueue, 1);
+  WsbOutQueue *q = g_new0 (WsbOutQueue, 1);
 
   q->limit = limit;
   q->funcs = funcs;
@@ -69,11 +69,11 @@ wsb_client_queue_new (gsize limit, const WsbClientQueueFuncs *funcs, gpointer da
 }
 
 void
-wsb_client_queue_free (WsbClientQueue *q)
+wsb_out_queue_free (WsbOutQueue *q)
 {
   if (!q)
     return;
-  wsb_client_queue_clear (q);
+  wsb_out_queue_clear (q);
   g_free (q->ring);
   g_free (q);
 }
@@ -98,25 +98,25 @@ chunk_clear (OutChunk *ch)
 }
 
 static gsize
-count (WsbClientQueue *q)
+count (WsbOutQueue *q)
 {
   return q->tail - q->head;
 }
 
 static OutChunk *
-at (WsbClientQueue *q, gsize pos)
+at (WsbOutQueue *q, gsize pos)
 {
   return &q->ring[pos & (q->cap - 1)];
 }
 
 static WsbQueueSub *
-lookup_sub (WsbClientQueue *q, guint64 id)
+lookup_sub (WsbOutQueue *q, guint64 id)
 {
   return id ? q->funcs->lookup_sub (id, q->data) : NULL;
 }
 
 gsize
-wsb_client_queue_get_size (WsbClientQueue *q)
+wsb_out_queue_get_size (WsbOutQueue *q)
 {
   return q->bytes + (gsize) (count (q) - q->n_slots) * sizeof (OutChunk);
 }
@@ -126,9 +126,9 @@ wsb_client_queue_get_size (WsbClientQueue *q)
  * to max_message_bytes) and still reaches a client that reads it; the
  * limit then bounds what waits behind it. */
 gboolean
-wsb_client_queue_is_over (WsbClientQueue *q)
+wsb_out_queue_is_over (WsbOutQueue *q)
 {
-  gsize size = wsb_client_queue_get_size (q);
+  gsize size = wsb_out_queue_get_size (q);
 
   if (count (q))
     {
@@ -142,25 +142,25 @@ wsb_client_queue_is_over (WsbClientQueue *q)
 }
 
 gboolean
-wsb_client_queue_is_empty (WsbClientQueue *q)
+wsb_out_queue_is_empty (WsbOutQueue *q)
 {
   return count (q) == 0;
 }
 
 guint
-wsb_client_queue_get_slots (WsbClientQueue *q)
+wsb_out_queue_get_slots (WsbOutQueue *q)
 {
   return (guint) count (q);
 }
 
 guint
-wsb_client_queue_get_replies (WsbClientQueue *q)
+wsb_out_queue_get_replies (WsbOutQueue *q)
 {
   return q->replies;
 }
 
 guint64
-wsb_client_queue_get_dropped (WsbClientQueue *q)
+wsb_out_queue_get_dropped (WsbOutQueue *q)
 {
   return q->dropped;
 }
@@ -170,7 +170,7 @@ wsb_client_queue_get_dropped (WsbClientQueue *q)
 #define RING_KEEP 1024
 
 static void
-pop (WsbClientQueue *q)
+pop (WsbOutQueue *q)
 {
   OutChunk *ch = at (q, q->head);
 
@@ -189,7 +189,7 @@ pop (WsbClientQueue *q)
 
 /* Doubles the ring, each chunk going to where its position now points. */
 static void
-grow (WsbClientQueue *q)
+grow (WsbOutQueue *q)
 {
   gsize cap = q->cap ? q->cap * 2 : 16;
   OutChunk *ring = g_new (OutChunk, cap);
@@ -202,7 +202,7 @@ grow (WsbClientQueue *q)
 }
 
 void
-wsb_client_queue_clear (WsbClientQueue *q)
+wsb_out_queue_clear (WsbOutQueue *q)
 {
   while (count (q))
     pop (q);
@@ -214,7 +214,7 @@ wsb_client_queue_clear (WsbClientQueue *q)
  * bytes are the caller's to write, and not cleared: this is the fan-out
  * path). */
 static OutChunk *
-append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, gsize len)
+append (WsbOutQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, gsize len)
 {
   OutChunk *ch;
 
@@ -233,14 +233,14 @@ append (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, const guint8 *body, g
 }
 
 static gboolean
-queued (WsbClientQueue *q, OutChunk *ch)
+queued (WsbOutQueue *q, OutChunk *ch)
 {
   q->bytes += ch->hdr_len + ch->body_len;
-  return wsb_client_queue_is_over (q);
+  return wsb_out_queue_is_over (q);
 }
 
 static gboolean
-push_whole (WsbClientQueue *q, ChunkKind kind, guint8 *frame, gsize len)
+push_whole (WsbOutQueue *q, ChunkKind kind, guint8 *frame, gsize len)
 {
   OutChunk *ch = append (q, kind, 0, frame, len);
 
@@ -250,18 +250,18 @@ push_whole (WsbClientQueue *q, ChunkKind kind, guint8 *frame, gsize len)
 }
 
 gboolean
-wsb_client_queue_push_frame (WsbClientQueue *q, guint8 *frame, gsize len)
+wsb_out_queue_push_frame (WsbOutQueue *q, guint8 *frame, gsize len)
 {
   return push_whole (q, CHUNK_FRAME, frame, len);
 }
 
 gboolean
-wsb_client_queue_push_frame_fds (WsbClientQueue *q, guint8 *frame, gsize len, const int *fds,
+wsb_out_queue_push_frame_fds (WsbOutQueue *q, guint8 *frame, gsize len, const int *fds,
                                  guint n_fds)
 {
   OutChunk *ch = append (q, CHUNK_FRAME, 0, frame, len);
 
-  g_assert (n_fds <= WSB_CLIENT_QUEUE_MAX_FDS);
+  g_assert (n_fds <= WSB_OUT_QUEUE_MAX_FDS);
   ch->hdr_len = wsb_varint_encode (len, ch->hdr);
   ch->owned = frame;
   for (guint i = 0; i < n_fds; i++)
@@ -271,14 +271,14 @@ wsb_client_queue_push_frame_fds (WsbClientQueue *q, guint8 *frame, gsize len, co
 }
 
 gboolean
-wsb_client_queue_push_reply (WsbClientQueue *q, guint8 *frame, gsize len)
+wsb_out_queue_push_reply (WsbOutQueue *q, guint8 *frame, gsize len)
 {
   q->replies++;
   return push_whole (q, CHUNK_REPLY, frame, len);
 }
 
 static OutChunk *
-append_event (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, unsigned field, const guint8 *body,
+append_event (WsbOutQueue *q, ChunkKind kind, guint64 sub_id, unsigned field, const guint8 *body,
               gsize len)
 {
   OutChunk *ch = append (q, kind, sub_id, body, len);
@@ -288,7 +288,7 @@ append_event (WsbClientQueue *q, ChunkKind kind, guint64 sub_id, unsigned field,
 }
 
 gboolean
-wsb_client_queue_push_message (WsbClientQueue *q, guint64 sub_id, WsbMessage *m)
+wsb_out_queue_push_message (WsbOutQueue *q, guint64 sub_id, WsbMessage *m)
 {
   OutChunk *ch = append_event (q, CHUNK_MESSAGE, sub_id, WSB_EVENT_MESSAGE, m->enc, m->enc_len);
 
@@ -297,7 +297,7 @@ wsb_client_queue_push_message (WsbClientQueue *q, guint64 sub_id, WsbMessage *m)
 }
 
 gboolean
-wsb_client_queue_push_state (WsbClientQueue *q, guint64 sub_id, GBytes *body)
+wsb_out_queue_push_state (WsbOutQueue *q, guint64 sub_id, GBytes *body)
 {
   gsize len;
   const guint8 *data = g_bytes_get_data (body, &len);
@@ -308,7 +308,7 @@ wsb_client_queue_push_state (WsbClientQueue *q, guint64 sub_id, GBytes *body)
 }
 
 gboolean
-wsb_client_queue_push_gap (WsbClientQueue *q, guint64 sub_id, guint8 *body, gsize len)
+wsb_out_queue_push_gap (WsbOutQueue *q, guint64 sub_id, guint8 *body, gsize len)
 {
   OutChunk *ch = append_event (q, CHUNK_EVENT, sub_id, WSB_EVENT_GAP, body, len);
 
@@ -319,7 +319,7 @@ wsb_client_queue_push_gap (WsbClientQueue *q, guint64 sub_id, guint8 *body, gsiz
 /* Encodes sub's pending gap, about to be written. Until a byte of it is,
  * later drops of sub may still join it (gap_extendable). */
 static void
-gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
+gap_encode (WsbOutQueue *q, WsbQueueSub *sub)
 {
   OutChunk *ch = at (q, sub->gap_pos);
   gsize len;
@@ -337,7 +337,7 @@ gap_encode (WsbClientQueue *q, WsbQueueSub *sub)
 
 /* Whether sub has a gap that drops may join: one not yet written at all. */
 static gboolean
-gap_extendable (WsbClientQueue *q, WsbQueueSub *sub)
+gap_extendable (WsbOutQueue *q, WsbQueueSub *sub)
 {
   gsize unwritten = q->head + (q->offset ? 1 : 0);
 
@@ -348,7 +348,7 @@ gap_extendable (WsbClientQueue *q, WsbQueueSub *sub)
 
 /* No later drop joins sub's gap: another event of sub follows it, or sub ends. */
 static void
-close_gap (WsbClientQueue *q, WsbQueueSub *sub)
+close_gap (WsbOutQueue *q, WsbQueueSub *sub)
 {
   if (!sub || !gap_extendable (q, sub))
     return;
@@ -357,7 +357,7 @@ close_gap (WsbClientQueue *q, WsbQueueSub *sub)
 }
 
 void
-wsb_client_queue_sub_ended (WsbClientQueue *q, WsbQueueSub *sub)
+wsb_out_queue_sub_ended (WsbOutQueue *q, WsbQueueSub *sub)
 {
   close_gap (q, sub);
 }
@@ -365,7 +365,7 @@ wsb_client_queue_sub_ended (WsbClientQueue *q, WsbQueueSub *sub)
 /* Makes ch (a message, or a gap encoded for a write that did not happen)
  * the pending gap of sub, counted at the most its encoding can take. */
 static void
-gap_pending (WsbClientQueue *q, OutChunk *ch, WsbQueueSub *sub)
+gap_pending (WsbOutQueue *q, OutChunk *ch, WsbQueueSub *sub)
 {
   q->bytes -= ch->hdr_len + ch->body_len;
   chunk_clear (ch);
@@ -380,7 +380,7 @@ gap_pending (WsbClientQueue *q, OutChunk *ch, WsbQueueSub *sub)
  * subscription's gap, so the gap comes before anything of the subscription
  * still queued; later drops only move the gap's end. */
 static void
-drop_message (WsbClientQueue *q, gsize i, WsbQueueSub *sub)
+drop_message (WsbOutQueue *q, gsize i, WsbQueueSub *sub)
 {
   OutChunk *ch = at (q, i);
   guint64 seq = ch->msg->seq;
@@ -411,7 +411,7 @@ drop_message (WsbClientQueue *q, gsize i, WsbQueueSub *sub)
  * the chunks kept among them towards drop_pos, in order; the queue then
  * starts where the first of them went. */
 static void
-squeeze (WsbClientQueue *q)
+squeeze (WsbOutQueue *q)
 {
   gsize w = q->drop_pos;
 
@@ -438,12 +438,12 @@ squeeze (WsbClientQueue *q)
  * Messages of a subscription that has ended are kept: no gap could tell of
  * their loss. */
 gboolean
-wsb_client_queue_drop_oldest (WsbClientQueue *q)
+wsb_out_queue_drop_oldest (WsbOutQueue *q)
 {
   gsize first = q->head + (q->offset ? 1 : 0);
   gsize i = MAX (q->drop_pos, first);
 
-  for (; i < q->tail && wsb_client_queue_is_over (q); i++)
+  for (; i < q->tail && wsb_out_queue_is_over (q); i++)
     {
       OutChunk *ch = at (q, i);
       WsbQueueSub *sub = lookup_sub (q, ch->sub_id);
@@ -456,11 +456,11 @@ wsb_client_queue_drop_oldest (WsbClientQueue *q)
   q->drop_pos = i;
   if (q->n_slots >= 64 && q->n_slots * 2 >= i - q->head)
     squeeze (q);
-  return !wsb_client_queue_is_over (q);
+  return !wsb_out_queue_is_over (q);
 }
 
 int
-wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
+wsb_out_queue_get_iov (WsbOutQueue *q, struct iovec *iov, int max)
 {
   gsize skip = q->offset;
   int n = 0;
@@ -488,7 +488,7 @@ wsb_client_queue_get_iov (WsbClientQueue *q, struct iovec *iov, int max)
 }
 
 int
-wsb_client_queue_get_fds (WsbClientQueue *q, const int **fds)
+wsb_out_queue_get_fds (WsbOutQueue *q, const int **fds)
 {
   OutChunk *ch;
 
@@ -500,7 +500,7 @@ wsb_client_queue_get_fds (WsbClientQueue *q, const int **fds)
 }
 
 guint64
-wsb_client_queue_consume (WsbClientQueue *q, gsize n)
+wsb_out_queue_consume (WsbOutQueue *q, gsize n)
 {
   gsize done = n + q->offset;
   guint64 dropped = q->dropped;
@@ -520,7 +520,7 @@ wsb_client_queue_consume (WsbClientQueue *q, gsize n)
       pop (q);
     }
   q->offset = done;
-  if (!dropped || wsb_client_queue_get_size (q) > q->limit / 2)
+  if (!dropped || wsb_out_queue_get_size (q) > q->limit / 2)
     return 0;
   q->dropped = 0;
   return dropped;

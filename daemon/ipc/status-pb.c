@@ -1,4 +1,4 @@
-#include "status.h"
+#include "status-pb.h"
 
 static Wsbridge__V1__SessionState
 state_to_pb (WsbState state)

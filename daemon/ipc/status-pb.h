@@ -1,4 +1,5 @@
-/* wsbridge.v1.SessionStatus from the hub's view of a session. */
+/* The protobuf form of the hub's view of a session: wsbridge.v1.SessionStatus
+ * and the encoded StateChange event. */
 #pragma once
 
 #include "hub.h"

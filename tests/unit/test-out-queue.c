@@ -1,6 +1,6 @@
-/* The output queue of an API client (daemon/ipc/client-queue.c): what it writes
+/* The output queue of an API client (daemon/ipc/out-queue.c): what it writes
  * is decoded back into ServerFrames and checked against what was pushed. */
-#include "client-queue.h"
+#include "out-queue.h"
 
 #include <string.h>
 
@@ -38,7 +38,7 @@ typedef struct
 
 typedef struct
 {
-  WsbClientQueue *queue;
+  WsbOutQueue *queue;
   gsize limit;
   TestSub subs[N_SUBS];
   guint64 seq[N_SUBS];
@@ -106,7 +106,7 @@ gap_body (WsbQueueSub *sub, guint64 from, guint64 to, gsize *len, gpointer data)
   return gap_pack (from, to, fx->epoch, len);
 }
 
-static const WsbClientQueueFuncs funcs = {
+static const WsbOutQueueFuncs funcs = {
   .lookup_sub = lookup_sub,
   .gap_size_max = gap_size_max,
   .gap_body = gap_body,
@@ -118,7 +118,7 @@ fx_new (gsize limit)
   Fx *fx = g_new0 (Fx, 1);
 
   fx->limit = limit;
-  fx->queue = wsb_client_queue_new (limit, &funcs, fx);
+  fx->queue = wsb_out_queue_new (limit, &funcs, fx);
   for (guint i = 1; i < N_SUBS; i++)
     fx->subs[i].q.id = i;
   fx->epoch = 1;
@@ -131,7 +131,7 @@ fx_new (gsize limit)
 static void
 fx_free (Fx *fx)
 {
-  wsb_client_queue_free (fx->queue);
+  wsb_out_queue_free (fx->queue);
   g_array_unref (fx->pushed);
   g_byte_array_unref (fx->out);
   g_free (fx);
@@ -156,7 +156,7 @@ push_message (Fx *fx, guint64 sub)
 
   record (fx, EV_MESSAGE, sub, seq);
   /* The queue keeps its own reference. */
-  return wsb_client_queue_push_message (fx->queue, sub, m);
+  return wsb_out_queue_push_message (fx->queue, sub, m);
 }
 
 static guint8 *
@@ -186,7 +186,7 @@ push_reply (Fx *fx)
   frame.reply = &r;
   buf = frame_pack (&frame, &len);
   record (fx, EV_REPLY, 0, r.id);
-  return wsb_client_queue_push_reply (fx->queue, buf, len);
+  return wsb_out_queue_push_reply (fx->queue, buf, len);
 }
 
 static gboolean
@@ -203,7 +203,7 @@ push_frame (Fx *fx)
   frame.error = &err;
   buf = frame_pack (&frame, &len);
   record (fx, EV_FRAME, 0, fx->tag);
-  return wsb_client_queue_push_frame (fx->queue, buf, len);
+  return wsb_out_queue_push_frame (fx->queue, buf, len);
 }
 
 static gboolean
@@ -224,7 +224,7 @@ push_state (Fx *fx, guint64 sub)
   body = g_bytes_new_take (buf, len);
   record (fx, EV_STATE, sub, fx->tag);
   /* The queue keeps its own reference. */
-  return wsb_client_queue_push_state (fx->queue, sub, body);
+  return wsb_out_queue_push_state (fx->queue, sub, body);
 }
 
 static gboolean
@@ -235,7 +235,7 @@ push_hub_gap (Fx *fx, guint64 sub)
   guint8 *body = gap_pack (tag, tag, HUB_GAP_EPOCH, &len);
 
   record (fx, EV_HUB_GAP, sub, tag);
-  return wsb_client_queue_push_gap (fx->queue, sub, body, len);
+  return wsb_out_queue_push_gap (fx->queue, sub, body, len);
 }
 
 /* What the daemon does when a push went over: drop the oldest. When that
@@ -245,9 +245,9 @@ police (Fx *fx, gboolean over)
 {
   if (!over)
     return TRUE;
-  if (!wsb_client_queue_drop_oldest (fx->queue))
+  if (!wsb_out_queue_drop_oldest (fx->queue))
     return FALSE;
-  g_assert_cmpuint (wsb_client_queue_get_size (fx->queue), <=, fx->limit);
+  g_assert_cmpuint (wsb_out_queue_get_size (fx->queue), <=, fx->limit);
   return TRUE;
 }
 
@@ -257,7 +257,7 @@ static gsize
 write_some (Fx *fx, gsize max, int max_iov)
 {
   struct iovec iov[16];
-  int n = wsb_client_queue_get_iov (fx->queue, iov, MIN (max_iov, (int) G_N_ELEMENTS (iov)));
+  int n = wsb_out_queue_get_iov (fx->queue, iov, MIN (max_iov, (int) G_N_ELEMENTS (iov)));
   gsize done = 0;
 
   for (int i = 0; i < n && done < max; i++)
@@ -268,20 +268,20 @@ write_some (Fx *fx, gsize max, int max_iov)
       g_byte_array_append (fx->out, iov[i].iov_base, (guint) take);
       done += take;
     }
-  fx->caught_up += wsb_client_queue_consume (fx->queue, done);
+  fx->caught_up += wsb_out_queue_consume (fx->queue, done);
   return done;
 }
 
 static void
 drain (Fx *fx, gsize step)
 {
-  for (guint rounds = 0; !wsb_client_queue_is_empty (fx->queue); rounds++)
+  for (guint rounds = 0; !wsb_out_queue_is_empty (fx->queue); rounds++)
     {
       g_assert_cmpuint (rounds, <, 1000000);
       write_some (fx, step, 16);
     }
-  g_assert_cmpuint (wsb_client_queue_get_size (fx->queue), ==, 0);
-  g_assert_cmpuint (wsb_client_queue_get_replies (fx->queue), ==, 0);
+  g_assert_cmpuint (wsb_out_queue_get_size (fx->queue), ==, 0);
+  g_assert_cmpuint (wsb_out_queue_get_replies (fx->queue), ==, 0);
 }
 
 /* Decodes everything written into Ev values. */
@@ -412,7 +412,7 @@ check_stream (Fx *fx)
       g_assert_cmpuint (k, ==, mine->len);
     }
   /* Every drop was counted, and told once the client caught up. */
-  g_assert_cmpuint (gapped, ==, fx->caught_up + wsb_client_queue_get_dropped (fx->queue));
+  g_assert_cmpuint (gapped, ==, fx->caught_up + wsb_out_queue_get_dropped (fx->queue));
   return got;
 }
 
@@ -461,7 +461,7 @@ test_fifo_in_any_write_sizes (void)
           if (i % 13 == 0)
             g_assert_false (push_frame (fx));
         }
-      g_assert_cmpuint (wsb_client_queue_get_replies (fx->queue), ==, 8);
+      g_assert_cmpuint (wsb_out_queue_get_replies (fx->queue), ==, 8);
       drain (fx, step);
       g_autoptr (GArray) got = check_stream (fx);
       g_assert_cmpuint (got->len, ==, fx->pushed->len);
@@ -482,14 +482,14 @@ test_reply_counted_until_wholly_written (void)
 
   push_reply (fx);
   push_reply (fx);
-  g_assert_cmpuint (wsb_client_queue_get_replies (fx->queue), ==, 2);
+  g_assert_cmpuint (wsb_out_queue_get_replies (fx->queue), ==, 2);
   write_some (fx, 3, 16);       /* part of the first */
   first = 1 + fx->out->data[0]; /* its length prefix is one byte */
   g_assert_cmpuint (first, >, 4);
   write_some (fx, first - 4, 16); /* all of it but its last byte */
-  g_assert_cmpuint (wsb_client_queue_get_replies (fx->queue), ==, 2);
+  g_assert_cmpuint (wsb_out_queue_get_replies (fx->queue), ==, 2);
   write_some (fx, 2, 16); /* its last byte, the first of the second */
-  g_assert_cmpuint (wsb_client_queue_get_replies (fx->queue), ==, 1);
+  g_assert_cmpuint (wsb_out_queue_get_replies (fx->queue), ==, 1);
   drain (fx, 1);
   g_autoptr (GArray) got = check_stream (fx);
   g_assert_cmpuint (got->len, ==, 2);
@@ -506,7 +506,7 @@ test_drop_oldest_one_gap_per_run (void)
 
   for (int i = 0; i < 500; i++)
     g_assert_true (police (fx, push_message (fx, 1)));
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue), >, 400);
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue), >, 400);
   drain (fx, 1000);
 
   g_autoptr (GArray) got = check_stream (fx);
@@ -519,7 +519,7 @@ test_drop_oldest_one_gap_per_run (void)
   /* Made once, when it was about to be written. */
   g_assert_cmpuint (fx->gap_bodies, ==, 1);
   g_assert_cmpuint (fx->caught_up, ==, g_array_index (gaps, Ev, 0).b);
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue), ==, 0);
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue), ==, 0);
   fx_free (fx);
 }
 
@@ -543,8 +543,8 @@ test_gaps_per_subscription_split_by_events (void)
         push_hub_gap (fx, 2);
     }
   /* Over by far: drops until within the limit, into the third phase. */
-  g_assert_true (wsb_client_queue_is_over (fx->queue));
-  g_assert_true (wsb_client_queue_drop_oldest (fx->queue));
+  g_assert_true (wsb_out_queue_is_over (fx->queue));
+  g_assert_true (wsb_out_queue_drop_oldest (fx->queue));
   drain (fx, 100);
 
   g_autoptr (GArray) got = check_stream (fx);
@@ -576,9 +576,9 @@ test_never_dropped (void)
       push_state (fx, 1);
       push_hub_gap (fx, 2);
     }
-  g_assert_true (wsb_client_queue_is_over (fx->queue));
-  g_assert_false (wsb_client_queue_drop_oldest (fx->queue));
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue), ==, 0);
+  g_assert_true (wsb_out_queue_is_over (fx->queue));
+  g_assert_false (wsb_out_queue_drop_oldest (fx->queue));
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue), ==, 0);
   drain (fx, 7);
   g_autoptr (GArray) got = check_stream (fx);
   g_assert_cmpuint (got->len, ==, 40);
@@ -618,21 +618,21 @@ test_message_larger_than_the_limit (void)
   fx->payload = 10000;
   g_assert_false (push_message (fx, 1)); /* alone: not over */
   write_some (fx, 3000, 16);
-  g_assert_false (wsb_client_queue_is_over (fx->queue));
+  g_assert_false (wsb_out_queue_is_over (fx->queue));
   fx->payload = 100;
   for (int i = 0; i < 50; i++)
     if (push_message (fx, 2))
       {
-        g_assert_true (wsb_client_queue_drop_oldest (fx->queue));
+        g_assert_true (wsb_out_queue_drop_oldest (fx->queue));
         /* Behind it the limit holds. */
-        g_assert_cmpuint (wsb_client_queue_get_size (fx->queue), <=, 2000 + 10100);
+        g_assert_cmpuint (wsb_out_queue_get_size (fx->queue), <=, 2000 + 10100);
       }
   drain (fx, 700);
 
   g_autoptr (GArray) got = check_stream (fx);
   g_assert_cmpint (g_array_index (got, Ev, 0).kind, ==, EV_MESSAGE);
   g_assert_cmpuint (g_array_index (got, Ev, 0).sub, ==, 1);
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue) + fx->caught_up, >, 0);
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue) + fx->caught_up, >, 0);
   fx_free (fx);
 }
 
@@ -680,16 +680,16 @@ test_ended_subscription (void)
 
   for (int i = 0; i < 20; i++)
     g_assert_true (police (fx, push_message (fx, 1)));
-  dropped = wsb_client_queue_get_dropped (fx->queue);
+  dropped = wsb_out_queue_get_dropped (fx->queue);
   g_assert_cmpuint (dropped, >, 0);
   g_assert_cmpuint (fx->gap_bodies, ==, 0);
-  wsb_client_queue_sub_ended (fx->queue, &fx->subs[1].q);
+  wsb_out_queue_sub_ended (fx->queue, &fx->subs[1].q);
   g_assert_cmpuint (fx->gap_bodies, ==, 1);
   fx->subs[1].ended = TRUE;
   while (!push_reply (fx))
     ;
-  g_assert_false (wsb_client_queue_drop_oldest (fx->queue));
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue), ==, dropped);
+  g_assert_false (wsb_out_queue_drop_oldest (fx->queue));
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue), ==, dropped);
   drain (fx, 1000);
 
   g_autoptr (GArray) got = check_stream (fx);
@@ -740,7 +740,7 @@ test_memory_bounded (void)
   for (int i = 0; i < 20000; i++)
     {
       g_assert_true (police (fx, push_message (fx, 1 + i % 2)));
-      g_assert_cmpuint (wsb_client_queue_get_slots (fx->queue), <=, 1000);
+      g_assert_cmpuint (wsb_out_queue_get_slots (fx->queue), <=, 1000);
     }
   for (int i = 0; i < 20000; i++)
     {
@@ -749,11 +749,11 @@ test_memory_bounded (void)
         g_assert_true (police (fx, push_reply (fx)));
       if (i % 2 == 0)
         write_some (fx, 250, 16);
-      g_assert_false (wsb_client_queue_is_empty (fx->queue));
-      g_assert_cmpuint (wsb_client_queue_get_slots (fx->queue), <=, 1000);
+      g_assert_false (wsb_out_queue_is_empty (fx->queue));
+      g_assert_cmpuint (wsb_out_queue_get_slots (fx->queue), <=, 1000);
     }
   drain (fx, 4096);
-  g_assert_cmpuint (wsb_client_queue_get_slots (fx->queue), ==, 0);
+  g_assert_cmpuint (wsb_out_queue_get_slots (fx->queue), ==, 0);
   g_autoptr (GArray) got = check_stream (fx);
   fx_free (fx);
 
@@ -761,11 +761,11 @@ test_memory_bounded (void)
   fx = fx_new (1 << 20);
   for (int i = 0; i < 20000; i++)
     {
-      while (wsb_client_queue_get_size (fx->queue) < 5000)
+      while (wsb_out_queue_get_size (fx->queue) < 5000)
         g_assert_false (push_message (fx, 1));
       write_some (fx, 300, 16);
-      g_assert_false (wsb_client_queue_is_empty (fx->queue));
-      g_assert_cmpuint (wsb_client_queue_get_slots (fx->queue), <=, 1000);
+      g_assert_false (wsb_out_queue_is_empty (fx->queue));
+      g_assert_cmpuint (wsb_out_queue_get_slots (fx->queue), <=, 1000);
     }
   drain (fx, 4096);
   g_autoptr (GArray) got2 = check_stream (fx);
@@ -781,14 +781,14 @@ test_caught_up (void)
 
   for (int i = 0; i < 40; i++)
     police (fx, push_message (fx, 1));
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue), >, 0);
-  while (wsb_client_queue_get_size (fx->queue) > fx->limit / 2)
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue), >, 0);
+  while (wsb_out_queue_get_size (fx->queue) > fx->limit / 2)
     {
       g_assert_cmpuint (fx->caught_up, ==, 0);
       write_some (fx, 50, 16);
     }
   g_assert_cmpuint (fx->caught_up, >, 0);
-  g_assert_cmpuint (wsb_client_queue_get_dropped (fx->queue), ==, 0);
+  g_assert_cmpuint (wsb_out_queue_get_dropped (fx->queue), ==, 0);
   drain (fx, 1000);
   g_autoptr (GArray) got = check_stream (fx);
   fx_free (fx);
@@ -846,13 +846,13 @@ test_clear_releases_everything (void)
       push_reply (fx);
     }
   write_some (fx, 3, 16);
-  wsb_client_queue_clear (fx->queue);
-  g_assert_true (wsb_client_queue_is_empty (fx->queue));
-  g_assert_cmpuint (wsb_client_queue_get_size (fx->queue), ==, 0);
-  g_assert_cmpuint (wsb_client_queue_get_replies (fx->queue), ==, 0);
+  wsb_out_queue_clear (fx->queue);
+  g_assert_true (wsb_out_queue_is_empty (fx->queue));
+  g_assert_cmpuint (wsb_out_queue_get_size (fx->queue), ==, 0);
+  g_assert_cmpuint (wsb_out_queue_get_replies (fx->queue), ==, 0);
   /* Nothing of before is encoded now. */
   guint bodies = fx->gap_bodies;
-  wsb_client_queue_sub_ended (fx->queue, &fx->subs[1].q);
+  wsb_out_queue_sub_ended (fx->queue, &fx->subs[1].q);
   g_assert_cmpuint (fx->gap_bodies, ==, bodies);
   fx_free (fx);
 }
@@ -861,23 +861,23 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/client-queue/fifo-in-any-write-sizes", test_fifo_in_any_write_sizes);
-  g_test_add_func ("/client-queue/message-larger-than-the-limit",
+  g_test_add_func ("/out-queue/fifo-in-any-write-sizes", test_fifo_in_any_write_sizes);
+  g_test_add_func ("/out-queue/message-larger-than-the-limit",
                    test_message_larger_than_the_limit);
-  g_test_add_func ("/client-queue/reply-counted-until-wholly-written",
+  g_test_add_func ("/out-queue/reply-counted-until-wholly-written",
                    test_reply_counted_until_wholly_written);
-  g_test_add_func ("/client-queue/drop-oldest-one-gap-per-run", test_drop_oldest_one_gap_per_run);
-  g_test_add_func ("/client-queue/gaps-per-subscription-split-by-events",
+  g_test_add_func ("/out-queue/drop-oldest-one-gap-per-run", test_drop_oldest_one_gap_per_run);
+  g_test_add_func ("/out-queue/gaps-per-subscription-split-by-events",
                    test_gaps_per_subscription_split_by_events);
-  g_test_add_func ("/client-queue/never-dropped", test_never_dropped);
-  g_test_add_func ("/client-queue/partly-written-message-kept", test_partly_written_message_kept);
-  g_test_add_func ("/client-queue/gap-encoded-late-and-closed-by-its-write",
+  g_test_add_func ("/out-queue/never-dropped", test_never_dropped);
+  g_test_add_func ("/out-queue/partly-written-message-kept", test_partly_written_message_kept);
+  g_test_add_func ("/out-queue/gap-encoded-late-and-closed-by-its-write",
                    test_gap_encoded_late_and_closed_by_its_write);
-  g_test_add_func ("/client-queue/ended-subscription", test_ended_subscription);
-  g_test_add_func ("/client-queue/squeeze-keeps-order-and-gap", test_squeeze_keeps_order_and_gap);
-  g_test_add_func ("/client-queue/memory-bounded", test_memory_bounded);
-  g_test_add_func ("/client-queue/caught-up", test_caught_up);
-  g_test_add_func ("/client-queue/random", test_random);
-  g_test_add_func ("/client-queue/clear-releases-everything", test_clear_releases_everything);
+  g_test_add_func ("/out-queue/ended-subscription", test_ended_subscription);
+  g_test_add_func ("/out-queue/squeeze-keeps-order-and-gap", test_squeeze_keeps_order_and_gap);
+  g_test_add_func ("/out-queue/memory-bounded", test_memory_bounded);
+  g_test_add_func ("/out-queue/caught-up", test_caught_up);
+  g_test_add_func ("/out-queue/random", test_random);
+  g_test_add_func ("/out-queue/clear-releases-everything", test_clear_releases_everything);
   return g_test_run ();
 }
