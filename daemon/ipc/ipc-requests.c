@@ -112,6 +112,7 @@ handle_subscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SubscribeRequ
   Wsbridge__V1__SessionStatus pb_status;
   WsbSessionStatus st = { 0 };
   WsbIpcSub *cs;
+  guint64 sub_id;
 
   if (g_hash_table_size (c->subs) >= c->srv->cfg.max_subscriptions_per_client)
     {
@@ -137,8 +138,12 @@ handle_subscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SubscribeRequ
   wsb_session_status_clear (&st);
   if (req->opening)
     wsb_subscription_want_opening (cs->sub);
+  sub_id = cs->q.id;
   wsb_hub_catch_up (cs->sub);
-  if (req->ring && c->ring_version)
+  /* The catch-up may have overflowed the client's queue and closed it (its
+   * subscriptions with it): look the subscription up again. */
+  if (req->ring && c->ring_version && !c->dead
+      && (cs = g_hash_table_lookup (c->subs, &sub_id)) != NULL)
     wsb_ipc_ring_attach (cs);
 }
 
