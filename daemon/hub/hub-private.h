@@ -1,5 +1,8 @@
-/* What hub.c (the session table) and hub-channels.c (channels, delivery,
- * subscriptions, history) share. Not for frontends: they see hub.h. */
+/* What hub.c (the session table), hub-channels.c (channels, their
+ * histories, upstream subscribe frames), hub-delivery.c (fan-out of
+ * messages and state changes), hub-subscriptions.c (subscribe, catch-up,
+ * history queries) and hub-resume.c share. Not for frontends: they see
+ * hub.h. */
 #pragma once
 
 #include "history.h"
@@ -125,7 +128,26 @@ void hub_resume_forget (HubSession *hs);
 /* hub-channels.c */
 HubChannel *hub_get_channel (HubSession *hs, const char *name);
 void hub_channel_free (HubChannel *ch);
+/* Frees ch once it has neither subscribers nor history ("*" stays). */
+void hub_channel_maybe_drop (HubSession *hs, HubChannel *ch);
+/* m goes into ch's history (made if need be, another channel's dropped
+ * beyond the bound); ch becomes the most recently active. */
+void hub_history_push (HubSession *hs, HubChannel *ch, WsbMessage *m);
+/* Where the history of ch vouches for every message from on. */
+guint64 hub_channel_complete_from (HubSession *hs, HubChannel *ch);
+/* After every (re)connect: subscribe frames for every channel that is
+ * configured or has local subscribers. */
+void hub_subscribe_upstream (HubSession *hs);
+/* A channel's local subscriber count went 0→1 (wanted) or 1→0. */
+void hub_channel_interest_changed (HubSession *hs, HubChannel *ch, gboolean wanted);
+
+/* hub-delivery.c */
 void hub_on_message (WsbSession *s, WsbWsMessage *msg, gpointer user_data);
+/* Ends a fan-out begun with hs->delivering++: subscriptions unsubscribed
+ * during it go now. */
+void hub_end_delivery (HubSession *hs);
+/* The connection's opening messages of the subscription's channel. */
+void hub_deliver_opening (WsbSubscription *sub);
 void hub_state_changed (HubSession *hs);
 /* Tells every subscriber of hs that it is over, then drops the subscriptions. */
 void hub_end_subscriptions (HubSession *hs);
