@@ -368,7 +368,7 @@ on_conn_writable (WsbWsClient *c, gpointer data)
     return;
   while (wsb_ws_client_has_room (c) && (m = wsb_outbox_begin (s->outbox)))
     {
-      wsb_ws_client_send (c, wsb_out_msg_payload (0, m), m->len, m->binary);
+      wsb_ws_client_send (c, m->data, m->len, m->binary);
       if (wsb_outbox_written (s->outbox))
         s->stats.tx_messages++;
     }
@@ -464,7 +464,7 @@ wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionE
   s->up = up;
   s->events = events;
   s->user_data = user_data;
-  s->outbox = wsb_outbox_new (cfg, 0, on_outcome, s);
+  s->outbox = wsb_outbox_new (cfg, on_outcome, s);
   apply_config (s, cfg);
   s->state = WSB_STATE_DISCONNECTED;
   s->reason = g_strdup (cfg->autoconnect ? "starting" : "autoconnect is off");
