@@ -47,16 +47,11 @@ typedef struct
   GPtrArray *opening_channels; /* char*: the channel of each (NULL: "*" only) */
   WsbResume *resume;           /* NULL without resume_pointer */
   guint resume_save_id;        /* the last id is written soon (queue_persist) */
+  GHashTable *waits; /* send id → WsbSendWait*: outcomes a requester waits for; NULL: none yet */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
   guint free_id;
 } HubSession;
-
-typedef struct
-{
-  WsbHubOutcomeFunc func;
-  gpointer data;
-} OutcomeListener;
 
 typedef struct
 {
@@ -75,7 +70,6 @@ struct _WsbHub
   WsbUpstream *up;
   char *state_dir;
   char *config_dir;
-  GArray *outcome_listeners; /* OutcomeListener */
   GArray *session_listeners; /* SessionListener */
   GArray *flush_listeners;   /* FlushListener */
   GHashTable *sessions;      /* name → HubSession* */
@@ -114,6 +108,13 @@ const WsbAccess *hub_access (WsbHub *hub);
  * is told (the same as for none) and the denial logged. */
 HubSession *hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name,
                       GError **error);
+/* The session's counters changed without a message or state change. */
+void hub_tell_changed (WsbHub *hub, const char *session);
+
+/* hub-send.c: a send of hs ended (its requester is told, if it waits); hs
+ * is being freed (the waits left are their requesters' to cancel). */
+void hub_send_done (HubSession *hs, guint64 id, WsbSendResult result, const char *reason);
+void hub_sends_forget (HubSession *hs);
 
 /* hub-resume.c: hs->resume follows the configuration (a persisting session
  * starts from the last id of its earlier run); a message's id was taken by

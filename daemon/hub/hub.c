@@ -1,7 +1,8 @@
 /* The hub: the table of sessions (from files and created at runtime, with
  * reload, removal and shutdown), their seq and epoch, status, and the
- * listeners frontends register. Channels, delivery and subscriptions are
- * hub-channels.c's. */
+ * listeners frontends register. Channels are hub-channels.c's, delivery
+ * hub-delivery.c's, subscriptions hub-subscriptions.c's, sends and their
+ * outcomes hub-send.c's. */
 #include "hub-private.h"
 
 #include <errno.h>
@@ -110,14 +111,7 @@ static void
 on_send_done (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
               gpointer user_data)
 {
-  HubSession *hs = user_data;
-  GArray *listeners = hs->hub->outcome_listeners;
-
-  for (guint i = 0; i < listeners->len; i++)
-    {
-      OutcomeListener *l = &g_array_index (listeners, OutcomeListener, i);
-      l->func (hs_name (hs), id, result, reason, l->data);
-    }
+  hub_send_done (user_data, id, result, reason);
 }
 
 static void
@@ -222,6 +216,7 @@ static void
 hub_session_free (HubSession *hs)
 {
   hub_resume_finish (hs);
+  hub_sends_forget (hs);
   wsb_session_free (hs->session);
   /* The LRU links live inside the channels, which go with the table. */
   g_hash_table_unref (hs->channels);
@@ -239,7 +234,6 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
   hub->up = up;
   hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
-  hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
   hub->session_listeners = g_array_new (FALSE, FALSE, sizeof (SessionListener));
   hub->flush_listeners = g_array_new (FALSE, FALSE, sizeof (FlushListener));
   /* Keys are copies: a reload replaces the session's config and its name
@@ -286,20 +280,11 @@ wsb_hub_free (WsbHub *hub)
   g_hash_table_unref (hub->held);
   g_hash_table_unref (hub->denials);
   wsb_access_free (hub->access);
-  g_array_unref (hub->outcome_listeners);
   g_array_unref (hub->session_listeners);
   g_array_unref (hub->flush_listeners);
   g_free (hub->state_dir);
   g_free (hub->config_dir);
   g_free (hub);
-}
-
-void
-wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data)
-{
-  OutcomeListener l = { func, data };
-
-  g_array_append_val (hub->outcome_listeners, l);
 }
 
 void
@@ -337,6 +322,12 @@ tell_listeners (WsbHub *hub, const char *session, gboolean added)
 }
 
 void
+hub_tell_changed (WsbHub *hub, const char *session)
+{
+  tell_listeners (hub, session, FALSE);
+}
+
+void
 wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
 {
   FlushListener l = { func, data };
@@ -353,20 +344,6 @@ wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
       if (l->func == func && l->data == data)
         {
           g_array_remove_index (hub->flush_listeners, i);
-          return;
-        }
-    }
-}
-
-void
-wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data)
-{
-  for (guint i = 0; i < hub->outcome_listeners->len; i++)
-    {
-      OutcomeListener *l = &g_array_index (hub->outcome_listeners, OutcomeListener, i);
-      if (l->func == func && l->data == data)
-        {
-          g_array_remove_index (hub->outcome_listeners, i);
           return;
         }
     }
@@ -649,18 +626,6 @@ wsb_hub_allows (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name)
   return hs
          && wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
                               NULL, NULL);
-}
-
-gboolean
-wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data,
-              gsize len, gboolean binary, guint32 ttl_ms, guint64 *id, GError **error)
-{
-  HubSession *hs = hub_find (hub, peer, WSB_OP_SEND, session, error);
-
-  if (!hs || !wsb_session_send (hs->session, data, len, binary, ttl_ms, id, error))
-    return FALSE;
-  tell_listeners (hub, session, FALSE);
-  return TRUE;
 }
 
 gboolean

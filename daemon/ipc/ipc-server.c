@@ -198,7 +198,6 @@ wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
   srv->cfg = *cfg;
   srv->listen_fd = -1;
   g_queue_init (&srv->pending);
-  wsb_ipc_outcomes_start (srv);
   wsb_hub_add_flush_listener (hub, wsb_ipc_clients_flush_pending, srv);
   return srv;
 }
@@ -345,7 +344,6 @@ wsb_ipc_server_free (WsbIpcServer *srv)
       wsb_ipc_client_free (c);
     }
   wsb_ipc_server_stop_listening (srv);
-  wsb_ipc_outcomes_stop (srv);
   wsb_hub_remove_flush_listener (srv->hub, wsb_ipc_clients_flush_pending, srv);
   wsb_ipc_forget_state (srv);
   g_free (srv);
