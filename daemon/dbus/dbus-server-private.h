@@ -70,6 +70,7 @@ typedef struct
 struct _WsbDBusServer
 {
   WsbHub *hub;
+  guint session_listener; /* the hub's, for SessionAdded and counters */
   WsbDaemonConfig cfg;
   gboolean system;
   GBusType bus_type;

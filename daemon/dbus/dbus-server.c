@@ -223,7 +223,7 @@ wsb_dbus_server_new (WsbHub *hub, const WsbDaemonConfig *cfg, gboolean system)
   srv->callers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) wsb_dbus_caller_free);
   srv->dirty = g_ptr_array_new ();
-  wsb_hub_add_session_listener (hub, &session_funcs, srv);
+  srv->session_listener = wsb_hub_add_session_listener (hub, &session_funcs, srv);
   return srv;
 }
 
@@ -241,7 +241,7 @@ wsb_dbus_server_free (WsbDBusServer *srv)
     }
   if (srv->flush_id)
     g_source_remove (srv->flush_id);
-  wsb_hub_remove_session_listener (srv->hub, &session_funcs, srv);
+  wsb_hub_remove_session_listener (srv->hub, srv->session_listener);
   g_hash_table_unref (srv->callers);
   g_hash_table_unref (srv->by_path);
   g_hash_table_unref (srv->objects);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "history.h"
+#include "listeners.h"
 #include "resume.h"
 #include "hub.h"
 #include "router.h"
@@ -53,25 +54,13 @@ typedef struct
   guint free_id;
 } HubSession;
 
-typedef struct
-{
-  const WsbHubSessionFuncs *funcs;
-  gpointer data;
-} SessionListener;
-
-typedef struct
-{
-  WsbHubFlushFunc func;
-  gpointer data;
-} FlushListener;
-
 struct _WsbHub
 {
   WsbUpstream *up;
   char *state_dir;
   char *config_dir;
-  GArray *session_listeners; /* SessionListener */
-  GArray *flush_listeners;   /* FlushListener */
+  WsbListeners *session_listeners; /* WsbHubSessionFuncs */
+  WsbListeners *flush_listeners;   /* WsbHubFlushFuncs */
   GHashTable *sessions;      /* name → HubSession* */
   WsbAccess *access;
   GHashTable *held;          /* holder uid → sessions it holds (guint) */

@@ -115,17 +115,18 @@ on_send_done (WsbSession *s, guint64 id, WsbSendResult result, const char *reaso
 }
 
 static void
+call_flush (gconstpointer funcs, gpointer data, gpointer arg)
+{
+  ((const WsbHubFlushFuncs *) funcs)->flush (data);
+}
+
+static void
 on_batch_end (WsbSession *s, gpointer user_data)
 {
   HubSession *hs = user_data;
-  GArray *listeners = hs->hub->flush_listeners;
 
   hs->read_time = 0;
-  for (guint i = 0; i < listeners->len; i++)
-    {
-      FlushListener *l = &g_array_index (listeners, FlushListener, i);
-      l->func (l->data);
-    }
+  wsb_listeners_emit (hs->hub->flush_listeners, call_flush, NULL);
 }
 
 static const WsbSessionEvents session_events = {
@@ -234,8 +235,8 @@ wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
   hub->up = up;
   hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
-  hub->session_listeners = g_array_new (FALSE, FALSE, sizeof (SessionListener));
-  hub->flush_listeners = g_array_new (FALSE, FALSE, sizeof (FlushListener));
+  hub->session_listeners = wsb_listeners_new ();
+  hub->flush_listeners = wsb_listeners_new ();
   /* Keys are copies: a reload replaces the session's config and its name
    * string with it. */
   hub->sessions
@@ -280,73 +281,59 @@ wsb_hub_free (WsbHub *hub)
   g_hash_table_unref (hub->held);
   g_hash_table_unref (hub->denials);
   wsb_access_free (hub->access);
-  g_array_unref (hub->session_listeners);
-  g_array_unref (hub->flush_listeners);
+  wsb_listeners_free (hub->session_listeners);
+  wsb_listeners_free (hub->flush_listeners);
   g_free (hub->state_dir);
   g_free (hub->config_dir);
   g_free (hub);
 }
 
-void
+guint
 wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data)
 {
-  SessionListener l = { funcs, data };
-
-  g_array_append_val (hub->session_listeners, l);
+  return wsb_listeners_add (hub->session_listeners, funcs, data);
 }
 
 void
-wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data)
+wsb_hub_remove_session_listener (WsbHub *hub, guint id)
 {
-  for (guint i = 0; i < hub->session_listeners->len; i++)
-    {
-      SessionListener *l = &g_array_index (hub->session_listeners, SessionListener, i);
-      if (l->funcs == funcs && l->data == data)
-        {
-          g_array_remove_index (hub->session_listeners, i);
-          return;
-        }
-    }
+  wsb_listeners_remove (hub->session_listeners, id);
 }
 
 static void
-tell_listeners (WsbHub *hub, const char *session, gboolean added)
+call_added (gconstpointer funcs, gpointer data, gpointer session)
 {
-  for (guint i = 0; i < hub->session_listeners->len; i++)
-    {
-      SessionListener *l = &g_array_index (hub->session_listeners, SessionListener, i);
-      void (*func) (const char *, gpointer) = added ? l->funcs->added : l->funcs->changed;
-      if (func)
-        func (session, l->data);
-    }
+  const WsbHubSessionFuncs *f = funcs;
+
+  if (f->added)
+    f->added (session, data);
+}
+
+static void
+call_changed (gconstpointer funcs, gpointer data, gpointer session)
+{
+  const WsbHubSessionFuncs *f = funcs;
+
+  if (f->changed)
+    f->changed (session, data);
 }
 
 void
 hub_tell_changed (WsbHub *hub, const char *session)
 {
-  tell_listeners (hub, session, FALSE);
+  wsb_listeners_emit (hub->session_listeners, call_changed, (gpointer) session);
+}
+
+guint
+wsb_hub_add_flush_listener (WsbHub *hub, const WsbHubFlushFuncs *funcs, gpointer data)
+{
+  return wsb_listeners_add (hub->flush_listeners, funcs, data);
 }
 
 void
-wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
+wsb_hub_remove_flush_listener (WsbHub *hub, guint id)
 {
-  FlushListener l = { func, data };
-
-  g_array_append_val (hub->flush_listeners, l);
-}
-
-void
-wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
-{
-  for (guint i = 0; i < hub->flush_listeners->len; i++)
-    {
-      FlushListener *l = &g_array_index (hub->flush_listeners, FlushListener, i);
-      if (l->func == func && l->data == data)
-        {
-          g_array_remove_index (hub->flush_listeners, i);
-          return;
-        }
-    }
+  wsb_listeners_remove (hub->flush_listeners, id);
 }
 
 static void
@@ -387,7 +374,7 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
   hs->all = hub_get_channel (hs, "*");
   g_hash_table_insert (hub->sessions, g_strdup (hs_name (hs)), hs);
   configure (hs, cfg);
-  tell_listeners (hub, hs_name (hs), TRUE);
+  wsb_listeners_emit (hub->session_listeners, call_added, (gpointer) hs_name (hs));
   return hs;
 }
 

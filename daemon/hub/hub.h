@@ -150,15 +150,20 @@ typedef struct
   void (*changed) (const char *session, gpointer data);
 } WsbHubSessionFuncs;
 
-void wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data);
-void wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs,
-                                      gpointer data);
+/* Listeners (listeners.h): adding returns the id that removes it; removing
+ * is allowed while they are being called. */
+guint wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data);
+void wsb_hub_remove_session_listener (WsbHub *hub, guint id);
 
 /* After every read from an upstream has been fanned out: frontends flush
  * what it queued now, not a main-loop turn later (latency). */
-typedef void (*WsbHubFlushFunc) (gpointer data);
-void wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data);
-void wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data);
+typedef struct
+{
+  void (*flush) (gpointer data);
+} WsbHubFlushFuncs;
+
+guint wsb_hub_add_flush_listener (WsbHub *hub, const WsbHubFlushFuncs *funcs, gpointer data);
+void wsb_hub_remove_flush_listener (WsbHub *hub, guint id);
 
 /* The newest `last` messages (0: all) that the channel's history holds. */
 gboolean wsb_hub_history (WsbHub *hub, const WsbPeer *peer, const char *session, const char *channel, guint last,

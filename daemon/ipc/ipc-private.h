@@ -22,6 +22,7 @@ typedef struct _WsbIpcSend WsbIpcSend;
 struct _WsbIpcServer
 {
   WsbHub *hub;
+  guint flush_listener; /* the hub's: after each read's fan-out */
   gboolean system;   /* any uid may connect; the hub checks each request (access.h) */
   WsbDaemonConfig cfg;
   int listen_fd;
