@@ -66,9 +66,10 @@ struct _WsbHub
   GHashTable *held;          /* holder uid → sessions it holds (guint) */
   GHashTable *denials;       /* uid → WsbLogLimit*: its denials, logged at most once a minute */
   GList *removed;            /* HubSession* closing before they are freed */
-  GSourceFunc shutdown_done;
+  GSourceFunc shutdown_done; /* set while shutting down, until called */
   gpointer shutdown_data;
-  gint64 shutdown_deadline;
+  guint shutdown_check_id; /* a connection ended: are they all gone? */
+  guint shutdown_grace_id; /* done is called then, whatever is left */
 };
 
 struct _WsbSubscription

@@ -16,7 +16,6 @@
 #include "wsb-error.h"
 
 #define SHUTDOWN_GRACE_MS 3500
-#define SHUTDOWN_POLL_MS 20
 /* Epochs stay below 2^53 so that every JSON consumer reads them exactly. */
 #define EPOCH_MASK ((G_GUINT64_CONSTANT (1) << 53) - 1)
 
@@ -129,11 +128,23 @@ on_batch_end (WsbSession *s, gpointer user_data)
   wsb_listeners_emit (hs->hub->flush_listeners, call_flush, NULL);
 }
 
+static void shutdown_connection_ended (WsbHub *hub);
+
+static void
+on_connection_ended (WsbSession *s, gpointer user_data)
+{
+  HubSession *hs = user_data;
+
+  if (!hs->removed)
+    shutdown_connection_ended (hs->hub);
+}
+
 static const WsbSessionEvents session_events = {
   .state_changed = on_session_state,
   .message = hub_on_message,
   .batch_end = on_batch_end,
   .send_done = on_send_done,
+  .connection_ended = on_connection_ended,
 };
 
 static char *
@@ -277,6 +288,8 @@ wsb_hub_free (WsbHub *hub)
       hub_session_free (hs);
     }
   g_list_free (hub->removed);
+  g_clear_handle_id (&hub->shutdown_check_id, g_source_remove);
+  g_clear_handle_id (&hub->shutdown_grace_id, g_source_remove);
   g_hash_table_unref (hub->sessions);
   g_hash_table_unref (hub->held);
   g_hash_table_unref (hub->denials);
@@ -487,20 +500,50 @@ wsb_hub_start (WsbHub *hub)
       wsb_session_connect (hs->session);
 }
 
+static void
+shutdown_finish (WsbHub *hub)
+{
+  GSourceFunc done = g_steal_pointer (&hub->shutdown_done);
+
+  g_clear_handle_id (&hub->shutdown_check_id, g_source_remove);
+  g_clear_handle_id (&hub->shutdown_grace_id, g_source_remove);
+  if (done)
+    done (hub->shutdown_data);
+}
+
 static gboolean
-shutdown_poll (gpointer data)
+shutdown_check (gpointer data)
 {
   WsbHub *hub = data;
   GHashTableIter it;
   HubSession *hs;
 
+  hub->shutdown_check_id = 0;
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (wsb_session_has_connection (hs->session)
-        && g_get_monotonic_time () < hub->shutdown_deadline)
-      return G_SOURCE_CONTINUE;
-  hub->shutdown_done (hub->shutdown_data);
+    if (wsb_session_has_connection (hs->session))
+      return G_SOURCE_REMOVE; /* its end schedules the next check */
+  shutdown_finish (hub);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+shutdown_grace_over (gpointer data)
+{
+  WsbHub *hub = data;
+
+  hub->shutdown_grace_id = 0;
+  shutdown_finish (hub);
+  return G_SOURCE_REMOVE;
+}
+
+/* While shutting down, every connection that ends may be the last one:
+ * checked once from the loop for all that ended in the same turn. */
+static void
+shutdown_connection_ended (WsbHub *hub)
+{
+  if (hub->shutdown_done && !hub->shutdown_check_id)
+    hub->shutdown_check_id = g_idle_add (shutdown_check, hub);
 }
 
 void
@@ -511,7 +554,7 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
 
   hub->shutdown_done = done;
   hub->shutdown_data = data;
-  hub->shutdown_deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
+  hub->shutdown_grace_id = g_timeout_add (SHUTDOWN_GRACE_MS, shutdown_grace_over, hub);
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     {
@@ -520,7 +563,8 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
       if (!wsb_session_get_config (hs->session)->queue_persist)
         wsb_session_cancel_queue (hs->session, "daemon shutting down");
     }
-  g_timeout_add (SHUTDOWN_POLL_MS, shutdown_poll, hub);
+  /* With no connection open, done comes at once. */
+  shutdown_connection_ended (hub);
 }
 
 static gint

@@ -78,8 +78,9 @@ void wsb_hub_set_access (WsbHub *hub, WsbAccess *access);
 gboolean wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error);
 /* Connects every session with autoconnect=true. */
 void wsb_hub_start (WsbHub *hub);
-/* Closes every session with 1001, then calls done once all connections are
- * gone (or after a grace period). */
+/* Closes every session with 1001, then calls done once, from the main loop,
+ * when the last connection has ended (told by the sessions, not polled), or
+ * after a grace period. */
 void wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data);
 
 /* Makes the sessions match sessions (WsbSessionConfig*): unchanged ones are
