@@ -417,13 +417,26 @@ add_configured (WsbHub *hub, const WsbSessionConfig *cfg)
   return hs;
 }
 
+/* The one error for a session name that is taken, however the session
+ * was to be added; where: a file that defines it but is not loaded. */
+static void
+name_taken (GError **error, const char *name, const char *where)
+{
+  if (where)
+    g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
+                 "a session named '%s' already exists (%s, not loaded: reload to load it)", name,
+                 where);
+  else
+    g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
+                 "a session named '%s' already exists", name);
+}
+
 gboolean
 wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error)
 {
   if (g_hash_table_contains (hub->sessions, cfg->name))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                   "a session named '%s' already exists", cfg->name);
+      name_taken (error, cfg->name, NULL);
       return FALSE;
     }
   add_configured (hub, cfg);
@@ -693,8 +706,7 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
     }
   if (g_hash_table_contains (hub->sessions, name))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
-                   "a session named '%s' already exists", name);
+      name_taken (error, name, NULL);
       return FALSE;
     }
   text = wsb_session_store_text (name, url, keys, values, n_options, holder, error);
@@ -713,8 +725,7 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
     }
   if (persist && g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
-                   "%s exists already (reload to load it)", path);
+      name_taken (error, name, path);
       return FALSE;
     }
   if (persist && !wsb_session_store_write (path, text, error))
