@@ -59,7 +59,7 @@ drop_history (HubSession *hs, HubChannel *ch)
 void
 hub_history_push (HubSession *hs, HubChannel *ch, WsbMessage *m)
 {
-  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  const WsbSessionConfig *cfg = hs->hub->ops->get_config (hs->session);
 
   if (!ch->history)
     {
@@ -88,7 +88,7 @@ hub_channel_complete_from (HubSession *hs, HubChannel *ch)
 static gboolean
 is_configured_channel (HubSession *hs, const char *name)
 {
-  char **list = wsb_session_get_config (hs->session)->channels;
+  char **list = hs->hub->ops->get_config (hs->session)->channels;
 
   return list && g_strv_contains ((const char *const *) list, name);
 }
@@ -101,10 +101,10 @@ send_channel_frame (HubSession *hs, const char *tmpl, const char *channel)
   if (!tmpl || g_str_equal (channel, "*"))
     return;
   frame = wsb_template_fill (tmpl, channel);
-  if (wsb_session_send_control (hs->session, frame))
+  if (hs->hub->ops->send_control (hs->session, frame))
     wsb_session_log (
         hs_name (hs), G_LOG_LEVEL_DEBUG, "%s: upstream %s for channel %s", hs_name (hs),
-        tmpl == wsb_session_get_config (hs->session)->subscribe_template ? "subscribe"
+        tmpl == hs->hub->ops->get_config (hs->session)->subscribe_template ? "subscribe"
                                                                          : "unsubscribe",
         channel);
 }
@@ -114,7 +114,7 @@ send_channel_frame (HubSession *hs, const char *tmpl, const char *channel)
 void
 hub_subscribe_upstream (HubSession *hs)
 {
-  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  const WsbSessionConfig *cfg = hs->hub->ops->get_config (hs->session);
   g_autoptr (GHashTable) done = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter it;
   HubChannel *ch;
@@ -135,7 +135,7 @@ hub_subscribe_upstream (HubSession *hs)
 void
 hub_channel_interest_changed (HubSession *hs, HubChannel *ch, gboolean wanted)
 {
-  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  const WsbSessionConfig *cfg = hs->hub->ops->get_config (hs->session);
 
   if (!hs->subscribed_upstream || is_configured_channel (hs, ch->name))
     return;

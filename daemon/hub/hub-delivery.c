@@ -182,7 +182,7 @@ hub_state_changed (HubSession *hs)
 {
   WsbStateEvent *ev;
 
-  if (wsb_session_get_state (hs->session) != WSB_STATE_OPEN)
+  if (hs->hub->ops->get_state (hs->session) != WSB_STATE_OPEN)
     {
       /* What the connection opened with went with it: a subscription that
        * opens before the next one gets the next one's, live. */

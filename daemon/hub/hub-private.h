@@ -12,6 +12,42 @@
 #include "router.h"
 #include "session.h"
 
+/* The seam between the hub and its sessions: how it makes and drives
+ * them. The daemon's hub uses session.h's functions (hub_real_session_ops);
+ * a unit test gives its own (hub_new_with_ops) to drive the hub without a
+ * WebSocket. A fake's handle need not be a real WsbSession: the hub only
+ * passes it back to these functions, and it reports to the hub through the
+ * WsbSessionEvents it was made with, as session.h describes (state changes,
+ * messages, batch ends, send outcomes, the connection's end). */
+typedef struct
+{
+  WsbSession *(*new) (WsbUpstream *up, const WsbSessionConfig *cfg,
+                      const WsbSessionEvents *events, gpointer user_data);
+  void (*free) (WsbSession *s);
+  const WsbSessionConfig *(*get_config) (WsbSession *s);
+  WsbState (*get_state) (WsbSession *s);
+  const char *(*get_reason) (WsbSession *s);
+  void (*get_stats) (WsbSession *s, WsbSessionStats *out);
+  guint16 (*get_last_close) (WsbSession *s, const char **reason);
+  void (*set_resume_id) (WsbSession *s, const char *id);
+  void (*connect) (WsbSession *s);
+  void (*close) (WsbSession *s, guint16 close_code, const char *reason);
+  void (*reconfigure) (WsbSession *s, const WsbSessionConfig *cfg);
+  void (*wake) (WsbSession *s);
+  gboolean (*has_connection) (WsbSession *s);
+  gboolean (*send) (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
+                    guint32 ttl_ms, guint64 *id, GError **error);
+  gboolean (*send_control) (WsbSession *s, const char *text);
+  gboolean (*set_journal) (WsbSession *s, const char *path, GError **error);
+  void (*cancel_queue) (WsbSession *s, const char *reason);
+} HubSessionOps;
+
+extern const HubSessionOps hub_real_session_ops;
+
+/* wsb_hub_new with sessions made and driven by ops (kept, not copied). */
+WsbHub *hub_new_with_ops (WsbUpstream *up, const char *config_dir, const char *state_dir,
+                          const HubSessionOps *ops);
+
 /* One channel of a session: its subscribers and its history. It exists
  * while it has either. */
 typedef struct
@@ -56,6 +92,7 @@ typedef struct
 
 struct _WsbHub
 {
+  const HubSessionOps *ops;
   WsbUpstream *up;
   char *state_dir;
   char *config_dir;
@@ -86,7 +123,7 @@ struct _WsbSubscription
 static inline const char *
 hs_name (HubSession *hs)
 {
-  return wsb_session_get_name (hs->session);
+  return hs->hub->ops->get_config (hs->session)->name;
 }
 
 /* hub.c */

@@ -28,7 +28,7 @@ wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint
 
   if (wait)
     *wait = NULL;
-  if (!hs || !wsb_session_send (hs->session, data, len, binary, ttl_ms, &send_id, error))
+  if (!hs || !hs->hub->ops->send (hs->session, data, len, binary, ttl_ms, &send_id, error))
     return FALSE;
   if (id)
     *id = send_id;

@@ -33,17 +33,17 @@ new_epoch (void)
 void
 hub_fill_status (HubSession *hs, WsbSessionStatus *st)
 {
-  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  const WsbSessionConfig *cfg = hs->hub->ops->get_config (hs->session);
   const char *close_reason;
 
   st->name = g_strdup (cfg->name);
   st->url = wsb_url_redact (cfg->url);
-  st->state = wsb_session_get_state (hs->session);
-  st->reason = g_strdup (wsb_session_get_reason (hs->session));
+  st->state = hs->hub->ops->get_state (hs->session);
+  st->reason = g_strdup (hs->hub->ops->get_reason (hs->session));
   st->epoch = hs->epoch;
   st->last_seq = hs->last_seq;
-  wsb_session_get_stats (hs->session, &st->stats);
-  st->close_code = wsb_session_get_last_close (hs->session, &close_reason);
+  hs->hub->ops->get_stats (hs->session, &st->stats);
+  st->close_code = hs->hub->ops->get_last_close (hs->session, &close_reason);
   st->close_reason = g_strdup (close_reason);
 }
 
@@ -88,8 +88,8 @@ free_removed (gpointer data)
 static void
 maybe_free_removed (HubSession *hs)
 {
-  if (!hs->free_id && wsb_session_get_state (hs->session) == WSB_STATE_DISCONNECTED
-      && !wsb_session_has_connection (hs->session))
+  if (!hs->free_id && hs->hub->ops->get_state (hs->session) == WSB_STATE_DISCONNECTED
+      && !hs->hub->ops->has_connection (hs->session))
     hs->free_id = g_idle_add_full (G_PRIORITY_DEFAULT, free_removed, hs, NULL);
 }
 
@@ -176,7 +176,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
       wsb_history_set_limits (ch->history, cfg->history_messages, cfg->history_bytes);
   if (cfg->queue_persist)
     {
-      if (!wsb_session_set_journal (hs->session, path, &error))
+      if (!hs->hub->ops->set_journal (hs->session, path, &error))
         wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
                          "%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
                          error->message);
@@ -188,7 +188,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
                          "%s: %s holds queued messages of an earlier run, but queue_persist is "
                          "off: they are not sent",
                          cfg->name, path);
-      wsb_session_set_journal (hs->session, NULL, NULL);
+      hs->hub->ops->set_journal (hs->session, NULL, NULL);
     }
 }
 
@@ -229,7 +229,7 @@ hub_session_free (HubSession *hs)
 {
   hub_resume_finish (hs);
   hub_sends_forget (hs);
-  wsb_session_free (hs->session);
+  hs->hub->ops->free (hs->session);
   /* The LRU links live inside the channels, which go with the table. */
   g_hash_table_unref (hs->channels);
   g_ptr_array_unref (hs->opening);
@@ -238,11 +238,39 @@ hub_session_free (HubSession *hs)
   g_free (hs);
 }
 
+const HubSessionOps hub_real_session_ops = {
+  .new = wsb_session_new,
+  .free = wsb_session_free,
+  .get_config = wsb_session_get_config,
+  .get_state = wsb_session_get_state,
+  .get_reason = wsb_session_get_reason,
+  .get_stats = wsb_session_get_stats,
+  .get_last_close = wsb_session_get_last_close,
+  .set_resume_id = wsb_session_set_resume_id,
+  .connect = wsb_session_connect,
+  .close = wsb_session_close,
+  .reconfigure = wsb_session_reconfigure,
+  .wake = wsb_session_wake,
+  .has_connection = wsb_session_has_connection,
+  .send = wsb_session_send,
+  .send_control = wsb_session_send_control,
+  .set_journal = wsb_session_set_journal,
+  .cancel_queue = wsb_session_cancel_queue,
+};
+
 WsbHub *
 wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
 {
+  return hub_new_with_ops (up, config_dir, state_dir, &hub_real_session_ops);
+}
+
+WsbHub *
+hub_new_with_ops (WsbUpstream *up, const char *config_dir, const char *state_dir,
+                  const HubSessionOps *ops)
+{
   WsbHub *hub = g_new0 (WsbHub, 1);
 
+  hub->ops = ops;
   hub->up = up;
   hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
@@ -356,9 +384,9 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
 
   wsb_session_log (hs_name (hs), G_LOG_LEVEL_MESSAGE, "%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
-  wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
-  wsb_session_cancel_queue (hs->session, "session removed");
-  wsb_session_set_journal (hs->session, NULL, NULL);
+  hs->hub->ops->close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
+  hs->hub->ops->cancel_queue (hs->session, "session removed");
+  hs->hub->ops->set_journal (hs->session, NULL, NULL);
   hub_resume_forget (hs);
   g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
   g_free (key);
@@ -383,7 +411,7 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) hub_channel_free);
   hs->opening = g_ptr_array_new_with_free_func ((GDestroyNotify) wsb_message_unref);
   hs->opening_channels = g_ptr_array_new_with_free_func (g_free);
-  hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
+  hs->session = hub->ops->new (hub->up, cfg, &session_events, hs);
   hs->all = hub_get_channel (hs, "*");
   g_hash_table_insert (hub->sessions, g_strdup (hs_name (hs)), hs);
   configure (hs, cfg);
@@ -480,11 +508,11 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
           wsb_session_log (cfg->name, G_LOG_LEVEL_MESSAGE, "%s: added by the configuration",
                            cfg->name);
           if (cfg->autoconnect)
-            wsb_session_connect (hs->session);
+            hs->hub->ops->connect (hs->session);
         }
-      else if (!wsb_session_config_equal (wsb_session_get_config (hs->session), cfg))
+      else if (!wsb_session_config_equal (hs->hub->ops->get_config (hs->session), cfg))
         {
-          wsb_session_reconfigure (hs->session, cfg);
+          hs->hub->ops->reconfigure (hs->session, cfg);
           configure (hs, cfg);
         }
     }
@@ -498,7 +526,7 @@ wsb_hub_wake (WsbHub *hub)
 
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    wsb_session_wake (hs->session);
+    hs->hub->ops->wake (hs->session);
 }
 
 void
@@ -509,8 +537,8 @@ wsb_hub_start (WsbHub *hub)
 
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (wsb_session_get_config (hs->session)->autoconnect)
-      wsb_session_connect (hs->session);
+    if (hs->hub->ops->get_config (hs->session)->autoconnect)
+      hs->hub->ops->connect (hs->session);
 }
 
 static void
@@ -534,7 +562,7 @@ shutdown_check (gpointer data)
   hub->shutdown_check_id = 0;
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (wsb_session_has_connection (hs->session))
+    if (hs->hub->ops->has_connection (hs->session))
       return G_SOURCE_REMOVE; /* its end schedules the next check */
   shutdown_finish (hub);
   return G_SOURCE_REMOVE;
@@ -571,10 +599,10 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     {
-      wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
+      hs->hub->ops->close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
       /* A journaled queue waits for the next start. */
-      if (!wsb_session_get_config (hs->session)->queue_persist)
-        wsb_session_cancel_queue (hs->session, "daemon shutting down");
+      if (!hs->hub->ops->get_config (hs->session)->queue_persist)
+        hs->hub->ops->cancel_queue (hs->session, "daemon shutting down");
     }
   /* With no connection open, done comes at once. */
   shutdown_connection_ended (hub);
@@ -609,7 +637,7 @@ wsb_hub_list_status (WsbHub *hub, const WsbPeer *peer)
       WsbSessionStatus *st;
 
       if (!wsb_access_check (hub_access (hub), peer, WSB_OP_LIST,
-                             wsb_session_get_config (hs->session), NULL, NULL))
+                             hs->hub->ops->get_config (hs->session), NULL, NULL))
         continue;
       st = g_new0 (WsbSessionStatus, 1);
       hub_fill_status (hs, st);
@@ -653,7 +681,7 @@ hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError *
   HubSession *hs = hub_lookup (hub, name, error);
   const char *denied = NULL;
 
-  if (!hs || wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
+  if (!hs || wsb_access_check (hub_access (hub), peer, op, hs->hub->ops->get_config (hs->session),
                                error, &denied))
     return hs;
   wsb_log_limited (denial_log (hub, peer->uid), G_LOG_LEVEL_MESSAGE,
@@ -668,7 +696,7 @@ wsb_hub_allows (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name)
   HubSession *hs = g_hash_table_lookup (hub->sessions, name);
 
   return hs
-         && wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
+         && wsb_access_check (hub_access (hub), peer, op, hs->hub->ops->get_config (hs->session),
                               NULL, NULL);
 }
 
@@ -737,7 +765,7 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
   wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: created at runtime%s by uid %u", name,
                    persist ? " and persisted" : "", (guint) peer->uid);
   if (cfg->autoconnect)
-    wsb_session_connect (hs->session);
+    hs->hub->ops->connect (hs->session);
   return TRUE;
 }
 
@@ -749,7 +777,7 @@ wsb_hub_remove_session (WsbHub *hub, const WsbPeer *peer, const char *name, GErr
 
   if (!hs)
     return FALSE;
-  source = wsb_session_get_config (hs->session)->source;
+  source = hs->hub->ops->get_config (hs->session)->source;
   if (!hs->runtime && !wsb_session_store_owns (source))
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
@@ -772,7 +800,7 @@ wsb_hub_connect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **er
   HubSession *hs = hub_find (hub, peer, WSB_OP_CONNECT, name, error);
 
   if (hs)
-    wsb_session_connect (hs->session);
+    hs->hub->ops->connect (hs->session);
   return hs != NULL;
 }
 
@@ -782,7 +810,7 @@ wsb_hub_disconnect (WsbHub *hub, const WsbPeer *peer, const char *name, GError *
   HubSession *hs = hub_find (hub, peer, WSB_OP_DISCONNECT, name, error);
 
   if (hs)
-    wsb_session_close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
+    hs->hub->ops->close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
   return hs != NULL;
 }
 

@@ -1,6 +1,9 @@
 /* The hub: owns the sessions, numbers inbound messages (seq/epoch), keeps the
  * subscriptions of every frontend and fans messages and state changes out to
- * them. Frontends depend on the hub; the hub knows no frontend. */
+ * them. Frontends depend on the hub; the hub knows no frontend. It makes and
+ * drives its sessions through a small table of session operations
+ * (HubSessionOps, hub-private.h): session.h's by default, a fake one in
+ * tests/unit/test-hub.c. */
 #pragma once
 
 #include "access.h"
