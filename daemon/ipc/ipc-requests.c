@@ -1,7 +1,7 @@
 /* The socket API's requests, each answered by one reply on the connection
- * that sent it, and the outcome that follows a send, to that connection. Each goes to the
- * hub with the client's identity (c->peer), and the hub decides who may do
- * what (access.h). */
+ * that sent it, and the outcome that follows a send, on that connection.
+ * Each goes to the hub with the client's identity (c->peer), and the hub
+ * decides who may do what (access.h). */
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
