@@ -1,8 +1,9 @@
 /* What hub.c (the session table), hub-channels.c (channels, their
  * histories, upstream subscribe frames), hub-delivery.c (fan-out of
  * messages and state changes), hub-subscriptions.c (subscribe, catch-up,
- * history queries) and hub-resume.c share. Not for frontends: they see
- * hub.h. */
+ * history queries), hub-send.c (sends and their outcomes) and hub-resume.c
+ * share, and the seam to the sessions that tests/unit/test-hub.c fakes. Not
+ * for frontends: they see hub.h. */
 #pragma once
 
 #include "history.h"
