@@ -6,8 +6,10 @@
  *   dbus-session.c   one object per session: properties, their coalesced
  *                    PropertiesChanged, the session methods
  *   dbus-caller.c    peers by unique name: who they are (asked of the bus
- *                    without waiting), their subscriptions and the signals
- *                    to them
+ *                    without waiting), vanishing with their name
+ *   dbus-subscriptions.c  a caller's subscriptions and the Message, Gap
+ *                    signals to it
+ *   dbus-backlog.c   what GDBus has queued and not yet written to the bus
  *
  * Like every frontend it uses the hub and never the socket frontend. */
 #pragma once
@@ -21,6 +23,35 @@
 #define SESSION_IFACE "io.github.WsBridge1.Session"
 
 typedef struct _Caller Caller;
+
+/* A method's work, once its caller is known (peer.h). */
+typedef void (*WsbDBusCall) (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv);
+
+/* One channel of one session, subscribed by one caller. */
+typedef struct
+{
+  Caller *caller;
+  char *key; /* session "/" channel: session names hold no '/' */
+  char *path;
+  char *channel;
+  WsbSubscription *sub;
+  guint64 gap_from, gap_to; /* messages the backlog made it lose (0: none) */
+} CallerSub;
+
+/* A peer on the bus, by unique name: who it is and its subscriptions.
+ * Gone when its name vanishes. */
+struct _Caller
+{
+  WsbDBusServer *srv;
+  char *name;
+  guint watch_id;
+  GHashTable *subs; /* key → CallerSub* */
+  WsbPeer *peer;    /* NULL until known */
+  char *unknown;    /* why it could not be identified, if it could not */
+  GCancellable *asking; /* its credentials are asked of the bus */
+  WsbPeerWait *peer_wait;
+  GQueue waiting; /* Waiting* */
+};
 
 /* The exported object of one session. Its watch, a subscription to "*",
  * tells it of state changes, of messages (counters) and of the session's
@@ -39,6 +70,7 @@ typedef struct
 struct _WsbDBusServer
 {
   WsbHub *hub;
+  guint session_listener; /* the hub's, for SessionAdded and counters */
   WsbDaemonConfig cfg;
   gboolean system;
   GBusType bus_type;
@@ -60,7 +92,7 @@ struct _WsbDBusServer
   WsbMessage *cache_msg;
   char *cache_channel;
   GVariant *cache_params;
-  /* What GDBus has queued and not yet written to the bus (dbus-caller.c):
+  /* What GDBus has queued and not yet written to the bus (dbus-backlog.c):
    * the bytes of the signals sent, those known written (a flush that was
    * asked for after them finished), the flush under way, the subscriptions
    * holding a gap for what the backlog made them lose. */
@@ -108,8 +140,8 @@ void wsb_dbus_object_free (SessionObject *obj);
 /* srv->callers' destroy function: ends the caller's subscriptions. */
 void wsb_dbus_caller_free (Caller *c);
 
-/* A method's work, once its caller is known (peer.h). */
-typedef void (*WsbDBusCall) (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *inv);
+/* The caller of unique name name, made (and its name watched) if new. */
+Caller *wsb_dbus_caller_get (WsbDBusServer *srv, const char *name);
 
 /* Runs func with the caller of inv: at once when it is known, else once the
  * bus has said who it is (GetConnectionCredentials, asked without waiting,
@@ -126,6 +158,11 @@ const WsbPeer *wsb_dbus_known_peer (WsbDBusServer *srv, const char *sender);
 void wsb_dbus_emit_to_allowed (WsbDBusServer *srv, WsbSubscription *watch, const char *path,
                                const char *iface, const char *signal, GVariant *params);
 
+/* ---- dbus-subscriptions.c */
+
+/* c->subs' destroy function: unsubscribes from the hub. */
+void wsb_dbus_caller_sub_free (CallerSub *cs);
+
 /* Session methods Subscribe(s channel, t since_seq, t epoch) and
  * Unsubscribe(s channel) of obj, for the invocation's sender. */
 void wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
@@ -136,5 +173,16 @@ void wsb_dbus_unsubscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodIn
 /* Forgets the last Message signal's parameters. */
 void wsb_dbus_clear_message_cache (WsbDBusServer *srv);
 
+/* The bus has caught up: each subscription's held Gap goes out. */
+void wsb_dbus_send_held_gaps (WsbDBusServer *srv);
+
+/* ---- dbus-backlog.c */
+
+/* The bytes of signals sent and not known written. */
+guint64 wsb_dbus_backlog (WsbDBusServer *srv);
+/* More of them than client_buffer_bytes: subscribers lose messages. */
+gboolean wsb_dbus_backlog_congested (WsbDBusServer *srv);
+/* A signal of about bytes went out (a flush is asked for now and then). */
+void wsb_dbus_backlog_sent (WsbDBusServer *srv, gsize bytes);
 /* The connection is going: forgets the backlog and the flush under way. */
 void wsb_dbus_backlog_reset (WsbDBusServer *srv);

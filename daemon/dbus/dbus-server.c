@@ -1,6 +1,6 @@
 /* The D-Bus frontend's server: its own connection to the bus, the name,
- * and what it follows of the hub (new sessions, changed counters, send
- * outcomes). dbus-server-private.h lists the other files. */
+ * and what it follows of the hub (new sessions, changed counters).
+ * dbus-server-private.h lists the other files. */
 #include "dbus-server-private.h"
 
 #include "wsb-dbus-generated.h"
@@ -35,18 +35,6 @@ wsb_dbus_server_sync (WsbDBusServer *srv)
   list = wsb_hub_list_status (srv->hub, wsb_peer_daemon ());
   for (guint i = 0; i < list->len; i++)
     wsb_dbus_object_ensure (srv, ((WsbSessionStatus *) g_ptr_array_index (list, i))->name);
-}
-
-/* A send of any API ended: TxMessages and QueuedMessages changed. */
-static void
-on_send_outcome (const char *session, guint64 id, WsbSendResult result, const char *reason,
-                 gpointer data)
-{
-  WsbDBusServer *srv = data;
-  SessionObject *obj = g_hash_table_lookup (srv->objects, session);
-
-  if (obj)
-    wsb_dbus_object_mark_dirty (obj);
 }
 
 static void
@@ -235,8 +223,7 @@ wsb_dbus_server_new (WsbHub *hub, const WsbDaemonConfig *cfg, gboolean system)
   srv->callers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) wsb_dbus_caller_free);
   srv->dirty = g_ptr_array_new ();
-  wsb_hub_add_outcome_listener (hub, on_send_outcome, srv);
-  wsb_hub_add_session_listener (hub, &session_funcs, srv);
+  srv->session_listener = wsb_hub_add_session_listener (hub, &session_funcs, srv);
   return srv;
 }
 
@@ -254,8 +241,7 @@ wsb_dbus_server_free (WsbDBusServer *srv)
     }
   if (srv->flush_id)
     g_source_remove (srv->flush_id);
-  wsb_hub_remove_outcome_listener (srv->hub, on_send_outcome, srv);
-  wsb_hub_remove_session_listener (srv->hub, &session_funcs, srv);
+  wsb_hub_remove_session_listener (srv->hub, srv->session_listener);
   g_hash_table_unref (srv->callers);
   g_hash_table_unref (srv->by_path);
   g_hash_table_unref (srv->objects);

@@ -198,7 +198,8 @@ send_message (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
     bytes = g_variant_get_fixed_array (data, &len, 1);
   else
     bytes = (const guint8 *) g_variant_get_string (data, &len);
-  if (!wsb_hub_send (srv->hub, peer, obj->name, bytes, len, binary, 0, &id, &error))
+  if (!wsb_hub_send (srv->hub, peer, obj->name, bytes, len, binary, 0, NULL, NULL, NULL, &id,
+                     &error))
     {
       wsb_dbus_return_error (inv, error);
       return;

@@ -40,8 +40,8 @@ save_resume (gpointer data)
 void
 hub_resume_advanced (HubSession *hs)
 {
-  wsb_session_set_resume_id (hs->session, wsb_resume_last_id (hs->resume));
-  if (wsb_session_get_config (hs->session)->queue_persist && !hs->resume_save_id)
+  hs->hub->ops->set_resume_id (hs->session, wsb_resume_last_id (hs->resume));
+  if (hs->hub->ops->get_config (hs->session)->queue_persist && !hs->resume_save_id)
     hs->resume_save_id = g_timeout_add_seconds (1, save_resume, hs);
 }
 
@@ -57,7 +57,7 @@ hub_resume_configure (HubSession *hs, const WsbSessionConfig *cfg)
   hs->resume = wsb_resume_new (cfg);
   if (!hs->resume)
     {
-      wsb_session_set_resume_id (hs->session, NULL);
+      hs->hub->ops->set_resume_id (hs->session, NULL);
       return;
     }
   if (!kept && cfg->queue_persist)
@@ -65,7 +65,7 @@ hub_resume_configure (HubSession *hs, const WsbSessionConfig *cfg)
   if (kept && *kept)
     {
       wsb_resume_set_last_id (hs->resume, kept);
-      wsb_session_set_resume_id (hs->session, kept);
+      hs->hub->ops->set_resume_id (hs->session, kept);
     }
 }
 

@@ -1,7 +1,8 @@
 /* The hub: the table of sessions (from files and created at runtime, with
  * reload, removal and shutdown), their seq and epoch, status, and the
- * listeners frontends register. Channels, delivery and subscriptions are
- * hub-channels.c's. */
+ * listeners frontends register. Channels are hub-channels.c's, delivery
+ * hub-delivery.c's, subscriptions hub-subscriptions.c's, sends and their
+ * outcomes hub-send.c's. */
 #include "hub-private.h"
 
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include "wsb-error.h"
 
 #define SHUTDOWN_GRACE_MS 3500
-#define SHUTDOWN_POLL_MS 20
 /* Epochs stay below 2^53 so that every JSON consumer reads them exactly. */
 #define EPOCH_MASK ((G_GUINT64_CONSTANT (1) << 53) - 1)
 
@@ -33,17 +33,17 @@ new_epoch (void)
 void
 hub_fill_status (HubSession *hs, WsbSessionStatus *st)
 {
-  const WsbSessionConfig *cfg = wsb_session_get_config (hs->session);
+  const WsbSessionConfig *cfg = hs->hub->ops->get_config (hs->session);
   const char *close_reason;
 
   st->name = g_strdup (cfg->name);
   st->url = wsb_url_redact (cfg->url);
-  st->state = wsb_session_get_state (hs->session);
-  st->reason = g_strdup (wsb_session_get_reason (hs->session));
+  st->state = hs->hub->ops->get_state (hs->session);
+  st->reason = g_strdup (hs->hub->ops->get_reason (hs->session));
   st->epoch = hs->epoch;
   st->last_seq = hs->last_seq;
-  wsb_session_get_stats (hs->session, &st->stats);
-  st->close_code = wsb_session_get_last_close (hs->session, &close_reason);
+  hs->hub->ops->get_stats (hs->session, &st->stats);
+  st->close_code = hs->hub->ops->get_last_close (hs->session, &close_reason);
   st->close_reason = g_strdup (close_reason);
 }
 
@@ -88,8 +88,8 @@ free_removed (gpointer data)
 static void
 maybe_free_removed (HubSession *hs)
 {
-  if (!hs->free_id && wsb_session_get_state (hs->session) == WSB_STATE_DISCONNECTED
-      && !wsb_session_has_connection (hs->session))
+  if (!hs->free_id && hs->hub->ops->get_state (hs->session) == WSB_STATE_DISCONNECTED
+      && !hs->hub->ops->has_connection (hs->session))
     hs->free_id = g_idle_add_full (G_PRIORITY_DEFAULT, free_removed, hs, NULL);
 }
 
@@ -110,28 +110,33 @@ static void
 on_send_done (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
               gpointer user_data)
 {
-  HubSession *hs = user_data;
-  GArray *listeners = hs->hub->outcome_listeners;
+  hub_send_done (user_data, id, result, reason);
+}
 
-  for (guint i = 0; i < listeners->len; i++)
-    {
-      OutcomeListener *l = &g_array_index (listeners, OutcomeListener, i);
-      l->func (hs_name (hs), id, result, reason, l->data);
-    }
+static void
+call_flush (gconstpointer funcs, gpointer data, gpointer arg)
+{
+  ((const WsbHubFlushFuncs *) funcs)->flush (data);
 }
 
 static void
 on_batch_end (WsbSession *s, gpointer user_data)
 {
   HubSession *hs = user_data;
-  GArray *listeners = hs->hub->flush_listeners;
 
   hs->read_time = 0;
-  for (guint i = 0; i < listeners->len; i++)
-    {
-      FlushListener *l = &g_array_index (listeners, FlushListener, i);
-      l->func (l->data);
-    }
+  wsb_listeners_emit (hs->hub->flush_listeners, call_flush, NULL);
+}
+
+static void shutdown_connection_ended (WsbHub *hub);
+
+static void
+on_connection_ended (WsbSession *s, gpointer user_data)
+{
+  HubSession *hs = user_data;
+
+  if (!hs->removed)
+    shutdown_connection_ended (hs->hub);
 }
 
 static const WsbSessionEvents session_events = {
@@ -139,6 +144,7 @@ static const WsbSessionEvents session_events = {
   .message = hub_on_message,
   .batch_end = on_batch_end,
   .send_done = on_send_done,
+  .connection_ended = on_connection_ended,
 };
 
 static char *
@@ -170,7 +176,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
       wsb_history_set_limits (ch->history, cfg->history_messages, cfg->history_bytes);
   if (cfg->queue_persist)
     {
-      if (!wsb_session_set_journal (hs->session, path, &error))
+      if (!hs->hub->ops->set_journal (hs->session, path, &error))
         wsb_session_log (cfg->name, G_LOG_LEVEL_WARNING,
                          "%s: queue_persist: %s; the queue is kept in memory only", cfg->name,
                          error->message);
@@ -182,7 +188,7 @@ configure (HubSession *hs, const WsbSessionConfig *cfg)
                          "%s: %s holds queued messages of an earlier run, but queue_persist is "
                          "off: they are not sent",
                          cfg->name, path);
-      wsb_session_set_journal (hs->session, NULL, NULL);
+      hs->hub->ops->set_journal (hs->session, NULL, NULL);
     }
 }
 
@@ -222,7 +228,8 @@ static void
 hub_session_free (HubSession *hs)
 {
   hub_resume_finish (hs);
-  wsb_session_free (hs->session);
+  hub_sends_forget (hs);
+  hs->hub->ops->free (hs->session);
   /* The LRU links live inside the channels, which go with the table. */
   g_hash_table_unref (hs->channels);
   g_ptr_array_unref (hs->opening);
@@ -231,17 +238,44 @@ hub_session_free (HubSession *hs)
   g_free (hs);
 }
 
+const HubSessionOps hub_real_session_ops = {
+  .new = wsb_session_new,
+  .free = wsb_session_free,
+  .get_config = wsb_session_get_config,
+  .get_state = wsb_session_get_state,
+  .get_reason = wsb_session_get_reason,
+  .get_stats = wsb_session_get_stats,
+  .get_last_close = wsb_session_get_last_close,
+  .set_resume_id = wsb_session_set_resume_id,
+  .connect = wsb_session_connect,
+  .close = wsb_session_close,
+  .reconfigure = wsb_session_reconfigure,
+  .wake = wsb_session_wake,
+  .has_connection = wsb_session_has_connection,
+  .send = wsb_session_send,
+  .send_control = wsb_session_send_control,
+  .set_journal = wsb_session_set_journal,
+  .cancel_queue = wsb_session_cancel_queue,
+};
+
 WsbHub *
 wsb_hub_new (WsbUpstream *up, const char *config_dir, const char *state_dir)
 {
+  return hub_new_with_ops (up, config_dir, state_dir, &hub_real_session_ops);
+}
+
+WsbHub *
+hub_new_with_ops (WsbUpstream *up, const char *config_dir, const char *state_dir,
+                  const HubSessionOps *ops)
+{
   WsbHub *hub = g_new0 (WsbHub, 1);
 
+  hub->ops = ops;
   hub->up = up;
   hub->config_dir = g_strdup (config_dir);
   hub->state_dir = g_strdup (state_dir);
-  hub->outcome_listeners = g_array_new (FALSE, FALSE, sizeof (OutcomeListener));
-  hub->session_listeners = g_array_new (FALSE, FALSE, sizeof (SessionListener));
-  hub->flush_listeners = g_array_new (FALSE, FALSE, sizeof (FlushListener));
+  hub->session_listeners = wsb_listeners_new ();
+  hub->flush_listeners = wsb_listeners_new ();
   /* Keys are copies: a reload replaces the session's config and its name
    * string with it. */
   hub->sessions
@@ -282,94 +316,65 @@ wsb_hub_free (WsbHub *hub)
       hub_session_free (hs);
     }
   g_list_free (hub->removed);
+  g_clear_handle_id (&hub->shutdown_check_id, g_source_remove);
+  g_clear_handle_id (&hub->shutdown_grace_id, g_source_remove);
   g_hash_table_unref (hub->sessions);
   g_hash_table_unref (hub->held);
   g_hash_table_unref (hub->denials);
   wsb_access_free (hub->access);
-  g_array_unref (hub->outcome_listeners);
-  g_array_unref (hub->session_listeners);
-  g_array_unref (hub->flush_listeners);
+  wsb_listeners_free (hub->session_listeners);
+  wsb_listeners_free (hub->flush_listeners);
   g_free (hub->state_dir);
   g_free (hub->config_dir);
   g_free (hub);
 }
 
-void
-wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data)
-{
-  OutcomeListener l = { func, data };
-
-  g_array_append_val (hub->outcome_listeners, l);
-}
-
-void
+guint
 wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data)
 {
-  SessionListener l = { funcs, data };
-
-  g_array_append_val (hub->session_listeners, l);
+  return wsb_listeners_add (hub->session_listeners, funcs, data);
 }
 
 void
-wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data)
+wsb_hub_remove_session_listener (WsbHub *hub, guint id)
 {
-  for (guint i = 0; i < hub->session_listeners->len; i++)
-    {
-      SessionListener *l = &g_array_index (hub->session_listeners, SessionListener, i);
-      if (l->funcs == funcs && l->data == data)
-        {
-          g_array_remove_index (hub->session_listeners, i);
-          return;
-        }
-    }
+  wsb_listeners_remove (hub->session_listeners, id);
 }
 
 static void
-tell_listeners (WsbHub *hub, const char *session, gboolean added)
+call_added (gconstpointer funcs, gpointer data, gpointer session)
 {
-  for (guint i = 0; i < hub->session_listeners->len; i++)
-    {
-      SessionListener *l = &g_array_index (hub->session_listeners, SessionListener, i);
-      void (*func) (const char *, gpointer) = added ? l->funcs->added : l->funcs->changed;
-      if (func)
-        func (session, l->data);
-    }
+  const WsbHubSessionFuncs *f = funcs;
+
+  if (f->added)
+    f->added (session, data);
+}
+
+static void
+call_changed (gconstpointer funcs, gpointer data, gpointer session)
+{
+  const WsbHubSessionFuncs *f = funcs;
+
+  if (f->changed)
+    f->changed (session, data);
 }
 
 void
-wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
+hub_tell_changed (WsbHub *hub, const char *session)
 {
-  FlushListener l = { func, data };
+  wsb_listeners_emit (hub->session_listeners, call_changed, (gpointer) session);
+}
 
-  g_array_append_val (hub->flush_listeners, l);
+guint
+wsb_hub_add_flush_listener (WsbHub *hub, const WsbHubFlushFuncs *funcs, gpointer data)
+{
+  return wsb_listeners_add (hub->flush_listeners, funcs, data);
 }
 
 void
-wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data)
+wsb_hub_remove_flush_listener (WsbHub *hub, guint id)
 {
-  for (guint i = 0; i < hub->flush_listeners->len; i++)
-    {
-      FlushListener *l = &g_array_index (hub->flush_listeners, FlushListener, i);
-      if (l->func == func && l->data == data)
-        {
-          g_array_remove_index (hub->flush_listeners, i);
-          return;
-        }
-    }
-}
-
-void
-wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data)
-{
-  for (guint i = 0; i < hub->outcome_listeners->len; i++)
-    {
-      OutcomeListener *l = &g_array_index (hub->outcome_listeners, OutcomeListener, i);
-      if (l->func == func && l->data == data)
-        {
-          g_array_remove_index (hub->outcome_listeners, i);
-          return;
-        }
-    }
+  wsb_listeners_remove (hub->flush_listeners, id);
 }
 
 static void
@@ -379,9 +384,9 @@ remove_session (WsbHub *hub, HubSession *hs, const char *why)
 
   wsb_session_log (hs_name (hs), G_LOG_LEVEL_MESSAGE, "%s: %s", hs_name (hs), why);
   /* Subscribers see the session close, then their subscription end. */
-  wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
-  wsb_session_cancel_queue (hs->session, "session removed");
-  wsb_session_set_journal (hs->session, NULL, NULL);
+  hs->hub->ops->close (hs->session, WSB_CLOSE_GOING_AWAY, "session removed");
+  hs->hub->ops->cancel_queue (hs->session, "session removed");
+  hs->hub->ops->set_journal (hs->session, NULL, NULL);
   hub_resume_forget (hs);
   g_hash_table_steal_extended (hub->sessions, hs_name (hs), &key, NULL);
   g_free (key);
@@ -406,11 +411,11 @@ add_session (WsbHub *hub, const WsbSessionConfig *cfg)
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) hub_channel_free);
   hs->opening = g_ptr_array_new_with_free_func ((GDestroyNotify) wsb_message_unref);
   hs->opening_channels = g_ptr_array_new_with_free_func (g_free);
-  hs->session = wsb_session_new (hub->up, cfg, &session_events, hs);
+  hs->session = hub->ops->new (hub->up, cfg, &session_events, hs);
   hs->all = hub_get_channel (hs, "*");
   g_hash_table_insert (hub->sessions, g_strdup (hs_name (hs)), hs);
   configure (hs, cfg);
-  tell_listeners (hub, hs_name (hs), TRUE);
+  wsb_listeners_emit (hub->session_listeners, call_added, (gpointer) hs_name (hs));
   return hs;
 }
 
@@ -440,13 +445,26 @@ add_configured (WsbHub *hub, const WsbSessionConfig *cfg)
   return hs;
 }
 
+/* The one error for a session name that is taken, however the session
+ * was to be added; where: a file that defines it but is not loaded. */
+static void
+name_taken (GError **error, const char *name, const char *where)
+{
+  if (where)
+    g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
+                 "a session named '%s' already exists (%s, not loaded: reload to load it)", name,
+                 where);
+  else
+    g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
+                 "a session named '%s' already exists", name);
+}
+
 gboolean
 wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error)
 {
   if (g_hash_table_contains (hub->sessions, cfg->name))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                   "a session named '%s' already exists", cfg->name);
+      name_taken (error, cfg->name, NULL);
       return FALSE;
     }
   add_configured (hub, cfg);
@@ -490,11 +508,11 @@ wsb_hub_apply_config (WsbHub *hub, GPtrArray *sessions)
           wsb_session_log (cfg->name, G_LOG_LEVEL_MESSAGE, "%s: added by the configuration",
                            cfg->name);
           if (cfg->autoconnect)
-            wsb_session_connect (hs->session);
+            hs->hub->ops->connect (hs->session);
         }
-      else if (!wsb_session_config_equal (wsb_session_get_config (hs->session), cfg))
+      else if (!wsb_session_config_equal (hs->hub->ops->get_config (hs->session), cfg))
         {
-          wsb_session_reconfigure (hs->session, cfg);
+          hs->hub->ops->reconfigure (hs->session, cfg);
           configure (hs, cfg);
         }
     }
@@ -508,7 +526,7 @@ wsb_hub_wake (WsbHub *hub)
 
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    wsb_session_wake (hs->session);
+    hs->hub->ops->wake (hs->session);
 }
 
 void
@@ -519,24 +537,54 @@ wsb_hub_start (WsbHub *hub)
 
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (wsb_session_get_config (hs->session)->autoconnect)
-      wsb_session_connect (hs->session);
+    if (hs->hub->ops->get_config (hs->session)->autoconnect)
+      hs->hub->ops->connect (hs->session);
+}
+
+static void
+shutdown_finish (WsbHub *hub)
+{
+  GSourceFunc done = g_steal_pointer (&hub->shutdown_done);
+
+  g_clear_handle_id (&hub->shutdown_check_id, g_source_remove);
+  g_clear_handle_id (&hub->shutdown_grace_id, g_source_remove);
+  if (done)
+    done (hub->shutdown_data);
 }
 
 static gboolean
-shutdown_poll (gpointer data)
+shutdown_check (gpointer data)
 {
   WsbHub *hub = data;
   GHashTableIter it;
   HubSession *hs;
 
+  hub->shutdown_check_id = 0;
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (wsb_session_has_connection (hs->session)
-        && g_get_monotonic_time () < hub->shutdown_deadline)
-      return G_SOURCE_CONTINUE;
-  hub->shutdown_done (hub->shutdown_data);
+    if (hs->hub->ops->has_connection (hs->session))
+      return G_SOURCE_REMOVE; /* its end schedules the next check */
+  shutdown_finish (hub);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+shutdown_grace_over (gpointer data)
+{
+  WsbHub *hub = data;
+
+  hub->shutdown_grace_id = 0;
+  shutdown_finish (hub);
+  return G_SOURCE_REMOVE;
+}
+
+/* While shutting down, every connection that ends may be the last one:
+ * checked once from the loop for all that ended in the same turn. */
+static void
+shutdown_connection_ended (WsbHub *hub)
+{
+  if (hub->shutdown_done && !hub->shutdown_check_id)
+    hub->shutdown_check_id = g_idle_add (shutdown_check, hub);
 }
 
 void
@@ -547,16 +595,17 @@ wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
 
   hub->shutdown_done = done;
   hub->shutdown_data = data;
-  hub->shutdown_deadline = g_get_monotonic_time () + SHUTDOWN_GRACE_MS * 1000;
+  hub->shutdown_grace_id = g_timeout_add (SHUTDOWN_GRACE_MS, shutdown_grace_over, hub);
   g_hash_table_iter_init (&it, hub->sessions);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     {
-      wsb_session_close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
+      hs->hub->ops->close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
       /* A journaled queue waits for the next start. */
-      if (!wsb_session_get_config (hs->session)->queue_persist)
-        wsb_session_cancel_queue (hs->session, "daemon shutting down");
+      if (!hs->hub->ops->get_config (hs->session)->queue_persist)
+        hs->hub->ops->cancel_queue (hs->session, "daemon shutting down");
     }
-  g_timeout_add (SHUTDOWN_POLL_MS, shutdown_poll, hub);
+  /* With no connection open, done comes at once. */
+  shutdown_connection_ended (hub);
 }
 
 static gint
@@ -588,7 +637,7 @@ wsb_hub_list_status (WsbHub *hub, const WsbPeer *peer)
       WsbSessionStatus *st;
 
       if (!wsb_access_check (hub_access (hub), peer, WSB_OP_LIST,
-                             wsb_session_get_config (hs->session), NULL, NULL))
+                             hs->hub->ops->get_config (hs->session), NULL, NULL))
         continue;
       st = g_new0 (WsbSessionStatus, 1);
       hub_fill_status (hs, st);
@@ -632,7 +681,7 @@ hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError *
   HubSession *hs = hub_lookup (hub, name, error);
   const char *denied = NULL;
 
-  if (!hs || wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
+  if (!hs || wsb_access_check (hub_access (hub), peer, op, hs->hub->ops->get_config (hs->session),
                                error, &denied))
     return hs;
   wsb_log_limited (denial_log (hub, peer->uid), G_LOG_LEVEL_MESSAGE,
@@ -647,20 +696,8 @@ wsb_hub_allows (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name)
   HubSession *hs = g_hash_table_lookup (hub->sessions, name);
 
   return hs
-         && wsb_access_check (hub_access (hub), peer, op, wsb_session_get_config (hs->session),
+         && wsb_access_check (hub_access (hub), peer, op, hs->hub->ops->get_config (hs->session),
                               NULL, NULL);
-}
-
-gboolean
-wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data,
-              gsize len, gboolean binary, guint32 ttl_ms, guint64 *id, GError **error)
-{
-  HubSession *hs = hub_find (hub, peer, WSB_OP_SEND, session, error);
-
-  if (!hs || !wsb_session_send (hs->session, data, len, binary, ttl_ms, id, error))
-    return FALSE;
-  tell_listeners (hub, session, FALSE);
-  return TRUE;
 }
 
 gboolean
@@ -697,8 +734,7 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
     }
   if (g_hash_table_contains (hub->sessions, name))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
-                   "a session named '%s' already exists", name);
+      name_taken (error, name, NULL);
       return FALSE;
     }
   text = wsb_session_store_text (name, url, keys, values, n_options, holder, error);
@@ -717,8 +753,7 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
     }
   if (persist && g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
-                   "%s exists already (reload to load it)", path);
+      name_taken (error, name, path);
       return FALSE;
     }
   if (persist && !wsb_session_store_write (path, text, error))
@@ -730,7 +765,7 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
   wsb_session_log (name, G_LOG_LEVEL_MESSAGE, "%s: created at runtime%s by uid %u", name,
                    persist ? " and persisted" : "", (guint) peer->uid);
   if (cfg->autoconnect)
-    wsb_session_connect (hs->session);
+    hs->hub->ops->connect (hs->session);
   return TRUE;
 }
 
@@ -742,7 +777,7 @@ wsb_hub_remove_session (WsbHub *hub, const WsbPeer *peer, const char *name, GErr
 
   if (!hs)
     return FALSE;
-  source = wsb_session_get_config (hs->session)->source;
+  source = hs->hub->ops->get_config (hs->session)->source;
   if (!hs->runtime && !wsb_session_store_owns (source))
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
@@ -765,7 +800,7 @@ wsb_hub_connect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **er
   HubSession *hs = hub_find (hub, peer, WSB_OP_CONNECT, name, error);
 
   if (hs)
-    wsb_session_connect (hs->session);
+    hs->hub->ops->connect (hs->session);
   return hs != NULL;
 }
 
@@ -775,7 +810,7 @@ wsb_hub_disconnect (WsbHub *hub, const WsbPeer *peer, const char *name, GError *
   HubSession *hs = hub_find (hub, peer, WSB_OP_DISCONNECT, name, error);
 
   if (hs)
-    wsb_session_close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
+    hs->hub->ops->close (hs->session, WSB_CLOSE_NORMAL, "disconnected by request");
   return hs != NULL;
 }
 

@@ -1,6 +1,9 @@
 /* The hub: owns the sessions, numbers inbound messages (seq/epoch), keeps the
  * subscriptions of every frontend and fans messages and state changes out to
- * them. Frontends depend on the hub; the hub knows no frontend. */
+ * them. Frontends depend on the hub; the hub knows no frontend. It makes and
+ * drives its sessions through a small table of session operations
+ * (HubSessionOps, hub-private.h): session.h's by default, a fake one in
+ * tests/unit/test-hub.c. */
 #pragma once
 
 #include "access.h"
@@ -48,6 +51,9 @@ typedef struct
 typedef void (*WsbHubOutcomeFunc) (const char *session, guint64 id, WsbSendResult result,
                                    const char *reason, gpointer data);
 
+/* A requester's interest in the outcome of one send (wsb_hub_send). */
+typedef struct _WsbSendWait WsbSendWait;
+
 /* The newest messages of one channel's history (wsb_hub_history). */
 typedef struct
 {
@@ -75,8 +81,9 @@ void wsb_hub_set_access (WsbHub *hub, WsbAccess *access);
 gboolean wsb_hub_add_session (WsbHub *hub, const WsbSessionConfig *cfg, GError **error);
 /* Connects every session with autoconnect=true. */
 void wsb_hub_start (WsbHub *hub);
-/* Closes every session with 1001, then calls done once all connections are
- * gone (or after a grace period). */
+/* Closes every session with 1001, then calls done once, from the main loop,
+ * when the last connection has ended (told by the sessions, not polled), or
+ * after a grace period. */
 void wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data);
 
 /* Makes the sessions match sessions (WsbSessionConfig*): unchanged ones are
@@ -126,30 +133,44 @@ const WsbSessionConfig *wsb_subscription_get_config (WsbSubscription *sub);
  * ended callback); silent: nothing is logged. */
 gboolean wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, WsbOp op);
 
-/* ttl_ms: how long it may wait in the queue; 0: the session's queue_ttl_ms. */
-gboolean wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data, gsize len,
-                       gboolean binary, guint32 ttl_ms, guint64 *id, GError **error);
+/* Queues a message; ttl_ms: how long it may wait in the queue; 0: the
+ * session's queue_ttl_ms. With done, the send's one outcome goes to
+ * done(done_data) alone, from the main loop, never from inside this call;
+ * *wait (if wait is given) is the requester's handle on that interest until
+ * then: a requester going away first cancels it (wsb_send_wait_cancel),
+ * and after done it is gone. A send whose session goes without an outcome
+ * (a journaled queue at shutdown) never calls done: its wait stays the
+ * requester's to cancel. Without done nobody hears of the outcome. */
+gboolean wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session,
+                       const guint8 *data, gsize len, gboolean binary, guint32 ttl_ms,
+                       WsbHubOutcomeFunc done, gpointer done_data, WsbSendWait **wait,
+                       guint64 *id, GError **error);
+/* The requester no longer wants the outcome (only before done was called);
+ * frees wait. NULL is allowed. */
+void wsb_send_wait_cancel (WsbSendWait *wait);
 /* Frontends that show every session (D-Bus objects) hear of new ones and of
- * counters that changed without a message or state change (a send queued). */
+ * counters that changed without a message or state change (a send queued
+ * or ended). */
 typedef struct
 {
   void (*added) (const char *session, gpointer data);
   void (*changed) (const char *session, gpointer data);
 } WsbHubSessionFuncs;
 
-void wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data);
-void wsb_hub_remove_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs,
-                                      gpointer data);
+/* Listeners (listeners.h): adding returns the id that removes it; removing
+ * is allowed while they are being called. */
+guint wsb_hub_add_session_listener (WsbHub *hub, const WsbHubSessionFuncs *funcs, gpointer data);
+void wsb_hub_remove_session_listener (WsbHub *hub, guint id);
 
 /* After every read from an upstream has been fanned out: frontends flush
  * what it queued now, not a main-loop turn later (latency). */
-typedef void (*WsbHubFlushFunc) (gpointer data);
-void wsb_hub_add_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data);
-void wsb_hub_remove_flush_listener (WsbHub *hub, WsbHubFlushFunc func, gpointer data);
+typedef struct
+{
+  void (*flush) (gpointer data);
+} WsbHubFlushFuncs;
 
-/* Outcomes of every accepted send, of every session, go to func. */
-void wsb_hub_add_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
-void wsb_hub_remove_outcome_listener (WsbHub *hub, WsbHubOutcomeFunc func, gpointer data);
+guint wsb_hub_add_flush_listener (WsbHub *hub, const WsbHubFlushFuncs *funcs, gpointer data);
+void wsb_hub_remove_flush_listener (WsbHub *hub, guint id);
 
 /* The newest `last` messages (0: all) that the channel's history holds. */
 gboolean wsb_hub_history (WsbHub *hub, const WsbPeer *peer, const char *session, const char *channel, guint last,

@@ -644,6 +644,7 @@ wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
   c->in = g_byte_array_new ();
   c->out = wsb_out_queue_new (srv->cfg.client_buffer_bytes, &wsb_ipc_sub_queue_funcs, c);
   c->subs = wsb_ipc_subs_new ();
+  g_queue_init (&c->sends);
   c->source = g_source_new (&client_source_funcs, sizeof (ClientSource));
   ((ClientSource *) c->source)->client = c;
   c->fd_tag = g_source_add_unix_fd (c->source, fd, G_IO_IN);
@@ -681,7 +682,7 @@ wsb_ipc_client_close (WsbIpcClient *c)
   c->pending = FALSE;
   g_debug ("client %s: disconnected", c->name);
   g_hash_table_remove_all (c->subs);
-  wsb_ipc_outcomes_forget_client (c);
+  wsb_ipc_client_forget_sends (c);
   g_source_destroy (c->source);
   close (c->fd);
   c->fd = -1;

@@ -18,12 +18,13 @@
 
 typedef struct _WsbIpcClient WsbIpcClient;
 typedef struct _WsbIpcRing WsbIpcRing;
+typedef struct _WsbIpcSend WsbIpcSend;
 
 struct _WsbIpcServer
 {
   WsbHub *hub;
+  guint flush_listener; /* the hub's: after each read's fan-out */
   gboolean system;   /* any uid may connect; the hub checks each request (access.h) */
-  GHashTable *sends; /* send waiting for its outcome → WsbIpcClient* that made it */
   WsbDaemonConfig cfg;
   int listen_fd;
   guint listen_id;
@@ -64,6 +65,7 @@ struct _WsbIpcClient
   gboolean in_held;             /* requests wait in `in` while too many replies are queued */
   gboolean src_in_off, src_out; /* what the source polls for, besides G_IO_IN */
   GHashTable *subs;             /* subscription id → WsbIpcSub* */
+  GQueue sends;                 /* WsbIpcSend*: its sends whose outcomes are to come */
   guint64 next_sub_id;
   char *name;
 };
@@ -100,10 +102,9 @@ void wsb_ipc_clients_flush_pending (gpointer srv);
 /* ipc-requests.c */
 /* nul_in: the field holding a NUL byte, if any (wsb_pb_unpack_strict). */
 void wsb_ipc_handle_request (WsbIpcClient *c, const Wsbridge__V1__Request *req, const char *nul_in);
-/* The outcomes of sends go to the client that made them, while it is there. */
-void wsb_ipc_outcomes_start (WsbIpcServer *srv);
-void wsb_ipc_outcomes_stop (WsbIpcServer *srv);
-void wsb_ipc_outcomes_forget_client (WsbIpcClient *c);
+/* The outcome of a send goes to the client that made it (the hub calls it
+ * back); a client going away first tells the hub it no longer waits. */
+void wsb_ipc_client_forget_sends (WsbIpcClient *c);
 
 /* ipc-ring.c */
 void wsb_ipc_rings_init (WsbIpcServer *srv);

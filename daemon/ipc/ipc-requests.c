@@ -1,7 +1,7 @@
 /* The socket API's requests, each answered by one reply on the connection
- * that sent it, and the send outcomes that follow a send. Each goes to the
- * hub with the client's identity (c->peer), and the hub decides who may do
- * what (access.h). */
+ * that sent it, and the outcome that follows a send, on that connection.
+ * Each goes to the hub with the client's identity (c->peer), and the hub
+ * decides who may do what (access.h). */
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
@@ -9,13 +9,6 @@
 
 #include "status-pb.h"
 #include "wsb-error.h"
-
-/* A send waiting for its outcome, by session and id. */
-typedef struct
-{
-  const char *session; /* in the table, the key's own copy: session names come and go */
-  guint64 id;
-} SendKey;
 
 static Wsbridge__V1__ErrorCode
 error_code (const GError *error)
@@ -171,52 +164,28 @@ handle_unsubscribe (WsbIpcClient *c, guint64 id, const Wsbridge__V1__Unsubscribe
   reply_ok (c, id);
 }
 
-static guint
-send_key_hash (gconstpointer k)
+/* A send whose outcome its client waits for: the hub calls back with it. */
+struct _WsbIpcSend
 {
-  const SendKey *key = k;
+  WsbIpcClient *client;
+  WsbSendWait *wait;
+  GList link; /* in client->sends */
+};
 
-  return g_str_hash (key->session) ^ g_int64_hash (&key->id);
-}
-
-static gboolean
-send_key_equal (gconstpointer a, gconstpointer b)
-{
-  const SendKey *ka = a, *kb = b;
-
-  return ka->id == kb->id && strcmp (ka->session, kb->session) == 0;
-}
-
-static void
-send_key_free (gpointer k)
-{
-  SendKey *key = k;
-
-  g_free ((char *) key->session);
-  g_free (key);
-}
-
-static gboolean
-is_client (gpointer key, gpointer value, gpointer data)
-{
-  return value == data;
-}
-
-/* The outcome of a send goes to the connection that made it, if still there. */
+/* The outcome of a send goes to the connection that made it. */
 static void
 on_send_outcome (const char *session, guint64 id, WsbSendResult result, const char *reason,
                  gpointer data)
 {
-  WsbIpcServer *srv = data;
-  SendKey key = { session, id };
+  WsbIpcSend *s = data;
+  WsbIpcClient *c = s->client;
   Wsbridge__V1__ServerFrame frame = WSBRIDGE__V1__SERVER_FRAME__INIT;
   Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
   Wsbridge__V1__SendOutcome out = WSBRIDGE__V1__SEND_OUTCOME__INIT;
-  WsbIpcClient *c = g_hash_table_lookup (srv->sends, &key);
 
-  if (!c)
-    return;
-  g_hash_table_remove (srv->sends, &key);
+  /* The hub is done with the wait. */
+  g_queue_unlink (&c->sends, &s->link);
+  g_free (s);
   out.session = (char *) session;
   out.send_id = id;
   out.result = (Wsbridge__V1__SendResult) result;
@@ -229,23 +198,16 @@ on_send_outcome (const char *session, guint64 id, WsbSendResult result, const ch
 }
 
 void
-wsb_ipc_outcomes_start (WsbIpcServer *srv)
+wsb_ipc_client_forget_sends (WsbIpcClient *c)
 {
-  srv->sends = g_hash_table_new_full (send_key_hash, send_key_equal, send_key_free, NULL);
-  wsb_hub_add_outcome_listener (srv->hub, on_send_outcome, srv);
-}
+  GList *l;
 
-void
-wsb_ipc_outcomes_stop (WsbIpcServer *srv)
-{
-  wsb_hub_remove_outcome_listener (srv->hub, on_send_outcome, srv);
-  g_clear_pointer (&srv->sends, g_hash_table_unref);
-}
-
-void
-wsb_ipc_outcomes_forget_client (WsbIpcClient *c)
-{
-  g_hash_table_foreach_remove (c->srv->sends, is_client, c);
+  while ((l = g_queue_pop_head_link (&c->sends)))
+    {
+      WsbIpcSend *s = l->data;
+      wsb_send_wait_cancel (s->wait);
+      g_free (s);
+    }
 }
 
 static void
@@ -256,18 +218,18 @@ handle_send (WsbIpcClient *c, guint64 id, const Wsbridge__V1__SendRequest *req)
   Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
   const char *session = req->session ? req->session : "";
   guint64 send_id = 0;
-  SendKey *key;
+  WsbIpcSend *s = g_new0 (WsbIpcSend, 1);
 
+  s->client = c;
+  s->link.data = s;
   if (!wsb_hub_send (c->srv->hub, c->peer, session, req->data.data, req->data.len, req->binary,
-                     req->ttl_ms, &send_id, &error))
+                     req->ttl_ms, on_send_outcome, s, &s->wait, &send_id, &error))
     {
+      g_free (s);
       reply_gerror (c, id, error);
       return;
     }
-  key = g_new (SendKey, 1);
-  key->session = g_strdup (session);
-  key->id = send_id;
-  g_hash_table_insert (c->srv->sends, key, c);
+  g_queue_push_tail_link (&c->sends, &s->link);
   sr.send_id = send_id;
   r.id = id;
   r.result_case = WSBRIDGE__V1__REPLY__RESULT_SEND;

@@ -189,6 +189,10 @@ wsb_ipc_server_add_client (WsbIpcServer *srv, int fd, pid_t pid, uid_t uid, gid_
   wsb_ipc_client_new (srv, fd, &cred);
 }
 
+static const WsbHubFlushFuncs flush_funcs = {
+  .flush = wsb_ipc_clients_flush_pending,
+};
+
 WsbIpcServer *
 wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
 {
@@ -199,8 +203,7 @@ wsb_ipc_server_new (WsbHub *hub, const WsbDaemonConfig *cfg)
   srv->listen_fd = -1;
   g_queue_init (&srv->pending);
   wsb_ipc_rings_init (srv);
-  wsb_ipc_outcomes_start (srv);
-  wsb_hub_add_flush_listener (hub, wsb_ipc_clients_flush_pending, srv);
+  srv->flush_listener = wsb_hub_add_flush_listener (hub, &flush_funcs, srv);
   return srv;
 }
 
@@ -346,8 +349,7 @@ wsb_ipc_server_free (WsbIpcServer *srv)
       wsb_ipc_client_free (c);
     }
   wsb_ipc_server_stop_listening (srv);
-  wsb_ipc_outcomes_stop (srv);
-  wsb_hub_remove_flush_listener (srv->hub, wsb_ipc_clients_flush_pending, srv);
+  wsb_hub_remove_flush_listener (srv->hub, srv->flush_listener);
   wsb_ipc_forget_state (srv);
   wsb_ipc_rings_free (srv);
   g_free (srv);

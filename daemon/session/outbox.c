@@ -9,7 +9,6 @@
 struct _WsbOutbox
 {
   char *name; /* the session's, for log lines */
-  gsize headroom;
   WsbOutcomeFunc outcome;
   gpointer data;
 
@@ -106,7 +105,7 @@ journal_add (WsbOutbox *ob, WsbOutMsg *m, GError **error)
     return TRUE;
   schedule_sync (ob);
   return wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms,
-                             wsb_out_msg_payload (ob->headroom, m), m->len, error);
+                             m->data, m->len, error);
 }
 
 /* For messages queued before the journal opened: a failure is logged. */
@@ -169,8 +168,7 @@ wsb_outbox_set_journal (WsbOutbox *ob, const char *path, GError **error)
       WsbJournalEntry *e = g_ptr_array_index (entries, i);
       gsize len;
       const guint8 *data = g_bytes_get_data (e->data, &len);
-      WsbOutMsg *m = wsb_out_msg_new (ob->headroom, ob->queue.next_id, e->binary, e->queued_us,
-                                      data, len);
+      WsbOutMsg *m = wsb_out_msg_new (ob->queue.next_id, e->binary, e->queued_us, data, len);
 
       m->ttl_ms = e->ttl_ms;
       ob->n_own_ttl += e->ttl_ms ? 1 : 0;
@@ -289,17 +287,15 @@ arm_ttl (WsbOutbox *ob)
 /* ------------------------------------------------------------------- queue */
 
 WsbOutbox *
-wsb_outbox_new (const WsbSessionConfig *cfg, gsize headroom, WsbOutcomeFunc outcome,
-                gpointer data)
+wsb_outbox_new (const WsbSessionConfig *cfg, WsbOutcomeFunc outcome, gpointer data)
 {
   WsbOutbox *ob = g_new0 (WsbOutbox, 1);
 
   ob->name = g_strdup (cfg->name);
-  ob->headroom = headroom;
   ob->outcome = outcome;
   ob->data = data;
   g_queue_init (&ob->control);
-  wsb_send_queue_init (&ob->queue, cfg->queue_max_messages, cfg->queue_max_bytes, headroom);
+  wsb_send_queue_init (&ob->queue, cfg->queue_max_messages, cfg->queue_max_bytes);
   wsb_outbox_configure (ob, cfg);
   return ob;
 }
@@ -365,8 +361,7 @@ wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary, 
 void
 wsb_outbox_push_control (WsbOutbox *ob, const char *text)
 {
-  g_queue_push_tail (&ob->control, wsb_out_msg_new (ob->headroom, 0, FALSE, 0,
-                                                    (const guint8 *) text, strlen (text)));
+  g_queue_push_tail (&ob->control, wsb_out_msg_new (0, FALSE, 0, (const guint8 *) text, strlen (text)));
 }
 
 void

@@ -2,8 +2,8 @@
  * connection (on_connect, subscribe and unsubscribe frames) first, then the
  * bounded send queue of local clients, with queue_ttl_ms expiry, the
  * optional journal (queue_persist) and exactly one outcome per accepted send.
- * Knows nothing of lws: the session asks for the next message to write and
- * says when it was written. */
+ * Knows nothing of the connection: the session asks for the next message to
+ * write and says when it was written. */
 #pragma once
 
 #include "config.h"
@@ -23,9 +23,7 @@ typedef void (*WsbOutcomeFunc) (guint64 id, WsbSendResult result, const char *re
 
 typedef struct _WsbOutbox WsbOutbox;
 
-/* headroom: spare bytes before each payload (LWS_PRE). */
-WsbOutbox *wsb_outbox_new (const WsbSessionConfig *cfg, gsize headroom, WsbOutcomeFunc outcome,
-                           gpointer data);
+WsbOutbox *wsb_outbox_new (const WsbSessionConfig *cfg, WsbOutcomeFunc outcome, gpointer data);
 /* Closes the journal (its entries stay for the next start) and frees what
  * is queued without outcomes: use wsb_outbox_cancel_all first if they are
  * not to survive. */

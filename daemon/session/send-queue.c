@@ -5,13 +5,12 @@
 #include "wsb-error.h"
 
 void
-wsb_send_queue_init (WsbSendQueue *q, guint64 max_messages, guint64 max_bytes, gsize headroom)
+wsb_send_queue_init (WsbSendQueue *q, guint64 max_messages, guint64 max_bytes)
 {
   g_queue_init (&q->items);
   q->bytes = 0;
   q->max_messages = max_messages;
   q->max_bytes = max_bytes;
-  q->headroom = headroom;
   q->next_id = 1;
 }
 
@@ -23,10 +22,9 @@ wsb_send_queue_clear (WsbSendQueue *q)
 }
 
 WsbOutMsg *
-wsb_out_msg_new (gsize headroom, guint64 id, gboolean binary, gint64 queued_us,
-                 const guint8 *data, gsize len)
+wsb_out_msg_new (guint64 id, gboolean binary, gint64 queued_us, const guint8 *data, gsize len)
 {
-  WsbOutMsg *m = g_malloc (sizeof *m + headroom + len);
+  WsbOutMsg *m = g_malloc (sizeof *m + len);
 
   m->id = id;
   m->binary = binary;
@@ -34,7 +32,7 @@ wsb_out_msg_new (gsize headroom, guint64 id, gboolean binary, gint64 queued_us,
   m->ttl_ms = 0;
   m->len = len;
   if (len)
-    memcpy (m->buf + headroom, data, len);
+    memcpy (m->data, data, len);
   return m;
 }
 
@@ -68,8 +66,7 @@ wsb_send_queue_push (WsbSendQueue *q, const guint8 *data, gsize len, gboolean bi
 {
   if (!wsb_send_queue_check (q, len, error))
     return FALSE;
-  wsb_send_queue_restore (q, wsb_out_msg_new (q->headroom, q->next_id, binary, queued_us, data,
-                                              len));
+  wsb_send_queue_restore (q, wsb_out_msg_new (q->next_id, binary, queued_us, data, len));
   if (id)
     *id = q->next_id - 1;
   return TRUE;

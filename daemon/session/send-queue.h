@@ -1,5 +1,6 @@
-/* Bounded FIFO of outbound messages (pure logic). Each entry keeps `headroom`
- * spare bytes before its payload so it can be handed to lws_write as is. */
+/* Bounded FIFO of outbound messages (pure logic). The WebSocket client
+ * frames each payload into its own write buffer (ws-client-output.c), so an
+ * entry is its head and the payload, nothing more. */
 #pragma once
 
 #include <glib.h>
@@ -11,7 +12,7 @@ typedef struct
   gint64 queued_us; /* wall clock when it was queued (queue_ttl_ms counts from here) */
   guint32 ttl_ms;   /* its own TTL; 0: the session's */
   gsize len;
-  guint8 buf[]; /* headroom + payload */
+  guint8 data[]; /* the payload */
 } WsbOutMsg;
 
 typedef struct
@@ -20,16 +21,15 @@ typedef struct
   guint64 bytes;
   guint64 max_messages;
   guint64 max_bytes;
-  gsize headroom;
   guint64 next_id;
 } WsbSendQueue;
 
-void wsb_send_queue_init (WsbSendQueue *q, guint64 max_messages, guint64 max_bytes, gsize headroom);
+void wsb_send_queue_init (WsbSendQueue *q, guint64 max_messages, guint64 max_bytes);
 void wsb_send_queue_clear (WsbSendQueue *q);
 
-/* A message with headroom, not in any queue yet; free with g_free. */
-WsbOutMsg *wsb_out_msg_new (gsize headroom, guint64 id, gboolean binary, gint64 queued_us,
-                            const guint8 *data, gsize len);
+/* A message, not in any queue yet; free with g_free. */
+WsbOutMsg *wsb_out_msg_new (guint64 id, gboolean binary, gint64 queued_us, const guint8 *data,
+                            gsize len);
 
 /* Checks that one more message of len bytes fits: WSB_ERROR_QUEUE_FULL when
  * either limit would be exceeded, WSB_ERROR_INVALID_ARGUMENT when the
@@ -48,12 +48,6 @@ static inline WsbOutMsg *
 wsb_send_queue_peek (WsbSendQueue *q)
 {
   return g_queue_peek_head (&q->items);
-}
-
-static inline guint8 *
-wsb_out_msg_payload (gsize headroom, WsbOutMsg *m)
-{
-  return m->buf + headroom;
 }
 
 static inline guint

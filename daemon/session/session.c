@@ -73,13 +73,24 @@ session_clear_source (guint *id)
   *id = 0;
 }
 
+/* The owner hears that the connection is gone. */
+static void
+session_connection_ended (WsbSession *s)
+{
+  if (s->events->connection_ended)
+    s->events->connection_ended (s, s->user_data);
+}
+
 /* Let go of the connection: no more events from it; it is dropped unless
  * it already ended. */
 void
 session_detach (WsbSession *s)
 {
   if (s->conn)
-    wsb_ws_client_abandon (g_steal_pointer (&s->conn));
+    {
+      wsb_ws_client_abandon (g_steal_pointer (&s->conn));
+      session_connection_ended (s);
+    }
   session_stop_racing (s);
   s->opened = FALSE;
   session_clear_source (&s->connect_timeout_source);
@@ -368,7 +379,7 @@ on_conn_writable (WsbWsClient *c, gpointer data)
     return;
   while (wsb_ws_client_has_room (c) && (m = wsb_outbox_begin (s->outbox)))
     {
-      wsb_ws_client_send (c, wsb_out_msg_payload (0, m), m->len, m->binary);
+      wsb_ws_client_send (c, m->data, m->len, m->binary);
       if (wsb_outbox_written (s->outbox))
         s->stats.tx_messages++;
     }
@@ -411,6 +422,7 @@ on_conn_ended (WsbWsClient *c, const char *reason, gpointer data)
       session_replace_str (&s->last_close_reason, g_strdup (peer_reason));
     }
   s->conn = NULL; /* it is gone */
+  session_connection_ended (s);
   if (s->opened)
     connection_lost (s, why);
   else
@@ -464,7 +476,7 @@ wsb_session_new (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionE
   s->up = up;
   s->events = events;
   s->user_data = user_data;
-  s->outbox = wsb_outbox_new (cfg, 0, on_outcome, s);
+  s->outbox = wsb_outbox_new (cfg, on_outcome, s);
   apply_config (s, cfg);
   s->state = WSB_STATE_DISCONNECTED;
   s->reason = g_strdup (cfg->autoconnect ? "starting" : "autoconnect is off");
@@ -508,6 +520,9 @@ wsb_session_free (WsbSession *s)
   if (!s)
     return;
   session_cancel_pending (s);
+  /* Freed: the owner hears nothing more. */
+  if (s->conn)
+    wsb_ws_client_abandon (g_steal_pointer (&s->conn));
   session_detach (s);
   wsb_outbox_free (s->outbox);
   wsb_ws_url_clear (&s->url);

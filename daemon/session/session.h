@@ -34,6 +34,10 @@ typedef struct
   /* An accepted send ended (sent, expired or cancelled); reason is NULL when sent. */
   void (*send_done) (WsbSession *s, guint64 id, WsbSendResult result, const char *reason,
                      gpointer user_data);
+  /* Its connection is gone (wsb_session_has_connection turned FALSE); maybe
+   * in the middle of one of the session's own calls, so the owner acts on
+   * it from the loop. Not called while the session is freed. */
+  void (*connection_ended) (WsbSession *s, gpointer user_data);
 } WsbSessionEvents;
 
 typedef struct

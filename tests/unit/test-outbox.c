@@ -6,8 +6,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#define HEADROOM 16
-
 typedef struct
 {
   guint64 id;
@@ -65,7 +63,7 @@ write_next (WsbOutbox *ob)
   char *text;
 
   g_assert_nonnull (m);
-  text = g_strndup ((const char *) wsb_out_msg_payload (HEADROOM, m), m->len);
+  text = g_strndup ((const char *) m->data, m->len);
   wsb_outbox_written (ob);
   return text;
 }
@@ -75,7 +73,7 @@ test_control_first_and_outcomes (void)
 {
   g_autoptr (WsbSessionConfig) cfg = config (10, 0);
   g_autoptr (GArray) log = new_log ();
-  WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  WsbOutbox *ob = wsb_outbox_new (cfg, record, log);
   guint64 a, b;
 
   push_text (ob, "a", &a);
@@ -125,7 +123,7 @@ test_full_queue_refused (void)
   g_autoptr (WsbSessionConfig) cfg = config (1, 0);
   g_autoptr (GArray) log = new_log ();
   g_autoptr (GError) error = NULL;
-  WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  WsbOutbox *ob = wsb_outbox_new (cfg, record, log);
 
   push_text (ob, "a", NULL);
   g_assert_false (wsb_outbox_push (ob, (const guint8 *) "b", 1, FALSE, 0, NULL, &error));
@@ -140,7 +138,7 @@ test_ttl_expires_but_not_in_flight (void)
 {
   g_autoptr (WsbSessionConfig) cfg = config (10, 50);
   g_autoptr (GArray) log = new_log ();
-  WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  WsbOutbox *ob = wsb_outbox_new (cfg, record, log);
   guint64 a, b;
 
   push_text (ob, "a", &a);
@@ -178,7 +176,7 @@ test_own_ttl (void)
   g_autoptr (WsbSessionConfig) cfg = config (10, 0);
   g_autoptr (GArray) log = new_log ();
   g_autoptr (GError) error = NULL;
-  WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  WsbOutbox *ob = wsb_outbox_new (cfg, record, log);
   guint64 slow, fast;
 
   /* A message with a short TTL of its own expires behind one without. */
@@ -194,7 +192,7 @@ test_own_ttl (void)
   /* The TTL of its own survives in the journal. */
   g_assert_true (wsb_outbox_set_journal (ob, path, &error));
   wsb_outbox_free (ob);
-  ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  ob = wsb_outbox_new (cfg, record, log);
   g_assert_true (wsb_outbox_set_journal (ob, path, &error));
   g_assert_cmpuint (wsb_outbox_length (ob), ==, 2);
   g_autofree char *t1 = write_next (ob);
@@ -214,7 +212,7 @@ test_journal_restores_under_new_ids (void)
   g_autoptr (WsbSessionConfig) cfg = config (10, 0);
   g_autoptr (GArray) log = new_log ();
   g_autoptr (GError) error = NULL;
-  WsbOutbox *ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  WsbOutbox *ob = wsb_outbox_new (cfg, record, log);
   guint64 id;
 
   push_text (ob, "before", NULL);
@@ -226,7 +224,7 @@ test_journal_restores_under_new_ids (void)
   wsb_outbox_free (ob);
 
   /* A new run: its own queue first, then the journal's under new ids. */
-  ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  ob = wsb_outbox_new (cfg, record, log);
   push_text (ob, "fresh", &id);
   g_assert_cmpuint (id, ==, 1);
   g_assert_true (wsb_outbox_set_journal (ob, path, &error));
@@ -241,7 +239,7 @@ test_journal_restores_under_new_ids (void)
   wsb_outbox_free (ob);
 
   /* What was left ("two", "three") survives another restart. */
-  ob = wsb_outbox_new (cfg, HEADROOM, record, log);
+  ob = wsb_outbox_new (cfg, record, log);
   g_assert_true (wsb_outbox_set_journal (ob, path, &error));
   g_assert_cmpuint (wsb_outbox_length (ob), ==, 2);
   g_autofree char *t3 = write_next (ob);

@@ -9,7 +9,7 @@ test_fifo_and_ids (void)
   WsbSendQueue q;
   guint64 id1, id2;
 
-  wsb_send_queue_init (&q, 10, 1024, 16);
+  wsb_send_queue_init (&q, 10, 1024);
   g_assert_true (wsb_send_queue_push (&q, (const guint8 *) "one", 3, FALSE, 0, &id1, NULL));
   g_assert_true (wsb_send_queue_push (&q, (const guint8 *) "\x00\x01", 2, TRUE, 0, &id2, NULL));
   g_assert_cmpuint (id1, ==, 1);
@@ -20,9 +20,7 @@ test_fifo_and_ids (void)
   WsbOutMsg *m = wsb_send_queue_peek (&q);
   g_assert_cmpuint (m->id, ==, 1);
   g_assert_false (m->binary);
-  g_assert_cmpmem (wsb_out_msg_payload (q.headroom, m), m->len, "one", 3);
-  /* The headroom sits before the payload. */
-  g_assert_true (wsb_out_msg_payload (q.headroom, m) == m->buf + 16);
+  g_assert_cmpmem (m->data, m->len, "one", 3);
   g_free (wsb_send_queue_pop (&q));
   m = wsb_send_queue_peek (&q);
   g_assert_cmpuint (m->id, ==, 2);
@@ -41,7 +39,7 @@ test_limits (void)
   g_autoptr (GError) error = NULL;
   guint8 buf[600] = { 0 };
 
-  wsb_send_queue_init (&q, 2, 1000, 0);
+  wsb_send_queue_init (&q, 2, 1000);
   g_assert_true (wsb_send_queue_push (&q, buf, 600, TRUE, 0, NULL, NULL));
   /* Bytes limit. */
   g_assert_false (wsb_send_queue_push (&q, buf, 401, TRUE, 0, NULL, &error));
@@ -71,10 +69,10 @@ test_restore_keeps_everything (void)
   WsbSendQueue q;
   guint64 id;
 
-  wsb_send_queue_init (&q, 1, 1024, 4);
+  wsb_send_queue_init (&q, 1, 1024);
   /* Restored entries go in whatever the limits say, and ids continue after them. */
-  wsb_send_queue_restore (&q, wsb_out_msg_new (4, 7, FALSE, 11, (const guint8 *) "a", 1));
-  wsb_send_queue_restore (&q, wsb_out_msg_new (4, 9, TRUE, 12, (const guint8 *) "bc", 2));
+  wsb_send_queue_restore (&q, wsb_out_msg_new (7, FALSE, 11, (const guint8 *) "a", 1));
+  wsb_send_queue_restore (&q, wsb_out_msg_new (9, TRUE, 12, (const guint8 *) "bc", 2));
   g_assert_cmpuint (wsb_send_queue_length (&q), ==, 2);
   g_assert_cmpuint (q.bytes, ==, 3);
   g_assert_false (wsb_send_queue_push (&q, (const guint8 *) "x", 1, FALSE, 0, &id, NULL));
