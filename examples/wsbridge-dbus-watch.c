@@ -124,8 +124,7 @@ run (DBusConnection *conn, const char *session, const char *channel, DBusError *
                         &session, DBUS_TYPE_INVALID);
   if (!session_reply)
     return 1;
-  if (!dbus_message_get_args (session_reply, err, DBUS_TYPE_OBJECT_PATH, &path,
-                              DBUS_TYPE_INVALID))
+  if (!dbus_message_get_args (session_reply, err, DBUS_TYPE_OBJECT_PATH, &path, DBUS_TYPE_INVALID))
     {
       dbus_message_unref (session_reply);
       return 1;

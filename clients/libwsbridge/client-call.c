@@ -63,9 +63,8 @@ send_request (WsbClient *c, Wsbridge__V1__Request *request, WsbcPending *p, int6
               bool *answered)
 {
   Wsbridge__V1__ClientFrame frame = WSBRIDGE__V1__CLIENT_FRAME__INIT;
-  Wsbridge__V1__SubscribeRequest *sub = request->op_case == WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE
-                                             ? request->subscribe
-                                             : NULL;
+  Wsbridge__V1__SubscribeRequest *sub
+      = request->op_case == WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE ? request->subscribe : NULL;
   bool ring = sub && wsbc_ring_wanted (c);
   bool asked = sub && sub->ring;
   WsbClientStatus st;

@@ -41,8 +41,8 @@ deliver_fast_message (WsbClient *c, const WsbcFastMessage *fm)
 {
   Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
   Wsbridge__V1__Message msg = WSBRIDGE__V1__MESSAGE__INIT;
-  char *copy = c->arena_allocator.alloc (&c->arena,
-                                         fm->session_len + fm->channel_len + fm->data_len + 2);
+  char *copy
+      = c->arena_allocator.alloc (&c->arena, fm->session_len + fm->channel_len + fm->data_len + 2);
 
   if (!copy)
     return wsbc_fail (c, WSB_CLIENT_ERR_NOMEM, 0, "out of memory");

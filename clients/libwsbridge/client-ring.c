@@ -30,11 +30,11 @@ struct WsbcRingSub
   char *session;
   char *channel; /* "*": every record */
   uint64_t epoch;
-  int wake_fd;   /* -1 until the RingStart */
+  int wake_fd; /* -1 until the RingStart */
   void *map;
   size_t map_len;
   WsbRingReader reader;
-  bool waiting;          /* for the socket message of an "elsewhere" record */
+  bool waiting; /* for the socket message of an "elsewhere" record */
   uint64_t waiting_seq;
   struct Parked *parked; /* socket events that came before the ring got to them */
   struct WsbcRingSub *next;
@@ -227,7 +227,8 @@ ring_start (WsbClient *c, const Wsbridge__V1__Event *ev)
     why = "without its descriptors";
   else if (!s || s->wake_fd >= 0)
     why = "for a subscription that has no ring to start";
-  else if (fstat (ring_fd, &st) < 0 || (uint64_t) st.st_size != wsb_ring_file_bytes (rs->data_bytes))
+  else if (fstat (ring_fd, &st) < 0
+           || (uint64_t) st.st_size != wsb_ring_file_bytes (rs->data_bytes))
     why = "whose size does not match";
   else if ((s->map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, ring_fd, 0))
            == MAP_FAILED)
@@ -238,8 +239,7 @@ ring_start (WsbClient *c, const Wsbridge__V1__Event *ev)
   else
     {
       s->map_len = (size_t) st.st_size;
-      if (!wsb_ring_reader_init (&s->reader, s->map, s->map_len, rs->start_pos, rs->last_seq,
-                                 &why))
+      if (!wsb_ring_reader_init (&s->reader, s->map, s->map_len, rs->start_pos, rs->last_seq, &why))
         ;
       else if (s->reader.epoch != rs->epoch)
         why = "of another epoch";
@@ -380,8 +380,7 @@ wsbc_ring_event (WsbClient *c, const Wsbridge__V1__Event *ev, WsbClientStatus *s
   /* A state change goes after the ring's messages up to its last seq. */
   if (ev->event_case == WSBRIDGE__V1__EVENT__EVENT_STATE)
     {
-      if (!s->parked && ev->state->status
-          && ev->state->status->last_seq <= s->reader.last_seq)
+      if (!s->parked && ev->state->status && ev->state->status->last_seq <= s->reader.last_seq)
         return false;
       *st = park (c, s, ev);
       return true;

@@ -138,166 +138,167 @@
 #include "wsbridge.pb-c.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* Inbound frames announcing more than this are a protocol error. */
 #define WSB_CLIENT_DEFAULT_MAX_FRAME (64u * 1024 * 1024)
 
-typedef struct WsbClient WsbClient;
+  typedef struct WsbClient WsbClient;
 
-typedef enum
-{
-  WSB_CLIENT_OK = 0,
-  WSB_CLIENT_ERR_UNREACHABLE,
-  WSB_CLIENT_ERR_DAEMON,
-  WSB_CLIENT_ERR_CONNECTION,
-  WSB_CLIENT_ERR_CLOSED,
-  WSB_CLIENT_ERR_PROTOCOL,
-  WSB_CLIENT_ERR_IO,
-  WSB_CLIENT_ERR_TIMEOUT,
-  WSB_CLIENT_ERR_USAGE,
-  WSB_CLIENT_ERR_NOMEM,
-} WsbClientStatus;
+  typedef enum
+  {
+    WSB_CLIENT_OK = 0,
+    WSB_CLIENT_ERR_UNREACHABLE,
+    WSB_CLIENT_ERR_DAEMON,
+    WSB_CLIENT_ERR_CONNECTION,
+    WSB_CLIENT_ERR_CLOSED,
+    WSB_CLIENT_ERR_PROTOCOL,
+    WSB_CLIENT_ERR_IO,
+    WSB_CLIENT_ERR_TIMEOUT,
+    WSB_CLIENT_ERR_USAGE,
+    WSB_CLIENT_ERR_NOMEM,
+  } WsbClientStatus;
 
-/* Called for every ServerFrame.event. */
-typedef void (*WsbClientEventFunc) (WsbClient *client, const Wsbridge__V1__Event *event,
-                                    void *user_data);
+  /* Called for every ServerFrame.event. */
+  typedef void (*WsbClientEventFunc) (WsbClient *client, const Wsbridge__V1__Event *event,
+                                      void *user_data);
 
-/* Called with the reply to a request sent by wsb_client_request(), including
- * replies that carry Reply.error. */
-typedef void (*WsbClientReplyFunc) (WsbClient *client, const Wsbridge__V1__Reply *reply,
-                                    void *user_data);
+  /* Called with the reply to a request sent by wsb_client_request(), including
+   * replies that carry Reply.error. */
+  typedef void (*WsbClientReplyFunc) (WsbClient *client, const Wsbridge__V1__Reply *reply,
+                                      void *user_data);
 
-/* Lifecycle. wsb_client_new() returns NULL only when out of memory. */
-WsbClient *wsb_client_new (void);
-void wsb_client_free (WsbClient *client);
+  /* Lifecycle. wsb_client_new() returns NULL only when out of memory. */
+  WsbClient *wsb_client_new (void);
+  void wsb_client_free (WsbClient *client);
 
-/* Connects to the socket at path (blocking), sends Hello{api_major = 1,
- * api_minor = 0, client_name} and waits for the daemon's HelloReply. Any
- * failure is WSB_CLIENT_ERR_UNREACHABLE and leaves the client unconnected. */
-WsbClientStatus wsb_client_connect (WsbClient *client, const char *path, const char *client_name);
+  /* Connects to the socket at path (blocking), sends Hello{api_major = 1,
+   * api_minor = 0, client_name} and waits for the daemon's HelloReply. Any
+   * failure is WSB_CLIENT_ERR_UNREACHABLE and leaves the client unconnected. */
+  WsbClientStatus wsb_client_connect (WsbClient *client, const char *path, const char *client_name);
 
-/* Closes the connection. Pending requests are dropped without calling their
- * callbacks. The client may connect again. */
-void wsb_client_close (WsbClient *client);
+  /* Closes the connection. Pending requests are dropped without calling their
+   * callbacks. The client may connect again. */
+  void wsb_client_close (WsbClient *client);
 
-/* The connected socket (non-blocking), or -1. */
-int wsb_client_get_fd (const WsbClient *client);
+  /* The connected socket (non-blocking), or -1. */
+  int wsb_client_get_fd (const WsbClient *client);
 
-/* The daemon's HelloReply (version, the caller's uid/gid/pid as the daemon
- * sees them), or NULL when not connected. */
-const Wsbridge__V1__HelloReply *wsb_client_get_hello (const WsbClient *client);
+  /* The daemon's HelloReply (version, the caller's uid/gid/pid as the daemon
+   * sees them), or NULL when not connected. */
+  const Wsbridge__V1__HelloReply *wsb_client_get_hello (const WsbClient *client);
 
-/* How long the hello, wsb_client_call() and the typed helpers wait for an
- * answer, and a write for room in the socket; -1 (the default) waits forever. */
-void wsb_client_set_timeout (WsbClient *client, int timeout_ms);
+  /* How long the hello, wsb_client_call() and the typed helpers wait for an
+   * answer, and a write for room in the socket; -1 (the default) waits forever. */
+  void wsb_client_set_timeout (WsbClient *client, int timeout_ms);
 
-/* Largest inbound frame body accepted (default WSB_CLIENT_DEFAULT_MAX_FRAME). */
-void wsb_client_set_max_frame_size (WsbClient *client, size_t max_bytes);
+  /* Largest inbound frame body accepted (default WSB_CLIENT_DEFAULT_MAX_FRAME). */
+  void wsb_client_set_max_frame_size (WsbClient *client, size_t max_bytes);
 
-/* Events (and nothing else) go to func; without a callback they are dropped. */
-void wsb_client_set_event_callback (WsbClient *client, WsbClientEventFunc func, void *user_data);
+  /* Events (and nothing else) go to func; without a callback they are dropped. */
+  void wsb_client_set_event_callback (WsbClient *client, WsbClientEventFunc func, void *user_data);
 
-/* Sends a request without waiting. The library assigns request->id (from a
- * counter starting at 1), stores it in *id if id is non-NULL, and calls func
- * (may be NULL) with the reply from wsb_client_dispatch(), wsb_client_run()
- * or a later blocking call. */
-WsbClientStatus wsb_client_request (WsbClient *client, Wsbridge__V1__Request *request,
-                                    WsbClientReplyFunc func, void *user_data, uint64_t *id);
+  /* Sends a request without waiting. The library assigns request->id (from a
+   * counter starting at 1), stores it in *id if id is non-NULL, and calls func
+   * (may be NULL) with the reply from wsb_client_dispatch(), wsb_client_run()
+   * or a later blocking call. */
+  WsbClientStatus wsb_client_request (WsbClient *client, Wsbridge__V1__Request *request,
+                                      WsbClientReplyFunc func, void *user_data, uint64_t *id);
 
-/* Sends a request and waits for its reply. On WSB_CLIENT_OK *reply (if reply
- * is non-NULL) is the daemon's reply, to be freed with wsb_client_reply_free().
- * A Reply.error is returned as WSB_CLIENT_ERR_DAEMON with *reply = NULL. */
-WsbClientStatus wsb_client_call (WsbClient *client, Wsbridge__V1__Request *request,
-                                 Wsbridge__V1__Reply **reply);
+  /* Sends a request and waits for its reply. On WSB_CLIENT_OK *reply (if reply
+   * is non-NULL) is the daemon's reply, to be freed with wsb_client_reply_free().
+   * A Reply.error is returned as WSB_CLIENT_ERR_DAEMON with *reply = NULL. */
+  WsbClientStatus wsb_client_call (WsbClient *client, Wsbridge__V1__Request *request,
+                                   Wsbridge__V1__Reply **reply);
 
-void wsb_client_reply_free (Wsbridge__V1__Reply *reply);
+  void wsb_client_reply_free (Wsbridge__V1__Reply *reply);
 
-/* Typed helpers over wsb_client_call(). Out-parameters may be NULL. */
+  /* Typed helpers over wsb_client_call(). Out-parameters may be NULL. */
 
-/* Every session's status, sorted by name: (*reply)->list_sessions->sessions. */
-WsbClientStatus wsb_client_list_sessions (WsbClient *client, Wsbridge__V1__Reply **reply);
+  /* Every session's status, sorted by name: (*reply)->list_sessions->sessions. */
+  WsbClientStatus wsb_client_list_sessions (WsbClient *client, Wsbridge__V1__Reply **reply);
 
-/* Subscribes to a channel ("*" or NULL: every message) of a session.
- * since_seq = 0: live messages only; else replay after since_seq of epoch.
- * *reply holds the SubscribeReply, with the session's status. */
-WsbClientStatus wsb_client_subscribe (WsbClient *client, const char *session, const char *channel,
-                                      uint64_t since_seq, uint64_t epoch,
-                                      uint64_t *subscription_id, Wsbridge__V1__Reply **reply);
+  /* Subscribes to a channel ("*" or NULL: every message) of a session.
+   * since_seq = 0: live messages only; else replay after since_seq of epoch.
+   * *reply holds the SubscribeReply, with the session's status. */
+  WsbClientStatus wsb_client_subscribe (WsbClient *client, const char *session, const char *channel,
+                                        uint64_t since_seq, uint64_t epoch,
+                                        uint64_t *subscription_id, Wsbridge__V1__Reply **reply);
 
-WsbClientStatus wsb_client_unsubscribe (WsbClient *client, uint64_t subscription_id);
+  WsbClientStatus wsb_client_unsubscribe (WsbClient *client, uint64_t subscription_id);
 
-/* Sends one message upstream (text must be UTF-8 unless binary). A refused
- * send (full queue, …) is WSB_CLIENT_ERR_DAEMON: its `rejected` outcome.
- * An accepted one later gets exactly one event with a SendOutcome (sent,
- * expired or cancelled; subscription_id 0) carrying session and *send_id. */
-WsbClientStatus wsb_client_send (WsbClient *client, const char *session, const void *data,
-                                 size_t len, bool binary, uint64_t *send_id);
-/* The same with a TTL of its own: it expires after ttl_ms in the queue
- * (0: the session's queue_ttl_ms). */
-WsbClientStatus wsb_client_send_full (WsbClient *client, const char *session, const void *data,
-                                      size_t len, bool binary, uint32_t ttl_ms,
-                                      uint64_t *send_id);
+  /* Sends one message upstream (text must be UTF-8 unless binary). A refused
+   * send (full queue, …) is WSB_CLIENT_ERR_DAEMON: its `rejected` outcome.
+   * An accepted one later gets exactly one event with a SendOutcome (sent,
+   * expired or cancelled; subscription_id 0) carrying session and *send_id. */
+  WsbClientStatus wsb_client_send (WsbClient *client, const char *session, const void *data,
+                                   size_t len, bool binary, uint64_t *send_id);
+  /* The same with a TTL of its own: it expires after ttl_ms in the queue
+   * (0: the session's queue_ttl_ms). */
+  WsbClientStatus wsb_client_send_full (WsbClient *client, const char *session, const void *data,
+                                        size_t len, bool binary, uint32_t ttl_ms,
+                                        uint64_t *send_id);
 
-/* The newest `last` messages (0: all) of a channel's history ("*" or NULL:
- * the catch-all): (*reply)->history, with a gap when older ones are lost. */
-WsbClientStatus wsb_client_history (WsbClient *client, const char *session, const char *channel,
-                                    uint32_t last, Wsbridge__V1__Reply **reply);
+  /* The newest `last` messages (0: all) of a channel's history ("*" or NULL:
+   * the catch-all): (*reply)->history, with a gap when older ones are lost. */
+  WsbClientStatus wsb_client_history (WsbClient *client, const char *session, const char *channel,
+                                      uint32_t last, Wsbridge__V1__Reply **reply);
 
-/* One session's status: (*reply)->session. */
-WsbClientStatus wsb_client_get_session (WsbClient *client, const char *session,
-                                        Wsbridge__V1__Reply **reply);
+  /* One session's status: (*reply)->session. */
+  WsbClientStatus wsb_client_get_session (WsbClient *client, const char *session,
+                                          Wsbridge__V1__Reply **reply);
 
-/* Creates a session at runtime with options keys[i]=values[i] as in
- * wsbridge.conf(5) (lists separated by ';'); persist writes it to the
- * daemon's sessions.d/ so it survives restarts. (*reply)->session is its
- * status. Errors: ALREADY_EXISTS, INVALID_ARGUMENT naming the key,
- * ACCESS_DENIED on the system instance. */
-WsbClientStatus wsb_client_create_session (WsbClient *client, const char *name, const char *url,
-                                           const char *const *keys, const char *const *values,
-                                           size_t n_options, bool persist,
-                                           Wsbridge__V1__Reply **reply);
+  /* Creates a session at runtime with options keys[i]=values[i] as in
+   * wsbridge.conf(5) (lists separated by ';'); persist writes it to the
+   * daemon's sessions.d/ so it survives restarts. (*reply)->session is its
+   * status. Errors: ALREADY_EXISTS, INVALID_ARGUMENT naming the key,
+   * ACCESS_DENIED on the system instance. */
+  WsbClientStatus wsb_client_create_session (WsbClient *client, const char *name, const char *url,
+                                             const char *const *keys, const char *const *values,
+                                             size_t n_options, bool persist,
+                                             Wsbridge__V1__Reply **reply);
 
-/* Removes a session created at runtime (a persisted one loses its file). */
-WsbClientStatus wsb_client_remove_session (WsbClient *client, const char *session);
+  /* Removes a session created at runtime (a persisted one loses its file). */
+  WsbClientStatus wsb_client_remove_session (WsbClient *client, const char *session);
 
-/* Wants the session connected, or closes it (1000) and keeps it closed. */
-WsbClientStatus wsb_client_connect_session (WsbClient *client, const char *session);
-WsbClientStatus wsb_client_disconnect_session (WsbClient *client, const char *session);
+  /* Wants the session connected, or closes it (1000) and keeps it closed. */
+  WsbClientStatus wsb_client_connect_session (WsbClient *client, const char *session);
+  WsbClientStatus wsb_client_disconnect_session (WsbClient *client, const char *session);
 
-/* Reads what the socket has (never blocks) and handles every complete frame:
- * events to the event callback, replies to their request's callback.
- * Returns WSB_CLIENT_OK, or the fatal status when the connection ended
- * (WSB_CLIENT_ERR_CLOSED on EOF, after handling the frames before it). */
-WsbClientStatus wsb_client_dispatch (WsbClient *client);
+  /* Reads what the socket has (never blocks) and handles every complete frame:
+   * events to the event callback, replies to their request's callback.
+   * Returns WSB_CLIENT_OK, or the fatal status when the connection ended
+   * (WSB_CLIENT_ERR_CLOSED on EOF, after handling the frames before it). */
+  WsbClientStatus wsb_client_dispatch (WsbClient *client);
 
-/* Dispatches, blocking, until wsb_client_stop() (returns WSB_CLIENT_OK) or a
- * fatal error (WSB_CLIENT_ERR_CLOSED when the daemon closes the connection).
- * Frames already read when stop takes effect stay buffered for the next
- * wsb_client_run() or wsb_client_dispatch(). */
-WsbClientStatus wsb_client_run (WsbClient *client);
+  /* Dispatches, blocking, until wsb_client_stop() (returns WSB_CLIENT_OK) or a
+   * fatal error (WSB_CLIENT_ERR_CLOSED when the daemon closes the connection).
+   * Frames already read when stop takes effect stay buffered for the next
+   * wsb_client_run() or wsb_client_dispatch(). */
+  WsbClientStatus wsb_client_run (WsbClient *client);
 
-/* Makes wsb_client_run() return after the frame being handled; when called
- * outside of run, the next run returns at once. Only sets a flag, so it may
- * also be called from a signal handler, though a signal that lands just
- * before run blocks takes effect at the next frame. */
-void wsb_client_stop (WsbClient *client);
+  /* Makes wsb_client_run() return after the frame being handled; when called
+   * outside of run, the next run returns at once. Only sets a flag, so it may
+   * also be called from a signal handler, though a signal that lands just
+   * before run blocks takes effect at the next frame. */
+  void wsb_client_stop (WsbClient *client);
 
-/* Message for the last failure ("" if none); valid until the next call on
- * this client. */
-const char *wsb_client_error (const WsbClient *client);
+  /* Message for the last failure ("" if none); valid until the next call on
+   * this client. */
+  const char *wsb_client_error (const WsbClient *client);
 
-/* The daemon's Wsbridge__V1__ErrorCode for WSB_CLIENT_ERR_DAEMON and
- * WSB_CLIENT_ERR_CONNECTION (and a refused hello), else 0. */
-int wsb_client_error_code (const WsbClient *client);
+  /* The daemon's Wsbridge__V1__ErrorCode for WSB_CLIENT_ERR_DAEMON and
+   * WSB_CLIENT_ERR_CONNECTION (and a refused hello), else 0. */
+  int wsb_client_error_code (const WsbClient *client);
 
-/* Static names: "ok", "unreachable", "daemon error", … */
-const char *wsb_client_status_to_string (WsbClientStatus status);
+  /* Static names: "ok", "unreachable", "daemon error", … */
+  const char *wsb_client_status_to_string (WsbClientStatus status);
 
-/* Lowercase session state names as used by the CLI and D-Bus: "disconnected",
- * "connecting", "open", "backoff", "closing"; "unknown" for anything else. */
-const char *wsb_client_state_to_string (Wsbridge__V1__SessionState state);
+  /* Lowercase session state names as used by the CLI and D-Bus: "disconnected",
+   * "connecting", "open", "backoff", "closing"; "unknown" for anything else. */
+  const char *wsb_client_state_to_string (Wsbridge__V1__SessionState state);
 
 #ifdef __cplusplus
 }

@@ -7,11 +7,10 @@ wsbctl_cmd_history (WsbctlContext *ctx, int argc, char **argv)
 {
   gboolean json = FALSE;
   g_autofree char *last_text = NULL;
-  const GOptionEntry entries[] = {
-    { "last", 0, 0, G_OPTION_ARG_STRING, &last_text, "Only the newest N messages", "N" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "last", 0, 0, G_OPTION_ARG_STRING, &last_text, "Only the newest N messages", "N" },
+          { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
+          G_OPTION_ENTRY_NULL };
   g_autofree char *session = NULL;
   g_autofree char *channel = NULL;
   Wsbridge__V1__Reply *reply = NULL;

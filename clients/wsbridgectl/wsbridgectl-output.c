@@ -20,7 +20,7 @@ wsbctl_label (const char *session, const char *channel)
 
 void
 wsbctl_json_begin_line (JsonBuilder *b, const char *session, const char *channel, guint64 seq,
-                 guint64 epoch, gint64 time_us, const char *type)
+                        guint64 epoch, gint64 time_us, const char *type)
 {
   json_builder_begin_object (b);
   wsbctl_json_add_string (b, "session", session);
@@ -46,7 +46,7 @@ wsbctl_print_message (gboolean json, const Wsbridge__V1__Message *m)
       g_autoptr (JsonBuilder) b = json_builder_new ();
 
       wsbctl_json_begin_line (b, m->session, m->channel, m->seq, m->epoch, m->time_us,
-                       m->binary ? "binary" : "text");
+                              m->binary ? "binary" : "text");
       if (m->binary)
         {
           g_autofree char *b64 = g_base64_encode (m->data.data, m->data.len);
@@ -56,8 +56,8 @@ wsbctl_print_message (gboolean json, const Wsbridge__V1__Message *m)
         }
       else
         {
-          g_autofree char *text = g_utf8_make_valid ((const char *) m->data.data,
-                                                     (gssize) m->data.len);
+          g_autofree char *text
+              = g_utf8_make_valid ((const char *) m->data.data, (gssize) m->data.len);
 
           json_builder_set_member_name (b, "data");
           json_builder_add_string_value (b, text);
@@ -99,7 +99,8 @@ wsbctl_print_gap (gboolean json, const Wsbridge__V1__Gap *g)
       g_autoptr (JsonBuilder) b = json_builder_new ();
 
       /* seq: where the stream continues from, as for a resume with --since. */
-      wsbctl_json_begin_line (b, g->session, g->channel, g->to_seq, g->epoch, g_get_real_time (), "gap");
+      wsbctl_json_begin_line (b, g->session, g->channel, g->to_seq, g->epoch, g_get_real_time (),
+                              "gap");
       wsbctl_json_add_int (b, "from", (gint64) g->from_seq);
       wsbctl_json_add_int (b, "to", (gint64) g->to_seq);
       wsbctl_json_end_line (b);
@@ -129,4 +130,3 @@ wsbctl_parse_target (WsbctlContext *ctx, const char *arg, char **session, char *
   wsbctl_usage_error (ctx, "missing session name in '%s'", arg);
   return FALSE;
 }
-

@@ -93,14 +93,14 @@ result_name (Wsbridge__V1__SendResult r)
 {
   switch (r)
     {
-    case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_SENT:
-      return "sent";
-    case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_EXPIRED:
-      return "expired";
-    case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_CANCELLED:
-      return "cancelled";
-    default:
-      return "ended";
+      case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_SENT:
+        return "sent";
+      case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_EXPIRED:
+        return "expired";
+      case WSBRIDGE__V1__SEND_RESULT__SEND_RESULT_CANCELLED:
+        return "cancelled";
+      default:
+        return "ended";
     }
 }
 
@@ -128,8 +128,7 @@ wait_outcome (WsbctlContext *ctx, Waiter *w)
  * its hello): a frame over it would end the connection with a message
  * about frames rather than about the message the user gave. */
 static gboolean
-fits_in_a_frame (WsbctlContext *ctx, const char *session, gsize len, gboolean binary,
-                 guint32 ttl)
+fits_in_a_frame (WsbctlContext *ctx, const char *session, gsize len, gboolean binary, guint32 ttl)
 {
   const Wsbridge__V1__HelloReply *hello = wsb_client_get_hello (ctx->client);
   Wsbridge__V1__ClientFrame frame = WSBRIDGE__V1__CLIENT_FRAME__INIT;
@@ -170,17 +169,19 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
   gboolean allow_empty = FALSE;
   g_autofree char *ttl_text = NULL;
   guint64 ttl = 0;
-  const GOptionEntry entries[] = {
-    { "binary", 0, 0, G_OPTION_ARG_NONE, &binary, "Send a binary message", NULL },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the send id", NULL },
-    { "ttl", 0, 0, G_OPTION_ARG_STRING, &ttl_text,
-      "Expire if not sent within MS milliseconds (default: the session's queue_ttl_ms)", "MS" },
-    { "wait", 0, 0, G_OPTION_ARG_NONE, &wait, "Wait until the message is sent, expires or is "
-      "cancelled; exit 1 unless it was sent", NULL },
-    { "allow-empty", 0, 0, G_OPTION_ARG_NONE, &allow_empty,
-      "Send an empty message (refused otherwise, as it is usually a mistake)", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "binary", 0, 0, G_OPTION_ARG_NONE, &binary, "Send a binary message", NULL },
+          { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the send id", NULL },
+          { "ttl", 0, 0, G_OPTION_ARG_STRING, &ttl_text,
+            "Expire if not sent within MS milliseconds (default: the session's queue_ttl_ms)",
+            "MS" },
+          { "wait", 0, 0, G_OPTION_ARG_NONE, &wait,
+            "Wait until the message is sent, expires or is "
+            "cancelled; exit 1 unless it was sent",
+            NULL },
+          { "allow-empty", 0, 0, G_OPTION_ARG_NONE, &allow_empty,
+            "Send an empty message (refused otherwise, as it is usually a mistake)", NULL },
+          G_OPTION_ENTRY_NULL };
   g_autoptr (GBytes) data = NULL;
   g_autoptr (GError) error = NULL;
   const char *session;
@@ -222,7 +223,8 @@ wsbctl_cmd_send (WsbctlContext *ctx, int argc, char **argv)
     }
   bytes = g_bytes_get_data (data, &len);
   if (len == 0 && !allow_empty)
-    return wsbctl_usage_error (ctx, "the message is empty (%s); use --allow-empty to send an "
+    return wsbctl_usage_error (ctx,
+                               "the message is empty (%s); use --allow-empty to send an "
                                "empty message",
                                g_str_equal (text, "-") ? "nothing on standard input"
                                                        : "an empty TEXT argument");

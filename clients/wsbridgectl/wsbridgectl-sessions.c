@@ -24,16 +24,15 @@ wsbctl_cmd_add (WsbctlContext *ctx, int argc, char **argv)
   g_auto (GStrv) options = NULL;
   gboolean persist = FALSE;
   gboolean no_connect = FALSE;
-  const GOptionEntry entries[] = {
-    { "header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &headers,
-      "Add a handshake header (repeatable)", "'NAME: VALUE'" },
-    { "option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &options,
-      "Set a session key of wsbridge.conf(5) (repeatable)", "KEY=VALUE" },
-    { "persist", 0, 0, G_OPTION_ARG_NONE, &persist,
-      "Write the session to sessions.d/ so that it survives restarts", NULL },
-    { "no-connect", 0, 0, G_OPTION_ARG_NONE, &no_connect, "Create it disconnected", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &headers,
+            "Add a handshake header (repeatable)", "'NAME: VALUE'" },
+          { "option", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &options,
+            "Set a session key of wsbridge.conf(5) (repeatable)", "KEY=VALUE" },
+          { "persist", 0, 0, G_OPTION_ARG_NONE, &persist,
+            "Write the session to sessions.d/ so that it survives restarts", NULL },
+          { "no-connect", 0, 0, G_OPTION_ARG_NONE, &no_connect, "Create it disconnected", NULL },
+          G_OPTION_ENTRY_NULL };
   g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) values = g_ptr_array_new_with_free_func (g_free);
   Wsbridge__V1__Reply *reply = NULL;
@@ -73,8 +72,7 @@ wsbctl_cmd_add (WsbctlContext *ctx, int argc, char **argv)
   status = wsbctl_connect (ctx);
   if (status != WSBCTL_CONTINUE)
     return status;
-  st = wsb_client_create_session (ctx->client, argv[1], argv[2],
-                                  (const char *const *) keys->pdata,
+  st = wsb_client_create_session (ctx->client, argv[1], argv[2], (const char *const *) keys->pdata,
                                   (const char *const *) values->pdata, keys->len, persist, &reply);
   if (st)
     return wsbctl_fail (ctx, st);
@@ -93,8 +91,7 @@ run_session_op (WsbctlContext *ctx, int argc, char **argv,
   if (status != WSBCTL_CONTINUE)
     return status;
   if (argc != 2)
-    return wsbctl_usage_error (ctx, argc < 2 ? "missing session name"
-                                             : "unexpected argument '%s'",
+    return wsbctl_usage_error (ctx, argc < 2 ? "missing session name" : "unexpected argument '%s'",
                                argc < 2 ? "" : argv[2]);
   status = wsbctl_connect (ctx);
   if (status != WSBCTL_CONTINUE)

@@ -13,7 +13,7 @@ typedef struct
   gboolean json;
   guint64 count; /* messages to print before exiting; 0: no limit */
   guint64 printed;
-  GHashTable *channels; /* subscription id → channel, for state events */
+  GHashTable *channels;   /* subscription id → channel, for state events */
   GHashTable *last_state; /* session → its last state line (human output) */
   GMainLoop *loop;
   guint unanswered; /* subscribe requests without a reply yet */
@@ -44,7 +44,7 @@ print_state (Watch *w, guint64 subscription_id, const Wsbridge__V1__SessionStatu
       g_autoptr (JsonBuilder) b = json_builder_new ();
 
       wsbctl_json_begin_line (b, s->name, channel ? channel : "*", s->last_seq, s->epoch,
-                       g_get_real_time (), "state");
+                              g_get_real_time (), "state");
       wsbctl_json_add_string (b, "state", state);
       wsbctl_json_add_string (b, "reason", reason);
       wsbctl_json_end_line (b);
@@ -158,7 +158,8 @@ on_subscribed (WsbClient *client, const Wsbridge__V1__Reply *reply, void *user_d
       finish (w, WSBCTL_EXIT_DAEMON);
       return;
     }
-  g_hash_table_insert (w->channels, g_memdup2 (&reply->subscribe->subscription_id, sizeof (guint64)),
+  g_hash_table_insert (w->channels,
+                       g_memdup2 (&reply->subscribe->subscription_id, sizeof (guint64)),
                        g_strdup (p->channel));
 }
 
@@ -247,17 +248,17 @@ wsbctl_cmd_watch (WsbctlContext *ctx, int argc, char **argv)
   g_autofree char *count_text = NULL;
   g_autofree char *since_text = NULL;
   g_autofree char *epoch_text = NULL;
-  const GOptionEntry entries[] = {
-    { "count", 0, 0, G_OPTION_ARG_STRING, &count_text, "Exit after N text or binary messages",
-      "N" },
-    { "since", 0, 0, G_OPTION_ARG_STRING, &since_text,
-      "Replay what the history holds after SEQ first, with a gap line for what it lost "
-      "(needs --epoch; 0: all of it)", "SEQ" },
-    { "epoch", 0, 0, G_OPTION_ARG_STRING, &epoch_text,
-      "The epoch that SEQ belongs to (see status --json)", "E" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "count", 0, 0, G_OPTION_ARG_STRING, &count_text, "Exit after N text or binary messages",
+            "N" },
+          { "since", 0, 0, G_OPTION_ARG_STRING, &since_text,
+            "Replay what the history holds after SEQ first, with a gap line for what it lost "
+            "(needs --epoch; 0: all of it)",
+            "SEQ" },
+          { "epoch", 0, 0, G_OPTION_ARG_STRING, &epoch_text,
+            "The epoch that SEQ belongs to (see status --json)", "E" },
+          { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
+          G_OPTION_ENTRY_NULL };
   Watch w = { .ctx = ctx };
   guint64 since = 0;
   guint64 epoch = 0;

@@ -67,17 +67,16 @@ find_command (const char *name)
 static void
 add_global_entries (GOptionContext *octx, WsbctlContext *ctx, gboolean *help)
 {
-  const GOptionEntry entries[] = {
-    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &ctx->socket_option,
-      "Socket of wsbridged (default: $WSBRIDGE_SOCKET, else the user instance's)", "PATH" },
-    { "system", 0, 0, G_OPTION_ARG_NONE, &ctx->system,
-      "Talk to the system instance (/run/wsbridge/wsbridge.sock)", NULL },
-    { "timeout", 0, 0, G_OPTION_ARG_STRING, &ctx->timeout_option,
-      "Seconds to wait for the daemon's hello and each reply (default 5; 0: no limit)",
-      "SECONDS" },
-    { "help", 'h', 0, G_OPTION_ARG_NONE, help, "Show help", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "socket", 0, 0, G_OPTION_ARG_FILENAME, &ctx->socket_option,
+            "Socket of wsbridged (default: $WSBRIDGE_SOCKET, else the user instance's)", "PATH" },
+          { "system", 0, 0, G_OPTION_ARG_NONE, &ctx->system,
+            "Talk to the system instance (/run/wsbridge/wsbridge.sock)", NULL },
+          { "timeout", 0, 0, G_OPTION_ARG_STRING, &ctx->timeout_option,
+            "Seconds to wait for the daemon's hello and each reply (default 5; 0: no limit)",
+            "SECONDS" },
+          { "help", 'h', 0, G_OPTION_ARG_NONE, help, "Show help", NULL },
+          G_OPTION_ENTRY_NULL };
 
   g_option_context_add_main_entries (octx, entries, NULL);
 }
@@ -94,7 +93,8 @@ check_timeout (WsbctlContext *ctx)
   v = g_ascii_strtod (ctx->timeout_option, &end);
   if (!*ctx->timeout_option || *end || !(v >= 0) || v > 86400)
     {
-      wsbctl_usage_error (ctx, "invalid value '%s' for --timeout: expected seconds, from 0 (no "
+      wsbctl_usage_error (ctx,
+                          "invalid value '%s' for --timeout: expected seconds, from 0 (no "
                           "limit) to 86400",
                           ctx->timeout_option);
       return FALSE;
@@ -384,10 +384,9 @@ parse_global_options (WsbctlContext *ctx, int *argc, char ***argv)
   g_autofree char *description = commands_help ();
   gboolean help = FALSE;
   gboolean version = FALSE;
-  const GOptionEntry entries[] = {
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version", NULL },
-    G_OPTION_ENTRY_NULL
-  };
+  const GOptionEntry entries[]
+      = { { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version", NULL },
+          G_OPTION_ENTRY_NULL };
 
   g_option_context_set_help_enabled (octx, FALSE);
   g_option_context_set_strict_posix (octx, TRUE);

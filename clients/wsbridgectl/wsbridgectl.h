@@ -41,8 +41,8 @@ typedef struct
 struct WsbctlCommand
 {
   const char *name;
-  const char *parameters; /* positional arguments, for the usage line */
-  const char *summary;    /* one line, for `wsbridgectl --help` */
+  const char *parameters;  /* positional arguments, for the usage line */
+  const char *summary;     /* one line, for `wsbridgectl --help` */
   const char *description; /* more text for `wsbridgectl COMMAND --help`, or NULL */
   int (*run) (WsbctlContext *ctx, int argc, char **argv);
 };
@@ -58,8 +58,8 @@ int wsbctl_usage_error (WsbctlContext *ctx, const char *format, ...) G_GNUC_PRIN
 
 /* Parses a decimal unsigned number >= min for option (its name, for the
  * message). On failure prints a usage error and returns FALSE. */
-gboolean wsbctl_parse_uint (WsbctlContext *ctx, const char *option, const char *text,
-                            guint64 min, guint64 *value);
+gboolean wsbctl_parse_uint (WsbctlContext *ctx, const char *option, const char *text, guint64 min,
+                            guint64 *value);
 
 /* Connects ctx->client to the daemon. Returns WSBCTL_CONTINUE or an exit status
  * after printing the error. */
@@ -85,15 +85,14 @@ void wsbctl_json_print (JsonBuilder *builder, gboolean pretty);
 
 /* Message output of watch and history (wsbridgectl-output.c). */
 char *wsbctl_label (const char *session, const char *channel);
-void wsbctl_json_begin_line (JsonBuilder *b, const char *session, const char *channel,
-                             guint64 seq, guint64 epoch, gint64 time_us, const char *type);
+void wsbctl_json_begin_line (JsonBuilder *b, const char *session, const char *channel, guint64 seq,
+                             guint64 epoch, gint64 time_us, const char *type);
 void wsbctl_json_end_line (JsonBuilder *b);
 void wsbctl_print_message (gboolean json, const Wsbridge__V1__Message *m);
 void wsbctl_print_gap (gboolean json, const Wsbridge__V1__Gap *g);
 /* Splits NAME[/CHANNEL] at the first '/'; NAME alone means channel "*".
  * Prints a usage error and returns FALSE when NAME is empty. */
-gboolean wsbctl_parse_target (WsbctlContext *ctx, const char *arg, char **session,
-                              char **channel);
+gboolean wsbctl_parse_target (WsbctlContext *ctx, const char *arg, char **session, char **channel);
 
 int wsbctl_cmd_status (WsbctlContext *ctx, int argc, char **argv);
 int wsbctl_cmd_history (WsbctlContext *ctx, int argc, char **argv);

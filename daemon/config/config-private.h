@@ -15,9 +15,9 @@
 typedef enum
 {
   KEY_BOOL,
-  KEY_UINT, /* plain whole number */
-  KEY_SIZE, /* bytes, with optional K/M/G suffix */
-  KEY_STRING,   /* text sent as a header value (origin): visible ASCII */
+  KEY_UINT,   /* plain whole number */
+  KEY_SIZE,   /* bytes, with optional K/M/G suffix */
+  KEY_STRING, /* text sent as a header value (origin): visible ASCII */
   KEY_STRV,
   KEY_URL,      /* ws:// or wss:// */
   KEY_HEADERS,  /* list of "Name: value"; values never echoed */

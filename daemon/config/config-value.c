@@ -131,7 +131,8 @@ check_header (const char *h, guint index, GString *why)
         g_string_printf (why, "entry %u has a control character in its value", index);
         break;
       case WSB_HEADER_TOO_LONG:
-        g_string_printf (why, "entry %u is %" G_GSIZE_FORMAT " bytes long, over the %d a header "
+        g_string_printf (why,
+                         "entry %u is %" G_GSIZE_FORMAT " bytes long, over the %d a header "
                          "may have",
                          index, strlen (h), WSB_HEADER_MAX_BYTES);
         break;
@@ -254,8 +255,9 @@ check_value (KeyType type, const char *v, GString *why)
         for (const char *p = v; *p; p++)
           if (!g_ascii_isalnum (*p) && !strchr ("-._~", *p))
             {
-              g_string_printf (why, "must be a query parameter name (letters, digits, - . _ ~); "
-                                    "byte %d is not",
+              g_string_printf (why,
+                               "must be a query parameter name (letters, digits, - . _ ~); "
+                               "byte %d is not",
                                (int) (p - v) + 1);
               return FALSE;
             }
@@ -437,11 +439,11 @@ wsb_config_value_set (const KeyDef *k, gpointer base, GKeyFile *kf, const char *
           if (!s || err)
             {
               /* GLib's message quotes the value, which may be a secret. */
-              g_string_assign (why, g_error_matches (err, G_KEY_FILE_ERROR,
-                                                     G_KEY_FILE_ERROR_UNKNOWN_ENCODING)
-                                            || (raw && !g_utf8_validate (raw, -1, NULL))
-                                        ? "the value is not valid UTF-8"
-                                        : "not a valid value (check its backslash escapes)");
+              g_string_assign (
+                  why, g_error_matches (err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_UNKNOWN_ENCODING)
+                               || (raw && !g_utf8_validate (raw, -1, NULL))
+                           ? "the value is not valid UTF-8"
+                           : "not a valid value (check its backslash escapes)");
               return FALSE;
             }
           if (k->type == KEY_PATH && !expand_credentials (&s, why))

@@ -12,26 +12,35 @@
 #define S(field) offsetof (WsbSessionConfig, field)
 static const KeyDef session_keys[] = {
   { "url", KEY_URL, NULL, 0, 0, S (url), "ws:// or wss:// URL (required)", WSB_KEY_RUNTIME_ANY },
-  { "autoconnect", KEY_BOOL, "true", 0, 1, S (autoconnect), "connect at start", WSB_KEY_RUNTIME_ANY },
-  { "headers", KEY_HEADERS, NULL, 0, 0, S (headers), "extra handshake headers, 'Name: value'", WSB_KEY_RUNTIME_ANY },
-  { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list", WSB_KEY_RUNTIME_ANY },
+  { "autoconnect", KEY_BOOL, "true", 0, 1, S (autoconnect), "connect at start",
+    WSB_KEY_RUNTIME_ANY },
+  { "headers", KEY_HEADERS, NULL, 0, 0, S (headers), "extra handshake headers, 'Name: value'",
+    WSB_KEY_RUNTIME_ANY },
+  { "subprotocols", KEY_STRV, NULL, 0, 0, S (subprotocols), "Sec-WebSocket-Protocol list",
+    WSB_KEY_RUNTIME_ANY },
   { "origin", KEY_STRING, NULL, 0, 0, S (origin), "Origin header", WSB_KEY_RUNTIME_ANY },
   { "token_file", KEY_PATH, NULL, 0, 0, S (token_file),
     "file whose content is sent as Authorization: Bearer, re-read before every connect; "
-    "${CREDENTIALS_DIRECTORY}/NAME names a systemd credential (LoadCredential=)", WSB_KEY_RUNTIME_ADMIN },
+    "${CREDENTIALS_DIRECTORY}/NAME names a systemd credential (LoadCredential=)",
+    WSB_KEY_RUNTIME_ADMIN },
   { "auth_command", KEY_COMMAND, NULL, 0, 0, S (auth_command),
-    "command run before every connect; its 'Name: value' output lines are headers", WSB_KEY_RUNTIME_ADMIN },
+    "command run before every connect; its 'Name: value' output lines are headers",
+    WSB_KEY_RUNTIME_ADMIN },
   { "tls_ca_file", KEY_PATH, NULL, 0, 0, S (tls_ca_file),
     "PEM CA bundle to trust instead of the system store", WSB_KEY_RUNTIME_ADMIN },
-  { "tls_cert_file", KEY_PATH, NULL, 0, 0, S (tls_cert_file), "PEM client certificate", WSB_KEY_RUNTIME_ADMIN },
-  { "tls_key_file", KEY_PATH, NULL, 0, 0, S (tls_key_file), "PEM key of the client certificate", WSB_KEY_RUNTIME_ADMIN },
+  { "tls_cert_file", KEY_PATH, NULL, 0, 0, S (tls_cert_file), "PEM client certificate",
+    WSB_KEY_RUNTIME_ADMIN },
+  { "tls_key_file", KEY_PATH, NULL, 0, 0, S (tls_key_file), "PEM key of the client certificate",
+    WSB_KEY_RUNTIME_ADMIN },
   { "tls_pin_sha256", KEY_PINS, NULL, 0, 0, S (tls_pin_sha256),
     "base64 SHA-256 SPKI pins; the server key must match one", WSB_KEY_RUNTIME_ANY },
   { "tls_insecure", KEY_BOOL, "false", 0, 1, S (tls_insecure),
     "skip certificate verification (tests only)", WSB_KEY_RUNTIME_ANY },
   { "proxy", KEY_PROXY, NULL, 0, 0, S (proxy),
-    "http://[user:pw@]host:port CONNECT proxy, or none; default from the environment", WSB_KEY_RUNTIME_ANY },
-  { "compression", KEY_BOOL, "true", 0, 1, S (compression), "permessage-deflate", WSB_KEY_RUNTIME_ANY },
+    "http://[user:pw@]host:port CONNECT proxy, or none; default from the environment",
+    WSB_KEY_RUNTIME_ANY },
+  { "compression", KEY_BOOL, "true", 0, 1, S (compression), "permessage-deflate",
+    WSB_KEY_RUNTIME_ANY },
   { "ping_interval", KEY_UINT, "30", 0, 86400, S (ping_interval),
     "seconds without a pong before a ping; 0 disables keepalive", WSB_KEY_RUNTIME_ANY },
   { "pong_timeout", KEY_UINT, "10", 1, 3600, S (pong_timeout),
@@ -48,26 +57,32 @@ static const KeyDef session_keys[] = {
     "larger inbound messages close the connection with 1009", WSB_KEY_RUNTIME_ANY },
   { "queue_max_messages", KEY_UINT, "1000", 1, 1000000, S (queue_max_messages),
     "send queue limit in messages", WSB_KEY_RUNTIME_ANY },
-  { "queue_max_bytes", KEY_SIZE, "4M", KIB, GIB, S (queue_max_bytes), "send queue limit in bytes", WSB_KEY_RUNTIME_ANY },
+  { "queue_max_bytes", KEY_SIZE, "4M", KIB, GIB, S (queue_max_bytes), "send queue limit in bytes",
+    WSB_KEY_RUNTIME_ANY },
   { "queue_ttl_ms", KEY_UINT, "0", 0, 30 * G_GUINT64_CONSTANT (86400000), S (queue_ttl_ms),
     "queued messages older than this expire; 0: never", WSB_KEY_RUNTIME_ANY },
   { "queue_persist", KEY_BOOL, "false", 0, 1, S (queue_persist),
-    "journal the send queue under the state directory so it survives a restart", WSB_KEY_RUNTIME_ANY },
+    "journal the send queue under the state directory so it survives a restart",
+    WSB_KEY_RUNTIME_ANY },
   { "channel_key", KEY_POINTER, NULL, 0, 0, S (channel_key),
     "RFC 6901 pointer to the channel in inbound JSON text messages", WSB_KEY_RUNTIME_ANY },
   { "subscribe_template", KEY_TEMPLATE, NULL, 0, 0, S (subscribe_template),
-    "frame sent when a channel gets its first local subscriber; {channel} is filled in", WSB_KEY_RUNTIME_ANY },
+    "frame sent when a channel gets its first local subscriber; {channel} is filled in",
+    WSB_KEY_RUNTIME_ANY },
   { "unsubscribe_template", KEY_TEMPLATE, NULL, 0, 0, S (unsubscribe_template),
     "frame sent when a channel loses its last local subscriber", WSB_KEY_RUNTIME_ANY },
   { "on_connect", KEY_FRAMES, NULL, 0, 0, S (on_connect),
     "text frames sent first after every connect (e.g. a login)", WSB_KEY_RUNTIME_ANY },
   { "channels", KEY_CHANNELS, NULL, 0, 0, S (channels),
-    "channels subscribed upstream after every connect, with or without local subscribers", WSB_KEY_RUNTIME_ANY },
+    "channels subscribed upstream after every connect, with or without local subscribers",
+    WSB_KEY_RUNTIME_ANY },
   { "history_messages", KEY_UINT, "64", 0, 1000000, S (history_messages),
     "messages kept per channel for late joiners and resuming subscribers", WSB_KEY_RUNTIME_ANY },
-  { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel", WSB_KEY_RUNTIME_ANY },
+  { "history_bytes", KEY_SIZE, "1M", 0, GIB, S (history_bytes), "bytes kept per channel",
+    WSB_KEY_RUNTIME_ANY },
   { "ring_bytes", KEY_SIZE, "4M", 0, 256 * MIB, S (ring_bytes),
-    "shared-memory ring for local subscribers that ask for it (rounded up to a power of two, at least 64 KiB; 0: none)",
+    "shared-memory ring for local subscribers that ask for it (rounded up to a power of two, at "
+    "least 64 KiB; 0: none)",
     WSB_KEY_RUNTIME_ANY },
   { "resume_pointer", KEY_POINTER, NULL, 0, 0, S (resume_pointer),
     "RFC 6901 pointer to each message's id; with resume_query the daemon reconnects asking the "
@@ -89,9 +104,11 @@ static const KeyDef session_keys[] = {
     "messages",
     WSB_KEY_RUNTIME_ANY },
   { "allow_users", KEY_STRV, NULL, 0, 0, S (allow_users),
-    "system instance: users (names or uids) who may use the session besides root", WSB_KEY_RUNTIME_OWN },
+    "system instance: users (names or uids) who may use the session besides root",
+    WSB_KEY_RUNTIME_OWN },
   { "allow_groups", KEY_STRV, NULL, 0, 0, S (allow_groups),
-    "system instance: groups who may use the session; default the group wsbridge", WSB_KEY_RUNTIME_OWN },
+    "system instance: groups who may use the session; default the group wsbridge",
+    WSB_KEY_RUNTIME_OWN },
 };
 #undef S
 
@@ -145,16 +162,16 @@ foreach_key (const char *group, const KeyDef *keys, gsize n, WsbConfigKeyFunc fu
   for (gsize i = 0; i < n; i++)
     {
       const KeyDef *k = &keys[i];
-      WsbConfigKeyInfo info = { group,
-                                k->name,
-                                type_name (k->type),
-                                k->default_value,
-                                key_storage (k->type) == STORE_NUMBER,
-                                k->min,
-                                k->max,
-                                k->doc,
-                                keys == session_keys ? wsb_config_key_runtime_name (k->runtime)
-                                                     : NULL };
+      WsbConfigKeyInfo info
+          = { group,
+              k->name,
+              type_name (k->type),
+              k->default_value,
+              key_storage (k->type) == STORE_NUMBER,
+              k->min,
+              k->max,
+              k->doc,
+              keys == session_keys ? wsb_config_key_runtime_name (k->runtime) : NULL };
       func (&info, data);
     }
 }
@@ -180,12 +197,12 @@ wsb_config_key_runtime_name (WsbKeyRuntime runtime)
 {
   switch (runtime)
     {
-    case WSB_KEY_RUNTIME_ANY:
-      return "any creator";
-    case WSB_KEY_RUNTIME_OWN:
-      return "own ids";
-    case WSB_KEY_RUNTIME_ADMIN:
-      break;
+      case WSB_KEY_RUNTIME_ANY:
+        return "any creator";
+      case WSB_KEY_RUNTIME_OWN:
+        return "own ids";
+      case WSB_KEY_RUNTIME_ADMIN:
+        break;
     }
   return "admin";
 }

@@ -18,7 +18,7 @@ typedef struct
   char *source; /* file that defined it, for messages */
   char *url;
   gboolean autoconnect;
-  char **headers;      /* "Name: value" entries; values are secret */
+  char **headers; /* "Name: value" entries; values are secret */
   char **subprotocols;
   char *origin;
   char *token_file;   /* absolute path; content becomes Authorization: Bearer */
@@ -28,7 +28,7 @@ typedef struct
   char *tls_key_file;
   char **tls_pin_sha256; /* base64 SHA-256 of the SubjectPublicKeyInfo */
   gboolean tls_insecure;
-  char *proxy;           /* http://[user:pw@]host:port, "none", or NULL (environment) */
+  char *proxy; /* http://[user:pw@]host:port, "none", or NULL (environment) */
   gboolean compression;
   guint64 ping_interval;
   guint64 pong_timeout;
@@ -39,23 +39,23 @@ typedef struct
   guint64 max_message_bytes;
   guint64 queue_max_messages;
   guint64 queue_max_bytes;
-  guint64 queue_ttl_ms;   /* 0: never expire */
+  guint64 queue_ttl_ms; /* 0: never expire */
   gboolean queue_persist;
-  char *channel_key;      /* RFC 6901 pointer, or NULL: everything goes to "*" only */
+  char *channel_key; /* RFC 6901 pointer, or NULL: everything goes to "*" only */
   char *subscribe_template;
   char *unsubscribe_template;
-  char **on_connect;      /* text frames */
-  char **channels;        /* always subscribed upstream */
+  char **on_connect; /* text frames */
+  char **channels;   /* always subscribed upstream */
   guint64 history_messages;
   guint64 history_bytes;
-  guint64 ring_bytes; /* the shared-memory ring's record area; 0: no ring */
+  guint64 ring_bytes;        /* the shared-memory ring's record area; 0: no ring */
   guint64 opening_messages;  /* kept from the start of each connection */
   guint64 opening_window_ms; /* ... that arrived this soon after it opened */
-  char *resume_pointer;     /* RFC 6901 pointer to each message's id */
-  char *resume_query;       /* query parameter that carries the last id at reconnect */
-  char *resume_filter;      /* "POINTER=VALUE" a message must match to set the id */
-  char **allow_users;  /* system instance: user names or uids besides root */
-  char **allow_groups; /* system instance: group names; NULL means "wsbridge" */
+  char *resume_pointer;      /* RFC 6901 pointer to each message's id */
+  char *resume_query;        /* query parameter that carries the last id at reconnect */
+  char *resume_filter;       /* "POINTER=VALUE" a message must match to set the id */
+  char **allow_users;        /* system instance: user names or uids besides root */
+  char **allow_groups;       /* system instance: group names; NULL means "wsbridge" */
 } WsbSessionConfig;
 
 typedef struct
@@ -68,8 +68,8 @@ typedef struct
   char *slow_client_policy; /* "drop-oldest" or "disconnect" */
   guint64 max_subscriptions_per_client;
   guint64 max_requests_per_client;
-  char **create_allow_groups; /* system instance: may create sessions at runtime */
-  char **admin_groups;        /* system instance: may also set every key when creating */
+  char **create_allow_groups;    /* system instance: may create sessions at runtime */
+  char **admin_groups;           /* system instance: may also set every key when creating */
   guint64 max_sessions;          /* sessions in all */
   guint64 max_sessions_per_user; /* system instance: runtime sessions one uid may hold */
 } WsbDaemonConfig;
@@ -92,12 +92,12 @@ gboolean wsb_config_is_session_key (const char *key);
 typedef enum
 {
   WSB_HEADER_OK,
-  WSB_HEADER_MALFORMED,   /* not "Name: value" */
-  WSB_HEADER_BAD_NAME,    /* a character that is not allowed in a header name */
-  WSB_HEADER_LINE_BREAK,  /* CR or LF in the value */
-  WSB_HEADER_CONTROL,     /* another control character in the value (tab aside) */
-  WSB_HEADER_TOO_LONG,    /* over WSB_HEADER_MAX_BYTES */
-  WSB_HEADER_RESERVED,    /* a header wsbridge writes itself */
+  WSB_HEADER_MALFORMED,  /* not "Name: value" */
+  WSB_HEADER_BAD_NAME,   /* a character that is not allowed in a header name */
+  WSB_HEADER_LINE_BREAK, /* CR or LF in the value */
+  WSB_HEADER_CONTROL,    /* another control character in the value (tab aside) */
+  WSB_HEADER_TOO_LONG,   /* over WSB_HEADER_MAX_BYTES */
+  WSB_HEADER_RESERVED,   /* a header wsbridge writes itself */
 } WsbHeaderProblem;
 
 /* Checks one "Name: value" handshake header (config headers= and
@@ -125,7 +125,7 @@ const char *wsb_config_key_runtime_name (WsbKeyRuntime runtime);
  * range). */
 typedef struct
 {
-  const char *group;         /* "daemon" or "session" */
+  const char *group; /* "daemon" or "session" */
   const char *name;
   const char *type;          /* "boolean", "number", "size", "text", "list", ... */
   const char *default_value; /* as a file would write it; NULL: none */

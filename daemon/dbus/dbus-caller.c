@@ -59,7 +59,8 @@ wsb_dbus_caller_get (WsbDBusServer *srv, const char *name)
   c = g_new0 (Caller, 1);
   c->srv = srv;
   c->name = g_strdup (name);
-  c->subs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) wsb_dbus_caller_sub_free);
+  c->subs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                   (GDestroyNotify) wsb_dbus_caller_sub_free);
   g_queue_init (&c->waiting);
   c->watch_id = g_bus_watch_name_on_connection (srv->conn, name, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                 NULL, on_caller_vanished, c, NULL);

@@ -16,8 +16,8 @@ list_sessions (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *i
   g_variant_builder_init (&paths, G_VARIANT_TYPE ("ao"));
   for (guint i = 0; i < list->len; i++)
     {
-      SessionObject *obj = wsb_dbus_object_ensure (
-          srv, ((WsbSessionStatus *) g_ptr_array_index (list, i))->name);
+      SessionObject *obj
+          = wsb_dbus_object_ensure (srv, ((WsbSessionStatus *) g_ptr_array_index (list, i))->name);
 
       if (obj)
         g_variant_builder_add (&paths, "o", obj->path);

@@ -45,9 +45,9 @@ struct _Caller
   WsbDBusServer *srv;
   char *name;
   guint watch_id;
-  GHashTable *subs; /* key → CallerSub* */
-  WsbPeer *peer;    /* NULL until known */
-  char *unknown;    /* why it could not be identified, if it could not */
+  GHashTable *subs;     /* key → CallerSub* */
+  WsbPeer *peer;        /* NULL until known */
+  char *unknown;        /* why it could not be identified, if it could not */
   GCancellable *asking; /* its credentials are asked of the bus */
   WsbPeerWait *peer_wait;
   GQueue waiting; /* Waiting* */
@@ -82,10 +82,10 @@ struct _WsbDBusServer
   gpointer replaced_data;
   guint manager_reg_id;
   guint sessions_reg_id; /* the subtree of the session objects */
-  GHashTable *objects; /* name → SessionObject* */
-  GHashTable *by_path; /* path → SessionObject* (same objects) */
-  GHashTable *callers; /* unique name → Caller* */
-  GPtrArray *dirty;    /* SessionObject* with dirty set */
+  GHashTable *objects;   /* name → SessionObject* */
+  GHashTable *by_path;   /* path → SessionObject* (same objects) */
+  GHashTable *callers;   /* unique name → Caller* */
+  GPtrArray *dirty;      /* SessionObject* with dirty set */
   guint flush_id;
   /* The parameters of the last Message signal, for the next subscriber of
    * the same message and channel. */

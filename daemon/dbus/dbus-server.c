@@ -148,8 +148,7 @@ wsb_dbus_server_set_replaced_func (WsbDBusServer *srv, GSourceFunc func, gpointe
 }
 
 gboolean
-wsb_dbus_server_serve (WsbDBusServer *srv, GDBusConnection *conn, GBusType bus_type,
-                       GError **error)
+wsb_dbus_server_serve (WsbDBusServer *srv, GDBusConnection *conn, GBusType bus_type, GError **error)
 {
   g_return_val_if_fail (!srv->conn, FALSE);
   srv->bus_type = bus_type;

@@ -156,14 +156,15 @@ wsb_dbus_object_mark_dirty (SessionObject *obj)
 static char *
 path_name (const char *path)
 {
-  const char *p = g_str_has_prefix (path, SESSION_PATH_PREFIX) ? path + strlen (SESSION_PATH_PREFIX)
-                                                                 : path;
+  const char *p
+      = g_str_has_prefix (path, SESSION_PATH_PREFIX) ? path + strlen (SESSION_PATH_PREFIX) : path;
   GString *s = g_string_new (NULL);
 
   for (; *p; p++)
     if (*p == '_' && g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2]))
       {
-        g_string_append_c (s, (char) (g_ascii_xdigit_value (p[1]) * 16 + g_ascii_xdigit_value (p[2])));
+        g_string_append_c (s,
+                           (char) (g_ascii_xdigit_value (p[1]) * 16 + g_ascii_xdigit_value (p[2])));
         p += 2;
       }
     else
@@ -208,12 +209,11 @@ send_message (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
   g_dbus_method_invocation_return_value (inv, g_variant_new ("(t)", id));
 }
 
-typedef gboolean (*SessionOp) (WsbHub *hub, const WsbPeer *peer, const char *name,
-                               GError **error);
+typedef gboolean (*SessionOp) (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error);
 
 static void
-session_op (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
-            GDBusMethodInvocation *inv, SessionOp op)
+session_op (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj, GDBusMethodInvocation *inv,
+            SessionOp op)
 {
   g_autoptr (GError) error = NULL;
 
@@ -375,8 +375,8 @@ wsb_dbus_sessions_register (WsbDBusServer *srv, GError **error)
   g_autofree char *root = g_strndup (SESSION_PATH_PREFIX, strlen (SESSION_PATH_PREFIX) - 1);
 
   return g_dbus_connection_register_subtree (srv->conn, root, &vtable,
-                                            G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
-                                            srv, NULL, error);
+                                             G_DBUS_SUBTREE_FLAGS_DISPATCH_TO_UNENUMERATED_NODES,
+                                             srv, NULL, error);
 }
 
 /* ------------------------------------------------------- session objects */

@@ -184,8 +184,8 @@ wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
   cs->path = g_strdup (obj->path);
   /* As over the socket API: epoch 0 is live only; an epoch with since_seq
    * 0 replays all the history of that epoch. */
-  cs->sub = wsb_hub_subscribe (srv->hub, peer, obj->name, channel, since_seq, epoch, &sub_funcs,
-                               cs, &error);
+  cs->sub = wsb_hub_subscribe (srv->hub, peer, obj->name, channel, since_seq, epoch, &sub_funcs, cs,
+                               &error);
   if (!cs->sub)
     {
       wsb_dbus_caller_sub_free (cs);

@@ -105,7 +105,7 @@ send_channel_frame (HubSession *hs, const char *tmpl, const char *channel)
     wsb_session_log (
         hs_name (hs), G_LOG_LEVEL_DEBUG, "%s: upstream %s for channel %s", hs_name (hs),
         tmpl == hs->hub->ops->get_config (hs->session)->subscribe_template ? "subscribe"
-                                                                         : "unsubscribe",
+                                                                           : "unsubscribe",
         channel);
 }
 

@@ -64,8 +64,8 @@ encode_message (HubSession *hs, const char *channel, WsbWsMessage *msg)
   if (m)
     msg->block = NULL; /* ours now */
   else
-    m = wsb_message_new (hs_name (hs), channel, hs->last_seq, hs->epoch, hs->read_time,
-                         msg->binary, msg->data, msg->len);
+    m = wsb_message_new (hs_name (hs), channel, hs->last_seq, hs->epoch, hs->read_time, msg->binary,
+                         msg->data, msg->len);
   return m;
 }
 

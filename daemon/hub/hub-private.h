@@ -22,8 +22,8 @@
  * messages, batch ends, send outcomes, the connection's end). */
 typedef struct
 {
-  WsbSession *(*new) (WsbUpstream *up, const WsbSessionConfig *cfg,
-                      const WsbSessionEvents *events, gpointer user_data);
+  WsbSession *(*new) (WsbUpstream *up, const WsbSessionConfig *cfg, const WsbSessionEvents *events,
+                      gpointer user_data);
   void (*free) (WsbSession *s);
   const WsbSessionConfig *(*get_config) (WsbSession *s);
   WsbState (*get_state) (WsbSession *s);
@@ -36,8 +36,8 @@ typedef struct
   void (*reconfigure) (WsbSession *s, const WsbSessionConfig *cfg);
   void (*wake) (WsbSession *s);
   gboolean (*has_connection) (WsbSession *s);
-  gboolean (*send) (WsbSession *s, const guint8 *data, gsize len, gboolean binary,
-                    guint32 ttl_ms, guint64 *id, GError **error);
+  gboolean (*send) (WsbSession *s, const guint8 *data, gsize len, gboolean binary, guint32 ttl_ms,
+                    guint64 *id, GError **error);
   gboolean (*send_control) (WsbSession *s, const char *text);
   gboolean (*set_journal) (WsbSession *s, const char *path, GError **error);
   void (*cancel_queue) (WsbSession *s, const char *reason);
@@ -81,10 +81,10 @@ typedef struct
   guint opening_max;            /* opening_messages */
   gint64 opening_until;         /* real time µs: later messages are not opening ones */
   gint64 opening_window_us;     /* opening_window_ms */
-  GPtrArray *opening; /* WsbMessage*: the first of the current connection */
-  GPtrArray *opening_channels; /* char*: the channel of each (NULL: "*" only) */
-  WsbResume *resume;           /* NULL without resume_pointer */
-  guint resume_save_id;        /* the last id is written soon (queue_persist) */
+  GPtrArray *opening;           /* WsbMessage*: the first of the current connection */
+  GPtrArray *opening_channels;  /* char*: the channel of each (NULL: "*" only) */
+  WsbResume *resume;            /* NULL without resume_pointer */
+  guint resume_save_id;         /* the last id is written soon (queue_persist) */
   GHashTable *waits; /* send id → WsbSendWait*: outcomes a requester waits for; NULL: none yet */
   gboolean has_dead;
   gboolean removed; /* closing, no longer in hub->sessions; freed once disconnected */
@@ -99,7 +99,7 @@ struct _WsbHub
   char *config_dir;
   WsbListeners *session_listeners; /* WsbHubSessionFuncs */
   WsbListeners *flush_listeners;   /* WsbHubFlushFuncs */
-  GHashTable *sessions;      /* name → HubSession* */
+  GHashTable *sessions;            /* name → HubSession* */
   WsbAccess *access;
   GHashTable *held;          /* holder uid → sessions it holds (guint) */
   GHashTable *denials;       /* uid → WsbLogLimit*: its denials, logged at most once a minute */
@@ -134,8 +134,7 @@ HubSession *hub_lookup (WsbHub *hub, const char *name, GError **error);
 const WsbAccess *hub_access (WsbHub *hub);
 /* The session name, if peer may do op on it; else NULL with the error it
  * is told (the same as for none) and the denial logged. */
-HubSession *hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name,
-                      GError **error);
+HubSession *hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError **error);
 /* The session's counters changed without a message or state change. */
 void hub_tell_changed (WsbHub *hub, const char *session);
 

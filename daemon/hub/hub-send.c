@@ -18,9 +18,9 @@ wait_orphan (gpointer value)
 }
 
 gboolean
-wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data,
-              gsize len, gboolean binary, guint32 ttl_ms, WsbHubOutcomeFunc done,
-              gpointer done_data, WsbSendWait **wait, guint64 *id, GError **error)
+wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data, gsize len,
+              gboolean binary, guint32 ttl_ms, WsbHubOutcomeFunc done, gpointer done_data,
+              WsbSendWait **wait, guint64 *id, GError **error)
 {
   HubSession *hs = hub_find (hub, peer, WSB_OP_SEND, session, error);
   guint64 send_id;

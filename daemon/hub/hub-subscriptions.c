@@ -141,7 +141,7 @@ gboolean
 wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, WsbOp op)
 {
   return wsb_access_check (hub_access (sub->hs->hub), peer, op,
-                              sub->hs->hub->ops->get_config (sub->hs->session), NULL, NULL);
+                           sub->hs->hub->ops->get_config (sub->hs->session), NULL, NULL);
 }
 
 /* ----------------------------------------------------------- history */

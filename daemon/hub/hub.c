@@ -199,8 +199,9 @@ hold (WsbHub *hub, HubSession *hs, uid_t holder)
 
   hs->holder = holder;
   if (holder != (uid_t) -1)
-    g_hash_table_insert (hub->held, key,
-                         GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (hub->held, key)) + 1));
+    g_hash_table_insert (
+        hub->held, key,
+        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (hub->held, key)) + 1));
 }
 
 static void
@@ -455,8 +456,8 @@ name_taken (GError **error, const char *name, const char *where)
                  "a session named '%s' already exists (%s, not loaded: reload to load it)", name,
                  where);
   else
-    g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS,
-                 "a session named '%s' already exists", name);
+    g_set_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS, "a session named '%s' already exists",
+                 name);
 }
 
 gboolean
@@ -681,8 +682,9 @@ hub_find (WsbHub *hub, const WsbPeer *peer, WsbOp op, const char *name, GError *
   HubSession *hs = hub_lookup (hub, name, error);
   const char *denied = NULL;
 
-  if (!hs || wsb_access_check (hub_access (hub), peer, op, hs->hub->ops->get_config (hs->session),
-                               error, &denied))
+  if (!hs
+      || wsb_access_check (hub_access (hub), peer, op, hs->hub->ops->get_config (hs->session),
+                           error, &denied))
     return hs;
   wsb_log_limited (denial_log (hub, peer->uid), G_LOG_LEVEL_MESSAGE,
                    "%s: denied: uid %u (pid %d) may not %s it: %s", name, (guint) peer->uid,
@@ -717,9 +719,9 @@ wsb_hub_create_session (WsbHub *hub, const WsbPeer *peer, const char *name, cons
                                 held_by (hub, holder), g_hash_table_size (hub->sessions), &local))
     {
       wsb_log_limited (denial_log (hub, peer->uid), G_LOG_LEVEL_MESSAGE,
-                       "denied: uid %u (pid %d) may not create session '%s': %s",
-                       (guint) peer->uid, (int) peer->pid,
-                       wsb_session_name_is_valid (name) ? name : "(invalid name)", local->message);
+                       "denied: uid %u (pid %d) may not create session '%s': %s", (guint) peer->uid,
+                       (int) peer->pid, wsb_session_name_is_valid (name) ? name : "(invalid name)",
+                       local->message);
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }

@@ -23,7 +23,7 @@ typedef struct
   guint64 epoch;
   guint64 last_seq;
   WsbSessionStats stats;
-  guint close_code;   /* wsb_session_get_last_close */
+  guint close_code; /* wsb_session_get_last_close */
   char *close_reason;
 } WsbSessionStatus;
 
@@ -107,10 +107,8 @@ gboolean wsb_hub_channel_is_valid (const char *channel, GError **error);
  * first subscriber of a channel makes the hub send its subscribe frame
  * upstream (subscribe_template); the last one leaving, its unsubscribe frame. */
 WsbSubscription *wsb_hub_subscribe (WsbHub *hub, const WsbPeer *peer, const char *session,
-                                    const char *channel,
-                                    guint64 since_seq, guint64 epoch,
-                                    const WsbSubscriberFuncs *funcs, gpointer data,
-                                    GError **error);
+                                    const char *channel, guint64 since_seq, guint64 epoch,
+                                    const WsbSubscriberFuncs *funcs, gpointer data, GError **error);
 /* Delivers what the subscriber missed since its since_seq: a gap for what
  * the history no longer holds, then the messages it does (a wrong epoch: one
  * gap for all of the current epoch). Call it right after the subscribe reply
@@ -141,10 +139,9 @@ gboolean wsb_subscription_allows (WsbSubscription *sub, const WsbPeer *peer, Wsb
  * and after done it is gone. A send whose session goes without an outcome
  * (a journaled queue at shutdown) never calls done: its wait stays the
  * requester's to cancel. Without done nobody hears of the outcome. */
-gboolean wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session,
-                       const guint8 *data, gsize len, gboolean binary, guint32 ttl_ms,
-                       WsbHubOutcomeFunc done, gpointer done_data, WsbSendWait **wait,
-                       guint64 *id, GError **error);
+gboolean wsb_hub_send (WsbHub *hub, const WsbPeer *peer, const char *session, const guint8 *data,
+                       gsize len, gboolean binary, guint32 ttl_ms, WsbHubOutcomeFunc done,
+                       gpointer done_data, WsbSendWait **wait, guint64 *id, GError **error);
 /* The requester no longer wants the outcome (only before done was called);
  * frees wait. NULL is allowed. */
 void wsb_send_wait_cancel (WsbSendWait *wait);
@@ -173,8 +170,8 @@ guint wsb_hub_add_flush_listener (WsbHub *hub, const WsbHubFlushFuncs *funcs, gp
 void wsb_hub_remove_flush_listener (WsbHub *hub, guint id);
 
 /* The newest `last` messages (0: all) that the channel's history holds. */
-gboolean wsb_hub_history (WsbHub *hub, const WsbPeer *peer, const char *session, const char *channel, guint last,
-                          WsbHistoryResult *out, GError **error);
+gboolean wsb_hub_history (WsbHub *hub, const WsbPeer *peer, const char *session,
+                          const char *channel, guint last, WsbHistoryResult *out, GError **error);
 void wsb_history_result_clear (WsbHistoryResult *r);
 
 /* Creates a session at runtime from options (keys[i] = values[i], as in a
@@ -194,8 +191,7 @@ gboolean wsb_hub_remove_session (WsbHub *hub, const WsbPeer *peer, const char *n
                                  GError **error);
 gboolean wsb_hub_connect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error);
 /* Closes with 1000 and stays disconnected until wsb_hub_connect. */
-gboolean wsb_hub_disconnect (WsbHub *hub, const WsbPeer *peer, const char *name,
-                             GError **error);
+gboolean wsb_hub_disconnect (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error);
 gboolean wsb_hub_get_status (WsbHub *hub, const WsbPeer *peer, const char *name,
                              WsbSessionStatus *out, GError **error);
 /* Whether peer may do op on session name (FALSE when there is none);

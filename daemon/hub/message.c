@@ -27,8 +27,7 @@ wsb_message_new (const char *session, const char *channel, guint64 seq, guint64 
 
 WsbMessage *
 wsb_message_new_in_block (const char *session, const char *channel, guint64 seq, guint64 epoch,
-                          gint64 time_us, gboolean binary, guint8 *block, gsize headroom,
-                          gsize len)
+                          gint64 time_us, gboolean binary, guint8 *block, gsize headroom, gsize len)
 {
   gsize slen = strlen (session), clen = strlen (channel);
   gsize head = wsb_message_encoded_size (slen, clen, seq, time_us, binary, len) - len;

@@ -33,8 +33,8 @@ WsbMessage *wsb_message_new (const char *session, const char *channel, guint64 s
  * stays where it is. NULL, and block left to the caller, when the head
  * does not fit in headroom. */
 WsbMessage *wsb_message_new_in_block (const char *session, const char *channel, guint64 seq,
-                                      guint64 epoch, gint64 time_us, gboolean binary,
-                                      guint8 *block, gsize headroom, gsize len);
+                                      guint64 epoch, gint64 time_us, gboolean binary, guint8 *block,
+                                      gsize headroom, gsize len);
 WsbMessage *wsb_message_ref (WsbMessage *m);
 void wsb_message_unref (WsbMessage *m);
 

@@ -57,8 +57,7 @@ add_creator (GKeyFile *kf, uid_t creator)
 
 char *
 wsb_session_store_text (const char *name, const char *url, const char *const *keys,
-                        const char *const *values, guint n_options, uid_t creator,
-                        GError **error)
+                        const char *const *values, guint n_options, uid_t creator, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree char *body = NULL;
@@ -91,8 +90,8 @@ wsb_session_store_text (const char *name, const char *url, const char *const *ke
         }
       if (g_key_file_has_key (kf, "session", keys[i], NULL))
         {
-          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT,
-                       "option '%s' given twice", keys[i]);
+          g_set_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT, "option '%s' given twice",
+                       keys[i]);
           return NULL;
         }
       /* set_value keeps ';' lists and escapes as written, like a file. */
@@ -115,7 +114,8 @@ wsb_session_store_creator (const char *path)
   const char *mark, *eol;
   guint64 uid;
 
-  if (!path || !g_file_get_contents (path, &text, NULL, NULL) || !g_str_has_prefix (text, STORE_MARK))
+  if (!path || !g_file_get_contents (path, &text, NULL, NULL)
+      || !g_str_has_prefix (text, STORE_MARK))
     return WSB_NO_CREATOR;
   eol = strchr (text, '\n');
   mark = strstr (text, CREATOR_MARK);
@@ -150,4 +150,3 @@ wsb_session_store_write (const char *path, const char *text, GError **error)
     }
   return TRUE;
 }
-

@@ -267,8 +267,8 @@ handle_hello (WsbIpcClient *c, const Wsbridge__V1__Hello *hello)
     }
   if (hello->client_name && *hello->client_name)
     {
-      g_autofree char *shown = g_utf8_make_valid (hello->client_name,
-                                                  MIN (strlen (hello->client_name), 64));
+      g_autofree char *shown
+          = g_utf8_make_valid (hello->client_name, MIN (strlen (hello->client_name), 64));
       char *old = c->name;
       c->name = g_strdup_printf ("%s[%s]", old, shown);
       g_free (old);
@@ -307,20 +307,20 @@ handle_frame (WsbIpcClient *c, const guint8 *data, gsize len)
     }
   switch (f->frame_case)
     {
-    case WSBRIDGE__V1__CLIENT_FRAME__FRAME_HELLO:
-      handle_hello (c, f->hello);
-      break;
-    case WSBRIDGE__V1__CLIENT_FRAME__FRAME_REQUEST:
-      if (!c->hello_done)
+      case WSBRIDGE__V1__CLIENT_FRAME__FRAME_HELLO:
+        handle_hello (c, f->hello);
+        break;
+      case WSBRIDGE__V1__CLIENT_FRAME__FRAME_REQUEST:
+        if (!c->hello_done)
+          wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                               "the first frame must be a hello");
+        else
+          wsb_ipc_handle_request (c, f->request, nul_in);
+        break;
+      default:
         wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
-                             "the first frame must be a hello");
-      else
-        wsb_ipc_handle_request (c, f->request, nul_in);
-      break;
-    default:
-      wsb_ipc_client_fail (c, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
-                           "frame of an unknown kind");
-      break;
+                             "frame of an unknown kind");
+        break;
     }
   wsb_pb_free_strict (&f->base);
 }
@@ -341,14 +341,14 @@ take_varint (const guint8 *data, gsize len, gsize *pos, guint64 *value)
 
   switch (wsb_varint_decode (data + *pos, len - *pos, &v, &used))
     {
-    case WSB_FRAME_OK:
-      *pos += used;
-      *value = v;
-      return HEAD_ID;
-    case WSB_FRAME_NEED_MORE:
-      return HEAD_MORE;
-    default:
-      return HEAD_NOT;
+      case WSB_FRAME_OK:
+        *pos += used;
+        *value = v;
+        return HEAD_ID;
+      case WSB_FRAME_NEED_MORE:
+        return HEAD_MORE;
+      default:
+        return HEAD_NOT;
     }
 }
 
@@ -396,8 +396,8 @@ refuse_oversized (WsbIpcClient *c, const guint8 *data, gsize len)
   Wsbridge__V1__Error err = WSBRIDGE__V1__ERROR__INIT;
 
   take_varint (data, len, &prefix, &announced);
-  why = g_strdup_printf ("frame of %" G_GUINT64_FORMAT " bytes is over max_frame_bytes (%"
-                         G_GUINT64_FORMAT ")",
+  why = g_strdup_printf ("frame of %" G_GUINT64_FORMAT
+                         " bytes is over max_frame_bytes (%" G_GUINT64_FORMAT ")",
                          announced, c->srv->cfg.max_frame_bytes);
   /* Over 2 GiB it is not a protobuf message at all (none can be that
    * large): nothing to skip to. */
@@ -455,8 +455,7 @@ handle_frames (WsbIpcClient *c, const guint8 *data, gsize len)
           c->in_held = TRUE;
           break;
         }
-      st = wsb_frame_peek (data + pos, len - pos, c->srv->cfg.max_frame_bytes,
-                           &prefix, &body);
+      st = wsb_frame_peek (data + pos, len - pos, c->srv->cfg.max_frame_bytes, &prefix, &body);
       if (st == WSB_FRAME_NEED_MORE)
         break;
       if (st == WSB_FRAME_BAD_VARINT)

@@ -24,7 +24,7 @@ struct _WsbIpcServer
 {
   WsbHub *hub;
   guint flush_listener; /* the hub's: after each read's fan-out */
-  gboolean system;   /* any uid may connect; the hub checks each request (access.h) */
+  gboolean system;      /* any uid may connect; the hub checks each request (access.h) */
   WsbDaemonConfig cfg;
   int listen_fd;
   guint listen_id;
@@ -37,8 +37,8 @@ struct _WsbIpcServer
    * client that receives it (the hub shares one event among them). */
   WsbStateEvent *state_ev;
   GBytes *state_body;
-  GHashTable *rings;         /* session name → WsbIpcRing*, while read */
-  GPtrArray *rings_written;  /* WsbIpcRing* written since the last flush */
+  GHashTable *rings;        /* session name → WsbIpcRing*, while read */
+  GPtrArray *rings_written; /* WsbIpcRing* written since the last flush */
 };
 
 struct _WsbIpcClient
@@ -52,8 +52,8 @@ struct _WsbIpcClient
   WsbPeerWait *peer_wait; /* while its groups are looked up */
   gboolean hello_done;
   guint32 ring_version; /* the ring layout agreed in the hello; 0: none */
-  guint hello_timer; /* until the hello arrives: hello_timeout_ms */
-  GList pending_link; /* in srv->pending while output waits for the next flush */
+  guint hello_timer;    /* until the hello arrives: hello_timeout_ms */
+  GList pending_link;   /* in srv->pending while output waits for the next flush */
   gboolean pending;
   gboolean dead;
   guint free_id;

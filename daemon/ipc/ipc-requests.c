@@ -17,21 +17,21 @@ error_code (const GError *error)
     return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INTERNAL;
   switch ((WsbError) error->code)
     {
-    case WSB_ERROR_INVALID_ARGUMENT:
-    case WSB_ERROR_CONFIG:
-      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT;
-    case WSB_ERROR_NOT_FOUND:
-      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND;
-    case WSB_ERROR_ACCESS_DENIED:
-      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ACCESS_DENIED;
-    case WSB_ERROR_QUEUE_FULL:
-      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_QUEUE_FULL;
-    case WSB_ERROR_LIMIT_EXCEEDED:
-      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED;
-    case WSB_ERROR_ALREADY_EXISTS:
-      return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ALREADY_EXISTS;
-    case WSB_ERROR_FAILED:
-      break;
+      case WSB_ERROR_INVALID_ARGUMENT:
+      case WSB_ERROR_CONFIG:
+        return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INVALID_ARGUMENT;
+      case WSB_ERROR_NOT_FOUND:
+        return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND;
+      case WSB_ERROR_ACCESS_DENIED:
+        return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ACCESS_DENIED;
+      case WSB_ERROR_QUEUE_FULL:
+        return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_QUEUE_FULL;
+      case WSB_ERROR_LIMIT_EXCEEDED:
+        return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED;
+      case WSB_ERROR_ALREADY_EXISTS:
+        return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_ALREADY_EXISTS;
+      case WSB_ERROR_FAILED:
+        break;
     }
   return WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_INTERNAL;
 }
@@ -77,8 +77,8 @@ handle_list (WsbIpcClient *c, guint64 id)
 {
   g_autoptr (GPtrArray) list = wsb_hub_list_status (c->srv->hub, c->peer);
   g_autofree Wsbridge__V1__SessionStatus *pbs = g_new0 (Wsbridge__V1__SessionStatus, list->len);
-  g_autofree Wsbridge__V1__SessionStatus **ptrs = g_new0 (Wsbridge__V1__SessionStatus *,
-                                                          list->len + 1);
+  g_autofree Wsbridge__V1__SessionStatus **ptrs
+      = g_new0 (Wsbridge__V1__SessionStatus *, list->len + 1);
   Wsbridge__V1__ListSessionsReply lr = WSBRIDGE__V1__LIST_SESSIONS_REPLY__INIT;
   Wsbridge__V1__Reply r = WSBRIDGE__V1__REPLY__INIT;
 
@@ -327,8 +327,7 @@ handle_create (WsbIpcClient *c, guint64 id, const Wsbridge__V1__CreateSessionReq
   reply_status (c, id, req->name);
 }
 
-typedef gboolean (*SessionOp) (WsbHub *hub, const WsbPeer *peer, const char *name,
-                               GError **error);
+typedef gboolean (*SessionOp) (WsbHub *hub, const WsbPeer *peer, const char *name, GError **error);
 
 /* remove_session, connect, disconnect: one session name, an ok reply. */
 static void
@@ -356,40 +355,39 @@ wsb_ipc_handle_request (WsbIpcClient *c, const Wsbridge__V1__Request *req, const
     }
   switch (req->op_case)
     {
-    case WSBRIDGE__V1__REQUEST__OP_LIST_SESSIONS:
-      handle_list (c, req->id);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE:
-      handle_subscribe (c, req->id, req->subscribe);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_UNSUBSCRIBE:
-      handle_unsubscribe (c, req->id, req->unsubscribe);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_SEND:
-      handle_send (c, req->id, req->send);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_HISTORY:
-      handle_history (c, req->id, req->history);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_GET_SESSION:
-      reply_status (c, req->id, or_empty (req->get_session->session));
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_CREATE_SESSION:
-      handle_create (c, req->id, req->create_session);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_REMOVE_SESSION:
-      handle_session_op (c, req->id, req->remove_session->session, wsb_hub_remove_session);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_CONNECT:
-      handle_session_op (c, req->id, req->connect->session, wsb_hub_connect);
-      break;
-    case WSBRIDGE__V1__REQUEST__OP_DISCONNECT:
-      handle_session_op (c, req->id, req->disconnect->session, wsb_hub_disconnect);
-      break;
-    default:
-      reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
-                   "unknown or empty request (is the daemon older than the client?)");
-      break;
+      case WSBRIDGE__V1__REQUEST__OP_LIST_SESSIONS:
+        handle_list (c, req->id);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_SUBSCRIBE:
+        handle_subscribe (c, req->id, req->subscribe);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_UNSUBSCRIBE:
+        handle_unsubscribe (c, req->id, req->unsubscribe);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_SEND:
+        handle_send (c, req->id, req->send);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_HISTORY:
+        handle_history (c, req->id, req->history);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_GET_SESSION:
+        reply_status (c, req->id, or_empty (req->get_session->session));
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_CREATE_SESSION:
+        handle_create (c, req->id, req->create_session);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_REMOVE_SESSION:
+        handle_session_op (c, req->id, req->remove_session->session, wsb_hub_remove_session);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_CONNECT:
+        handle_session_op (c, req->id, req->connect->session, wsb_hub_connect);
+        break;
+      case WSBRIDGE__V1__REQUEST__OP_DISCONNECT:
+        handle_session_op (c, req->id, req->disconnect->session, wsb_hub_disconnect);
+        break;
+      default:
+        reply_error (c, req->id, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+                     "unknown or empty request (is the daemon older than the client?)");
+        break;
     }
 }
-

@@ -85,9 +85,10 @@ admit (WsbIpcServer *srv, const struct ucred *cred, int fd)
   if (srv->system && cred->uid != 0
       && clients_of_uid (srv, cred->uid) >= srv->cfg.max_clients_per_user)
     {
-      g_warning ("refused API client pid %d: uid %u already has max_clients_per_user (%"
-                 G_GUINT64_FORMAT ") connections",
-                 cred->pid, cred->uid, srv->cfg.max_clients_per_user);
+      g_warning (
+          "refused API client pid %d: uid %u already has max_clients_per_user (%" G_GUINT64_FORMAT
+          ") connections",
+          cred->pid, cred->uid, srv->cfg.max_clients_per_user);
       reject_client (fd, WSBRIDGE__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
                      "too many connections from this user (max_clients_per_user reached)");
       return FALSE;
@@ -288,8 +289,8 @@ wsb_ipc_server_listen (WsbIpcServer *srv, const char *path, gboolean private_dir
     }
   if (g_unlink (path) < 0 && errno != ENOENT)
     {
-      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot remove stale socket %s: %s",
-                   path, g_strerror (errno));
+      g_set_error (error, WSB_ERROR, WSB_ERROR_FAILED, "cannot remove stale socket %s: %s", path,
+                   g_strerror (errno));
       return FALSE;
     }
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

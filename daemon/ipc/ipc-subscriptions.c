@@ -112,8 +112,7 @@ on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
   WsbIpcClient *c = cs->client;
 
   if (!c->dead)
-    wsb_ipc_client_queued (
-        c, wsb_out_queue_push_state (c->out, cs->q.id, state_body (c->srv, ev)));
+    wsb_ipc_client_queued (c, wsb_out_queue_push_state (c->out, cs->q.id, state_body (c->srv, ev)));
 }
 
 /* No later drop joins cs's gap: it ends. */
@@ -166,8 +165,8 @@ wsb_ipc_sub_new (WsbIpcClient *c, const char *session, const char *channel, guin
   cs->client = c;
   cs->wake_fd = -1;
   cs->q.id = ++c->next_sub_id;
-  cs->sub = wsb_hub_subscribe (c->srv->hub, c->peer, session, channel, since_seq, epoch, &sub_funcs, cs,
-                               error);
+  cs->sub = wsb_hub_subscribe (c->srv->hub, c->peer, session, channel, since_seq, epoch, &sub_funcs,
+                               cs, error);
   if (!cs->sub)
     {
       g_free (cs);

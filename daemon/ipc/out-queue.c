@@ -256,8 +256,7 @@ wsb_out_queue_push_frame (WsbOutQueue *q, guint8 *frame, gsize len)
 }
 
 gboolean
-wsb_out_queue_push_frame_fds (WsbOutQueue *q, guint8 *frame, gsize len, const int *fds,
-                                 guint n_fds)
+wsb_out_queue_push_frame_fds (WsbOutQueue *q, guint8 *frame, gsize len, const int *fds, guint n_fds)
 {
   OutChunk *ch = append (q, CHUNK_FRAME, 0, frame, len);
 

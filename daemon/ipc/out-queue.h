@@ -52,8 +52,8 @@ gboolean wsb_out_queue_push_frame (WsbOutQueue *q, guint8 *frame, gsize len);
 /* The same with descriptors (taken over: closed once sent, or with the
  * queue) that go with the frame's first byte. */
 #define WSB_OUT_QUEUE_MAX_FDS 2
-gboolean wsb_out_queue_push_frame_fds (WsbOutQueue *q, guint8 *frame, gsize len,
-                                          const int *fds, guint n_fds);
+gboolean wsb_out_queue_push_frame_fds (WsbOutQueue *q, guint8 *frame, gsize len, const int *fds,
+                                       guint n_fds);
 gboolean wsb_out_queue_push_reply (WsbOutQueue *q, guint8 *frame, gsize len);
 /* Subscription events, each a reference to the shared encoding (the body
  * is not copied): a message (referenced; the only kind ever dropped), a

@@ -42,7 +42,6 @@ struct _WsbAuth
 
 static guint timeout_s = WSB_AUTH_COMMAND_TIMEOUT_S;
 
-
 void
 wsb_auth_set_timeout_for_tests (guint seconds)
 {

@@ -19,8 +19,8 @@ gboolean wsb_auth_needed (const WsbSessionConfig *cfg);
 /* Starts gathering; done is called exactly once, later, from the main loop,
  * unless wsb_auth_cancel is called first. strict_permissions (the system
  * instance) refuses a token_file readable by group or others. */
-WsbAuth *wsb_auth_fetch (const WsbSessionConfig *cfg, gboolean strict_permissions,
-                         WsbAuthDone done, gpointer user_data);
+WsbAuth *wsb_auth_fetch (const WsbSessionConfig *cfg, gboolean strict_permissions, WsbAuthDone done,
+                         gpointer user_data);
 
 /* Stops it (killing a running auth_command); done is not called. */
 void wsb_auth_cancel (WsbAuth *auth);

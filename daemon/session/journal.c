@@ -657,8 +657,8 @@ encode_record_header (guint8 *hdr, guint8 type, guint8 flags, guint32 len, guint
 }
 
 gboolean
-wsb_journal_append (WsbJournal *j, guint64 id, gboolean binary, gint64 queued_us,
-                    guint32 ttl_ms, const guint8 *data, gsize len, GError **error)
+wsb_journal_append (WsbJournal *j, guint64 id, gboolean binary, gint64 queued_us, guint32 ttl_ms,
+                    const guint8 *data, gsize len, GError **error)
 {
   g_autofree guint8 *rec = NULL;
   gsize extra = ttl_ms ? TTL_SIZE : 0;

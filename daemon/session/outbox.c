@@ -14,7 +14,7 @@ struct _WsbOutbox
 
   GQueue control; /* WsbOutMsg* of the current connection */
   WsbSendQueue queue;
-  guint64 ttl_ms; /* queue_ttl_ms; 0: messages never expire */
+  guint64 ttl_ms;  /* queue_ttl_ms; 0: messages never expire */
   guint n_own_ttl; /* queued messages with a ttl_ms of their own */
   guint ttl_source;
   gint64 ttl_at; /* when ttl_source fires (wall clock µs) */
@@ -34,12 +34,12 @@ wsb_send_result_to_string (WsbSendResult result)
 {
   switch (result)
     {
-    case WSB_SEND_SENT:
-      return "sent";
-    case WSB_SEND_EXPIRED:
-      return "expired";
-    case WSB_SEND_CANCELLED:
-      return "cancelled";
+      case WSB_SEND_SENT:
+        return "sent";
+      case WSB_SEND_EXPIRED:
+        return "expired";
+      case WSB_SEND_CANCELLED:
+        return "cancelled";
     }
   return "unknown";
 }
@@ -104,8 +104,8 @@ journal_add (WsbOutbox *ob, WsbOutMsg *m, GError **error)
   if (!ob->journal)
     return TRUE;
   schedule_sync (ob);
-  return wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms,
-                             m->data, m->len, error);
+  return wsb_journal_append (ob->journal, m->id, m->binary, m->queued_us, m->ttl_ms, m->data,
+                             m->len, error);
 }
 
 /* For messages queued before the journal opened: a failure is logged. */
@@ -361,7 +361,8 @@ wsb_outbox_push (WsbOutbox *ob, const guint8 *data, gsize len, gboolean binary, 
 void
 wsb_outbox_push_control (WsbOutbox *ob, const char *text)
 {
-  g_queue_push_tail (&ob->control, wsb_out_msg_new (0, FALSE, 0, (const guint8 *) text, strlen (text)));
+  g_queue_push_tail (&ob->control,
+                     wsb_out_msg_new (0, FALSE, 0, (const guint8 *) text, strlen (text)));
 }
 
 void

@@ -52,8 +52,8 @@ wsb_send_queue_check (const WsbSendQueue *q, gsize len, GError **error)
   if (q->items.length >= q->max_messages || q->bytes + len > q->max_bytes)
     {
       g_set_error (error, WSB_ERROR, WSB_ERROR_QUEUE_FULL,
-                   "send queue is full (%u messages, %" G_GUINT64_FORMAT " bytes; limits %"
-                   G_GUINT64_FORMAT " messages, %" G_GUINT64_FORMAT " bytes)",
+                   "send queue is full (%u messages, %" G_GUINT64_FORMAT
+                   " bytes; limits %" G_GUINT64_FORMAT " messages, %" G_GUINT64_FORMAT " bytes)",
                    q->items.length, q->bytes, q->max_messages, q->max_bytes);
       return FALSE;
     }

@@ -18,7 +18,7 @@ struct _WsbSession
   const WsbSessionEvents *events;
   gpointer user_data;
 
-  WsbWsUrl url; /* from cfg->url, never decoded */
+  WsbWsUrl url;       /* from cfg->url, never decoded */
   char *subprotocols; /* comma-separated, or NULL */
 
   WsbState state;

@@ -138,7 +138,7 @@ static gboolean
 on_connect_timeout (gpointer data)
 {
   WsbSession *s = data;
-  const char *stage = s->conn                      ? wsb_ws_client_waiting_for (s->conn)
+  const char *stage = s->conn                       ? wsb_ws_client_waiting_for (s->conn)
                       : s->racing && s->racing->len ? "the TCP connect"
                                                     : NULL;
   g_autofree char *why = g_strdup_printf (

@@ -167,8 +167,8 @@ wsb_tls_client_new (SSL_CTX *ctx, const char *host, gboolean insecure, char *con
       /* RFC 9525 §6.3, as browsers, Go and curl: a wildcard is only a whole
        * left-most label, and a certificate without DNS names in its
        * subjectAltName matches no name (its CN is not looked at). */
-      SSL_set_hostflags (tc->ssl,
-                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+      SSL_set_hostflags (tc->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+                                      | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     }
   return tc;
 }

@@ -12,8 +12,8 @@ wsb_tls_context_cache_new (void)
 {
   WsbTlsContextCache *cache = g_new0 (WsbTlsContextCache, 1);
 
-  cache->contexts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           (GDestroyNotify) SSL_CTX_free);
+  cache->contexts
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) SSL_CTX_free);
   return cache;
 }
 
@@ -21,8 +21,8 @@ SSL_CTX *
 wsb_tls_context_cache_get (WsbTlsContextCache *cache, const char *ca_file, const char *cert_file,
                            const char *key_file, GError **error)
 {
-  g_autofree char *key = g_strdup_printf ("%s\x1f%s\x1f%s", ca_file ?: "", cert_file ?: "",
-                                          key_file ?: "");
+  g_autofree char *key
+      = g_strdup_printf ("%s\x1f%s\x1f%s", ca_file ?: "", cert_file ?: "", key_file ?: "");
   SSL_CTX *ctx = g_hash_table_lookup (cache->contexts, key);
 
   if (ctx)

@@ -71,7 +71,7 @@ name_mismatch_detail (X509 *leaf)
 }
 
 static gboolean
-any_pinned (STACK_OF (X509) *certs, char *const *pins)
+any_pinned (STACK_OF (X509) * certs, char *const *pins)
 {
   for (int i = 0; certs && i < sk_X509_num (certs); i++)
     if (wsb_tls_pin_matches (sk_X509_value (certs, i), pins))
@@ -117,11 +117,11 @@ wsb_tls_check_certificate (WsbTlsCheck *check, X509_STORE_CTX *ctx, int preverif
       if (!check->insecure)
         {
           if (!check->failure)
-            check->failure = g_strdup_printf (
-                "TLS: %s%s", X509_verify_cert_error_string (err),
-                err == X509_V_ERR_HOSTNAME_MISMATCH
-                    ? name_mismatch_detail (X509_STORE_CTX_get0_cert (ctx))
-                    : "");
+            check->failure
+                = g_strdup_printf ("TLS: %s%s", X509_verify_cert_error_string (err),
+                                   err == X509_V_ERR_HOSTNAME_MISMATCH
+                                       ? name_mismatch_detail (X509_STORE_CTX_get0_cert (ctx))
+                                       : "");
           return 1;
         }
       X509_STORE_CTX_set_error (ctx, X509_V_OK);

@@ -7,10 +7,10 @@
 
 typedef struct
 {
-  gboolean insecure;  /* accept whatever OpenSSL refused */
-  char *const *pins;  /* base64 SHA-256 of SubjectPublicKeyInfo, or NULL */
+  gboolean insecure; /* accept whatever OpenSSL refused */
+  char *const *pins; /* base64 SHA-256 of SubjectPublicKeyInfo, or NULL */
   gboolean pin_matched;
-  char *failure;      /* "TLS: ..." once the check failed */
+  char *failure; /* "TLS: ..." once the check failed */
 } WsbTlsCheck;
 
 /* Starts a new connection's check. */

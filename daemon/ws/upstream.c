@@ -18,8 +18,7 @@ struct _WsbUpstream
 };
 
 static int
-raw_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-              size_t len)
+raw_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
   return wsb_ws_client_lws_callback (wsi, (int) reason, user, in, len);
 }

@@ -49,7 +49,7 @@ struct _WsbWsClient
   gboolean destroyed;  /* lws destroyed the wsi during it */
   gboolean ended;
 
-  guint64 rx_bytes; /* from the socket, for keepalive */
+  guint64 rx_bytes;       /* from the socket, for keepalive */
   GString *proxy_request; /* CONNECT through a proxy, until it is written; NULL direct */
   SSL_CTX *ssl_ctx;
   char *tls_host;

@@ -350,16 +350,16 @@ wsb_ws_client_waiting_for (WsbWsClient *c)
 {
   switch (c->phase)
     {
-    case PHASE_TCP:
-      return "the TCP connect";
-    case PHASE_PROXY:
-      return "the proxy's answer to CONNECT";
-    case PHASE_TLS:
-      return "the TLS handshake";
-    case PHASE_UPGRADE:
-      return "the server's answer to the upgrade request";
-    default:
-      return NULL;
+      case PHASE_TCP:
+        return "the TCP connect";
+      case PHASE_PROXY:
+        return "the proxy's answer to CONNECT";
+      case PHASE_TLS:
+        return "the TLS handshake";
+      case PHASE_UPGRADE:
+        return "the server's answer to the upgrade request";
+      default:
+        return NULL;
     }
 }
 

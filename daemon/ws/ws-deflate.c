@@ -27,9 +27,8 @@ parse_bits (const char *value, guint *bits)
 static gboolean
 apply_param (char *param, WsbDeflateParams *p, guint *seen, char **why)
 {
-  static const char *const names[] = { "server_no_context_takeover",
-                                       "client_no_context_takeover", "server_max_window_bits",
-                                       "client_max_window_bits" };
+  static const char *const names[] = { "server_no_context_takeover", "client_no_context_takeover",
+                                       "server_max_window_bits", "client_max_window_bits" };
   char *eq = strchr (param, '=');
   char *value = NULL;
   guint i;
@@ -193,8 +192,8 @@ inflate_into (WsbInflater *inf, const guint8 *in, gsize len, GByteArray *out, gs
 }
 
 WsbInflateResult
-wsb_inflater_feed (WsbInflater *inf, const guint8 *in, gsize len, gboolean final,
-                   GByteArray *out, gsize max)
+wsb_inflater_feed (WsbInflater *inf, const guint8 *in, gsize len, gboolean final, GByteArray *out,
+                   gsize max)
 {
   WsbInflateResult r = inflate_into (inf, in, len, out, max);
 

@@ -37,8 +37,8 @@ void wsb_inflater_free (WsbInflater *inf);
  * out, which may grow to at most max bytes; final: the last frame (the
  * RFC 7692 tail is added and, with server_no_context_takeover, the window
  * is reset). */
-WsbInflateResult wsb_inflater_feed (WsbInflater *inf, const guint8 *in, gsize len,
-                                    gboolean final, GByteArray *out, gsize max);
+WsbInflateResult wsb_inflater_feed (WsbInflater *inf, const guint8 *in, gsize len, gboolean final,
+                                    GByteArray *out, gsize max);
 
 typedef struct _WsbDeflater WsbDeflater;
 

@@ -40,8 +40,8 @@ wsb_ws_frame_header_decode (const guint8 *data, gsize avail, WsbWsFrameHeader *h
 }
 
 gsize
-wsb_ws_frame_header_encode (guint8 *out, guint8 opcode, gboolean fin, gboolean rsv1,
-                            guint64 length, const guint8 mask[4])
+wsb_ws_frame_header_encode (guint8 *out, guint8 opcode, gboolean fin, gboolean rsv1, guint64 length,
+                            const guint8 mask[4])
 {
   gsize n = 2;
 
@@ -107,20 +107,20 @@ wsb_ws_opcode_name (guint8 opcode)
 {
   switch (opcode)
     {
-    case WSB_WS_OP_CONTINUATION:
-      return "continuation";
-    case WSB_WS_OP_TEXT:
-      return "text";
-    case WSB_WS_OP_BINARY:
-      return "binary";
-    case WSB_WS_OP_CLOSE:
-      return "close";
-    case WSB_WS_OP_PING:
-      return "ping";
-    case WSB_WS_OP_PONG:
-      return "pong";
-    default:
-      return "reserved";
+      case WSB_WS_OP_CONTINUATION:
+        return "continuation";
+      case WSB_WS_OP_TEXT:
+        return "text";
+      case WSB_WS_OP_BINARY:
+        return "binary";
+      case WSB_WS_OP_CLOSE:
+        return "close";
+      case WSB_WS_OP_PING:
+        return "ping";
+      case WSB_WS_OP_PONG:
+        return "pong";
+      default:
+        return "reserved";
     }
 }
 

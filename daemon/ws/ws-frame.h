@@ -22,7 +22,7 @@ enum
 typedef struct
 {
   gboolean fin;
-  guint8 rsv;    /* the three RSV bits, as 0x40/0x20/0x10 */
+  guint8 rsv; /* the three RSV bits, as 0x40/0x20/0x10 */
   guint8 opcode;
   gboolean masked;
   guint8 mask[4];
@@ -40,8 +40,7 @@ gsize wsb_ws_frame_header_encode (guint8 *out, guint8 opcode, gboolean fin, gboo
                                   guint64 length, const guint8 mask[4]);
 
 /* dst[i] = src[i] ^ mask[(offset + i) % 4]; dst may be src. */
-void wsb_ws_mask (guint8 *dst, const guint8 *src, gsize len, const guint8 mask[4],
-                  guint64 offset);
+void wsb_ws_mask (guint8 *dst, const guint8 *src, gsize len, const guint8 mask[4], guint64 offset);
 
 /* Appends one whole masked frame to out. */
 void wsb_ws_frame_append (GByteArray *out, guint8 opcode, gboolean rsv1, const guint8 *payload,

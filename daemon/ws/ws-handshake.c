@@ -90,8 +90,8 @@ static gboolean
 parse_status_line (const char *line, gsize len, WsbHttpReply *r, char **why)
 {
   if (len < 12 || (strncmp (line, "HTTP/1.1 ", 9) != 0 && strncmp (line, "HTTP/1.0 ", 9) != 0)
-      || !g_ascii_isdigit (line[9]) || !g_ascii_isdigit (line[10])
-      || !g_ascii_isdigit (line[11]) || (len > 12 && line[12] != ' '))
+      || !g_ascii_isdigit (line[9]) || !g_ascii_isdigit (line[10]) || !g_ascii_isdigit (line[11])
+      || (len > 12 && line[12] != ' '))
     {
       g_autofree char *shown = sanitise (line, MIN (len, 40));
       *why = g_strdup_printf ("the server did not answer with HTTP (it sent \"%s\")", shown);
@@ -342,9 +342,9 @@ describe_status (const WsbHttpReply *r)
   if (r->status == 200)
     return g_strdup ("HTTP 200 during the WebSocket upgrade: the server answered as a plain "
                      "web server (is this the WebSocket endpoint?)");
-  return *r->phrase ? g_strdup_printf ("HTTP %u (%s) during the WebSocket upgrade", r->status,
-                                       r->phrase)
-                    : g_strdup_printf ("HTTP %u during the WebSocket upgrade", r->status);
+  return *r->phrase
+             ? g_strdup_printf ("HTTP %u (%s) during the WebSocket upgrade", r->status, r->phrase)
+             : g_strdup_printf ("HTTP %u during the WebSocket upgrade", r->status);
 }
 
 gboolean
@@ -370,7 +370,8 @@ wsb_ws_reply_check (const WsbHttpReply *r, const char *key, const char *subproto
                        "is HTTP/1.1, RFC 6455 §4.1)");
       return FALSE;
     }
-  if (header_count (r, "sec-websocket-accept") > 1 || header_count (r, "sec-websocket-protocol") > 1)
+  if (header_count (r, "sec-websocket-accept") > 1
+      || header_count (r, "sec-websocket-protocol") > 1)
     {
       *why = g_strdup_printf ("the server's 101 reply has %s more than once (RFC 6455 §11.3.%s)",
                               header_count (r, "sec-websocket-accept") > 1
@@ -447,7 +448,7 @@ wsb_proxy_reply_check (const WsbHttpReply *r)
   if (r->status == 407)
     return g_strdup ("proxy: authentication required (HTTP 407; put user:password in the proxy "
                      "URL)");
-  return *r->phrase ? g_strdup_printf ("proxy: refused the tunnel (HTTP %u %s)", r->status,
-                                       r->phrase)
-                    : g_strdup_printf ("proxy: refused the tunnel (HTTP %u)", r->status);
+  return *r->phrase
+             ? g_strdup_printf ("proxy: refused the tunnel (HTTP %u %s)", r->status, r->phrase)
+             : g_strdup_printf ("proxy: refused the tunnel (HTTP %u)", r->status);
 }

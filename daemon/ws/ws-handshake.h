@@ -10,11 +10,11 @@
 
 typedef struct
 {
-  guint status;   /* e.g. 101 */
-  guint minor;    /* HTTP/1.minor */
-  char *phrase;   /* reason phrase, sanitised for display */
-  GPtrArray *names;  /* lower-case header names, in order */
-  GPtrArray *values; /* their values, trimmed */
+  guint status;       /* e.g. 101 */
+  guint minor;        /* HTTP/1.minor */
+  char *phrase;       /* reason phrase, sanitised for display */
+  GPtrArray *names;   /* lower-case header names, in order */
+  GPtrArray *values;  /* their values, trimmed */
   gsize header_bytes; /* length of the whole head, through the blank line */
 } WsbHttpReply;
 
@@ -22,9 +22,9 @@ void wsb_http_reply_clear (WsbHttpReply *r);
 
 typedef enum
 {
-  WSB_HTTP_PARSE_MORE,     /* incomplete: feed more bytes */
-  WSB_HTTP_PARSE_DONE,     /* *r is filled; r->header_bytes of data were the head */
-  WSB_HTTP_PARSE_ERROR,    /* *why says what is wrong */
+  WSB_HTTP_PARSE_MORE,  /* incomplete: feed more bytes */
+  WSB_HTTP_PARSE_DONE,  /* *r is filled; r->header_bytes of data were the head */
+  WSB_HTTP_PARSE_ERROR, /* *why says what is wrong */
 } WsbHttpParse;
 
 /* Parses an HTTP/1.x response head at the start of data[0..len). */

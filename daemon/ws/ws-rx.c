@@ -107,8 +107,7 @@ wsb_ws_rx_stop (WsbWsRx *rx)
   rx->stopped = TRUE;
 }
 
-static WsbWsRxStatus G_GNUC_PRINTF (3, 4)
-fail (WsbWsRx *rx, guint16 code, const char *fmt, ...)
+static WsbWsRxStatus G_GNUC_PRINTF (3, 4) fail (WsbWsRx *rx, guint16 code, const char *fmt, ...)
 {
   g_autofree char *what = NULL;
   va_list ap;
@@ -212,17 +211,23 @@ begin_frame (WsbWsRx *rx)
         return fail (rx, 1002, "server set reserved bits RSV2/RSV3 on a %s frame", op);
       if (!rx->inflater)
         return fail (rx, 1002, "server set RSV1 on a %s frame without permessage-deflate", op);
-      return fail (rx, 1002, "server set RSV1 on a %s frame (only a message's first frame "
-                   "may carry it)", op);
+      return fail (rx, 1002,
+                   "server set RSV1 on a %s frame (only a message's first frame "
+                   "may carry it)",
+                   op);
     }
   if (control)
     {
       if (!h->fin)
-        return fail (rx, 1002, "server sent a fragmented %s frame (control frames cannot be "
-                     "fragmented)", op);
+        return fail (rx, 1002,
+                     "server sent a fragmented %s frame (control frames cannot be "
+                     "fragmented)",
+                     op);
       if (h->length > WSB_WS_MAX_CONTROL)
-        return fail (rx, 1002, "server sent a %s frame of %" G_GUINT64_FORMAT " bytes (control "
-                     "frames carry at most 125)", op, h->length);
+        return fail (rx, 1002,
+                     "server sent a %s frame of %" G_GUINT64_FORMAT " bytes (control "
+                     "frames carry at most 125)",
+                     op, h->length);
       rx->control_len = 0;
       return WSB_WS_RX_MORE;
     }
@@ -326,16 +331,16 @@ end_frame (WsbWsRx *rx)
   rx->in_payload = FALSE;
   switch (rx->h.opcode)
     {
-    case WSB_WS_OP_CLOSE:
-      return on_close_frame (rx);
-    case WSB_WS_OP_PING:
-      rx->events->ping (rx->control, rx->control_len, rx->user_data);
-      return WSB_WS_RX_MORE;
-    case WSB_WS_OP_PONG:
-      rx->events->pong (rx->control, rx->control_len, rx->user_data);
-      return WSB_WS_RX_MORE;
-    default:
-      break;
+      case WSB_WS_OP_CLOSE:
+        return on_close_frame (rx);
+      case WSB_WS_OP_PING:
+        rx->events->ping (rx->control, rx->control_len, rx->user_data);
+        return WSB_WS_RX_MORE;
+      case WSB_WS_OP_PONG:
+        rx->events->pong (rx->control, rx->control_len, rx->user_data);
+        return WSB_WS_RX_MORE;
+      default:
+        break;
     }
   if (!rx->h.fin)
     return WSB_WS_RX_MORE;

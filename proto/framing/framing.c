@@ -70,8 +70,8 @@ size_t
 wsb_event_header_encode (uint8_t out[WSB_EVENT_HEADER_MAX], uint64_t subscription_id,
                          unsigned event_field, size_t body_len)
 {
-  size_t event_len = 1 + wsb_varint_size (subscription_id) + 1 + wsb_varint_size (body_len)
-                     + body_len;
+  size_t event_len
+      = 1 + wsb_varint_size (subscription_id) + 1 + wsb_varint_size (body_len) + body_len;
   size_t frame_len = 1 + wsb_varint_size (event_len) + event_len;
   size_t n = wsb_varint_encode (frame_len, out);
 
@@ -94,8 +94,8 @@ size_t
 wsb_message_encoded_size (size_t session_len, size_t channel_len, uint64_t seq, int64_t time_us,
                           bool binary, size_t data_len)
 {
-  return len_field_size (session_len) + len_field_size (channel_len) + 1 + wsb_varint_size (seq)
-         + 1 + 8 + 1 + wsb_varint_size ((uint64_t) time_us) + (binary ? 2 : 0)
+  return len_field_size (session_len) + len_field_size (channel_len) + 1 + wsb_varint_size (seq) + 1
+         + 8 + 1 + wsb_varint_size ((uint64_t) time_us) + (binary ? 2 : 0)
          + len_field_size (data_len);
 }
 
@@ -112,8 +112,8 @@ put_len_field (uint8_t *out, unsigned field, const void *data, size_t len)
 }
 
 static bool
-skip_len_field (const uint8_t *enc, size_t len, size_t *pos, unsigned field,
-                const uint8_t **value, size_t *value_len)
+skip_len_field (const uint8_t *enc, size_t len, size_t *pos, unsigned field, const uint8_t **value,
+                size_t *value_len)
 {
   uint64_t n;
   size_t used;
@@ -142,9 +142,9 @@ wsb_message_channel (const uint8_t *enc, size_t len, const uint8_t **channel, si
 }
 
 size_t
-wsb_message_head_encode (uint8_t *out, const char *session, size_t session_len,
-                         const char *channel, size_t channel_len, uint64_t seq, uint64_t epoch,
-                         int64_t time_us, bool binary, size_t data_len)
+wsb_message_head_encode (uint8_t *out, const char *session, size_t session_len, const char *channel,
+                         size_t channel_len, uint64_t seq, uint64_t epoch, int64_t time_us,
+                         bool binary, size_t data_len)
 {
   size_t n = 0;
 

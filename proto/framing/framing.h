@@ -14,10 +14,10 @@
 
 typedef enum
 {
-  WSB_FRAME_OK,          /* a whole frame is in the buffer */
-  WSB_FRAME_NEED_MORE,   /* the buffer ends inside the prefix or the frame */
-  WSB_FRAME_BAD_VARINT,  /* more than 10 bytes, or a value over 64 bits */
-  WSB_FRAME_TOO_LARGE,   /* the prefix announces more than the limit */
+  WSB_FRAME_OK,         /* a whole frame is in the buffer */
+  WSB_FRAME_NEED_MORE,  /* the buffer ends inside the prefix or the frame */
+  WSB_FRAME_BAD_VARINT, /* more than 10 bytes, or a value over 64 bits */
+  WSB_FRAME_TOO_LARGE,  /* the prefix announces more than the limit */
 } WsbFrameStatus;
 
 /* Inline: the fan-out path encodes several varints per message and
@@ -96,6 +96,5 @@ size_t wsb_message_head_encode (uint8_t *out, const char *session, size_t sessio
 /* Encodes a Message into out (wsb_message_encoded_size bytes). Returns the
  * offset of the data bytes within out. */
 size_t wsb_message_encode (uint8_t *out, const char *session, size_t session_len,
-                           const char *channel, size_t channel_len, uint64_t seq,
-                           uint64_t epoch, int64_t time_us, bool binary, const uint8_t *data,
-                           size_t data_len);
+                           const char *channel, size_t channel_len, uint64_t seq, uint64_t epoch,
+                           int64_t time_us, bool binary, const uint8_t *data, size_t data_len);

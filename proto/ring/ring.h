@@ -75,9 +75,9 @@ typedef struct
   const uint8_t *map;
   uint64_t data_bytes;
   uint64_t epoch;
-  uint64_t pos;       /* the next record to read */
-  uint64_t last_seq;  /* of the last record read (or the one before the start) */
-  uint8_t *copy;      /* the record being delivered, copied out of the ring */
+  uint64_t pos;      /* the next record to read */
+  uint64_t last_seq; /* of the last record read (or the one before the start) */
+  uint8_t *copy;     /* the record being delivered, copied out of the ring */
   size_t copy_size;
 } WsbRingReader;
 
@@ -108,8 +108,8 @@ typedef struct
  * naming the problem. The reader starts at start_pos with last_seq the seq
  * of the message right before it (both from the daemon, so that they match
  * the socket's catch-up; 0 before the session's first message). */
-bool wsb_ring_reader_init (WsbRingReader *r, const void *map, uint64_t map_len,
-                           uint64_t start_pos, uint64_t last_seq, const char **error);
+bool wsb_ring_reader_init (WsbRingReader *r, const void *map, uint64_t map_len, uint64_t start_pos,
+                           uint64_t last_seq, const char **error);
 void wsb_ring_reader_clear (WsbRingReader *r);
 
 /* The next record. rec's pointers stay valid until the next call. */

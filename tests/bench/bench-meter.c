@@ -205,9 +205,9 @@ void
 bench_meter_report (BenchMeter *m, const char *client, int connections, const char *failure)
 {
   g_autofree char *why = failure ? g_strescape (failure, NULL) : NULL;
-  g_autofree char *extra = g_strdup_printf ("\"connections\": %d%s%s%s", connections,
-                                            why ? ", \"error\": \"" : "", why ? why : "",
-                                            why ? "\"" : "");
+  g_autofree char *extra
+      = g_strdup_printf ("\"connections\": %d%s%s%s", connections, why ? ", \"error\": \"" : "",
+                         why ? why : "", why ? "\"" : "");
 
   bench_meter_print (m, client, extra);
 }
@@ -235,8 +235,7 @@ bench_parse_options (BenchClientOptions *o, int *argc, char ***argv, const char 
       = g_strdup_printf ("Messages per connection; 0: %s (1000000)", count_zero);
   GOptionEntry common[] = {
     { "count", 0, 0, G_OPTION_ARG_INT64, &o->count, count_help, "N" },
-    { "latency", 0, 0, G_OPTION_ARG_NONE, &o->latency, "Measure latency from payload times",
-      NULL },
+    { "latency", 0, 0, G_OPTION_ARG_NONE, &o->latency, "Measure latency from payload times", NULL },
     { "latency-skip", 0, 0, G_OPTION_ARG_INT64, &o->latency_skip,
       "Leave the first N messages out of the latency figures (0)", "N" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_s,

@@ -12,15 +12,15 @@ typedef struct
   guint64 expected; /* messages (received or reported lost) that end the run */
   guint64 messages;
   guint64 bytes;
-  guint64 lost;     /* reported as gaps by the daemon */
-  guint64 no_time;  /* latency wanted but no send time in the payload */
-  gint64 first_ns;  /* monotonic, at the first and the last message */
+  guint64 lost;    /* reported as gaps by the daemon */
+  guint64 no_time; /* latency wanted but no send time in the payload */
+  gint64 first_ns; /* monotonic, at the first and the last message */
   gint64 last_ns;
   gboolean latency;
-  guint64 skip;     /* messages left out of the latency figures at the start */
-  gint64 *samples;  /* ns */
+  guint64 skip;    /* messages left out of the latency figures at the start */
+  gint64 *samples; /* ns */
   gsize n_samples;
-  guint64 seen;     /* for bench_meter_silence_ns */
+  guint64 seen; /* for bench_meter_silence_ns */
   gint64 active_ns;
 } BenchMeter;
 
@@ -65,13 +65,13 @@ void bench_meter_report (BenchMeter *m, const char *client, int connections, con
 /* The options every benchmark client shares. */
 typedef struct
 {
-  gint64 count;       /* --count: messages per connection (default 1000000) */
-  gboolean latency;   /* --latency */
+  gint64 count;        /* --count: messages per connection (default 1000000) */
+  gboolean latency;    /* --latency */
   gint64 latency_skip; /* --latency-skip */
-  int timeout_s;      /* --timeout: seconds without a message (default 30) */
-  int connections;    /* --connections (default 1), with BENCH_OPT_CONNECTIONS */
-  char *session;      /* --session (required), with BENCH_OPT_SESSION */
-  char *channel;      /* --channel (default "*"), with BENCH_OPT_SESSION */
+  int timeout_s;       /* --timeout: seconds without a message (default 30) */
+  int connections;     /* --connections (default 1), with BENCH_OPT_CONNECTIONS */
+  char *session;       /* --session (required), with BENCH_OPT_SESSION */
+  char *channel;       /* --channel (default "*"), with BENCH_OPT_SESSION */
 } BenchClientOptions;
 
 typedef enum

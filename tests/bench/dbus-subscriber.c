@@ -116,8 +116,7 @@ static void
 parse_options (Options *o, int argc, char **argv)
 {
   GOptionEntry entries[] = {
-    { "address", 0, 0, G_OPTION_ARG_STRING, &o->address, "The bus address (required)",
-      "ADDRESS" },
+    { "address", 0, 0, G_OPTION_ARG_STRING, &o->address, "The bus address (required)", "ADDRESS" },
     { NULL },
   };
 
@@ -171,7 +170,8 @@ main (int argc, char **argv)
   sub.loop = g_main_loop_new (NULL, FALSE);
   conn = g_dbus_connection_new_for_address_sync (
       sub.opt.address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
       NULL, NULL, &error);
   if (!conn)
     bench_die ("cannot connect to %s: %s", sub.opt.address, error->message);
@@ -179,11 +179,10 @@ main (int argc, char **argv)
   path = session_path (conn, sub.opt.c.session);
   g_dbus_connection_signal_subscribe (conn, NULL, SESSION_IFACE, NULL, path, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &sub, NULL);
-  reply = g_dbus_connection_call_sync (conn, BUS_NAME, path, SESSION_IFACE,
-                                       "Subscribe",
-                                       g_variant_new ("(stt)", sub.opt.c.channel, (guint64) 0,
-                                                      (guint64) 0),
-                                       NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  reply = g_dbus_connection_call_sync (
+      conn, BUS_NAME, path, SESSION_IFACE, "Subscribe",
+      g_variant_new ("(stt)", sub.opt.c.channel, (guint64) 0, (guint64) 0), NULL,
+      G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
   if (!reply)
     bench_die ("Subscribe on %s: %s", path, error->message);
   printf ("READY\n");

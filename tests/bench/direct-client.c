@@ -78,35 +78,35 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
 
   switch (reason)
     {
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      if (++cl->opened == cl->opt.c.connections)
-        {
-          cl->ready = TRUE;
-          bench_meter_touch (&cl->meter);
-          printf ("READY\n");
-          fflush (stdout);
-        }
-      return 0;
+      case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (++cl->opened == cl->opt.c.connections)
+          {
+            cl->ready = TRUE;
+            bench_meter_touch (&cl->meter);
+            printf ("READY\n");
+            fflush (stdout);
+          }
+        return 0;
 
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-      /* A message is complete at its final fragment's last chunk. */
-      if (lws_is_final_fragment (wsi) && lws_remaining_packet_payload (wsi) == 0
-          && cl->opt.c.count > 0
-          && bench_meter_message (&cl->meter, in, len, lws_frame_is_binary (wsi)))
-        finish (cl, 0, NULL);
-      return 0;
+      case LWS_CALLBACK_CLIENT_RECEIVE:
+        /* A message is complete at its final fragment's last chunk. */
+        if (lws_is_final_fragment (wsi) && lws_remaining_packet_payload (wsi) == 0
+            && cl->opt.c.count > 0
+            && bench_meter_message (&cl->meter, in, len, lws_frame_is_binary (wsi)))
+          finish (cl, 0, NULL);
+        return 0;
 
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-      finish (cl, 1, in ? (const char *) in : "connection failed");
-      return 0;
+      case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        finish (cl, 1, in ? (const char *) in : "connection failed");
+        return 0;
 
-    case LWS_CALLBACK_CLIENT_CLOSED:
-    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-      finish (cl, 1, "connection closed");
-      return 0;
+      case LWS_CALLBACK_CLIENT_CLOSED:
+      case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        finish (cl, 1, "connection closed");
+        return 0;
 
-    default:
-      return 0;
+      default:
+        return 0;
     }
 }
 
@@ -132,9 +132,9 @@ on_tick (gpointer data)
     return G_SOURCE_REMOVE; /* holding: silence is the point, and so is no timer */
   if (bench_meter_silence_ns (&cl->meter) > (gint64) cl->opt.c.timeout_s * 1000000000)
     {
-      g_autofree char *why = g_strdup_printf (
-          cl->ready ? "no message for %d s" : "connections not open within %d s",
-          cl->opt.c.timeout_s);
+      g_autofree char *why
+          = g_strdup_printf (cl->ready ? "no message for %d s" : "connections not open within %d s",
+                             cl->opt.c.timeout_s);
       finish (cl, 1, why);
       return G_SOURCE_REMOVE;
     }

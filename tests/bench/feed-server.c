@@ -194,14 +194,14 @@ min_size (const Options *o)
 {
   switch (o->format)
     {
-    case FORMAT_JSON:
-      /* {"ch":"cNNN","t":T,"pad":""} */
-      return (int) strlen ("{\"ch\":\"c\",\"t\":,\"pad\":\"\"}") + 10 + 20;
-    case FORMAT_TEXT:
-      return (int) strlen ("t= ") + 20;
-    case FORMAT_BINARY:
-    default:
-      return 8;
+      case FORMAT_JSON:
+        /* {"ch":"cNNN","t":T,"pad":""} */
+        return (int) strlen ("{\"ch\":\"c\",\"t\":,\"pad\":\"\"}") + 10 + 20;
+      case FORMAT_TEXT:
+        return (int) strlen ("t= ") + 20;
+      case FORMAT_BINARY:
+      default:
+        return 8;
     }
 }
 
@@ -222,41 +222,41 @@ append_message (Server *srv, Conn *c, gint64 t)
   q = (char *) p + n;
   switch (o->format)
     {
-    case FORMAT_JSON:
-      {
-        char *start = q;
-        gsize used;
-        memcpy (q, "{\"ch\":\"c", 8);
-        q += 8;
-        q += put_u64 (q, c->msg_index % (guint64) o->channels);
-        memcpy (q, "\",\"t\":", 6);
-        q += 6;
-        q += put_u64 (q, (guint64) t);
-        memcpy (q, ",\"pad\":\"", 8);
-        q += 8;
-        used = (gsize) (q - start) + 2;
-        memcpy (q, srv->pad, size - used);
-        q += size - used;
-        memcpy (q, "\"}", 2);
+      case FORMAT_JSON:
+        {
+          char *start = q;
+          gsize used;
+          memcpy (q, "{\"ch\":\"c", 8);
+          q += 8;
+          q += put_u64 (q, c->msg_index % (guint64) o->channels);
+          memcpy (q, "\",\"t\":", 6);
+          q += 6;
+          q += put_u64 (q, (guint64) t);
+          memcpy (q, ",\"pad\":\"", 8);
+          q += 8;
+          used = (gsize) (q - start) + 2;
+          memcpy (q, srv->pad, size - used);
+          q += size - used;
+          memcpy (q, "\"}", 2);
+          break;
+        }
+      case FORMAT_TEXT:
+        {
+          char *start = q;
+          gsize used;
+          *q++ = 't';
+          *q++ = '=';
+          q += put_u64 (q, (guint64) t);
+          *q++ = ' ';
+          used = (gsize) (q - start);
+          memcpy (q, srv->pad, size - used);
+          break;
+        }
+      case FORMAT_BINARY:
+        for (int i = 0; i < 8; i++)
+          q[i] = (char) ((guint64) t >> (8 * i));
+        memcpy (q + 8, srv->pad, size - 8);
         break;
-      }
-    case FORMAT_TEXT:
-      {
-        char *start = q;
-        gsize used;
-        *q++ = 't';
-        *q++ = '=';
-        q += put_u64 (q, (guint64) t);
-        *q++ = ' ';
-        used = (gsize) (q - start);
-        memcpy (q, srv->pad, size - used);
-        break;
-      }
-    case FORMAT_BINARY:
-      for (int i = 0; i < 8; i++)
-        q[i] = (char) ((guint64) t >> (8 * i));
-      memcpy (q + 8, srv->pad, size - 8);
-      break;
     }
   g_byte_array_set_size (c->tx, (guint) (old + n + size));
   c->msg_index++;
@@ -466,7 +466,8 @@ handshake (Server *srv, Conn *c)
   upgrade = header_value (head, "Upgrade");
   connection = header_value (head, "Connection");
   if (!g_str_has_prefix (head, "GET ") || !key || !*key || !upgrade
-      || g_ascii_strcasecmp (upgrade, "websocket") != 0 || !header_has_token (connection, "upgrade"))
+      || g_ascii_strcasecmp (upgrade, "websocket") != 0
+      || !header_has_token (connection, "upgrade"))
     {
       send_http_error (c, "400 Bad Request");
       return flush (srv, c);
@@ -818,8 +819,7 @@ parse_options (Options *o, int argc, char **argv)
     { "port", 0, 0, G_OPTION_ARG_INT, &o->port, "Port (0: any free one)", "N" },
     { "size", 0, 0, G_OPTION_ARG_INT, &o->size, "Payload bytes per message (100)", "BYTES" },
     { "count", 0, 0, G_OPTION_ARG_INT64, &count, "Messages per burst, 0 endless (1000000)", "N" },
-    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &o->rate, "Messages per second, 0 unlimited (0)",
-      "N" },
+    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &o->rate, "Messages per second, 0 unlimited (0)", "N" },
     { "batch-us", 0, 0, G_OPTION_ARG_INT, &o->batch_us, "Pacing interval with --rate (1000)",
       "US" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, "json, text or binary (json)", "F" },
@@ -866,8 +866,8 @@ parse_options (Options *o, int argc, char **argv)
   if (o->channels < 1 || o->channels > 1000000000)
     bench_die ("--channels: expected 1 to 1000000000, got %d", o->channels);
   if (o->size < min_size (o) || o->size > 64 * 1024 * 1024)
-    bench_die ("--size: expected %d to %d bytes for --format %s, got %d", min_size (o), 64 * 1024 * 1024,
-         format ? format : "json", o->size);
+    bench_die ("--size: expected %d to %d bytes for --format %s, got %d", min_size (o),
+               64 * 1024 * 1024, format ? format : "json", o->size);
   if (count < 0)
     bench_die ("--count: must be 0 (endless) or more, got %" G_GINT64_FORMAT, count);
   o->count = count;

@@ -59,8 +59,7 @@ static void
 parse_options (Options *o, int argc, char **argv)
 {
   GOptionEntry entries[] = {
-    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket, "The daemon's socket (required)",
-      "PATH" },
+    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &o->socket, "The daemon's socket (required)", "PATH" },
     { "rx-poll-ms", 0, 0, G_OPTION_ARG_INT, &o->rx_poll_ms,
       "Subscribe to nothing; poll the session's rx_messages this often (0: off)", "MS" },
     { NULL },

@@ -58,7 +58,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
           g_assert_true (why && *why);
         else if (on)
           {
-            g_assert_true (params.server_max_window_bits >= 8 && params.server_max_window_bits <= 15);
+            g_assert_true (params.server_max_window_bits >= 8
+                           && params.server_max_window_bits <= 15);
             wsb_deflater_free (wsb_deflater_new (&params));
             wsb_inflater_free (wsb_inflater_new (&params));
           }

@@ -122,7 +122,8 @@ run_script (const char *path, const uint8_t *data, size_t size)
       struct stat st;
       g_assert_true (g_stat (path, &st) == 0);
       g_assert_true (truncate (path, (off_t) (((gsize) data[pos + 1] << 8 | data[pos + 2])
-                                              % ((gsize) st.st_size + 1))) == 0);
+                                              % ((gsize) st.st_size + 1)))
+                     == 0);
       damaged = TRUE;
     }
   if (pos + 4 < size && data[pos] & 2)

@@ -45,8 +45,8 @@ hostile (const uint8_t *data, size_t size)
   memcpy (head, data, size < 32 ? size : 32);
   data += size < 32 ? size : 32;
   size -= size < 32 ? size : 32;
-  memcpy (map + 64, head, 8);       /* write position */
-  memcpy (map + 128, head + 8, 8);  /* tail */
+  memcpy (map + 64, head, 8);      /* write position */
+  memcpy (map + 128, head + 8, 8); /* tail */
   for (size_t off = 0; size && off < DATA_BYTES; off += size)
     memcpy (map + WSB_RING_HEADER_BYTES + off, data,
             size < DATA_BYTES - off ? size : DATA_BYTES - off);

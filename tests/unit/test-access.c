@@ -98,25 +98,25 @@ make_peer (Kind kind)
 
   switch (kind)
     {
-    case ROOT:
-      return wsb_peer_new (TRUE, 0, 1, "root", NULL, NULL, 0);
-    case ALICE:
-      return wsb_peer_new (TRUE, ALICE_UID, 2, "wsbtest-alice", user_staff, user_staff_names, 2);
-    case BOB:
-      return wsb_peer_new (TRUE, BOB_UID, 3, "wsbtest-bob", user, user_names, 1);
-    case CAROL:
-      return wsb_peer_new (TRUE, CAROL_UID, 4, "wsbtest-carol", user_wsbridge, user_wsbridge_names,
-                           2);
-    case OUTSIDER:
-      return wsb_peer_new (TRUE, 41009, 5, "wsbtest-outsider", user, user_names, 1);
-    case DAEMON:
-      return wsb_peer_ref ((WsbPeer *) wsb_peer_daemon ());
-    case OWNER:
-      return wsb_peer_new (FALSE, OWNER_UID, 6, NULL, NULL, NULL, 0);
-    case STRANGER:
-      return wsb_peer_new (FALSE, 41009, 7, NULL, NULL, NULL, 0);
-    case N_KINDS:
-      break;
+      case ROOT:
+        return wsb_peer_new (TRUE, 0, 1, "root", NULL, NULL, 0);
+      case ALICE:
+        return wsb_peer_new (TRUE, ALICE_UID, 2, "wsbtest-alice", user_staff, user_staff_names, 2);
+      case BOB:
+        return wsb_peer_new (TRUE, BOB_UID, 3, "wsbtest-bob", user, user_names, 1);
+      case CAROL:
+        return wsb_peer_new (TRUE, CAROL_UID, 4, "wsbtest-carol", user_wsbridge,
+                             user_wsbridge_names, 2);
+      case OUTSIDER:
+        return wsb_peer_new (TRUE, 41009, 5, "wsbtest-outsider", user, user_names, 1);
+      case DAEMON:
+        return wsb_peer_ref ((WsbPeer *) wsb_peer_daemon ());
+      case OWNER:
+        return wsb_peer_new (FALSE, OWNER_UID, 6, NULL, NULL, NULL, 0);
+      case STRANGER:
+        return wsb_peer_new (FALSE, 41009, 7, NULL, NULL, NULL, 0);
+      case N_KINDS:
+        break;
     }
   g_assert_not_reached ();
 }
@@ -139,22 +139,22 @@ make_session (Lists lists)
 
   switch (lists)
     {
-    case LISTS_DEFAULT:
-      break;
-    case LISTS_GROUP_NAME:
-      groups = "wsbtest-staff";
-      break;
-    case LISTS_GROUP_ID:
-      groups = "41100";
-      break;
-    case LISTS_USER_NAME:
-      users = "wsbtest-alice";
-      break;
-    case LISTS_USER_ID:
-      users = "41002";
-      break;
-    case N_LISTS:
-      g_assert_not_reached ();
+      case LISTS_DEFAULT:
+        break;
+      case LISTS_GROUP_NAME:
+        groups = "wsbtest-staff";
+        break;
+      case LISTS_GROUP_ID:
+        groups = "41100";
+        break;
+      case LISTS_USER_NAME:
+        users = "wsbtest-alice";
+        break;
+      case LISTS_USER_ID:
+        users = "41002";
+        break;
+      case N_LISTS:
+        g_assert_not_reached ();
     }
   s->allow_users = users ? g_strsplit (users, ";", -1) : NULL;
   s->allow_groups = groups ? g_strsplit (groups, ";", -1) : NULL;
@@ -162,7 +162,8 @@ make_session (Lists lists)
 }
 
 static const char *const DENY_SYSTEM = "NOT_FOUND: no session named 'feed'";
-static const char *const DENY_USER = "ACCESS_DENIED: this wsbridged instance serves only its own user";
+static const char *const DENY_USER
+    = "ACCESS_DENIED: this wsbridged instance serves only its own user";
 
 /* Expected answer: NULL allowed, else the error as "CODE: message". */
 static const char *
@@ -245,9 +246,9 @@ test_session_table (void)
 typedef struct
 {
   Kind kind;
-  const char *keys;   /* "k=v|k=v" */
+  const char *keys; /* "k=v|k=v" */
   guint held, total;
-  const char *want;   /* NULL: allowed */
+  const char *want; /* NULL: allowed */
 } CreateCase;
 
 static void
@@ -255,7 +256,7 @@ test_create_table (void)
 {
   static const CreateCase cases[] = {
     { ROOT, "auth_command=/bin/true|allow_groups=root", 100, 5, NULL },
-    { ALICE, "", 0, 5, NULL },                      /* wsbtest-staff creates */
+    { ALICE, "", 0, 5, NULL }, /* wsbtest-staff creates */
     { ALICE, "headers=X: y|origin=o|proxy=none", 0, 5, NULL },
     { ALICE, "allow_users=wsbtest-alice;41001", 0, 5, NULL },
     { ALICE, "allow_groups=wsbtest-staff;41000", 0, 5, NULL },
@@ -314,10 +315,9 @@ test_create_table (void)
           g_ptr_array_add (keys, g_strndup (pairs[k], (gsize) (eq - pairs[k])));
           g_ptr_array_add (values, g_strdup (eq + 1));
         }
-      ok = wsb_access_check_create (peer->system ? sys : user, peer,
-                                    (const char *const *) keys->pdata,
-                                    (const char *const *) values->pdata, keys->len, c->held,
-                                    c->total, &error);
+      ok = wsb_access_check_create (
+          peer->system ? sys : user, peer, (const char *const *) keys->pdata,
+          (const char *const *) values->pdata, keys->len, c->held, c->total, &error);
       g_test_message ("case %" G_GSIZE_FORMAT ": %s", i, c->keys);
       if (!c->want)
         {

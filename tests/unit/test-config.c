@@ -107,9 +107,9 @@ test_bad_values (void)
                 (const char *[]){ "test.conf:3", "ping_interval", "out of range", NULL });
   assert_fails ("[session a]\nurl=ws://x/\npong_timeout=0\n",
                 (const char *[]){ "pong_timeout", "out of range", NULL });
-  assert_fails ("[session a]\nurl=ws://x/\nautoconnect=maybe\n",
-                (const char *[]){ "autoconnect", "a boolean (true/false, yes/no, on/off or 1/0)",
-                                  NULL });
+  assert_fails (
+      "[session a]\nurl=ws://x/\nautoconnect=maybe\n",
+      (const char *[]){ "autoconnect", "a boolean (true/false, yes/no, on/off or 1/0)", NULL });
   assert_fails ("[session a]\nurl=http://x/\n", (const char *[]){ "url", "ws://", NULL });
   assert_fails ("[session a]\nurl=ws://u:p@x/\n", (const char *[]){ "url", "credentials", NULL });
   assert_fails ("[session a]\nurl=ws:///nohost\n", (const char *[]){ "url", NULL });
@@ -136,8 +136,8 @@ test_bad_values (void)
   {
     g_autofree char *long_path = g_strnfill (9000, 'p');
     g_autofree char *path = g_strdup_printf ("[session a]\nurl=ws://x/%s\n", long_path);
-    assert_fails (path, (const char *[]){ "url", "path of 9001 bytes is longer than the 8192",
-                                          NULL });
+    assert_fails (path,
+                  (const char *[]){ "url", "path of 9001 bytes is longer than the 8192", NULL });
   }
   assert_fails ("[session Bad]\nurl=ws://x/\n", (const char *[]){ "invalid session name", NULL });
   assert_fails ("[session ../x]\nurl=ws://x/\n", (const char *[]){ "invalid session name", NULL });
@@ -287,15 +287,15 @@ static void
 test_channel_keys (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (WsbConfig) cfg = parse (
-      "[session a]\nurl=ws://example.com/\n"
-      "channel_key=/data/0/a~1b\n"
-      "subscribe_template={\"op\":\"sub\",\"ch\":\"{channel}\"}\n"
-      "unsubscribe_template={\"op\":\"unsub\",\"ch\":\"{channel}\"}\n"
-      "on_connect={\"op\":\"login\"};{\"a\":\"x\\;y\"}\n"
-      "channels=btc usd;eth\n"
-      "history_messages=0\nhistory_bytes=64K\nqueue_ttl_ms=1500\nqueue_persist=yes\n",
-      NULL, &error);
+  g_autoptr (WsbConfig) cfg
+      = parse ("[session a]\nurl=ws://example.com/\n"
+               "channel_key=/data/0/a~1b\n"
+               "subscribe_template={\"op\":\"sub\",\"ch\":\"{channel}\"}\n"
+               "unsubscribe_template={\"op\":\"unsub\",\"ch\":\"{channel}\"}\n"
+               "on_connect={\"op\":\"login\"};{\"a\":\"x\\;y\"}\n"
+               "channels=btc usd;eth\n"
+               "history_messages=0\nhistory_bytes=64K\nqueue_ttl_ms=1500\nqueue_persist=yes\n",
+               NULL, &error);
   WsbSessionConfig *sc;
 
   g_assert_no_error (error);
@@ -333,7 +333,8 @@ test_channel_keys (void)
   assert_fails ("[session a]\nurl=ws://e/\nhistory_messages=2000000\n",
                 (const char *const[]){ "history_messages", "out of range", NULL });
   assert_fails ("[session a]\nurl=ws://e/\nqueue_persist=maybe\n",
-                (const char *const[]){ "queue_persist", "a boolean (true/false, yes/no, on/off or 1/0)", NULL });
+                (const char *const[]){ "queue_persist",
+                                       "a boolean (true/false, yes/no, on/off or 1/0)", NULL });
 }
 
 /* ${CREDENTIALS_DIRECTORY}/NAME in a file name key: systemd's credentials
@@ -363,9 +364,9 @@ test_credentials (void)
                 "token_file=${CREDENTIALS_DIRECTORY}/../etc/shadow\n",
                 (const char *[]){ "token_file", "credential name", NULL });
   g_unsetenv ("CREDENTIALS_DIRECTORY");
-  assert_fails (text, (const char *[]){ "test.conf:3", "token_file",
-                                        "CREDENTIALS_DIRECTORY is not set", "LoadCredential=",
-                                        NULL });
+  assert_fails (text,
+                (const char *[]){ "test.conf:3", "token_file", "CREDENTIALS_DIRECTORY is not set",
+                                  "LoadCredential=", NULL });
 }
 
 /* What status, properties, logs and errors show of a URL. */

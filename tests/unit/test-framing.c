@@ -93,8 +93,7 @@ test_varint_bad (void)
   const guint8 eleven[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00 };
   const guint8 ten_cont[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81 };
 
-  g_assert_cmpint (wsb_varint_decode (high, sizeof high, &value, &used), ==,
-                   WSB_FRAME_BAD_VARINT);
+  g_assert_cmpint (wsb_varint_decode (high, sizeof high, &value, &used), ==, WSB_FRAME_BAD_VARINT);
   g_assert_cmpint (wsb_varint_decode (high7f, sizeof high7f, &value, &used), ==,
                    WSB_FRAME_BAD_VARINT);
   g_assert_cmpint (wsb_varint_decode (eleven, sizeof eleven, &value, &used), ==,
@@ -135,8 +134,7 @@ test_frame_peek (void)
   g_assert_cmpint (wsb_frame_peek (buf, n + 5, 5, &prefix_len, &body_len), ==, WSB_FRAME_OK);
 
   /* Empty buffer, and every partial frame. */
-  g_assert_cmpint (wsb_frame_peek (buf, 0, 1024, &prefix_len, &body_len), ==,
-                   WSB_FRAME_NEED_MORE);
+  g_assert_cmpint (wsb_frame_peek (buf, 0, 1024, &prefix_len, &body_len), ==, WSB_FRAME_NEED_MORE);
   g_assert_cmpuint (body_len, ==, 0);
   for (gsize len = 1; len < n + 5; len++)
     {
@@ -179,8 +177,7 @@ test_frame_peek_too_large (void)
   gsize n = wsb_varint_encode (1025, buf);
 
   /* Judged on the prefix alone, before any body byte arrives. */
-  g_assert_cmpint (wsb_frame_peek (buf, n, 1024, &prefix_len, &body_len), ==,
-                   WSB_FRAME_TOO_LARGE);
+  g_assert_cmpint (wsb_frame_peek (buf, n, 1024, &prefix_len, &body_len), ==, WSB_FRAME_TOO_LARGE);
   n = wsb_varint_encode (G_MAXUINT64, buf);
   g_assert_cmpint (wsb_frame_peek (buf, n, 64 * 1024 * 1024, &prefix_len, &body_len), ==,
                    WSB_FRAME_TOO_LARGE);
@@ -192,8 +189,8 @@ test_frame_peek_bad_varint (void)
   const guint8 eleven[] = { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00 };
   gsize prefix_len, body_len;
 
-  g_assert_cmpint (wsb_frame_peek (eleven, sizeof eleven, G_MAXUINT64, &prefix_len, &body_len),
-                   ==, WSB_FRAME_BAD_VARINT);
+  g_assert_cmpint (wsb_frame_peek (eleven, sizeof eleven, G_MAXUINT64, &prefix_len, &body_len), ==,
+                   WSB_FRAME_BAD_VARINT);
 }
 
 /* Frames written back to back are peeked one after the other. */
@@ -216,9 +213,9 @@ test_frame_sequence (void)
     {
       gsize prefix_len, body_len;
 
-      g_assert_cmpint (wsb_frame_peek (stream->data + off, stream->len - off, 1024, &prefix_len,
-                                       &body_len),
-                       ==, WSB_FRAME_OK);
+      g_assert_cmpint (
+          wsb_frame_peek (stream->data + off, stream->len - off, 1024, &prefix_len, &body_len), ==,
+          WSB_FRAME_OK);
       g_assert_cmpmem (stream->data + off + prefix_len, body_len, bodies[i], strlen (bodies[i]));
       off += prefix_len + body_len;
     }
@@ -267,18 +264,18 @@ check_message_case (const MessageCase *mc)
   frame = g_malloc (header_len + body_len + 16);
   memset (frame, 0xa5, header_len + body_len + 16);
   memcpy (frame, header, header_len);
-  data_off = wsb_message_encode (frame + header_len, mc->session, session_len, mc->channel,
-                                 channel_len, mc->seq, mc->epoch, mc->time_us, mc->binary, data,
-                                 mc->data_len);
+  data_off
+      = wsb_message_encode (frame + header_len, mc->session, session_len, mc->channel, channel_len,
+                            mc->seq, mc->epoch, mc->time_us, mc->binary, data, mc->data_len);
   g_assert_cmpuint (data_off + mc->data_len, ==, body_len);
   g_assert_cmpmem (frame + header_len + data_off, mc->data_len, data, mc->data_len);
   for (gsize i = 0; i < 16; i++)
     g_assert_cmpuint (frame[header_len + body_len + i], ==, 0xa5);
 
   /* The header's length prefix covers exactly the rest of the frame. */
-  g_assert_cmpint (wsb_frame_peek (frame, header_len + body_len, G_MAXUINT64, &prefix_len,
-                                   &frame_body_len),
-                   ==, WSB_FRAME_OK);
+  g_assert_cmpint (
+      wsb_frame_peek (frame, header_len + body_len, G_MAXUINT64, &prefix_len, &frame_body_len), ==,
+      WSB_FRAME_OK);
   g_assert_cmpuint (prefix_len + frame_body_len, ==, header_len + body_len);
 
   sf = wsbridge__v1__server_frame__unpack (NULL, frame_body_len, frame + prefix_len);
@@ -309,8 +306,8 @@ static void
 test_message_encode_protobuf (void)
 {
   const MessageCase cases[] = {
-    { "demo", "*", 1, 1, G_GUINT64_CONSTANT (0x0123456789abcdef), G_GINT64_CONSTANT (1700000000000000),
-      FALSE, 5 },
+    { "demo", "*", 1, 1, G_GUINT64_CONSTANT (0x0123456789abcdef),
+      G_GINT64_CONSTANT (1700000000000000), FALSE, 5 },
     { "demo", "*", 7, 12345, 1, 0, TRUE, 1 },
     /* Empty data, empty strings, zero numbers. */
     { "", "", 0, 0, 0, 0, FALSE, 0 },
@@ -351,9 +348,9 @@ test_event_header_gap (void)
   memcpy (frame, header, header_len);
   wsbridge__v1__gap__pack (&gap, frame + header_len);
 
-  g_assert_cmpint (wsb_frame_peek (frame, header_len + body_len, G_MAXUINT64, &prefix_len,
-                                   &frame_body_len),
-                   ==, WSB_FRAME_OK);
+  g_assert_cmpint (
+      wsb_frame_peek (frame, header_len + body_len, G_MAXUINT64, &prefix_len, &frame_body_len), ==,
+      WSB_FRAME_OK);
   g_assert_cmpuint (prefix_len + frame_body_len, ==, header_len + body_len);
   sf = wsbridge__v1__server_frame__unpack (NULL, frame_body_len, frame + prefix_len);
   g_assert_nonnull (sf);

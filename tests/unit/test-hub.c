@@ -303,8 +303,8 @@ on_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
 static void
 on_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer data)
 {
-  g_string_append_printf (rec_next (data), "gap:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
-                          from_seq, to_seq);
+  g_string_append_printf (rec_next (data), "gap:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, from_seq,
+                          to_seq);
 }
 
 static void
@@ -392,8 +392,8 @@ test_since_beyond_last_seq_is_refused (void)
                                     &rec_funcs, NULL, &error));
   g_assert_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_null (wsb_hub_subscribe (fx.hub, wsb_peer_daemon (), "feed", "*", 1, 0, &rec_funcs,
-                                    NULL, &error));
+  g_assert_null (
+      wsb_hub_subscribe (fx.hub, wsb_peer_daemon (), "feed", "*", 1, 0, &rec_funcs, NULL, &error));
   g_assert_error (error, WSB_ERROR, WSB_ERROR_INVALID_ARGUMENT);
   fixture_clear (&fx);
 }
@@ -528,10 +528,8 @@ test_send_outcome_goes_to_its_requester (void)
   /* Without a callback nobody hears of it. */
   g_assert_true (wsb_hub_send (fx.hub, wsb_peer_daemon (), "feed", (const guint8 *) "z", 1, FALSE,
                                0, NULL, NULL, NULL, &id3, NULL));
-  fx.fake->events->send_done ((WsbSession *) fx.fake, id1, WSB_SEND_SENT, NULL,
-                              fx.fake->user_data);
-  fx.fake->events->send_done ((WsbSession *) fx.fake, id3, WSB_SEND_SENT, NULL,
-                              fx.fake->user_data);
+  fx.fake->events->send_done ((WsbSession *) fx.fake, id1, WSB_SEND_SENT, NULL, fx.fake->user_data);
+  fx.fake->events->send_done ((WsbSession *) fx.fake, id3, WSB_SEND_SENT, NULL, fx.fake->user_data);
   g_assert_cmpstr (got->str, ==, "feed:1:sent ");
   g_assert_cmpstr (other->str, ==, "");
   /* Its requester went away: the outcome goes nowhere. */
@@ -578,8 +576,8 @@ test_duplicate_name_is_one_error (void)
   fixture_init (&fx, NULL);
   g_assert_false (wsb_hub_add_session (fx.hub, fx.fake->cfg, &error));
   g_assert_error (error, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS);
-  g_assert_false (wsb_hub_create_session (fx.hub, wsb_peer_daemon (), "feed", "ws://h/", NULL,
-                                          NULL, 0, FALSE, &error2));
+  g_assert_false (wsb_hub_create_session (fx.hub, wsb_peer_daemon (), "feed", "ws://h/", NULL, NULL,
+                                          0, FALSE, &error2));
   g_assert_error (error2, WSB_ERROR, WSB_ERROR_ALREADY_EXISTS);
   g_assert_cmpstr (error->message, ==, error2->message);
   g_assert_cmpstr (error->message, ==, "a session named 'feed' already exists");

@@ -862,8 +862,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/out-queue/fifo-in-any-write-sizes", test_fifo_in_any_write_sizes);
-  g_test_add_func ("/out-queue/message-larger-than-the-limit",
-                   test_message_larger_than_the_limit);
+  g_test_add_func ("/out-queue/message-larger-than-the-limit", test_message_larger_than_the_limit);
   g_test_add_func ("/out-queue/reply-counted-until-wholly-written",
                    test_reply_counted_until_wholly_written);
   g_test_add_func ("/out-queue/drop-oldest-one-gap-per-run", test_drop_oldest_one_gap_per_run);

@@ -32,8 +32,8 @@ test_reader_sees_writes_and_cannot_write (void)
   g_assert_cmpint (ftruncate (fd, 4096), ==, -1);
   g_assert_true (wsb_ring_reader_init (&r, ro, wsb_ring_file_bytes (DATA_BYTES), 0, 0, &why));
   g_assert_cmpuint (r.epoch, ==, 9);
-  g_assert_true (wsb_ring_write (wsb_ring_file_writer (rf), 1, 5, FALSE, "c", 1,
-                                 (const guint8 *) "hello", 5));
+  g_assert_true (
+      wsb_ring_write (wsb_ring_file_writer (rf), 1, 5, FALSE, "c", 1, (const guint8 *) "hello", 5));
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_MESSAGE);
   g_assert_cmpmem (rec.data, rec.len, "hello", 5);
   wsb_ring_reader_clear (&r);

@@ -104,8 +104,8 @@ test_reader_keeping_up (void)
   guint64 next = 1;
 
   ring_init (&ring, DATA_BYTES);
-  g_assert_true (wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0,
-                                       &error));
+  g_assert_true (
+      wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0, &error));
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_EMPTY);
   for (guint64 seq = 1; seq <= 5000; seq++)
     {
@@ -146,8 +146,8 @@ test_too_large_goes_elsewhere (void)
   g_autofree guint8 *data = g_malloc0 (big);
 
   ring_init (&ring, DATA_BYTES);
-  g_assert_true (wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0,
-                                       &error));
+  g_assert_true (
+      wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0, &error));
   write_seq (&ring, 1);
   g_assert_false (wsb_ring_write (&ring.w, 2, 0, TRUE, "big", 3, data, big - 3));
   g_assert_true (wsb_ring_write (&ring.w, 3, 0, TRUE, "", 0, data, big - 1));
@@ -178,15 +178,15 @@ test_corrupt_is_reported (void)
   ring_init (&ring, DATA_BYTES);
   write_seq (&ring, 1);
   write_seq (&ring, 2);
-  g_assert_true (wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0,
-                                       &error));
+  g_assert_true (
+      wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0, &error));
   memcpy (ring.map + WSB_RING_HEADER_BYTES, &bad, 4); /* a size that is no record */
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_CORRUPT);
   wsb_ring_reader_clear (&r);
 
   /* A reader ahead of the writer. */
-  g_assert_true (wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 1 << 20,
-                                       0, &error));
+  g_assert_true (
+      wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 1 << 20, 0, &error));
   g_assert_cmpint (wsb_ring_next (&r, &rec), ==, WSB_RING_CORRUPT);
   wsb_ring_reader_clear (&r);
   g_free (ring.map);
@@ -225,8 +225,8 @@ test_writer_laps_reader (void)
   GThread *t;
 
   ring_init (&ring, DATA_BYTES);
-  g_assert_true (wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0,
-                                       &error));
+  g_assert_true (
+      wsb_ring_reader_init (&r, ring.map, wsb_ring_file_bytes (DATA_BYTES), 0, 0, &error));
   t = g_thread_new ("writer", writer_thread, &race);
   for (;;)
     {

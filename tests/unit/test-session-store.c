@@ -16,9 +16,8 @@ allow_users_of (const char *key, const char *value, uid_t creator)
   const char *values[] = { value, NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autofree char *text
-      = wsb_session_store_text ("s", "ws://127.0.0.1:9/", keys, values, key ? 1 : 0, creator,
-                                &error);
+  g_autofree char *text = wsb_session_store_text ("s", "ws://127.0.0.1:9/", keys, values,
+                                                  key ? 1 : 0, creator, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (text);

@@ -3,8 +3,8 @@
 static void
 test_suggest (void)
 {
-  const char *const keys[] = { "ping_interval", "pong_timeout", "url", "headers", "history_bytes",
-                               "history_messages", NULL };
+  const char *const keys[] = { "ping_interval", "pong_timeout",     "url", "headers",
+                               "history_bytes", "history_messages", NULL };
   const char *const cmds[] = { "status", "watch", "send", "history", "add", "remove", NULL };
 
   g_assert_cmpstr (wsb_suggest ("ping_intervall", keys), ==, "ping_interval");

@@ -3,18 +3,18 @@
 #include <openssl/pem.h>
 
 /* A self-signed certificate and the pin of its key, computed with
- * openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64 */
-static const char cert_pem[] =
-  "-----BEGIN CERTIFICATE-----\n"
-  "MIIBejCCASGgAwIBAgIUVS1hMBNK+qt3RlKo1OAAA5C5k4wwCgYIKoZIzj0EAwIw\n"
-  "EzERMA8GA1UEAwwIcGluLnRlc3QwHhcNMjYxMTIzMjE1MTIwWhcNMzYxMTIwMjE1\n"
-  "MTIwWjATMREwDwYDVQQDDAhwaW4udGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
-  "A0IABDuFjg0AmGUXaNK0k4DqAoxYdUfhFvvLPzM1ou7XdwTWafPbifATHUMouCV3\n"
-  "nruC15ceXyBq+BTRJraNML/wKr2jUzBRMB0GA1UdDgQWBBTM0lulZ+7SxpMXpfes\n"
-  "cyx6/9ZxXjAfBgNVHSMEGDAWgBTM0lulZ+7SxpMXpfescyx6/9ZxXjAPBgNVHRMB\n"
-  "Af8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIAhj0JzVjxKLVQbo3gNWcan1tCm+\n"
-  "oUCHqMUtOzV6BhTLAiAaC2gOxwhL+Cp0mzCM/6GyaqPyhA/z0cgHp7s+y6tVqw==\n"
-  "-----END CERTIFICATE-----\n";
+ * openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64
+ */
+static const char cert_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBejCCASGgAwIBAgIUVS1hMBNK+qt3RlKo1OAAA5C5k4wwCgYIKoZIzj0EAwIw\n"
+                               "EzERMA8GA1UEAwwIcGluLnRlc3QwHhcNMjYxMTIzMjE1MTIwWhcNMzYxMTIwMjE1\n"
+                               "MTIwWjATMREwDwYDVQQDDAhwaW4udGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+                               "A0IABDuFjg0AmGUXaNK0k4DqAoxYdUfhFvvLPzM1ou7XdwTWafPbifATHUMouCV3\n"
+                               "nruC15ceXyBq+BTRJraNML/wKr2jUzBRMB0GA1UdDgQWBBTM0lulZ+7SxpMXpfes\n"
+                               "cyx6/9ZxXjAfBgNVHSMEGDAWgBTM0lulZ+7SxpMXpfescyx6/9ZxXjAPBgNVHRMB\n"
+                               "Af8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIAhj0JzVjxKLVQbo3gNWcan1tCm+\n"
+                               "oUCHqMUtOzV6BhTLAiAaC2gOxwhL+Cp0mzCM/6GyaqPyhA/z0cgHp7s+y6tVqw==\n"
+                               "-----END CERTIFICATE-----\n";
 static const char cert_pin[] = "jOmTwUrS6mHpXRTfttyKjGNPEGnj8dN/AbVjh4veXqo=";
 
 static X509 *

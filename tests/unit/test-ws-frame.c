@@ -73,10 +73,10 @@ test_mask_matches_bytewise (void)
 static void
 test_close_codes (void)
 {
-  static const guint valid[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012,
-                                 1013, 1014, 3000, 3999, 4000, 4999 };
-  static const guint invalid[] = { 0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000,
-                                   65535 };
+  static const guint valid[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                                 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999 };
+  static const guint invalid[]
+      = { 0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535 };
 
   for (guint i = 0; i < G_N_ELEMENTS (valid); i++)
     g_assert_true (wsb_ws_close_code_valid (valid[i]));
@@ -144,8 +144,7 @@ test_utf8_prefix (void)
       gsize complete = 99;
 
       g_test_message ("case %u", i);
-      g_assert_cmpint (wsb_utf8_valid_prefix ((const guint8 *) cases[i].s, cases[i].len,
-                                              &complete),
+      g_assert_cmpint (wsb_utf8_valid_prefix ((const guint8 *) cases[i].s, cases[i].len, &complete),
                        ==, cases[i].ok);
       if (cases[i].ok)
         g_assert_cmpuint (complete, ==, cases[i].complete);

@@ -27,8 +27,8 @@ static void
 test_request (void)
 {
   char *headers[] = { "X-A: 1", "Authorization:  Bearer t", NULL };
-  WsbWsRequest req = { "/feed?x=1", "h.example:8080", "https://o", "a, b",
-                       "permessage-deflate", headers, NULL, KEY };
+  WsbWsRequest req = { "/feed?x=1",          "h.example:8080", "https://o", "a, b",
+                       "permessage-deflate", headers,          NULL,        KEY };
   char *why = NULL;
   g_autoptr (GString) out = wsb_ws_request_build (&req, &why);
 
@@ -218,8 +218,9 @@ test_proxy (void)
   WsbHttpReply r = { 0 };
   g_autofree char *refused = NULL;
 
-  g_assert_cmpstr (req->str, ==, "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n"
-                                 "Proxy-Authorization: Basic dTpw\r\n\r\n");
+  g_assert_cmpstr (req->str, ==,
+                   "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n"
+                   "Proxy-Authorization: Basic dTpw\r\n\r\n");
   /* An authority that could split the line is refused. */
   g_assert_null (wsb_proxy_request_build ("evil\r\nX-Inj: y:443", NULL, &why));
   g_assert_nonnull (strstr (why, "CONNECT authority"));

@@ -138,11 +138,11 @@ test_any_split_gives_the_same_messages (void)
   guint8 big[300];
 
   memset (big, 'x', sizeof big);
-  frame (in, 0x01, "fr", 2);        /* text, not final */
-  frame (in, 0x89, "p1", 2);        /* ping inside the fragmented message */
-  frame (in, 0x80, "ag", 2);        /* final continuation */
+  frame (in, 0x01, "fr", 2);         /* text, not final */
+  frame (in, 0x89, "p1", 2);         /* ping inside the fragmented message */
+  frame (in, 0x80, "ag", 2);         /* final continuation */
   frame (in, 0x82, big, sizeof big); /* 16-bit length */
-  frame (in, 0x8a, "", 0);          /* pong */
+  frame (in, 0x8a, "", 0);           /* pong */
   for (gsize step = 1; step <= in->len; step++)
     {
       Seen seen;
@@ -193,7 +193,9 @@ expect_failure (const guint8 *bytes, gsize len, guint64 max, gboolean deflate, g
 static void
 test_violations (void)
 {
-  FAIL ("\x81\x85\x01\x02\x03\x04" "abcde", 1002, "masked frame");
+  FAIL ("\x81\x85\x01\x02\x03\x04"
+        "abcde",
+        1002, "masked frame");
   FAIL ("\x83\x00", 1002, "reserved opcode 0x3");
   FAIL ("\x8b\x00", 1002, "reserved opcode 0xb");
   FAIL ("\xc1\x01x", 1002, "RSV1 on a text frame without permessage-deflate");
@@ -230,8 +232,9 @@ static void
 test_utf8_fails_at_the_fragment (void)
 {
   static const char *const bad_fragments[] = {
-    "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80" "edited", /* 6.4.1 */
-    "\xf4\x90",                                                                   /* 6.4.3 */
+    "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80"
+    "edited",   /* 6.4.1 */
+    "\xf4\x90", /* 6.4.3 */
     "ok\xed\xa0",
   };
 
@@ -274,8 +277,8 @@ test_max_message_bytes (void)
   frame (in, 0x80, ten, 5);
   expect_failure (in->data, in->len, 10, FALSE, 1009, "larger than max_message_bytes (10)");
   /* Refused on the header, before the body arrives. */
-  expect_failure ((const guint8 *) "\x82\x7f\x00\x00\x00\x01\x00\x00\x00\x00", 10, 10, FALSE,
-                  1009, "max_message_bytes");
+  expect_failure ((const guint8 *) "\x82\x7f\x00\x00\x00\x01\x00\x00\x00\x00", 10, 10, FALSE, 1009,
+                  "max_message_bytes");
 }
 
 static void
@@ -302,7 +305,9 @@ test_close_frames (void)
 {
   expect_close ("", 0, 1000, "no close code");
   expect_close ("\x03\xe8", 2, 1000, "with 1000");
-  expect_close ("\x03\xe9" "bye\x01", 6, 1001, "with 1001: bye ");
+  expect_close ("\x03\xe9"
+                "bye\x01",
+                6, 1001, "with 1001: bye ");
   expect_close ("\x03\xf4", 2, 1012, "with 1012");
   expect_close ("\x0f\xa0", 2, 4000, "with 4000");
   expect_close ("\x03", 1, 1002, "1-byte payload");
@@ -390,7 +395,7 @@ test_large_messages_offer_their_block (void)
       frame (in, 0x80, text + big / 2, big - big / 2);
       wsb_deflater_compress (def, (const guint8 *) text, big, z);
       frame (in, 0xc1, z->data, z->len); /* inflated */
-      frame (in, 0x01, "sm", 2);          /* small and fragmented: kept buffer */
+      frame (in, 0x01, "sm", 2);         /* small and fragmented: kept buffer */
       frame (in, 0x80, "all", 3);
       frame (in, 0x82, text, big); /* whole in this read: in place */
       frame (in, 0x01, text, 10);  /* large again after a small one */
@@ -428,6 +433,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ws-rx/max-message-bytes", test_max_message_bytes);
   g_test_add_func ("/ws-rx/close-frames", test_close_frames);
   g_test_add_func ("/ws-rx/compressed", test_compressed_messages);
-  g_test_add_func ("/ws-rx/large-messages-offer-their-block", test_large_messages_offer_their_block);
+  g_test_add_func ("/ws-rx/large-messages-offer-their-block",
+                   test_large_messages_offer_their_block);
   return g_test_run ();
 }
