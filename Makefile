@@ -23,7 +23,7 @@ SETUP_ARGS := $(if $(filter true 1,$(CI)),-Dwerror=true)
 ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:print_summary=1
 
-.PHONY: all build run check test check-asan check-valgrind fuzz bench deb deb-test deps clean
+.PHONY: all build run check test check-asan check-valgrind fuzz bench deb deb-test deps clean format
 # Prerequisites run in the order listed (deps before build); ninja does the parallel work.
 .NOTPARALLEL:
 
@@ -56,6 +56,11 @@ check-asan: deps
 # The same suite with every unit test and every daemon under valgrind.
 check-valgrind: deps build
 	$(MESON) test -C $(BUILD_DIR) --setup=valgrind --print-errorlogs --num-processes $(TEST_JOBS)
+
+# Rewrites every C file in git as clang-format 14 writes it (.clang-format);
+# the "clang-format" unit test checks it (tools/check-format).
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
 
 # libFuzzer targets (tests/fuzz, HACKING.md): clang + ASan/UBSan build in
 # $(FUZZ_DIR), each target run for $(FUZZ_SECONDS) s. Not part of "make check",
