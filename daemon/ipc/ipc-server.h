@@ -1,4 +1,10 @@
-/* The Unix-socket protobuf frontend (wsbridge.v1, varint-delimited frames). */
+/* The socket API frontend (DESIGN §5): the Unix socket speaking
+ * wsbridge.v1 (proto/wsbridge.proto, varint-delimited frames). Each client
+ * says hello, makes requests the hub decides on with its peer (uid, groups),
+ * and gets its subscriptions' events through its own bounded output queue
+ * (client_buffer_bytes, slow_client_policy), or live messages through the
+ * session's shared-memory ring when it asked (proto/RING.md). The only part
+ * of the daemon that sees the protobuf-c structs. */
 #pragma once
 
 #include <sys/types.h>
