@@ -67,8 +67,8 @@ def expected_files(install):
 
 # The Python client (clients/python/wsbridge), in Debian's python3 dist-packages.
 PYTHON_FILES = [
-    "__init__.py", "_face.py", "_ringsink.py", "_unix.py", "aio.py", "backoff.py", "client.py",
-    "errors.py", "framing.py",
+    "__init__.py", "_face.py", "_ringsink.py", "_stream.py", "_unix.py", "aio.py", "backoff.py",
+    "client.py", "errors.py", "framing.py",
     "model.py", "paths.py", "protocol.py", "py.typed", "ring.py", "url.py", "websocket.py", "wire.py",
     "wsbridge_pb2.py", "wsbridge_pb2.pyi",
     # The websockets face: a package with websockets' module paths.

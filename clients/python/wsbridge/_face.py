@@ -19,7 +19,8 @@ import time
 import warnings
 from typing import Any, Union
 
-from .aio import Connection, Resubscribed, Subscription
+from ._stream import Resubscribed
+from .aio import Connection, Subscription
 from .errors import DaemonUnreachable, Error
 from .model import Gap, Message, SessionStatus, StateChange
 
