@@ -153,6 +153,11 @@ void hub_resume_advanced (HubSession *hs);
 void hub_resume_finish (HubSession *hs);
 void hub_resume_forget (HubSession *hs);
 
+/* hub-shutdown.c */
+/* While shutting down, every connection that ends may be the last one:
+ * checked once from the loop for all that ended in the same turn. */
+void hub_shutdown_connection_ended (WsbHub *hub);
+
 /* hub-channels.c */
 HubChannel *hub_get_channel (HubSession *hs, const char *name);
 void hub_channel_free (HubChannel *ch);

@@ -1,8 +1,8 @@
 /* The hub: the table of sessions (from files and created at runtime, with
- * reload, removal and shutdown), their seq and epoch, status, and the
- * listeners frontends register. Channels are hub-channels.c's, delivery
+ * reload and removal), their seq and epoch, status, and the listeners
+ * frontends register. Channels are hub-channels.c's, delivery
  * hub-delivery.c's, subscriptions hub-subscriptions.c's, sends and their
- * outcomes hub-send.c's. */
+ * outcomes hub-send.c's, shutdown hub-shutdown.c's. */
 #include "hub-private.h"
 
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include "session-store.h"
 #include "wsb-error.h"
 
-#define SHUTDOWN_GRACE_MS 3500
 /* Epochs stay below 2^53 so that every JSON consumer reads them exactly. */
 #define EPOCH_MASK ((G_GUINT64_CONSTANT (1) << 53) - 1)
 
@@ -128,15 +127,13 @@ on_batch_end (WsbSession *s, gpointer user_data)
   wsb_listeners_emit (hs->hub->flush_listeners, call_flush, NULL);
 }
 
-static void shutdown_connection_ended (WsbHub *hub);
-
 static void
 on_connection_ended (WsbSession *s, gpointer user_data)
 {
   HubSession *hs = user_data;
 
   if (!hs->removed)
-    shutdown_connection_ended (hs->hub);
+    hub_shutdown_connection_ended (hs->hub);
 }
 
 static const WsbSessionEvents session_events = {
@@ -540,73 +537,6 @@ wsb_hub_start (WsbHub *hub)
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
     if (hs->hub->ops->get_config (hs->session)->autoconnect)
       hs->hub->ops->connect (hs->session);
-}
-
-static void
-shutdown_finish (WsbHub *hub)
-{
-  GSourceFunc done = g_steal_pointer (&hub->shutdown_done);
-
-  g_clear_handle_id (&hub->shutdown_check_id, g_source_remove);
-  g_clear_handle_id (&hub->shutdown_grace_id, g_source_remove);
-  if (done)
-    done (hub->shutdown_data);
-}
-
-static gboolean
-shutdown_check (gpointer data)
-{
-  WsbHub *hub = data;
-  GHashTableIter it;
-  HubSession *hs;
-
-  hub->shutdown_check_id = 0;
-  g_hash_table_iter_init (&it, hub->sessions);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    if (hs->hub->ops->has_connection (hs->session))
-      return G_SOURCE_REMOVE; /* its end schedules the next check */
-  shutdown_finish (hub);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-shutdown_grace_over (gpointer data)
-{
-  WsbHub *hub = data;
-
-  hub->shutdown_grace_id = 0;
-  shutdown_finish (hub);
-  return G_SOURCE_REMOVE;
-}
-
-/* While shutting down, every connection that ends may be the last one:
- * checked once from the loop for all that ended in the same turn. */
-static void
-shutdown_connection_ended (WsbHub *hub)
-{
-  if (hub->shutdown_done && !hub->shutdown_check_id)
-    hub->shutdown_check_id = g_idle_add (shutdown_check, hub);
-}
-
-void
-wsb_hub_shutdown (WsbHub *hub, GSourceFunc done, gpointer data)
-{
-  GHashTableIter it;
-  HubSession *hs;
-
-  hub->shutdown_done = done;
-  hub->shutdown_data = data;
-  hub->shutdown_grace_id = g_timeout_add (SHUTDOWN_GRACE_MS, shutdown_grace_over, hub);
-  g_hash_table_iter_init (&it, hub->sessions);
-  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &hs))
-    {
-      hs->hub->ops->close (hs->session, WSB_CLOSE_GOING_AWAY, "daemon shutting down");
-      /* A journaled queue waits for the next start. */
-      if (!hs->hub->ops->get_config (hs->session)->queue_persist)
-        hs->hub->ops->cancel_queue (hs->session, "daemon shutting down");
-    }
-  /* With no connection open, done comes at once. */
-  shutdown_connection_ended (hub);
 }
 
 static gint
