@@ -4,6 +4,15 @@
 
 #include "framing.h"
 
+/* Where the encoding puts the channel's name: after the session field and
+ * the channel's own tag and length (wsb_message_head_encode's order). */
+static void
+set_channel (WsbMessage *m, gsize slen, gsize clen)
+{
+  m->channel_offset = (guint32) (1 + wsb_varint_size (slen) + slen + 1 + wsb_varint_size (clen));
+  m->channel_len = (guint32) clen;
+}
+
 WsbMessage *
 wsb_message_new (const char *session, const char *channel, guint64 seq, guint64 epoch,
                  gint64 time_us, gboolean binary, const guint8 *data, gsize len)
@@ -22,6 +31,7 @@ wsb_message_new (const char *session, const char *channel, guint64 seq, guint64 
   m->block = NULL;
   m->data_offset = wsb_message_encode (m->enc, session, slen, channel, clen, seq, epoch, time_us,
                                        binary, data, len);
+  set_channel (m, slen, clen);
   return m;
 }
 
@@ -47,6 +57,7 @@ wsb_message_new_in_block (const char *session, const char *channel, guint64 seq,
   m->enc = m->block + headroom - head;
   m->data_offset = wsb_message_head_encode (m->enc, session, slen, channel, clen, seq, epoch,
                                             time_us, binary, len);
+  set_channel (m, slen, clen);
   return m;
 }
 

@@ -20,6 +20,8 @@ typedef struct
   gint64 time_us;
   gsize data_offset; /* payload bytes within enc */
   gsize data_len;
+  guint32 channel_offset; /* the channel's name within enc (not NUL-terminated) */
+  guint32 channel_len;
   gsize enc_len;
   guint8 *enc;   /* the encoded Message: into block, or tail */
   guint8 *block; /* the adopted block, or NULL */
@@ -42,6 +44,13 @@ static inline const guint8 *
 wsb_message_data (const WsbMessage *m)
 {
   return m->enc + m->data_offset;
+}
+
+/* The channel's name ("*" unless routed), channel_len bytes. */
+static inline const char *
+wsb_message_channel (const WsbMessage *m)
+{
+  return (const char *) m->enc + m->channel_offset;
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WsbMessage, wsb_message_unref)

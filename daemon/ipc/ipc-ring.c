@@ -14,7 +14,6 @@
 
 #include <errno.h>
 
-#include "framing.h"
 #include "log.h"
 #include "ring-file.h"
 #include "wsb-error.h"
@@ -45,29 +44,20 @@ ring_size (guint64 configured)
   return n;
 }
 
-/* The channel as the ring records it: "" for "*". */
-static void
-message_channel (WsbMessage *m, const char **channel, gsize *len)
+/* The length of the channel's name as the ring records it: 0 for "*". */
+static gsize
+ring_channel_len (const WsbMessage *m)
 {
-  const guint8 *c = NULL;
-  size_t n = 0;
-
-  if (!wsb_message_channel (m->enc, m->enc_len, &c, &n) || (n == 1 && c[0] == '*'))
-    n = 0;
-  *channel = (const char *) c;
-  *len = n;
+  return m->channel_len == 1 && wsb_message_channel (m)[0] == '*' ? 0 : m->channel_len;
 }
 
 static void
 on_feed_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
 {
   WsbIpcRing *ring = data;
-  const char *channel;
-  gsize clen;
 
-  message_channel (m, &channel, &clen);
-  wsb_ring_write (wsb_ring_file_writer (ring->file), m->seq, m->time_us, m->binary, channel, clen,
-                  wsb_message_data (m), m->data_len);
+  wsb_ring_write (wsb_ring_file_writer (ring->file), m->seq, m->time_us, m->binary,
+                  wsb_message_channel (m), ring_channel_len (m), wsb_message_data (m), m->data_len);
   if (!ring->written)
     {
       ring->written = TRUE;
@@ -278,13 +268,7 @@ wsb_ipc_ring_detach (WsbIpcSub *cs)
 gboolean
 wsb_ipc_ring_carries (WsbIpcSub *cs, WsbMessage *m)
 {
-  const char *channel;
-  gsize clen;
-
-  if (!cs->ring)
-    return FALSE;
-  message_channel (m, &channel, &clen);
-  return wsb_ring_fits (cs->ring->data_bytes, clen, m->data_len);
+  return cs->ring && wsb_ring_fits (cs->ring->data_bytes, ring_channel_len (m), m->data_len);
 }
 
 void

@@ -111,36 +111,6 @@ put_len_field (uint8_t *out, unsigned field, const void *data, size_t len)
   return n + len;
 }
 
-static bool
-skip_len_field (const uint8_t *enc, size_t len, size_t *pos, unsigned field, const uint8_t **value,
-                size_t *value_len)
-{
-  uint64_t n;
-  size_t used;
-
-  if (*pos >= len || enc[*pos] != TAG (field, WIRE_LEN))
-    return false;
-  (*pos)++;
-  if (wsb_varint_decode (enc + *pos, len - *pos, &n, &used) != WSB_FRAME_OK
-      || n > len - *pos - used)
-    return false;
-  *value = enc + *pos + used;
-  *value_len = (size_t) n;
-  *pos += used + (size_t) n;
-  return true;
-}
-
-bool
-wsb_message_channel (const uint8_t *enc, size_t len, const uint8_t **channel, size_t *channel_len)
-{
-  size_t pos = 0;
-  const uint8_t *v;
-  size_t vlen;
-
-  return skip_len_field (enc, len, &pos, MSG_SESSION, &v, &vlen)
-         && skip_len_field (enc, len, &pos, MSG_CHANNEL, channel, channel_len);
-}
-
 size_t
 wsb_message_head_encode (uint8_t *out, const char *session, size_t session_len, const char *channel,
                          size_t channel_len, uint64_t seq, uint64_t epoch, int64_t time_us,

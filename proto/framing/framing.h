@@ -81,11 +81,6 @@ size_t wsb_event_header_encode (uint8_t out[WSB_EVENT_HEADER_MAX], uint64_t subs
 size_t wsb_message_encoded_size (size_t session_len, size_t channel_len, uint64_t seq,
                                  int64_t time_us, bool binary, size_t data_len);
 
-/* The channel field of an encoded Message (the second field, as
- * wsb_message_encode writes it): false when enc does not start that way. */
-bool wsb_message_channel (const uint8_t *enc, size_t len, const uint8_t **channel,
-                          size_t *channel_len);
-
 /* Encodes a Message's head, every field up to the data bytes (which come
  * right behind it) into out; returns its length, which is
  * wsb_message_encoded_size minus data_len. */

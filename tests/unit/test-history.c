@@ -333,6 +333,9 @@ test_message_in_block (void)
   g_assert_cmpmem (in_block->enc, in_block->enc_len, copy->enc, copy->enc_len);
   g_assert_cmpuint (in_block->data_offset, ==, copy->data_offset);
   g_assert_cmpmem (wsb_message_data (in_block), in_block->data_len, payload, len);
+  /* Both know where their channel's name is. */
+  g_assert_cmpmem (wsb_message_channel (copy), copy->channel_len, channel, 255);
+  g_assert_cmpmem (wsb_message_channel (in_block), in_block->channel_len, channel, 255);
   wsb_message_unref (copy);
   wsb_message_unref (in_block);
 
