@@ -430,7 +430,7 @@ deliver_record (WsbClient *c, struct WsbcRingSub *s, const WsbRingRecord *rec)
 {
   Wsbridge__V1__Event ev = WSBRIDGE__V1__EVENT__INIT;
   Wsbridge__V1__Message msg = WSBRIDGE__V1__MESSAGE__INIT;
-  char channel[WSB_RING_RECORD_HEAD + 256];
+  char channel[256]; /* the daemon's channel names have at most 255 bytes */
 
   if (rec->channel_len == 0)
     strcpy (channel, "*");
