@@ -150,11 +150,13 @@ def test_secrets_stay_out_of_logs_status_properties_and_errors(wsb, bus, tmp_pat
     daemon.ctl_ok("disconnect", "s")
     daemon.ctl_ok("connect", "s")
     obs.wait_state("s", "backoff", check=lambda s: "auth_command output" in s["reason"])
-    # The token goes bad before the command is fixed, so no try in between
-    # can open the session.
+    # The token goes bad before the command is fixed, and the command is
+    # fixed only once a try has failed on the token (a try reads the token
+    # file, then runs the command: one that read the good token just before
+    # it went bad would otherwise run the fixed command and open).
     token_file.write_text(f"{bad['token']}\n{bad['token']}-second-line\n")
-    mode.write_text("good")
     obs.wait_state("s", "backoff", check=lambda s: "line break" in s["reason"])
+    mode.write_text("good")
     token_file.write_text(token + "\n")
     obs.wait_state("s", "open")
     daemon.proc.send_signal(signal.SIGHUP)  # reloading the same config
