@@ -9,6 +9,7 @@
  *                    without waiting), vanishing with their name
  *   dbus-subscriptions.c  a caller's subscriptions and the Message, Gap
  *                    signals to it
+ *   dbus-batch.c     the Messages signal: the messages of one read at once
  *   dbus-backlog.c   what GDBus has queued and not yet written to the bus
  *
  * Like every frontend it uses the hub and never the socket frontend. */
@@ -36,6 +37,8 @@ typedef struct
   char *channel;
   WsbSubscription *sub;
   guint64 gap_from, gap_to; /* messages the backlog made it lose (0: none) */
+  GPtrArray *batch;         /* with the batch option: WsbMessage*, not yet sent */
+  gsize batch_bytes;
 } CallerSub;
 
 /* A peer on the bus, by unique name: who it is and its subscriptions.
@@ -101,6 +104,15 @@ struct _WsbDBusServer
   struct _FlushWait *flush;
   guint64 lost;    /* messages not sent since the backlog last filled */
   guint gaps_held; /* CallerSubs with a gap to send */
+  /* Batched subscriptions (dbus-batch.c): those holding messages, sent when
+   * the hub's read is done; the last Messages signal's parameters, for the
+   * next subscription of the same channel and messages. */
+  guint flush_listener;
+  guint batch_idle_id;
+  GPtrArray *batching; /* CallerSub* */
+  GPtrArray *batch_cache_msgs;
+  char *batch_cache_channel;
+  GVariant *batch_cache_params;
 };
 
 /* ---- dbus-server.c */
@@ -167,11 +179,29 @@ void wsb_dbus_caller_sub_free (CallerSub *cs);
  * Unsubscribe(s channel) of obj, for the invocation's sender. */
 void wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
                          GDBusMethodInvocation *inv, GVariant *params);
+/* SubscribeWithOptions(s channel, t since_seq, t epoch, a{sv} options). */
+void wsb_dbus_subscribe_with_options (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+                                      GDBusMethodInvocation *inv, GVariant *params);
 void wsb_dbus_unsubscribe (WsbDBusServer *srv, SessionObject *obj, GDBusMethodInvocation *inv,
                            GVariant *params);
 
 /* Forgets the last Message signal's parameters. */
 void wsb_dbus_clear_message_cache (WsbDBusServer *srv);
+
+/* ---- dbus-batch.c */
+
+/* Makes cs a batched subscription, its messages sent as Messages signals. */
+void wsb_dbus_batch_init (CallerSub *cs);
+/* Holds m for cs's next Messages signal (sending the held ones first if
+ * the signal is full). */
+void wsb_dbus_batch_add (CallerSub *cs, WsbMessage *m);
+/* Sends what cs holds, if anything. */
+void wsb_dbus_batch_send (CallerSub *cs);
+/* Sends what every batched subscription holds: the hub's read is done. */
+void wsb_dbus_batch_send_all (WsbDBusServer *srv);
+/* Forgets what cs holds, unsent (it is going). */
+void wsb_dbus_batch_drop (CallerSub *cs);
+void wsb_dbus_batch_server_free (WsbDBusServer *srv);
 
 /* The bus has caught up: each subscription's held Gap goes out. */
 void wsb_dbus_send_held_gaps (WsbDBusServer *srv);

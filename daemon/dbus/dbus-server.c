@@ -61,6 +61,17 @@ static const WsbHubSessionFuncs session_funcs = {
   .changed = on_session_changed,
 };
 
+/* A read from upstream has been fanned out: its batches go. */
+static void
+on_read_done (gpointer data)
+{
+  wsb_dbus_batch_send_all (data);
+}
+
+static const WsbHubFlushFuncs flush_funcs = {
+  .flush = on_read_done,
+};
+
 /* ------------------------------------------------------------- the bus */
 
 /* Everything that lives on the connection; the server stays, serving no bus. */
@@ -222,7 +233,9 @@ wsb_dbus_server_new (WsbHub *hub, const WsbDaemonConfig *cfg, gboolean system)
   srv->callers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                         (GDestroyNotify) wsb_dbus_caller_free);
   srv->dirty = g_ptr_array_new ();
+  srv->batching = g_ptr_array_new ();
   srv->session_listener = wsb_hub_add_session_listener (hub, &session_funcs, srv);
+  srv->flush_listener = wsb_hub_add_flush_listener (hub, &flush_funcs, srv);
   return srv;
 }
 
@@ -241,9 +254,11 @@ wsb_dbus_server_free (WsbDBusServer *srv)
   if (srv->flush_id)
     g_source_remove (srv->flush_id);
   wsb_hub_remove_session_listener (srv->hub, srv->session_listener);
+  wsb_hub_remove_flush_listener (srv->hub, srv->flush_listener);
   g_hash_table_unref (srv->callers);
   g_hash_table_unref (srv->by_path);
   g_hash_table_unref (srv->objects);
   g_ptr_array_unref (srv->dirty);
+  wsb_dbus_batch_server_free (srv);
   g_free (srv);
 }

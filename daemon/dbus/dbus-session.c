@@ -293,6 +293,8 @@ session_call (WsbDBusServer *srv, const WsbPeer *peer, GDBusMethodInvocation *in
     send_message (srv, peer, obj, inv, params, TRUE);
   else if (g_str_equal (method, "Subscribe"))
     wsb_dbus_subscribe (srv, peer, obj, inv, params);
+  else if (g_str_equal (method, "SubscribeWithOptions"))
+    wsb_dbus_subscribe_with_options (srv, peer, obj, inv, params);
   else if (g_str_equal (method, "Unsubscribe"))
     {
       /* One who may not use it learns nothing, not even what it holds. */

@@ -1,5 +1,6 @@
 /* A caller's subscriptions (one per session and channel) and the Message,
- * BinaryMessage and Gap signals sent to each caller alone; what a congested
+ * BinaryMessage and Gap signals sent to each caller alone (or Messages, for
+ * a subscription with the batch option: dbus-batch.c); what a congested
  * bus (dbus-backlog.c) made a subscription lose is told by one Gap. */
 #include "dbus-server-private.h"
 
@@ -13,6 +14,7 @@ wsb_dbus_caller_sub_free (CallerSub *cs)
 {
   if (cs->gap_from)
     cs->caller->srv->gaps_held--;
+  wsb_dbus_batch_drop (cs);
   if (cs->sub)
     wsb_hub_unsubscribe (cs->sub);
   g_free (cs->key);
@@ -34,6 +36,8 @@ emit_gap (CallerSub *cs, guint64 from_seq, guint64 to_seq)
 {
   WsbDBusServer *srv = cs->caller->srv;
 
+  /* The batch's seqs come before the gap's. */
+  wsb_dbus_batch_send (cs);
   g_dbus_connection_emit_signal (srv->conn, cs->caller->name, cs->path, SESSION_IFACE, "Gap",
                                  g_variant_new ("(stt)", cs->channel, from_seq, to_seq), NULL);
   wsb_dbus_backlog_sent (srv, strlen (cs->channel) + 16);
@@ -114,6 +118,11 @@ on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
       return;
     }
   send_held_gap (cs);
+  if (cs->batch)
+    {
+      wsb_dbus_batch_add (cs, m);
+      return;
+    }
   g_dbus_connection_emit_signal (srv->conn, cs->caller->name, cs->path, SESSION_IFACE,
                                  m->binary ? "BinaryMessage" : "Message",
                                  message_params (srv, m, cs->channel), NULL);
@@ -129,10 +138,12 @@ on_sub_gap (WsbSubscription *sub, guint64 from_seq, guint64 to_seq, gpointer dat
   emit_gap (cs, from_seq, to_seq);
 }
 
-/* State changes reach D-Bus callers as PropertiesChanged of the session. */
+/* State changes reach D-Bus callers as PropertiesChanged of the session;
+ * the messages of a read that ended the connection go before them. */
 static void
 on_sub_state (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
 {
+  wsb_dbus_batch_send (data);
 }
 
 static void
@@ -140,6 +151,7 @@ on_sub_ended (WsbSubscription *sub, gpointer data)
 {
   CallerSub *cs = data;
 
+  wsb_dbus_batch_send (cs);
   /* The hub frees the subscription itself. */
   cs->sub = NULL;
   g_hash_table_remove (cs->caller->subs, cs->key);
@@ -152,18 +164,15 @@ static const WsbSubscriberFuncs sub_funcs = {
   .ended = on_sub_ended,
 };
 
-void
-wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
-                    GDBusMethodInvocation *inv, GVariant *params)
+static void
+subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj, GDBusMethodInvocation *inv,
+           const char *channel, guint64 since_seq, guint64 epoch, gboolean batch)
 {
   g_autoptr (GError) error = NULL;
-  const char *channel;
-  guint64 since_seq, epoch;
   Caller *c = wsb_dbus_caller_get (srv, g_dbus_method_invocation_get_sender (inv));
   CallerSub *cs;
   g_autofree char *key = NULL;
 
-  g_variant_get (params, "(&stt)", &channel, &since_seq, &epoch);
   key = g_strconcat (obj->name, "/", channel, NULL);
   if (g_hash_table_contains (c->subs, key))
     {
@@ -182,6 +191,8 @@ wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
   cs->caller = c;
   cs->channel = g_strdup (channel);
   cs->path = g_strdup (obj->path);
+  if (batch)
+    wsb_dbus_batch_init (cs);
   /* As over the socket API: epoch 0 is live only; an epoch with since_seq
    * 0 replays all the history of that epoch. */
   cs->sub = wsb_hub_subscribe (srv->hub, peer, obj->name, channel, since_seq, epoch, &sub_funcs, cs,
@@ -194,11 +205,55 @@ wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
     }
   cs->key = g_steal_pointer (&key);
   g_hash_table_insert (c->subs, cs->key, cs);
-  wsb_session_log (obj->name, G_LOG_LEVEL_DEBUG, "D-Bus: caller %s subscribed to %s", c->name,
-                   cs->key);
+  wsb_session_log (obj->name, G_LOG_LEVEL_DEBUG, "D-Bus: caller %s subscribed to %s%s", c->name,
+                   cs->key, batch ? " (batched)" : "");
   /* The reply goes out first; catch-up's signals follow it on the connection. */
   g_dbus_method_invocation_return_value (inv, NULL);
   wsb_hub_catch_up (cs->sub);
+}
+
+void
+wsb_dbus_subscribe (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+                    GDBusMethodInvocation *inv, GVariant *params)
+{
+  const char *channel;
+  guint64 since_seq, epoch;
+
+  g_variant_get (params, "(&stt)", &channel, &since_seq, &epoch);
+  subscribe (srv, peer, obj, inv, channel, since_seq, epoch, FALSE);
+}
+
+void
+wsb_dbus_subscribe_with_options (WsbDBusServer *srv, const WsbPeer *peer, SessionObject *obj,
+                                 GDBusMethodInvocation *inv, GVariant *params)
+{
+  const char *channel, *option;
+  guint64 since_seq, epoch;
+  g_autoptr (GVariantIter) options = NULL;
+  GVariant *value;
+  gboolean batch = FALSE;
+
+  g_variant_get (params, "(&stta{sv})", &channel, &since_seq, &epoch, &options);
+  while (g_variant_iter_loop (options, "{&sv}", &option, &value))
+    {
+      if (!g_str_equal (option, "batch"))
+        {
+          g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                                 "unknown option '%s' (known: batch)", option);
+          g_variant_unref (value);
+          return;
+        }
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        {
+          g_dbus_method_invocation_return_error (inv, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                                 "option 'batch' must be a boolean (b), not %s",
+                                                 g_variant_get_type_string (value));
+          g_variant_unref (value);
+          return;
+        }
+      batch = g_variant_get_boolean (value);
+    }
+  subscribe (srv, peer, obj, inv, channel, since_seq, epoch, batch);
 }
 
 void

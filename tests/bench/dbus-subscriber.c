@@ -3,7 +3,10 @@
  * counted (and timed with --latency from the payload's send time,
  * bench-meter.h) until --count have arrived (Gap signals count as lost).
  *
- *   dbus-subscriber --address ADDRESS --session NAME --count N [--latency]
+ *   dbus-subscriber --address ADDRESS --session NAME --count N [--latency] [--batch]
+ *
+ * With --batch it subscribes with SubscribeWithOptions(batch=true) and
+ * counts the messages of each Messages signal.
  *
  * Prints "READY" once subscribed, then one JSON result line, and exits 0;
  * exits 1 with the partial result when nothing came for --timeout seconds
@@ -30,6 +33,7 @@ typedef struct
 {
   BenchClientOptions c;
   char *address;
+  gboolean batch;
 } Options;
 
 typedef struct
@@ -58,7 +62,24 @@ on_signal (GDBusConnection *conn, const char *sender, const char *path, const ch
   Subscriber *sub = data;
   gboolean done = FALSE;
 
-  if (strcmp (signal, "Message") == 0)
+  if (strcmp (signal, "Messages") == 0)
+    {
+      g_autoptr (GVariant) list = g_variant_get_child_value (params, 1);
+      gsize n = g_variant_n_children (list);
+
+      for (gsize i = 0; i < n && !done; i++)
+        {
+          g_autoptr (GVariant) item = g_variant_get_child_value (list, i);
+          g_autoptr (GVariant) data_v = g_variant_get_child_value (item, 3);
+          gboolean binary;
+          gsize len;
+          const guint8 *bytes = g_variant_get_fixed_array (data_v, &len, 1);
+
+          g_variant_get_child (item, 2, "b", &binary);
+          done = bench_meter_message (&sub->meter, bytes, len, binary);
+        }
+    }
+  else if (strcmp (signal, "Message") == 0)
     {
       const char *text;
       gsize len;
@@ -117,6 +138,7 @@ parse_options (Options *o, int argc, char **argv)
 {
   GOptionEntry entries[] = {
     { "address", 0, 0, G_OPTION_ARG_STRING, &o->address, "The bus address (required)", "ADDRESS" },
+    { "batch", 0, 0, G_OPTION_ARG_NONE, &o->batch, "Batched Messages signals", NULL },
     { NULL },
   };
 
@@ -179,10 +201,22 @@ main (int argc, char **argv)
   path = session_path (conn, sub.opt.c.session);
   g_dbus_connection_signal_subscribe (conn, NULL, SESSION_IFACE, NULL, path, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &sub, NULL);
-  reply = g_dbus_connection_call_sync (
-      conn, BUS_NAME, path, SESSION_IFACE, "Subscribe",
-      g_variant_new ("(stt)", sub.opt.c.channel, (guint64) 0, (guint64) 0), NULL,
-      G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  if (sub.opt.batch)
+    {
+      GVariantBuilder options;
+
+      g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&options, "{sv}", "batch", g_variant_new_boolean (TRUE));
+      reply = g_dbus_connection_call_sync (
+          conn, BUS_NAME, path, SESSION_IFACE, "SubscribeWithOptions",
+          g_variant_new ("(stta{sv})", sub.opt.c.channel, (guint64) 0, (guint64) 0, &options), NULL,
+          G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+    }
+  else
+    reply = g_dbus_connection_call_sync (
+        conn, BUS_NAME, path, SESSION_IFACE, "Subscribe",
+        g_variant_new ("(stt)", sub.opt.c.channel, (guint64) 0, (guint64) 0), NULL,
+        G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
   if (!reply)
     bench_die ("Subscribe on %s: %s", path, error->message);
   printf ("READY\n");

@@ -8,9 +8,15 @@ directory another uid can read and runs it there.
     access_table_client.py dbus BUS_ADDRESS OPS_JSON
 
 OPS_JSON: [[op, session, options]], op one of list, get, subscribe, send,
-connect, disconnect, remove, create (options: {key: text} for create)."""
+connect, disconnect, remove, create (options: {key: text} for create).
+
+subscribe asks for the session's shared-memory ring over the socket API
+(its file descriptors must come to those allowed, and only to them) and
+for batched signals over D-Bus (SubscribeWithOptions must answer as
+Subscribe does)."""
 
 import json
+import os
 import socket
 import sys
 
@@ -35,7 +41,9 @@ class Socket:
         self.sock.connect(path)
         self.buf = b""
         self.next_id = 1
-        self.frame(pb.ClientFrame(hello=pb.Hello(api_major=1, client_name="access-table")))
+        self.fds = 0  # file descriptors received with any frame
+        self.frame(pb.ClientFrame(hello=pb.Hello(api_major=1, client_name="access-table",
+                                                 ring_version=1)))
         assert self.read().WhichOneof("frame") == "hello"
 
     def frame(self, f):
@@ -61,8 +69,11 @@ class Socket:
                         self.buf = self.buf[i + 1 + n:]
                         return f
                     break
-            chunk = self.sock.recv(65536)
+            chunk, fds, _, _ = socket.recv_fds(self.sock, 65536, 8)
             assert chunk, "EOF"
+            for fd in fds:
+                os.close(fd)
+            self.fds += len(fds)
             self.buf += chunk
 
     def request(self, **op):
@@ -77,6 +88,24 @@ class Socket:
                             f"{r.error.message}"), r
                 return "ok", r
 
+    def subscribe_ring(self, name):
+        """Subscribes asking for the ring: "ok" once its RingStart brought
+        the ring's two file descriptors; any descriptor that comes with a
+        refusal is named in the answer."""
+        before = self.fds
+        answer, _ = self.request(subscribe=self.pb.SubscribeRequest(session=name, channel="*",
+                                                                    ring=True))
+        if answer == "ok":
+            while True:
+                f = self.read()
+                if f.WhichOneof("frame") == "event" and f.event.WhichOneof("event") == "ring":
+                    break
+        if answer == "ok" and self.fds - before != 2:
+            return f"ok, but {self.fds - before} ring file descriptors"
+        if answer != "ok" and self.fds != before:
+            return f"{answer} (with {self.fds - before} file descriptors)"
+        return answer
+
     def run(self, op, name, options):
         pb = self.pb
         if op == "list":
@@ -85,7 +114,7 @@ class Socket:
         if op == "get":
             return self.request(get_session=pb.GetSessionRequest(session=name))[0]
         if op == "subscribe":
-            return self.request(subscribe=pb.SubscribeRequest(session=name, channel="*"))[0]
+            return self.subscribe_ring(name)
         if op == "send":
             return self.request(send=pb.SendRequest(session=name, data=b"x"))[0]
         if op == "connect":
@@ -127,7 +156,10 @@ class Bus:
         if op == "get":
             return self.call(MANAGER, manager, "GetSession", name)
         if op == "subscribe":
-            return self.call(path, sess, "Subscribe", "*", dbus.UInt64(0), dbus.UInt64(0))
+            plain = self.call(path, sess, "Subscribe", "*", dbus.UInt64(0), dbus.UInt64(0))
+            batched = self.call(path, sess, "SubscribeWithOptions", "batched", dbus.UInt64(0),
+                                dbus.UInt64(0), dbus.Dictionary({"batch": True}, signature="sv"))
+            return plain if plain == batched else f"Subscribe: {plain}; batched: {batched}"
         if op == "send":
             return self.call(path, sess, "Send", "x")
         if op == "connect":

@@ -60,7 +60,7 @@ class Client:
     def __init__(self, bus):
         self.conn = dbus.bus.BusConnection(bus.address)
         self.signals = []
-        self.conn.add_signal_receiver(self._record, path_keyword="path",
+        self.conn.add_signal_receiver(self._record, path_keyword="path", byte_arrays=True,
                                       member_keyword="member", interface_keyword="iface")
 
     def _record(self, *args, path=None, member=None, iface=None):
@@ -79,21 +79,30 @@ class Client:
         return _plain(self.obj(session_path(name)).Get(SESSION, prop, dbus_interface=PROPS))
 
     def got(self, member, iface=None):
+        """The signals received named member (None: all) of iface (None: any)."""
         pump()
-        return [s for s in self.signals if s[1] == member and (iface is None or s[0] == iface)]
+        return [s for s in self.signals
+                if member in (None, s[1]) and (iface is None or s[0] == iface)]
 
     def messages(self):
-        """(channel, seq, text) of every Message signal received."""
-        return [(a[0], a[1], a[3]) for _, _, _, a in self.got("Message", SESSION)]
+        """(channel, seq, text) of every text message received, in Message
+        signals or in batched Messages signals."""
+        out = []
+        for _, member, _, a in self.got(None, SESSION):
+            if member == "Message":
+                out.append((a[0], a[1], a[3]))
+            elif member == "Messages":
+                out += [(a[0], seq, data.decode()) for seq, _, binary, data in a[1] if not binary]
+        return out
 
     def close(self):
         self.conn.close()
 
 
 def _plain(v):
-    if isinstance(v, dbus.Array) and v.signature == "y":
+    if isinstance(v, (dbus.ByteArray, dbus.Array)) and getattr(v, "signature", "y") == "y":
         return bytes(v)
-    if isinstance(v, (dbus.Array, list)):
+    if isinstance(v, (dbus.Array, dbus.Struct, list)):
         return [_plain(x) for x in v]
     if isinstance(v, dbus.Dictionary):
         return {str(k): _plain(x) for k, x in v.items()}
@@ -682,12 +691,14 @@ def _rss(pid):
     raise AssertionError("no VmRSS")
 
 
-def test_dbus_stalled_bus_costs_bounded_memory_then_gaps(wsb, bus):
+@pytest.mark.parametrize("batch", [False, True], ids=["plain", "batched"])
+def test_dbus_stalled_bus_costs_bounded_memory_then_gaps(wsb, bus, batch):
     """A dbus-daemon that stops reading (SIGSTOP) while a session streams to
     a D-Bus subscriber: the daemon does not queue signals without limit (at
     most client_buffer_bytes of them, then the D-Bus subscribers lose
     messages), the session and the socket API go on, and once the bus reads
-    again the D-Bus subscriber is told what it lost by a Gap."""
+    again the D-Bus subscriber is told what it lost by a Gap. The same with
+    batched Messages signals."""
     from test_hostile import frame
     from test_robustness import rss_meaningful
     payload = b'{"n":0,"pad":"' + b"p" * 1000 + b'"}'
@@ -697,7 +708,8 @@ def test_dbus_stalled_bus_costs_bounded_memory_then_gaps(wsb, bus):
     daemon = dbus_daemon(wsb, bus, session_conf("s", up.url, autoconnect="false",
                                                 compression="false"))
     sub = Client(bus)
-    sub.session("s", "Subscribe", "*", dbus.UInt64(0), dbus.UInt64(0))
+    sub.session("s", "SubscribeWithOptions", "*", dbus.UInt64(0), dbus.UInt64(0),
+                dbus.Dictionary({"batch": batch}, signature="sv"))
     api = wsbtest.ApiClient(daemon.socket)
     api.hello()
     before = _rss(daemon.proc.pid)
@@ -728,3 +740,16 @@ def test_dbus_stalled_bus_costs_bounded_memory_then_gaps(wsb, bus):
     gaps = [(a[1], a[2]) for *_, a in sub.got("Gap")]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert gaps and all(not (lo <= s <= hi) for lo, hi in gaps for s in seqs)
+    assert_in_seq_order(sub)
+
+
+def assert_in_seq_order(client):
+    """Messages and gaps reached client in seq order: every seq of a
+    Message, Messages or Gap signal after those of the signals before it."""
+    last = 0
+    for _, member, _, a in client.got(None, SESSION):
+        ranges = {"Message": lambda: [(a[1], a[1])], "Gap": lambda: [(a[1], a[2])],
+                  "Messages": lambda: [(m[0], m[0]) for m in a[1]]}.get(member, list)()
+        for lo, hi in ranges:
+            assert lo > last and hi >= lo, f"{member} of seqs {lo}..{hi} after seq {last}"
+            last = hi
