@@ -39,6 +39,7 @@ struct _WsbIpcServer
   GBytes *state_body;
   GHashTable *rings;        /* session name → WsbIpcRing*, while read */
   GPtrArray *rings_written; /* WsbIpcRing* written since the last flush */
+  GArray *wake_polls;       /* struct pollfd, scratch for waking readers */
 };
 
 struct _WsbIpcClient

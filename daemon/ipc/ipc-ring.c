@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "ipc-private.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <errno.h>
@@ -147,6 +148,7 @@ wsb_ipc_rings_init (WsbIpcServer *srv)
 {
   srv->rings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) ring_free);
   srv->rings_written = g_ptr_array_new ();
+  srv->wake_polls = g_array_new (FALSE, FALSE, sizeof (struct pollfd));
 }
 
 void
@@ -154,6 +156,7 @@ wsb_ipc_rings_free (WsbIpcServer *srv)
 {
   g_clear_pointer (&srv->rings, g_hash_table_unref);
   g_clear_pointer (&srv->rings_written, g_ptr_array_unref);
+  g_clear_pointer (&srv->wake_polls, g_array_unref);
 }
 
 /* The RingStart event, with the ring and the eventfd on its first byte. */
@@ -271,6 +274,35 @@ wsb_ipc_ring_carries (WsbIpcSub *cs, WsbMessage *m)
   return cs->ring && wsb_ring_fits (cs->ring->data_bytes, ring_channel_len (m), m->data_len);
 }
 
+/* Wakes the readers of ring that need it. A reader reads its eventfd
+ * before it reads the ring (proto/RING.md), so one whose eventfd is still
+ * readable has yet to read the ring and will find this batch: it is not
+ * signalled again. Which ones are is asked with one poll for all of them,
+ * so a reader busy with the last batch costs no write and no wake-up. */
+static void
+wake_readers (WsbIpcServer *srv, WsbIpcRing *ring)
+{
+  guint n = ring->readers->len;
+  struct pollfd *fds;
+
+  if (n == 1)
+    {
+      wsb_ring_wakeup (((WsbIpcSub *) ring->readers->pdata[0])->wake_fd);
+      return;
+    }
+  g_array_set_size (srv->wake_polls, n);
+  fds = (struct pollfd *) (gpointer) srv->wake_polls->data;
+  for (guint k = 0; k < n; k++)
+    fds[k] = (struct pollfd){ .fd = ((WsbIpcSub *) ring->readers->pdata[k])->wake_fd,
+                              .events = POLLIN };
+  if (poll (fds, n, 0) < 0)
+    for (guint k = 0; k < n; k++)
+      fds[k].revents = 0; /* ENOMEM, EINTR: wake them all */
+  for (guint k = 0; k < n; k++)
+    if (!(fds[k].revents & POLLIN))
+      wsb_ring_wakeup (fds[k].fd);
+}
+
 void
 wsb_ipc_rings_flush (WsbIpcServer *srv)
 {
@@ -279,8 +311,8 @@ wsb_ipc_rings_flush (WsbIpcServer *srv)
       WsbIpcRing *ring = srv->rings_written->pdata[i];
 
       ring->written = FALSE;
-      for (guint k = 0; k < ring->readers->len; k++)
-        wsb_ring_wakeup (((WsbIpcSub *) ring->readers->pdata[k])->wake_fd);
+      if (ring->readers->len)
+        wake_readers (srv, ring);
     }
   g_ptr_array_set_size (srv->rings_written, 0);
 }

@@ -255,3 +255,40 @@ def test_libwsbridge_without_rings_when_told(wsb, monkeypatch):
     rc, msgs = watch.wait()
     assert rc == 0 and len(msgs) == 5
     assert not _ring_fds(daemon), "WSBRIDGE_NO_RING=1 still made a ring"
+
+
+def _eventfd_count(fd):
+    """The eventfd's counter, read (and so reset): 0 if it was not signalled."""
+    try:
+        return int.from_bytes(os.read(fd, 8), "little")
+    except BlockingIOError:
+        return 0
+
+
+def test_a_reader_is_not_woken_again_before_it_reads_its_eventfd(wsb):
+    """proto/RING.md, wake-ups: a reader reads its eventfd before the ring,
+    so the daemon does not signal an eventfd that is still readable (that
+    reader will find the new batch anyway); one that read it is signalled
+    for the next batch."""
+    server = wsb.server()
+    daemon = wsb.daemon(session_conf("feed", server.url))
+    daemon.wait_state("feed", "open")
+    busy, idle = RingClient(daemon.socket), RingClient(daemon.socket)
+    rs, busy_ring, busy_wake, _ = busy.ring_start(busy.subscribe_ring("feed"))
+    rs_idle, idle_ring, idle_wake, _ = idle.ring_start(idle.subscribe_ring("feed"))
+    os.set_blocking(busy_wake, False)
+    os.set_blocking(idle_wake, False)
+    reader = _open_ring(rs, busy_ring)
+    idle_reader = _open_ring(rs_idle, idle_ring)
+    batches = 5
+    for i in range(batches):
+        server.inject(f"batch {i}")
+        # The idle reader takes each batch before the next comes.
+        _records(idle_reader, idle_wake, 1)
+    # The busy one, which never read its eventfd, was signalled once.
+    assert _eventfd_count(busy_wake) == 1
+    assert [r.data.decode() for _, r in reader] == [f"batch {i}" for i in range(batches)]
+    server.inject("after")
+    wait_for(lambda: select.select([busy_wake], [], [], 0)[0], 5 * SLOW,
+             "a wake-up for the reader that read its eventfd")
+    assert [r.data.decode() for _, r in reader] == ["after"]
