@@ -1,7 +1,8 @@
 /* Fuzz target: D-Bus method calls into the daemon's D-Bus frontend
  * (dbus-*.c), the arguments it reads itself: CreateSession's name, URL and
- * options, session names, Send and SendBinary's data, Subscribe's channel
- * and resume point, Unsubscribe, property reads. Per input a fresh hub
+ * options, session names, Send and SendBinary's data, Subscribe's (and
+ * SubscribeWithOptions') channel, resume point and options, Unsubscribe,
+ * property reads. Per input a fresh hub
  * (sessions "demo" and "b", autoconnect off) is served over a peer-to-peer
  * GDBus connection on a socketpair, as wsbridged serves the bus: the target
  * is the caller on the other end, and the bus too (it answers the daemon's
@@ -64,6 +65,7 @@ static const Method methods[] = {
   { PROPS_IFACE, "GetAll", "(s)", TRUE },
   /* Not a call: the bus says the caller left (NameOwnerChanged). */
   { NULL, "NameOwnerChanged", "()", FALSE },
+  { SESSION_IFACE, "SubscribeWithOptions", "(stta{sv})", TRUE },
 };
 
 static const Method ping = { "org.freedesktop.DBus.Peer", "Ping", "()", FALSE };
