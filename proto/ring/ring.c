@@ -32,6 +32,8 @@ enum
 /* A reader that keeps finding its record overwritten while it copies it
  * (a writer lapping it without pause) gives up for this call. */
 #define MAX_RETRIES 1000
+/* How many bytes of records a reader copies out of the ring at once. */
+#define RUN_BYTES (64 * 1024)
 
 static inline uint64_t
 align8 (uint64_t n)
@@ -149,18 +151,21 @@ at (const WsbRingWriter *w, uint64_t pos)
 }
 
 /* Moves the tail past every record that writing up to end overwrites, and
- * tells readers before a byte of them changes. */
+ * tells readers before a byte of them changes. Once the ring is full every
+ * record written would move it, each time with a full fence: it moves a
+ * sixty-fourth of the ring further instead, so the fence comes once per
+ * that many bytes of records (RING.md, Writing). */
 static void
 make_room (WsbRingWriter *w, uint64_t pos, uint64_t end)
 {
   _Atomic uint64_t *tailp = pos_field (w->map, OFF_TAIL_POS);
   uint64_t tail = atomic_load_explicit (tailp, memory_order_relaxed);
-  uint64_t old = tail;
+  uint64_t slack = w->data_bytes / 64;
 
-  while (tail < pos && end - tail > w->data_bytes)
-    tail += get32 (at (w, tail) + REC_SIZE);
-  if (tail == old)
+  if (end - tail <= w->data_bytes)
     return;
+  while (tail < pos && end + slack - tail > w->data_bytes)
+    tail += get32 (at (w, tail) + REC_SIZE);
   atomic_store_explicit (tailp, tail, memory_order_relaxed);
   /* The new tail is seen before any byte written below it. */
   atomic_thread_fence (memory_order_seq_cst);
@@ -293,83 +298,147 @@ ensure_copy (WsbRingReader *r, size_t size)
   return true;
 }
 
+/* What the steps of a read come to besides the public outcomes. */
+enum
+{
+  STEP_RETRY = 100, /* the tail moved or passed the copy: start over */
+  STEP_FILLED,      /* the run holds the record at pos */
+  STEP_REFILL,      /* the record at pos is not whole in the run */
+};
+
+/* Copies the run of records from r->pos up to the writer's position (at
+ * most RUN_BYTES, or the one record at pos if it is larger, never past the
+ * end of the record area) out of the ring, checking the tail once for all
+ * of them (RING.md, Reading, steps 1 to 3). */
+static int
+fill_run (WsbRingReader *r)
+{
+  /* The tail, then the write position, then the tail again: when it did
+   * not move, the two describe one moment of the writer, at which tail <=
+   * write_pos <= tail + data_bytes holds (the writer keeps it). */
+  uint64_t tail = atomic_load_explicit (pos_field (r->map, OFF_TAIL_POS), memory_order_acquire);
+  uint64_t w = atomic_load_explicit (pos_field (r->map, OFF_WRITE_POS), memory_order_acquire);
+  uint64_t remaining, len, size;
+
+  if (atomic_load_explicit (pos_field (r->map, OFF_TAIL_POS), memory_order_acquire) != tail)
+    return STEP_RETRY;
+  if (tail > w || w - tail > r->data_bytes || (w | tail) % 8)
+    return WSB_RING_CORRUPT;
+  if (r->pos < tail)
+    r->pos = tail; /* fell behind by more than the ring */
+  if (r->pos == w)
+    return WSB_RING_EMPTY;
+  if (r->pos > w)
+    return WSB_RING_CORRUPT;
+  remaining = r->data_bytes - (r->pos & (r->data_bytes - 1));
+  len = w - r->pos < remaining ? w - r->pos : remaining;
+  if (len > RUN_BYTES)
+    len = RUN_BYTES;
+  if (!ensure_copy (r, len))
+    return WSB_RING_CORRUPT;
+  memcpy (r->copy, rd_at (r, r->pos), len);
+  if (overwritten (r, r->pos))
+    return STEP_RETRY;
+  /* A record larger than a run comes alone; take_from_run checks it. */
+  size = get32 (r->copy + REC_SIZE);
+  if (get16 (r->copy + REC_KIND) != WSB_RING_KIND_PAD && size > len && size <= remaining
+      && size <= w - r->pos
+      && size <= WSB_RING_RECORD_HEAD + wsb_ring_max_record (r->data_bytes) + 8)
+    {
+      len = size;
+      if (!ensure_copy (r, len))
+        return WSB_RING_CORRUPT;
+      memcpy (r->copy, rd_at (r, r->pos), len);
+      if (overwritten (r, r->pos))
+        return STEP_RETRY;
+    }
+  r->run_pos = r->pos;
+  r->run_len = len;
+  r->run_write_pos = w;
+  return STEP_FILLED;
+}
+
+/* The record at r->pos, parsed from the run; every field is checked, as
+ * the ring's bytes may be anything a hostile writer put there. */
+static int
+take_from_run (WsbRingReader *r, WsbRingRecord *rec)
+{
+  uint64_t at = r->pos - r->run_pos;
+  uint64_t left = r->run_len - at;
+  const uint8_t *p = r->copy + at;
+  uint64_t size = get32 (p + REC_SIZE), seq, plen, clen;
+  unsigned kind = get16 (p + REC_KIND);
+
+  if (kind == WSB_RING_KIND_PAD)
+    {
+      if (size != r->data_bytes - (r->pos & (r->data_bytes - 1))
+          || size > r->run_write_pos - r->pos)
+        return WSB_RING_CORRUPT;
+      r->pos += size;
+      return STEP_REFILL;
+    }
+  if (size < WSB_RING_RECORD_HEAD || size % 8
+      || size > WSB_RING_RECORD_HEAD + wsb_ring_max_record (r->data_bytes) + 8)
+    return WSB_RING_CORRUPT;
+  if (size > left)
+    /* Cut off by the run's end: copied again from its start, where a
+     * record that does not fit at all is corrupt. */
+    return at ? STEP_REFILL : WSB_RING_CORRUPT;
+  seq = get64 (p + REC_SEQ);
+  plen = get32 (p + REC_LEN);
+  clen = get16 (p + REC_CHANNEL_LEN);
+  if ((kind != WSB_RING_KIND_MESSAGE && kind != WSB_RING_KIND_ELSEWHERE)
+      || size != align8 (WSB_RING_RECORD_HEAD + clen + plen)
+      || (kind == WSB_RING_KIND_ELSEWHERE && plen) || seq <= r->last_seq)
+    return WSB_RING_CORRUPT;
+  /* A session's seqs are consecutive in its ring: a jump is a loss (the
+   * reader fell behind by more than the ring). */
+  if (seq > r->last_seq + 1)
+    {
+      rec->lost_from = r->last_seq + 1;
+      rec->lost_to = seq - 1;
+    }
+  rec->seq = seq;
+  rec->time_us = (int64_t) get64 (p + REC_TIME);
+  rec->binary = (get16 (p + REC_FLAGS) & WSB_RING_FLAG_BINARY) != 0;
+  rec->channel = (const char *) p + WSB_RING_RECORD_HEAD;
+  rec->channel_len = clen;
+  rec->data = p + WSB_RING_RECORD_HEAD + clen;
+  rec->len = plen;
+  r->pos += size;
+  r->last_seq = seq;
+  return kind == WSB_RING_KIND_MESSAGE ? WSB_RING_MESSAGE : WSB_RING_ELSEWHERE;
+}
+
+/* The records are read a run at a time: one copy and one check of the
+ * tail for all the records the writer had written, then each parsed from
+ * the copy, which the writer cannot touch. A record delivered from a run
+ * may have been overwritten in the ring since; it was whole when copied. */
 WsbRingStatus
 wsb_ring_next (WsbRingReader *r, WsbRingRecord *rec)
 {
   memset (rec, 0, sizeof *rec);
-  for (int attempt = 0; attempt < MAX_RETRIES; attempt++)
+  for (int attempt = 0; attempt < MAX_RETRIES;)
     {
-      /* The tail, then the write position, then the tail again: when it
-       * did not move, the two describe one moment of the writer, at which
-       * tail <= write_pos <= tail + data_bytes holds (the writer keeps it). */
-      uint64_t tail = atomic_load_explicit (pos_field (r->map, OFF_TAIL_POS), memory_order_acquire);
-      uint64_t w = atomic_load_explicit (pos_field (r->map, OFF_WRITE_POS), memory_order_acquire);
-      uint64_t off, remaining, size, clen, plen, seq;
-      uint8_t head[WSB_RING_RECORD_HEAD];
-      unsigned kind;
+      int step;
 
-      if (atomic_load_explicit (pos_field (r->map, OFF_TAIL_POS), memory_order_acquire) != tail)
-        continue;
-      if (tail > w || w - tail > r->data_bytes || (w | tail) % 8)
-        return WSB_RING_CORRUPT;
-      if (r->pos < tail)
+      if (r->pos >= r->run_pos && r->pos - r->run_pos < r->run_len)
+        step = take_from_run (r, rec);
+      else
+        step = fill_run (r);
+      switch (step)
         {
-          r->pos = tail; /* fell behind by more than the ring */
+          case STEP_RETRY:
+            attempt++;
+            /* fall through */
+          case STEP_REFILL:
+            r->run_len = 0;
+            /* fall through */
+          case STEP_FILLED:
+            continue;
+          default:
+            return step;
         }
-      if (r->pos == w)
-        return WSB_RING_EMPTY;
-      if (r->pos > w)
-        return WSB_RING_CORRUPT;
-      off = r->pos & (r->data_bytes - 1);
-      remaining = r->data_bytes - off;
-      memcpy (head, rd_at (r, r->pos), remaining < sizeof head ? remaining : sizeof head);
-      if (overwritten (r, r->pos))
-        continue;
-      size = get32 (head + REC_SIZE);
-      kind = get16 (head + REC_KIND);
-      if (kind == WSB_RING_KIND_PAD)
-        {
-          if (size != remaining || size > w - r->pos)
-            return WSB_RING_CORRUPT;
-          r->pos += size;
-          continue;
-        }
-      if (remaining < WSB_RING_RECORD_HEAD || size < WSB_RING_RECORD_HEAD || size % 8
-          || size > remaining || size > w - r->pos
-          || size > WSB_RING_RECORD_HEAD + wsb_ring_max_record (r->data_bytes) + 8)
-        return WSB_RING_CORRUPT;
-      if (!ensure_copy (r, size))
-        return WSB_RING_CORRUPT;
-      memcpy (r->copy, rd_at (r, r->pos), size);
-      if (overwritten (r, r->pos))
-        continue;
-      /* The copy is whole: from here on only it is read. */
-      size = get32 (r->copy + REC_SIZE);
-      kind = get16 (r->copy + REC_KIND);
-      seq = get64 (r->copy + REC_SEQ);
-      plen = get32 (r->copy + REC_LEN);
-      clen = get16 (r->copy + REC_CHANNEL_LEN);
-      if ((kind != WSB_RING_KIND_MESSAGE && kind != WSB_RING_KIND_ELSEWHERE)
-          || size != align8 (WSB_RING_RECORD_HEAD + clen + plen)
-          || (kind == WSB_RING_KIND_ELSEWHERE && plen) || seq <= r->last_seq)
-        return WSB_RING_CORRUPT;
-      /* A session's seqs are consecutive in its ring: a jump is a loss
-       * (lagged tells why: the reader fell behind by more than the ring). */
-      if (seq > r->last_seq + 1)
-        {
-          rec->lost_from = r->last_seq + 1;
-          rec->lost_to = seq - 1;
-        }
-      rec->seq = seq;
-      rec->time_us = (int64_t) get64 (r->copy + REC_TIME);
-      rec->binary = (get16 (r->copy + REC_FLAGS) & WSB_RING_FLAG_BINARY) != 0;
-      rec->channel = (const char *) r->copy + WSB_RING_RECORD_HEAD;
-      rec->channel_len = clen;
-      rec->data = r->copy + WSB_RING_RECORD_HEAD + clen;
-      rec->len = plen;
-      r->pos += size;
-      r->last_seq = seq;
-      return kind == WSB_RING_KIND_MESSAGE ? WSB_RING_MESSAGE : WSB_RING_ELSEWHERE;
     }
   return WSB_RING_EMPTY;
 }

@@ -77,8 +77,11 @@ typedef struct
   uint64_t epoch;
   uint64_t pos;      /* the next record to read */
   uint64_t last_seq; /* of the last record read (or the one before the start) */
-  uint8_t *copy;     /* the record being delivered, copied out of the ring */
+  uint8_t *copy;     /* the run of records being delivered, copied out of the ring */
   size_t copy_size;
+  uint64_t run_pos;       /* the ring position of copy's first byte */
+  uint64_t run_len;       /* bytes of records in copy (0: none) */
+  uint64_t run_write_pos; /* the writer's position when the run was copied */
 } WsbRingReader;
 
 typedef enum

@@ -5,7 +5,7 @@
  *         positions, the reader's start and its last seq (little endian),
  *         the rest the record area (64 KiB, repeated to fill it); the
  *         reader must return, stay inside the mapping (ASan), and deliver
- *         only records that lie within what it copied, in rising seqs;
+ *         only records that lie within the run it copied, in rising seqs;
  *   odd:  a script for an honest writer: each 4 bytes a message (channel
  *         length, payload length, how many records the reader lets pass
  *         before reading); the reader must get every message byte for
@@ -61,9 +61,10 @@ hostile (const uint8_t *data, size_t size)
         break;
       if (rec.seq <= last)
         abort ();
-      if (rec.channel_len + rec.len > r.copy_size
-          || (const uint8_t *) rec.channel != r.copy + WSB_RING_RECORD_HEAD
-          || rec.data != r.copy + WSB_RING_RECORD_HEAD + rec.channel_len)
+      /* Inside the run the reader copied: a head, the channel, the data. */
+      if (r.run_len > r.copy_size || (const uint8_t *) rec.channel < r.copy + WSB_RING_RECORD_HEAD
+          || rec.data != (const uint8_t *) rec.channel + rec.channel_len
+          || rec.data > r.copy + r.run_len || rec.len > (size_t) (r.copy + r.run_len - rec.data))
         abort ();
       last = rec.seq;
     }
