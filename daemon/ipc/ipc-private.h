@@ -77,6 +77,7 @@ typedef struct
   WsbIpcClient *client;
   WsbSubscription *sub;
   WsbIpcRing *ring; /* live messages go through it (ipc-ring.c) */
+  guint64 ring_max; /* the most channel and payload bytes a record of it holds */
   int wake_fd;      /* its eventfd, -1 without a ring */
 } WsbIpcSub;
 
@@ -116,8 +117,20 @@ void wsb_ipc_rings_free (WsbIpcServer *srv);
 void wsb_ipc_ring_attach (WsbIpcSub *cs);
 /* cs ends: its ring goes with the last reader. */
 void wsb_ipc_ring_detach (WsbIpcSub *cs);
-/* Whether m reaches cs through its ring, not the socket. */
-gboolean wsb_ipc_ring_carries (WsbIpcSub *cs, WsbMessage *m);
+/* The length of m's channel name as a ring records it: 0 for "*". */
+static inline gsize
+wsb_ipc_ring_channel_len (const WsbMessage *m)
+{
+  return m->channel_len == 1 && wsb_message_channel (m)[0] == '*' ? 0 : m->channel_len;
+}
+
+/* Whether m reaches cs through its ring, not the socket (wsb_ring_fits,
+ * asked for every message and reader, with the ring's limit kept in cs). */
+static inline gboolean
+wsb_ipc_ring_carries (const WsbIpcSub *cs, const WsbMessage *m)
+{
+  return cs->ring && wsb_ipc_ring_channel_len (m) + m->data_len <= cs->ring_max;
+}
 /* After a read's fan-out: one wake-up for each reader of each ring written. */
 void wsb_ipc_rings_flush (WsbIpcServer *srv);
 

@@ -45,20 +45,14 @@ ring_size (guint64 configured)
   return n;
 }
 
-/* The length of the channel's name as the ring records it: 0 for "*". */
-static gsize
-ring_channel_len (const WsbMessage *m)
-{
-  return m->channel_len == 1 && wsb_message_channel (m)[0] == '*' ? 0 : m->channel_len;
-}
-
 static void
 on_feed_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
 {
   WsbIpcRing *ring = data;
 
   wsb_ring_write (wsb_ring_file_writer (ring->file), m->seq, m->time_us, m->binary,
-                  wsb_message_channel (m), ring_channel_len (m), wsb_message_data (m), m->data_len);
+                  wsb_message_channel (m), wsb_ipc_ring_channel_len (m), wsb_message_data (m),
+                  m->data_len);
   if (!ring->written)
     {
       ring->written = TRUE;
@@ -225,6 +219,8 @@ wsb_ipc_ring_attach (WsbIpcSub *cs)
       if (send_ring_start (cs, ring, &error))
         {
           cs->ring = ring;
+          /* wsb_ring_fits's limit; lengths are within its other bounds. */
+          cs->ring_max = wsb_ring_max_record (ring->data_bytes);
           g_ptr_array_add (ring->readers, cs);
           return;
         }
@@ -266,12 +262,6 @@ wsb_ipc_ring_detach (WsbIpcSub *cs)
    * session's subscriptions, where the feed may not be unsubscribed). */
   if (ring->readers->len == 0 && !ring->drop_id)
     ring->drop_id = g_idle_add (drop_if_unread, ring);
-}
-
-gboolean
-wsb_ipc_ring_carries (WsbIpcSub *cs, WsbMessage *m)
-{
-  return cs->ring && wsb_ring_fits (cs->ring->data_bytes, ring_channel_len (m), m->data_len);
 }
 
 /* Wakes the readers of ring that need it. A reader reads its eventfd
