@@ -44,7 +44,7 @@ deliver (HubChannel *ch, WsbMessage *m)
   for (guint i = 0; i < ch->subs->len; i++)
     {
       WsbSubscription *sub = g_ptr_array_index (ch->subs, i);
-      if (sub->funcs)
+      if (sub->funcs && !sub->messages_elsewhere)
         sub->funcs->message (sub, m, sub->data);
     }
 }

@@ -118,7 +118,8 @@ struct _WsbSubscription
   gpointer data;
   guint64 since_seq; /* what catch-up replays after */
   guint64 since_epoch;
-  gboolean opening; /* catch-up starts with the connection's opening messages */
+  gboolean opening;            /* catch-up starts with the connection's opening messages */
+  gboolean messages_elsewhere; /* live messages are not delivered to it */
 };
 
 static inline const char *

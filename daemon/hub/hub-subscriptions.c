@@ -119,6 +119,12 @@ wsb_subscription_get_session (WsbSubscription *sub)
   return hs_name (sub->hs);
 }
 
+void
+wsb_subscription_set_messages_elsewhere (WsbSubscription *sub)
+{
+  sub->messages_elsewhere = TRUE;
+}
+
 const char *
 wsb_subscription_get_channel (WsbSubscription *sub)
 {

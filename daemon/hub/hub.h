@@ -119,6 +119,12 @@ void wsb_hub_catch_up (WsbSubscription *sub);
  * (its first opening_messages messages of the channel), as a connection
  * of the subscriber's own would have received them, then live ones. */
 void wsb_subscription_want_opening (WsbSubscription *sub);
+/* Live messages reach sub another way from now on (the socket frontend's
+ * ring, whose own subscription to every message hands on those the ring
+ * cannot hold): the hub no longer calls its message function for them, so
+ * a hundred such subscribers cost a message nothing each. Gaps, state
+ * changes and the end still come. */
+void wsb_subscription_set_messages_elsewhere (WsbSubscription *sub);
 void wsb_hub_unsubscribe (WsbSubscription *sub);
 const char *wsb_subscription_get_session (WsbSubscription *sub);
 const char *wsb_subscription_get_channel (WsbSubscription *sub);

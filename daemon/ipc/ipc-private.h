@@ -77,7 +77,6 @@ typedef struct
   WsbIpcClient *client;
   WsbSubscription *sub;
   WsbIpcRing *ring; /* live messages go through it (ipc-ring.c) */
-  guint64 ring_max; /* the most channel and payload bytes a record of it holds */
   int wake_fd;      /* its eventfd, -1 without a ring */
 } WsbIpcSub;
 
@@ -124,13 +123,6 @@ wsb_ipc_ring_channel_len (const WsbMessage *m)
   return m->channel_len == 1 && wsb_message_channel (m)[0] == '*' ? 0 : m->channel_len;
 }
 
-/* Whether m reaches cs through its ring, not the socket (wsb_ring_fits,
- * asked for every message and reader, with the ring's limit kept in cs). */
-static inline gboolean
-wsb_ipc_ring_carries (const WsbIpcSub *cs, const WsbMessage *m)
-{
-  return cs->ring && wsb_ipc_ring_channel_len (m) + m->data_len <= cs->ring_max;
-}
 /* After a read's fan-out: one wake-up for each reader of each ring written. */
 void wsb_ipc_rings_flush (WsbIpcServer *srv);
 
@@ -141,6 +133,8 @@ void wsb_ipc_forget_state (WsbIpcServer *srv);
 GHashTable *wsb_ipc_subs_new (void);
 /* How c->out asks c's subscriptions for their gaps (data: the client). */
 extern const WsbOutQueueFuncs wsb_ipc_sub_queue_funcs;
+/* Queues m for cs's client on the socket. */
+void wsb_ipc_sub_push_message (WsbIpcSub *cs, WsbMessage *m);
 /* Subscribes c and adds the subscription to c->subs. */
 WsbIpcSub *wsb_ipc_sub_new (WsbIpcClient *c, const char *session, const char *channel,
                             guint64 since_seq, guint64 epoch, GError **error);

@@ -11,6 +11,7 @@
 #include "ipc-private.h"
 
 #include <poll.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <errno.h>
@@ -45,14 +46,35 @@ ring_size (guint64 configured)
   return n;
 }
 
+/* A message too large for the ring: an ELSEWHERE record stands for it in
+ * the ring, and each reader of its channel gets it on the socket. */
+static void
+hand_on (WsbIpcRing *ring, WsbMessage *m)
+{
+  const char *channel = wsb_message_channel (m);
+
+  for (guint i = 0; i < ring->readers->len; i++)
+    {
+      WsbIpcSub *cs = ring->readers->pdata[i];
+      const char *wanted = wsb_subscription_get_channel (cs->sub);
+
+      if (g_str_equal (wanted, "*")
+          || (strlen (wanted) == m->channel_len && memcmp (wanted, channel, m->channel_len) == 0))
+        wsb_ipc_sub_push_message (cs, m);
+    }
+}
+
+/* Every live message of the session, for all the ring's readers at once
+ * (their own subscriptions take none: wsb_subscription_set_messages_elsewhere). */
 static void
 on_feed_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
 {
   WsbIpcRing *ring = data;
 
-  wsb_ring_write (wsb_ring_file_writer (ring->file), m->seq, m->time_us, m->binary,
-                  wsb_message_channel (m), wsb_ipc_ring_channel_len (m), wsb_message_data (m),
-                  m->data_len);
+  if (!wsb_ring_write (wsb_ring_file_writer (ring->file), m->seq, m->time_us, m->binary,
+                       wsb_message_channel (m), wsb_ipc_ring_channel_len (m), wsb_message_data (m),
+                       m->data_len))
+    hand_on (ring, m);
   if (!ring->written)
     {
       ring->written = TRUE;
@@ -219,8 +241,8 @@ wsb_ipc_ring_attach (WsbIpcSub *cs)
       if (send_ring_start (cs, ring, &error))
         {
           cs->ring = ring;
-          /* wsb_ring_fits's limit; lengths are within its other bounds. */
-          cs->ring_max = wsb_ring_max_record (ring->data_bytes);
+          /* From now on its live messages come from the feed (on_feed_message). */
+          wsb_subscription_set_messages_elsewhere (cs->sub);
           g_ptr_array_add (ring->readers, cs);
           return;
         }

@@ -60,14 +60,19 @@ const WsbOutQueueFuncs wsb_ipc_sub_queue_funcs = {
   .gap_body = queue_gap_body,
 };
 
+void
+wsb_ipc_sub_push_message (WsbIpcSub *cs, WsbMessage *m)
+{
+  WsbIpcClient *c = cs->client;
+
+  if (!c->dead)
+    wsb_ipc_client_queued (c, wsb_out_queue_push_message (c->out, cs->q.id, m));
+}
+
 static void
 on_sub_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
 {
-  WsbIpcSub *cs = data;
-  WsbIpcClient *c = cs->client;
-
-  if (!c->dead && !wsb_ipc_ring_carries (cs, m))
-    wsb_ipc_client_queued (c, wsb_out_queue_push_message (c->out, cs->q.id, m));
+  wsb_ipc_sub_push_message (data, m);
 }
 
 static void

@@ -145,17 +145,20 @@ def test_channel_subscription_and_messages_too_large_for_the_ring(wsb):
     reader = _open_ring(rs, ring_fd)
 
     big = json.dumps({"channel": "x", "pad": "z" * (20 * KIB)})  # over a quarter of 64 KiB
+    big_y = json.dumps({"channel": "y", "pad": "w" * (20 * KIB)})
     items = [json.dumps({"channel": "x", "n": 1}), json.dumps({"channel": "y", "n": 2}),
-             big, json.dumps({"channel": "x", "n": 3})]
+             big_y, big, json.dumps({"channel": "x", "n": 3})]
     server.inject(*items)
-    got, _ = _records(reader, wake_fd, 4)
+    got, _ = _records(reader, wake_fd, 5)
     kinds = [(status, r.channel) for status, r in got]
-    assert kinds == [(ring.MESSAGE, "x"), (ring.MESSAGE, "y"), (ring.ELSEWHERE, "x"),
-                     (ring.MESSAGE, "x")], kinds
-    # The client keeps its channel's records; the large one comes on the socket.
+    assert kinds == [(ring.MESSAGE, "x"), (ring.MESSAGE, "y"), (ring.ELSEWHERE, "y"),
+                     (ring.ELSEWHERE, "x"), (ring.MESSAGE, "x")], kinds
+    # The client keeps its channel's records; the large one of its channel
+    # comes on the socket, that of another channel does not.
     ev = c.next_event()
-    assert ev.WhichOneof("event") == "message" and ev.message.seq == got[2][1].seq
+    assert ev.WhichOneof("event") == "message" and ev.message.seq == got[3][1].seq
     assert ev.message.data.decode() == big
+    assert c.next_event(timeout=0.3) is None
 
 
 def test_clients_that_do_not_ask_keep_the_socket(wsb):

@@ -427,6 +427,45 @@ test_gaps_for_what_the_history_lost (void)
 }
 
 static void
+on_state_recorded (WsbSubscription *sub, WsbStateEvent *ev, gpointer data)
+{
+  g_string_append_printf (rec_next (data), "state:%s", wsb_state_to_string (ev->status.state));
+}
+
+static const WsbSubscriberFuncs rec_state_funcs
+    = { on_message, on_gap, on_state_recorded, on_ended };
+
+static void
+test_messages_elsewhere_skip_only_live_messages (void)
+{
+  g_autoptr (GError) error = NULL;
+  Fixture fx;
+  Recorder ring = { .got = g_string_new (NULL) }, plain = { 0 };
+  WsbSubscription *s1, *s2;
+
+  fixture_init (&fx, NULL);
+  receive_numbered (&fx, 2);
+  s1 = wsb_hub_subscribe (fx.hub, wsb_peer_daemon (), "feed", "*", 0, epoch_of (&fx),
+                          &rec_state_funcs, &ring, &error);
+  g_assert_no_error (error);
+  /* Catch-up comes as ever; then live messages go elsewhere. */
+  wsb_hub_catch_up (s1);
+  wsb_subscription_set_messages_elsewhere (s1);
+  s2 = subscribe (&fx, &plain, "*", 0, 0);
+  receive_numbered (&fx, 2);
+  g_assert_cmpstr (plain.got->str, ==, "3 4");
+  /* State changes and the end still come. */
+  fake_connection_ends (fx.fake);
+  g_assert_cmpstr (ring.got->str, ==, "1 2 state:disconnected");
+  g_assert_false (ring.ended);
+  wsb_hub_unsubscribe (s1);
+  wsb_hub_unsubscribe (s2);
+  fixture_clear (&fx);
+  recorder_clear (&ring);
+  recorder_clear (&plain);
+}
+
+static void
 test_upstream_subscriptions_are_refcounted (void)
 {
   Fixture fx;
@@ -591,6 +630,8 @@ main (int argc, char **argv)
   g_test_add_func ("/hub/catch-up-replays-after-since", test_catch_up_replays_after_since);
   g_test_add_func ("/hub/since-beyond-last-seq-is-refused", test_since_beyond_last_seq_is_refused);
   g_test_add_func ("/hub/gaps-for-what-the-history-lost", test_gaps_for_what_the_history_lost);
+  g_test_add_func ("/hub/messages-elsewhere-skip-only-live-messages",
+                   test_messages_elsewhere_skip_only_live_messages);
   g_test_add_func ("/hub/upstream-subscriptions-are-refcounted",
                    test_upstream_subscriptions_are_refcounted);
   g_test_add_func ("/hub/history-is-bounded", test_history_is_bounded);
