@@ -40,6 +40,8 @@ struct _WsbIpcServer
   GHashTable *rings;        /* session name → WsbIpcRing*, while read */
   GPtrArray *rings_written; /* WsbIpcRing* written since the last flush */
   GArray *wake_polls;       /* struct pollfd, scratch for waking readers */
+  guint wake_idle_id;       /* the readers of rings_written are woken when idle */
+  guint wake_timeout_id;    /* or after a millisecond */
 };
 
 struct _WsbIpcClient
