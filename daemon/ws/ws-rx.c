@@ -193,7 +193,6 @@ static WsbWsRxStatus
 begin_frame (WsbWsRx *rx)
 {
   const WsbWsFrameHeader *h = &rx->h;
-  const char *op = wsb_ws_opcode_name (h->opcode);
   gboolean control = (h->opcode & 0x8) != 0;
   guint8 allowed_rsv = 0;
 
@@ -208,13 +207,15 @@ begin_frame (WsbWsRx *rx)
   if (h->rsv & ~allowed_rsv)
     {
       if (h->rsv & 0x30)
-        return fail (rx, 1002, "server set reserved bits RSV2/RSV3 on a %s frame", op);
+        return fail (rx, 1002, "server set reserved bits RSV2/RSV3 on a %s frame",
+                     wsb_ws_opcode_name (h->opcode));
       if (!rx->inflater)
-        return fail (rx, 1002, "server set RSV1 on a %s frame without permessage-deflate", op);
+        return fail (rx, 1002, "server set RSV1 on a %s frame without permessage-deflate",
+                     wsb_ws_opcode_name (h->opcode));
       return fail (rx, 1002,
                    "server set RSV1 on a %s frame (only a message's first frame "
                    "may carry it)",
-                   op);
+                   wsb_ws_opcode_name (h->opcode));
     }
   if (control)
     {
@@ -222,12 +223,12 @@ begin_frame (WsbWsRx *rx)
         return fail (rx, 1002,
                      "server sent a fragmented %s frame (control frames cannot be "
                      "fragmented)",
-                     op);
+                     wsb_ws_opcode_name (h->opcode));
       if (h->length > WSB_WS_MAX_CONTROL)
         return fail (rx, 1002,
                      "server sent a %s frame of %" G_GUINT64_FORMAT " bytes (control "
                      "frames carry at most 125)",
-                     op, h->length);
+                     wsb_ws_opcode_name (h->opcode), h->length);
       rx->control_len = 0;
       return WSB_WS_RX_MORE;
     }
@@ -236,7 +237,8 @@ begin_frame (WsbWsRx *rx)
   if (h->opcode != WSB_WS_OP_CONTINUATION)
     {
       if (rx->in_message)
-        return fail (rx, 1002, "server started a new %s message inside a fragmented one", op);
+        return fail (rx, 1002, "server started a new %s message inside a fragmented one",
+                     wsb_ws_opcode_name (h->opcode));
       rx->in_message = TRUE;
       rx->binary = h->opcode == WSB_WS_OP_BINARY;
       rx->compressed = (h->rsv & 0x40) != 0;
