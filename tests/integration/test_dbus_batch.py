@@ -38,27 +38,27 @@ def batched(client):
     return [m for _, ms in batches(client) for m in ms]
 
 
-def flooded_messages(wsb, payload, nbytes, **conf):
-    """A daemon whose session s, once connected, gets the frame of payload
-    over and over in large writes (nbytes in all); returns (daemon, upstream,
-    the frame's length)."""
+def flooded_batches(wsb, bus, payload, nbytes, timeout=30):
+    """A batched D-Bus subscriber of session s, whose upstream, once
+    connected, sends the frame of payload over and over in large writes
+    (nbytes in all); returns the subscriber once every message came, and
+    how many there were."""
     raw = frame(0x81, payload)
     up = wsb.raw_server([{"flood": {"frame_hex": raw.hex(), "bytes": nbytes}}])
-    return up, len(raw), session_conf("s", up.url, autoconnect="false", compression="false",
-                                      **conf)
-
-
-def test_dbus_batched_messages_come_a_read_at_a_time(wsb, bus):
-    payload = b'{"n":1,"pad":"' + b"x" * 80 + b'"}'
-    up, flen, conf = flooded_messages(wsb, payload, 400_000)
-    daemon = dbus_daemon(wsb, bus, conf)
+    daemon = dbus_daemon(wsb, bus, session_conf("s", up.url, autoconnect="false",
+                                                compression="false"))
     sub = Client(bus)
     subscribe_batched(sub, "s")
     daemon.ctl_ok("connect", "s")
     wait_for(lambda: up.events("flooded"), 30 * SLOW, "the upstream's flood")
-    total = up.events("flooded")[0]["bytes"] // flen
-    wait_until(lambda: len(batched(sub)) >= total, 30 * SLOW, f"{total} batched messages")
+    total = up.events("flooded")[0]["bytes"] // len(raw)
+    wait_until(lambda: len(batched(sub)) >= total, timeout * SLOW, f"{total} batched messages")
+    return sub, total
 
+
+def test_dbus_batched_messages_come_a_read_at_a_time(wsb, bus):
+    payload = b'{"n":1,"pad":"' + b"x" * 80 + b'"}'
+    sub, total = flooded_batches(wsb, bus, payload, 400_000)
     got = batched(sub)
     assert [m[0] for m in got] == list(range(1, total + 1))
     assert all(data == payload and not binary for _, _, binary, data in got)
@@ -127,14 +127,7 @@ def test_dbus_batches_keep_within_their_limits(wsb, bus):
     """A flood of 1 KiB messages comes in signals of at most 512 KiB of
     payload; a message larger than that comes alone."""
     payload = b"y" * 1000
-    up, flen, conf = flooded_messages(wsb, payload, 3 << 20)
-    daemon = dbus_daemon(wsb, bus, conf)
-    sub = Client(bus)
-    subscribe_batched(sub, "s")
-    daemon.ctl_ok("connect", "s")
-    wait_for(lambda: up.events("flooded"), 30 * SLOW, "the upstream's flood")
-    total = up.events("flooded")[0]["bytes"] // flen
-    wait_until(lambda: len(batched(sub)) >= total, 60 * SLOW, f"{total} batched messages")
+    sub, total = flooded_batches(wsb, bus, payload, 3 << 20, timeout=60)
     assert [m[0] for m in batched(sub)] == list(range(1, total + 1))
     sizes = [(len(ms), sum(len(m[3]) for m in ms)) for _, ms in batches(sub)]
     assert all(n <= BATCH_MAX_MESSAGES and nbytes <= BATCH_MAX_BYTES for n, nbytes in sizes)
