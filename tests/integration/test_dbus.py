@@ -342,7 +342,9 @@ def test_dbus_subscriptions_are_unicast_and_end_with_the_caller(wsb, bus):
     assert third.manager("ListSessions") == [session_path("mkt")]
 
 
-def test_dbus_catch_up_and_binary(wsb, bus):
+def history_of_four(wsb, bus):
+    """Session h with a history of 2, after messages one, two, b"\\x00\\x01bin"
+    and four: (its upstream, a client, the epoch)."""
     server = wsb.server()
     daemon = dbus_daemon(wsb, bus, session_conf("h", server.url, history_messages=2))
     daemon.wait_state("h", "open")
@@ -350,6 +352,11 @@ def test_dbus_catch_up_and_binary(wsb, bus):
     epoch = c.prop("h", "Epoch")
     server.inject("one", "two", b"\x00\x01bin", "four")
     wait_until(lambda: c.prop("h", "LastSeq") == 4, what="four messages")
+    return server, c, epoch
+
+
+def test_dbus_catch_up_and_binary(wsb, bus):
+    server, c, epoch = history_of_four(wsb, bus)
     c.session("h", "Subscribe", "*", dbus.UInt64(1), dbus.UInt64(epoch))
     wait_until(lambda: c.got("BinaryMessage") and c.messages(), what="the catch-up")
     assert [a[1:] for *_, a in c.got("Gap")] == [[2, 2]]

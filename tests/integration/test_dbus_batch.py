@@ -10,7 +10,7 @@ import time
 import dbus
 
 from test_dbus import (ERR, SESSION, Client, _managed, assert_in_seq_order,  # noqa: F401
-                       bus, dbus_daemon, dbus_error, wait_until)
+                       bus, dbus_daemon, dbus_error, history_of_four, wait_until)
 from test_hostile import frame
 from wsbtest import SLOW, session_conf, wait_for
 
@@ -103,13 +103,7 @@ def test_dbus_batched_and_plain_subscribers_side_by_side(wsb, bus):
 
 
 def test_dbus_batched_catch_up_and_binary(wsb, bus):
-    server = wsb.server()
-    daemon = dbus_daemon(wsb, bus, session_conf("h", server.url, history_messages=2))
-    daemon.wait_state("h", "open")
-    c = Client(bus)
-    epoch = c.prop("h", "Epoch")
-    server.inject("one", "two", b"\x00\x01bin", "four")
-    wait_until(lambda: c.prop("h", "LastSeq") == 4, what="four messages")
+    server, c, epoch = history_of_four(wsb, bus)
     subscribe_batched(c, "h", since_seq=1, epoch=epoch)
     wait_until(lambda: len(batched(c)) == 2, what="the catch-up")
     # What history no longer holds, then what it holds in one signal.
