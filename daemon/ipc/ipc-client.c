@@ -631,6 +631,28 @@ on_peer (WsbPeer *peer, gpointer data)
     g_source_set_ready_time (c->source, 0);
 }
 
+/* The socket's own buffer: the kernel's default (about 200 KiB, a fraction
+ * of a millisecond of a fast feed) empties while the daemon is busy with its
+ * upstream reads or not scheduled, and a client that keeps up then waits for
+ * bytes while the daemon drops its messages (BENCHMARKS.md, "3. Node
+ * client": a Node app idle for a third of a burst). So it takes half of
+ * client_buffer_bytes, which the kernel doubles for its bookkeeping, within
+ * net.core.wmem_max; never less than the default. What waits there is no
+ * longer the daemon's to drop: a slow client's backlog is at most about twice
+ * client_buffer_bytes. */
+static void
+size_send_buffer (WsbIpcClient *c)
+{
+  int want = (int) MIN (c->srv->cfg.client_buffer_bytes / 2, (guint64) G_MAXINT / 2);
+  int have = 0;
+  socklen_t len = sizeof have;
+
+  if (getsockopt (c->fd, SOL_SOCKET, SO_SNDBUF, &have, &len) == 0 && have / 2 >= want)
+    return;
+  if (setsockopt (c->fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) < 0)
+    g_debug ("client %s: SO_SNDBUF %d: %s", c->name, want, g_strerror (errno));
+}
+
 WsbIpcClient *
 wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
 {
@@ -640,6 +662,7 @@ wsb_ipc_client_new (WsbIpcServer *srv, int fd, const struct ucred *cred)
   c->fd = fd;
   c->cred = *cred;
   c->name = g_strdup_printf ("pid %d", c->cred.pid);
+  size_send_buffer (c);
   c->in = g_byte_array_new ();
   c->out = wsb_out_queue_new (srv->cfg.client_buffer_bytes, &wsb_ipc_sub_queue_funcs, c);
   c->subs = wsb_ipc_subs_new ();

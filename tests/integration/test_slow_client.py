@@ -3,10 +3,14 @@ stalled subscriber loses its oldest messages (gap events say which) or is
 disconnected, and never slows the others; a client that pipelines requests
 without reading stops being read but loses nothing."""
 
+import fcntl
 import json
 import selectors
+import termios
 import threading
 import time
+
+import pytest
 
 import wsbtest
 from wsbtest import ApiClient, encode_varint, pb, session_conf
@@ -325,6 +329,39 @@ def test_stalled_subscriber_disconnected_by_policy(wsb):
     # The others go on.
     run_rate(feed, readers, RATE // 10)
     assert "not keeping up" not in feed.daemon.log_text()
+
+
+def test_socket_holds_about_client_buffer_bytes(wsb):
+    """The daemon gives a client's socket a send buffer of half of
+    client_buffer_bytes (the kernel doubles it), not the system's default of
+    about 200 KiB, so that a client that keeps up finds bytes to read while
+    the daemon is busy elsewhere: a subscriber that reads nothing has more
+    than the default waiting in its socket."""
+    with open("/proc/sys/net/core/wmem_max", encoding="ascii") as f:
+        wmem_max = int(f.read())
+    with open("/proc/sys/net/core/wmem_default", encoding="ascii") as f:
+        wmem_default = int(f.read())
+    buffer = 4 * wmem_default
+    if wmem_max < buffer // 2:
+        pytest.skip(f"net.core.wmem_max = {wmem_max} caps a socket's send buffer at "
+                    f"about the default ({wmem_default})")
+    feed = Feed(wsb, f"client_buffer_bytes={buffer}")
+    stalled = Reader(feed.daemon)  # subscribes, then reads nothing
+    numbers = feed.burst(3 * buffer // 40)  # frames of about 40 bytes: 3 × the buffer
+    feed.daemon.wait_state("feed", "open", timeout=30 * wsbtest.SLOW,
+                           check=lambda s: s["last_seq"] == numbers[-1])
+
+    def queued():
+        return fcntl.ioctl(stalled.api.sock, termios.FIONREAD, b"\0\0\0\0")
+    in_socket = wsbtest.wait_for(
+        lambda: (n := int.from_bytes(queued(), "little")) > 2 * wmem_default and n,
+        10 * wsbtest.SLOW, "the stalled client's socket to fill")
+    assert in_socket <= 2 * buffer, in_socket
+    # Reading it all: what did not fit is one gap, nothing is missing.
+    read_until([stalled], lambda r: r.has_message(numbers[-1]), 30 * wsbtest.SLOW)
+    last, gaps = check_gapped(stalled.events(), feed.epoch, "stalled subscriber")
+    assert last == numbers[-1] and len(gaps) == 1, gaps
+    stalled.close()
 
 
 def test_pipelined_requests_wait_and_all_get_replies(wsb):

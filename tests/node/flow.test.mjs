@@ -84,6 +84,63 @@ wsbTest('node_frames_split_anywhere', async () => {
   assert.throws(() => bad.next(), ProtocolError);
 });
 
+wsbTest('node_frames_read_into_the_slab_at_every_boundary', async () => {
+  // As the socket reads (onread): into FrameReader.space(), as many bytes as
+  // a read brings. A frame cut at any byte by the end of a read, or of a
+  // slab, comes out whole; payloads handed out stay as they were while later
+  // reads fill the slab and the next ones, and are looked at only at the end.
+  const root = protobuf.loadSync(PROTO_PATH);
+  const ServerFrame = root.lookupType('wsbridge.v1.ServerFrame');
+  const want = [];
+  const frames = [];
+  for (let i = 1; i <= 3000; i++) {
+    const size = i === 1500 ? 600 * 1024 : 100 + (i * 37) % 400; // one frame larger than a slab
+    const data = Buffer.alloc(size, i % 251);
+    data.writeUInt32BE(i, 0);
+    want.push(sha(data));
+    frames.push(ServerFrame.encodeDelimited({ event: { subscriptionId: 1, message: { session: 'feed', channel: '*', seq: i, epoch: 7, timeUs: i, binary: true, data } } }).finish());
+  }
+  const stream = Buffer.concat(frames);
+  const read = (reader, bytes) => {
+    const space = reader.space();
+    const n = Math.min(space.length, bytes.length);
+    bytes.copy(space, 0, 0, n);
+    reader.wrote(n);
+    return n;
+  };
+  const readAll = (reads) => {
+    const reader = new FrameReader(1 << 20);
+    const decoder = new FrameDecoder();
+    const got = [];
+    const slabs = new Set();
+    for (let off = 0, i = 0; off < stream.length; i++) {
+      off += read(reader, stream.subarray(off, off + reads(i)));
+      while (reader.next()) {
+        got.push(decoder.decode(reader.frame, reader.start, reader.end));
+        slabs.add(reader.frame.buffer);
+      }
+    }
+    assert.equal(reader.next(), false);
+    assert.deepEqual(got.map((m) => m.seq), want.map((_, i) => i + 1));
+    assert.deepEqual(got.map((m) => sha(m.raw)), want);
+    return slabs.size;
+  };
+  // Reads of every size up to 300 bytes, and of odd sizes up to a slab: the
+  // ends of reads fall on every byte of a frame, header included.
+  for (let size = 1; size <= 300; size += size < 20 ? 1 : 41) assert.ok(readAll(() => size) > 3);
+  assert.ok(readAll((i) => 1 + (i * 7919) % 200000) > 3);
+  // A frame split at each byte of its header and body, in two reads.
+  const one = frames[2];
+  for (let cut = 1; cut < one.length; cut++) {
+    const reader = new FrameReader(1 << 20);
+    read(reader, one.subarray(0, cut));
+    assert.equal(reader.next(), false, `cut at ${cut}`);
+    read(reader, one.subarray(cut));
+    assert.ok(reader.next(), `cut at ${cut}`);
+    assert.equal(new FrameDecoder().decode(reader.frame, reader.start, reader.end).seq, 3);
+  }
+});
+
 wsbTest('node_large_messages_arrive_whole', async (h) => {
   const { server, daemon } = await feed(h);
   const c = await h.connect(daemon.socket);

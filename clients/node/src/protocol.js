@@ -3,8 +3,8 @@
 // StateChange, SessionStatus).
 //
 // Message events are most of the traffic, so they have a decoder of their
-// own that reads a frame in place: the data is a view of the chunk the
-// socket read (no copy per message), and session, channel and epoch, the
+// own that reads a frame in place: the data is a view of the slab the
+// socket read into (no copy per message), and session, channel and epoch, the
 // same in message after message, are decoded once. Its field numbers and
 // wire types come from the loaded schema, and are checked against it when
 // this module loads. Every other frame goes through protobufjs.
@@ -219,49 +219,57 @@ export function encodeClientFrame(frame) {
 
 // ------------------------------------------------------------ framing
 
+// The socket reads into a slab (net.Socket's onread), each read after the
+// last, so a frame that straddles two reads is whole in memory without a
+// copy; only when a slab is full is the unfinished frame moved to the next.
+// Nothing handed out is ever written over: a payload's view stays valid, and
+// keeps its slab alive, for as long as the app holds it.
+const SLAB_BYTES = 256 * 1024;
+const MIN_READ = 64 * 1024;
+
 /**
- * Splits the byte stream into frame bodies. Bodies are views of the chunks
- * pushed; only a frame that straddles two reads is copied (once, whole).
+ * Splits the byte stream into frame bodies, views of the slab they were
+ * read into. space() is where the next read goes, wrote(n) says it took n
+ * bytes; push() copies a chunk in, for callers that have chunks instead.
  */
 export class FrameReader {
   constructor(maxFrameBytes) {
     this.maxFrameBytes = maxFrameBytes;
-    this.buf = null;
-    this.pos = 0;
-    this.pending = []; // chunks of one incomplete frame, header included
-    this.pendingLen = 0;
-    this.need = 0; // its full size once the header is known
-    this.later = []; // chunks pushed while frames of earlier ones were unread
-    this.ready = null; // a straddling frame completed by the last push, header included
-    this.readyStart = 0;
+    this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    this.pos = 0; // the first byte not yet taken as a frame …
+    this.filled = 0; // … and the end of the bytes read
+    this.need = 0; // the size of the unfinished frame at pos, once its header is read
     this.frame = null; // where next() found the frame
     this.start = 0;
     this.end = 0;
   }
 
+  /** Where the next read goes: the rest of the slab, or a new one holding the unread bytes. */
+  space() {
+    const room = this.slab.length - this.filled;
+    if (room >= MIN_READ && this.pos + this.need <= this.slab.length) return this.slab.subarray(this.filled);
+    const unread = this.filled - this.pos;
+    const slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, unread + MIN_READ, this.need + MIN_READ));
+    this.slab.copy(slab, 0, this.pos, this.filled);
+    this.slab = slab;
+    this.pos = 0;
+    this.filled = unread;
+    return slab.subarray(unread);
+  }
+
+  /** N bytes were read into space(). */
+  wrote(n) {
+    this.filled += n;
+  }
+
   push(chunk) {
-    if (this.buf !== null || this.ready !== null) {
-      this.later.push(chunk); // frames of earlier chunks are still to be read
-      return;
+    for (let off = 0; off < chunk.length;) {
+      const space = this.space();
+      const n = Math.min(space.length, chunk.length - off);
+      chunk.copy(space, 0, off, off + n);
+      this.wrote(n);
+      off += n;
     }
-    if (this.pendingLen === 0) {
-      this.buf = chunk;
-      this.pos = 0;
-      return;
-    }
-    this.pending.push(chunk);
-    this.pendingLen += chunk.length;
-    if (this.need === 0) this.need = this.#pendingFrameSize();
-    if (this.need === 0 || this.pendingLen < this.need) return;
-    const fromChunk = this.need - (this.pendingLen - chunk.length);
-    this.pending[this.pending.length - 1] = chunk.subarray(0, fromChunk);
-    this.ready = Buffer.concat(this.pending, this.need);
-    this.readyStart = this.#headerLength(this.ready);
-    this.pending = [];
-    this.pendingLen = 0;
-    this.need = 0;
-    this.buf = chunk;
-    this.pos = fromChunk;
   }
 
   /**
@@ -269,26 +277,17 @@ export class FrameReader {
    * true with its body at this.frame[this.start .. this.end).
    */
   next() {
-    if (this.ready) {
-      this.frame = this.ready;
-      this.start = this.readyStart;
-      this.end = this.ready.length;
-      this.ready = null;
-      return true;
-    }
-    if (this.buf === null) {
-      if (this.later.length === 0) return false;
-      this.push(this.later.shift());
-      return this.next();
-    }
-    const buf = this.buf;
+    const buf = this.slab;
     const start = this.pos;
-    const end = buf.length;
+    const end = this.filled;
     let p = start;
     let len = 0;
     let mul = 1;
     for (;;) {
-      if (p >= end) return this.#keep(start, 0);
+      if (p >= end) {
+        this.need = 0;
+        return false;
+      }
       const b = buf[p++];
       len += (b & 0x7f) * mul;
       if (b < 0x80) break;
@@ -297,48 +296,16 @@ export class FrameReader {
     }
     if (len > this.maxFrameBytes)
       throw new ProtocolError(`frame of ${len} bytes is over the limit of ${this.maxFrameBytes}`);
-    if (p + len > end) return this.#keep(start, p - start + len);
+    if (p + len > end) {
+      this.need = p - start + len;
+      return false;
+    }
     this.pos = p + len;
-    if (this.pos === end) this.buf = null;
+    this.need = 0;
     this.frame = buf;
     this.start = p;
     this.end = p + len;
     return true;
-  }
-
-  #keep(start, need) {
-    const rest = this.buf.subarray(start);
-    this.buf = null;
-    if (rest.length) {
-      this.pending = [rest];
-      this.pendingLen = rest.length;
-      this.need = need;
-    }
-    return this.later.length ? this.next() : false;
-  }
-
-  /** Header + body size of the pending frame, 0 while its header is incomplete. */
-  #pendingFrameSize() {
-    const head = Buffer.concat(this.pending, Math.min(this.pendingLen, 10));
-    let len = 0;
-    let mul = 1;
-    for (let i = 0; i < head.length; i++) {
-      len += (head[i] & 0x7f) * mul;
-      if (head[i] < 0x80) {
-        if (len > this.maxFrameBytes)
-          throw new ProtocolError(`frame of ${len} bytes is over the limit of ${this.maxFrameBytes}`);
-        return i + 1 + len;
-      }
-      mul *= 0x80;
-    }
-    if (head.length >= 10) throw new ProtocolError('bad varint in a frame length');
-    return 0;
-  }
-
-  #headerLength(whole) {
-    let i = 0;
-    while (whole[i] >= 0x80) i++;
-    return i + 1;
   }
 }
 
