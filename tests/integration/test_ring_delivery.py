@@ -295,3 +295,55 @@ def test_a_reader_is_not_woken_again_before_it_reads_its_eventfd(wsb):
     wait_for(lambda: select.select([busy_wake], [], [], 0)[0], 5 * SLOW,
              "a wake-up for the reader that read its eventfd")
     assert [r.data.decode() for _, r in reader] == ["after"]
+
+
+def test_a_reader_that_stops_reading_costs_nothing(wsb):
+    """A subscriber that maps the ring and never reads it: the session
+    streams 24 MiB through a 4 MiB ring past it without the daemon growing
+    by what passed, waiting, or queueing anything for it on its socket;
+    a reader that reads gets every message; the stopped one, reading at
+    last, is told by a gap what the ring no longer holds."""
+    from test_hostile import frame
+    from wsbtest.robustness_rig import rss_meaningful
+    payload = b'{"pad":"' + b"p" * 1000 + b'"}'
+    flood = 24 << 20
+    flen = len(frame(0x81, payload))
+    up = wsb.raw_server([{"flood": {"frame_hex": frame(0x81, payload).hex(), "bytes": flood}}])
+    daemon = wsb.daemon(session_conf("s", up.url, autoconnect="false", compression="false"))
+    stopped, reading = RingClient(daemon.socket), RingClient(daemon.socket)
+    rs_stopped, stopped_ring, stopped_wake, _ = stopped.ring_start(stopped.subscribe_ring("s"))
+    rs, ring_fd, wake_fd, _ = reading.ring_start(reading.subscribe_ring("s"))
+    os.set_blocking(stopped_wake, False)
+    before = int(next(line for line in open(f"/proc/{daemon.proc.pid}/status")
+                      if line.startswith("VmRSS:")).split()[1]) << 10
+    daemon.ctl_ok("connect", "s")
+    reader = _open_ring(rs, ring_fd)
+    # This Python reader may be lapped too: every seq is a record or a gap.
+    covered, deadline, total = [], time.monotonic() + 60 * SLOW, None
+    while total is None or not covered or covered[-1] < total:
+        assert time.monotonic() < deadline, f"the ring got to seq {covered[-1:]} of {total}"
+        if total is None and up.events("flooded"):
+            total = up.events("flooded")[0]["bytes"] // flen
+        if select.select([wake_fd], [], [], 1)[0]:
+            os.read(wake_fd, 8)
+        for _, r in reader:
+            covered += list(range(r.lost[0], r.lost[1] + 1)) if r.lost else []
+            covered.append(r.seq)
+    assert covered == list(range(1, total + 1))
+    grown = (int(next(line for line in open(f"/proc/{daemon.proc.pid}/status")
+                      if line.startswith("VmRSS:")).split()[1]) << 10) - before
+    if rss_meaningful(daemon):
+        # The ring's 4 MiB of shared memory, touched once, the history and
+        # the heap's churn: not the 24 MiB that queueing them would take.
+        assert grown < 12 << 20, f"the daemon grew by {grown >> 20} MiB"
+    # No message waits for the stopped reader on its socket (state changes
+    # do), and its eventfd was signalled once (the daemon does not signal a
+    # readable one again).
+    events = iter(lambda: stopped.next_event(timeout=0.3), None)
+    assert {ev.WhichOneof("event") for ev in events} <= {"state"}
+    assert _eventfd_count(stopped_wake) == 1
+    # Reading at last: what the writer lapped is one gap, then the rest.
+    late = _open_ring(rs_stopped, stopped_ring)
+    first_status, first = next(iter(late))
+    assert first_status == ring.MESSAGE and first.lost == (1, first.seq - 1)
+    assert first.seq > total - (4 << 20) // len(payload)
