@@ -118,14 +118,8 @@ void wsb_ipc_rings_free (WsbIpcServer *srv);
 void wsb_ipc_ring_attach (WsbIpcSub *cs);
 /* cs ends: its ring goes with the last reader. */
 void wsb_ipc_ring_detach (WsbIpcSub *cs);
-/* The length of m's channel name as a ring records it: 0 for "*". */
-static inline gsize
-wsb_ipc_ring_channel_len (const WsbMessage *m)
-{
-  return m->channel_len == 1 && wsb_message_channel (m)[0] == '*' ? 0 : m->channel_len;
-}
-
-/* After a read's fan-out: one wake-up for each reader of each ring written. */
+/* After a read's fan-out: wakes the readers of the rings written (during a
+ * burst, per eighth of a ring; else once the main loop is idle). */
 void wsb_ipc_rings_flush (WsbIpcServer *srv);
 
 /* ipc-subscriptions.c */

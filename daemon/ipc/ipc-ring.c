@@ -47,6 +47,13 @@ ring_size (guint64 configured)
   return n;
 }
 
+/* The length of m's channel name as a ring records it: 0 for "*". */
+static gsize
+ring_channel_len (const WsbMessage *m)
+{
+  return m->channel_len == 1 && wsb_message_channel (m)[0] == '*' ? 0 : m->channel_len;
+}
+
 /* A message too large for the ring: an ELSEWHERE record stands for it in
  * the ring, and each reader of its channel gets it on the socket. */
 static void
@@ -73,7 +80,7 @@ on_feed_message (WsbSubscription *sub, WsbMessage *m, gpointer data)
   WsbIpcRing *ring = data;
 
   if (!wsb_ring_write (wsb_ring_file_writer (ring->file), m->seq, m->time_us, m->binary,
-                       wsb_message_channel (m), wsb_ipc_ring_channel_len (m), wsb_message_data (m),
+                       wsb_message_channel (m), ring_channel_len (m), wsb_message_data (m),
                        m->data_len))
     hand_on (ring, m);
   if (!ring->written)

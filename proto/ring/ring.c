@@ -269,6 +269,14 @@ wsb_ring_reader_write_position (const WsbRingReader *r)
   return atomic_load_explicit (pos_field (r->map, OFF_WRITE_POS), memory_order_acquire);
 }
 
+/* The largest record the writer makes: a head and wsb_ring_max_record's
+ * bytes, aligned. */
+static inline uint64_t
+max_record_size (const WsbRingReader *r)
+{
+  return WSB_RING_RECORD_HEAD + wsb_ring_max_record (r->data_bytes) + 8;
+}
+
 static inline const uint8_t *
 rd_at (const WsbRingReader *r, uint64_t pos)
 {
@@ -342,8 +350,7 @@ fill_run (WsbRingReader *r)
   /* A record larger than a run comes alone; take_from_run checks it. */
   size = get32 (r->copy + REC_SIZE);
   if (get16 (r->copy + REC_KIND) != WSB_RING_KIND_PAD && size > len && size <= remaining
-      && size <= w - r->pos
-      && size <= WSB_RING_RECORD_HEAD + wsb_ring_max_record (r->data_bytes) + 8)
+      && size <= w - r->pos && size <= max_record_size (r))
     {
       len = size;
       if (!ensure_copy (r, len))
@@ -377,8 +384,7 @@ take_from_run (WsbRingReader *r, WsbRingRecord *rec)
       r->pos += size;
       return STEP_REFILL;
     }
-  if (size < WSB_RING_RECORD_HEAD || size % 8
-      || size > WSB_RING_RECORD_HEAD + wsb_ring_max_record (r->data_bytes) + 8)
+  if (size < WSB_RING_RECORD_HEAD || size % 8 || size > max_record_size (r))
     return WSB_RING_CORRUPT;
   if (size > left)
     /* Cut off by the run's end: copied again from its start, where a
